@@ -1,0 +1,179 @@
+"""batoshelf settings: everything that differs between machines comes from the environment.
+
+Embedded default (nothing set): SQLite in var/, django-q2's ORM broker and the
+in-memory channel layer. Production: DATABASE_URL=mysql://..., REDIS_URL=redis://...
+The README's configuration table lists every variable.
+"""
+
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from django.core.exceptions import ImproperlyConfigured
+
+from batoshelf.env import (
+    database_from_url,
+    env_bool,
+    env_float,
+    env_int,
+    env_list,
+    env_str,
+    env_url,
+)
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+DEBUG = env_bool("DEBUG", False)
+SECRET_KEY = env_str("SECRET_KEY")
+if not SECRET_KEY:
+    if not DEBUG:
+        raise ImproperlyConfigured("SECRET_KEY must be set unless DEBUG is on")
+    SECRET_KEY = "insecure-debug-only-key"
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"])
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
+
+INSTALLED_APPS = [
+    "daphne",
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "channels",
+    "django_q",
+    "scraping",
+    "notifications",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "batoshelf.urls"
+ASGI_APPLICATION = "batoshelf.asgi.application"
+WSGI_APPLICATION = None
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+DATABASES = {
+    "default": database_from_url(
+        env_str("DATABASE_URL", "sqlite:///var/batoshelf.sqlite3"), base_dir=BASE_DIR
+    )
+}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = env_str("TIME_ZONE", "UTC")
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STATIC_ROOT = Path(env_str("STATIC_ROOT", str(BASE_DIR / "var" / "static")))
+# Serve from the finders when the files were not collected (tests, DEBUG).
+WHITENOISE_USE_FINDERS = DEBUG or not STATIC_ROOT.is_dir()
+LOGIN_URL = "admin:login"
+
+SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", False)
+CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", False)
+
+# Redis, when configured, carries both the channel layer and the task queue.
+REDIS_URL = env_str("REDIS_URL")
+if REDIS_URL and urlsplit(REDIS_URL).scheme not in ("redis", "rediss", "unix"):
+    raise ImproperlyConfigured(f"REDIS_URL must start with redis://, rediss:// or unix://, not {REDIS_URL!r}")
+
+if REDIS_URL:
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            # A burst of new chapters for a popular title must not be dropped
+            # at the default capacity of 100 messages.
+            "CONFIG": {"hosts": [REDIS_URL], "capacity": 5000, "expiry": 60},
+        }
+    }
+else:
+    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+
+# The site we ask for titles. Requests only ever go to BATO_BASE_URL's host;
+# BATO_MIRRORS are the hosts whose title URLs a user may paste.
+BATO_BASE_URL = env_url("BATO_BASE_URL", "https://bato.to", schemes=("https", "http"))
+BATO_MIRRORS = env_list(
+    "BATO_MIRRORS",
+    [
+        "bato.to", "batotwo.com", "batotoo.com", "wto.to", "mto.to", "dto.to", "hto.to",
+        "xbato.com", "zbato.com", "zbato.net", "readtoto.com", "battwo.com", "batocomic.com",
+        "batocomic.net", "batocomic.org", "batotoo.com", "comiko.net", "comiko.org",
+        "mangatoto.com", "mangatoto.net", "mangatoto.org", "readtoto.net", "readtoto.org",
+        "xbato.net", "xbato.org", "zbato.org",
+    ],
+)
+BATO_MIN_DELAY = env_float("BATO_MIN_DELAY", 4.0, minimum=0)
+BATO_MAX_DELAY = env_float("BATO_MAX_DELAY", 7.0, minimum=0)
+if BATO_MAX_DELAY < BATO_MIN_DELAY:
+    raise ImproperlyConfigured(
+        f"BATO_MAX_DELAY ({BATO_MAX_DELAY}) must not be below BATO_MIN_DELAY ({BATO_MIN_DELAY})"
+    )
+BATO_TIMEOUT = env_float("BATO_TIMEOUT", 30.0, minimum=1)
+BATO_CHECK_INTERVAL_HOURS = env_float("BATO_CHECK_INTERVAL_HOURS", 24.0, minimum=0.1)
+# How long every check to the site stops after a 429 without Retry-After, or a block.
+BATO_RATE_LIMIT_BACKOFF = env_float("BATO_RATE_LIMIT_BACKOFF", 60.0, minimum=1)
+BATO_BLOCK_BACKOFF = env_float("BATO_BLOCK_BACKOFF", 900.0, minimum=1)
+# Titles handed to the queue per dispatch (every minute): more than the site
+# spacing lets through in a minute would only wait in the queue.
+BATO_DISPATCH_LIMIT = env_int("BATO_DISPATCH_LIMIT", 15, minimum=1)
+
+# django-q2. A check takes one request plus its wait for a turn at the site, far
+# below the timeout; retry must exceed timeout or the ORM broker hands a running
+# check to a second worker.
+Q_TIMEOUT = env_int("Q_TIMEOUT", 300, minimum=30)
+Q_CLUSTER = {
+    "name": "batoshelf",
+    "workers": env_int("Q_WORKERS", 2, minimum=1),
+    "timeout": Q_TIMEOUT,
+    "retry": Q_TIMEOUT + 60,
+    "max_attempts": 2,
+    "catch_up": False,
+    "save_limit": 1000,
+    "ack_failures": True,
+    "poll": 0.5,
+    "label": "Task queue",
+}
+if REDIS_URL:
+    Q_CLUSTER["redis"] = REDIS_URL
+else:
+    Q_CLUSTER["orm"] = "default"
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+    "loggers": {"django": {"level": "INFO"}},
+}

@@ -1,0 +1,114 @@
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+# A check that brings this many chapters or more at once tells each follower
+# once, not once per chapter.
+BATCH_THRESHOLD = 3
+
+
+class Follow(models.Model):
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="follows")
+    manga = models.ForeignKey("scraping.Manga", on_delete=models.CASCADE, related_name="followers")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "manga"], name="one_follow_per_user_and_title")]
+
+    def __str__(self):
+        return f"{self.user} follows {self.manga_id}"
+
+
+class NotificationQuerySet(models.QuerySet):
+    def create_for_check(self, manga, new_chapters, old_status, now):
+        """Tell every follower of `manga` what one check found; return the notifications made.
+
+        `new_chapters` are saved Chapter rows, oldest first. One notification
+        per chapter, or one batch when BATCH_THRESHOLD or more arrive at once;
+        a change of upload status gets its own. Unique per (user, chapter), so
+        a re-run of the same check cannot add a second copy.
+        """
+        status_changed = bool(old_status) and old_status != manga.upload_status
+        if not new_chapters and not status_changed:
+            return []
+        user_ids = list(Follow.objects.filter(manga=manga).values_list("user_id", flat=True))
+        if not user_ids:
+            return []
+        drafts = []
+        if len(new_chapters) >= BATCH_THRESHOLD:
+            first, last = new_chapters[0], new_chapters[-1]
+            drafts.append(dict(
+                kind=Notification.Kind.BATCH,
+                importance=Notification.Importance.NORMAL,
+                chapter=last,
+                chapter_count=len(new_chapters),
+                message=f"{len(new_chapters)} new chapters of {manga.name}: {first} – {last}",
+            ))
+        else:
+            drafts.extend(
+                dict(
+                    kind=Notification.Kind.NEW_CHAPTER,
+                    importance=Notification.Importance.HIGH,
+                    chapter=chapter,
+                    message=f"{chapter} of {manga.name}" + (f": {chapter.title}" if chapter.title else ""),
+                )
+                for chapter in new_chapters
+            )
+        if status_changed:
+            drafts.append(dict(
+                kind=Notification.Kind.STATUS_CHANGE,
+                importance=Notification.Importance.NORMAL,
+                old_status=old_status,
+                new_status=manga.upload_status,
+                message=f"{manga.name} is now {manga.upload_status or 'without a status'} (was {old_status})",
+            ))
+        return self.bulk_create(
+            [
+                Notification(user_id=user_id, manga=manga, created_at=now, **{**draft, "message": draft["message"][:500]})
+                for user_id in user_ids
+                for draft in drafts
+            ]
+        )
+
+
+class Notification(models.Model):
+    class Kind(models.TextChoices):
+        NEW_CHAPTER = "new_chapter", "new chapter"
+        BATCH = "batch", "several new chapters"
+        STATUS_CHANGE = "status_change", "status change"
+
+    class Importance(models.IntegerChoices):
+        LOW = 1, "low"
+        NORMAL = 2, "normal"
+        HIGH = 3, "high"
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications")
+    manga = models.ForeignKey("scraping.Manga", on_delete=models.CASCADE, related_name="notifications")
+    chapter = models.ForeignKey(
+        "scraping.Chapter", on_delete=models.CASCADE, null=True, blank=True, related_name="notifications"
+    )
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    importance = models.PositiveSmallIntegerField(choices=Importance.choices, default=Importance.NORMAL)
+    message = models.CharField(max_length=500)
+    chapter_count = models.PositiveIntegerField(default=1)
+    old_status = models.CharField(max_length=20, blank=True)
+    new_status = models.CharField(max_length=20, blank=True)
+    is_read = models.BooleanField(default=False)
+    read_at = models.DateTimeField(null=True, blank=True)
+    emitted_at = models.DateTimeField(
+        null=True, blank=True, db_index=True, help_text="When it was pushed to the follower's open browsers."
+    )
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    objects = NotificationQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            # NULL chapters (status changes) are distinct in SQLite and MariaDB alike.
+            models.UniqueConstraint(fields=["user", "chapter"], name="one_notification_per_user_and_chapter"),
+        ]
+        indexes = [models.Index(fields=["user", "is_read", "-created_at"])]
+
+    def __str__(self):
+        return self.message

@@ -1,0 +1,125 @@
+from django.contrib import admin
+from django.db.models import Count, Max
+from django.utils.html import format_html
+
+from scraping.models import Chapter, CheckSchedule, Manga, ScrapeLog, SiteState
+
+
+class CheckScheduleInline(admin.StackedInline):
+    model = CheckSchedule
+    can_delete = False
+    fields = ("next_check_at", "reason", "last_checked_at", "misses", "failures", "paused", "priority", "learned")
+    readonly_fields = ("last_checked_at", "misses", "failures", "reason", "learned")
+
+
+@admin.register(Manga)
+class MangaAdmin(admin.ModelAdmin):
+    list_display = (
+        "name", "bato_id", "upload_status", "orig_lang", "chapter_count", "latest_release",
+        "next_check", "follower_count", "refreshed_at",
+    )
+    list_filter = ("upload_status", "orig_lang", "original_status", "schedule__paused")
+    search_fields = ("name", "bato_id", "alt_names", "authors")
+    date_hierarchy = "first_seen_at"
+    list_select_related = ("schedule",)
+    readonly_fields = ("first_seen_at", "refreshed_at", "chapters_link", "bato_link")
+    inlines = [CheckScheduleInline]
+    fieldsets = (
+        (None, {"fields": ("name", "bato_id", "bato_link", "chapters_link", "alt_names", "summary")}),
+        ("Status", {"fields": ("upload_status", "original_status", "original_pub_from", "original_pub_till")}),
+        ("Credits", {"fields": ("authors", "artists", "genres", "orig_lang", "read_direction")}),
+        ("On Bato", {
+            "classes": ("collapse",),
+            "fields": ("score", "votes", "score_distribution", "follows", "reviews", "replies",
+                       "views_all_time", "emotions"),
+        }),
+        ("Tracking", {"fields": ("first_seen_at", "refreshed_at")}),
+    )
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(
+            chapter_total=Count("chapters", distinct=True),
+            latest_release_at=Max("chapters__published_at"),
+            follower_total=Count("followers", distinct=True),
+        )
+
+    @admin.display(description="chapters", ordering="chapter_total")
+    def chapter_count(self, obj):
+        return obj.chapter_total
+
+    @admin.display(description="latest release", ordering="latest_release_at")
+    def latest_release(self, obj):
+        return obj.latest_release_at
+
+    @admin.display(description="followers", ordering="follower_total")
+    def follower_count(self, obj):
+        return obj.follower_total
+
+    @admin.display(description="next check", ordering="schedule__next_check_at")
+    def next_check(self, obj):
+        schedule = getattr(obj, "schedule", None)
+        if schedule is None:
+            return None
+        return "paused" if schedule.paused else schedule.next_check_at
+
+    @admin.display(description="chapters")
+    def chapters_link(self, obj):
+        return format_html(
+            '<a href="../../chapter/?manga__id__exact={}">{} chapters</a>', obj.pk, obj.chapters.count()
+        )
+
+    @admin.display(description="on Bato")
+    def bato_link(self, obj):
+        return format_html('<a href="{}" rel="noreferrer">{}</a>', obj.bato_url, obj.bato_url)
+
+
+@admin.register(Chapter)
+class ChapterAdmin(admin.ModelAdmin):
+    list_display = ("dname", "manga", "number", "title", "published_at", "first_seen_at", "views_member")
+    list_filter = ("first_seen_at",)
+    search_fields = ("dname", "title", "bato_id", "manga__name", "manga__bato_id")
+    date_hierarchy = "published_at"
+    list_select_related = ("manga",)
+    raw_id_fields = ("manga",)
+    ordering = ("-published_at",)
+
+
+@admin.register(CheckSchedule)
+class CheckScheduleAdmin(admin.ModelAdmin):
+    list_display = ("manga", "next_check_at", "reason", "last_checked_at", "misses", "failures", "paused", "priority")
+    list_filter = ("paused", "failures")
+    list_editable = ("paused", "priority")
+    search_fields = ("manga__name", "manga__bato_id")
+    date_hierarchy = "next_check_at"
+    list_select_related = ("manga",)
+    raw_id_fields = ("manga",)
+    readonly_fields = ("last_checked_at", "misses", "failures", "reason", "learned")
+    ordering = ("next_check_at",)
+
+
+@admin.register(ScrapeLog)
+class ScrapeLogAdmin(admin.ModelAdmin):
+    list_display = (
+        "started_at", "manga", "outcome", "new_chapters", "chapters_seen", "duration_ms",
+        "http_requests", "http_status", "error_kind", "message",
+    )
+    list_filter = ("outcome", "error_kind", "http_status")
+    search_fields = ("manga__name", "manga__bato_id", "message")
+    date_hierarchy = "started_at"
+    list_select_related = ("manga",)
+    raw_id_fields = ("manga",)
+    ordering = ("-started_at",)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(SiteState)
+class SiteStateAdmin(admin.ModelAdmin):
+    list_display = ("next_request_at", "paused_until", "pause_reason")
+
+    def has_add_permission(self, request):
+        return False

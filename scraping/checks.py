@@ -1,0 +1,190 @@
+"""Checking a title: fetch once, store what is new in one transaction, log the attempt.
+
+Used by the queue's tasks, `manage.py scrape` and `manage.py addmanga` alike.
+"""
+
+import time
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from notifications.models import Follow, Notification
+from scraping.bato.client import BatoClient
+from scraping.bato.errors import BatoError
+from scraping.models import Chapter, CheckSchedule, Manga, ScrapeLog, SitePaused, SiteState
+
+
+def default_client():
+    return BatoClient(settings.BATO_BASE_URL, timeout=settings.BATO_TIMEOUT)
+
+
+@dataclass
+class CheckResult:
+    manga: Manga
+    log: ScrapeLog
+    new_chapters: list = field(default_factory=list)
+    notifications: list = field(default_factory=list)
+    error: BatoError | None = None
+
+    def describe(self):
+        """One line for a person watching `scrape --once` or a task's result."""
+        log = self.log
+        head = f"{self.manga.bato_id} {self.manga.name}: "
+        if log.outcome == ScrapeLog.Outcome.SUCCESS:
+            names = ", ".join(str(c) for c in self.new_chapters[:5])
+            more = f" and {len(self.new_chapters) - 5} more" if len(self.new_chapters) > 5 else ""
+            return head + f"{log.new_chapters} new chapter(s) ({names}{more}), {len(self.notifications)} notification(s)"
+        if log.outcome == ScrapeLog.Outcome.NO_CHANGE:
+            return head + f"no change ({log.chapters_seen} chapters)"
+        return head + f"{log.outcome}: {log.message}"
+
+
+class _Timer:
+    def __init__(self):
+        self.started_at = timezone.now()
+        self._start = time.monotonic()
+
+    def elapsed_ms(self):
+        return int((time.monotonic() - self._start) * 1000)
+
+
+def fetch_politely(client, comic_id):
+    """Wait for this process's turn at the site, fetch, and pause every check when the site asks."""
+    SiteState.take_turn()
+    try:
+        return client.fetch_title(comic_id)
+    except BatoError as error:
+        if error.pauses_site:
+            retry_after = getattr(error, "retry_after", None)
+            if retry_after is None:
+                retry_after = (
+                    settings.BATO_RATE_LIMIT_BACKOFF if error.kind == "rate_limited" else settings.BATO_BLOCK_BACKOFF
+                )
+            SiteState.pause(timezone.now(), retry_after, error.message)
+        raise
+
+
+def check_manga(manga, *, client=None, claim_token=None):
+    """Check one title now and record the attempt; never two checks of a title at once."""
+    timer = _Timer()
+    schedule = manga.schedule
+    token = schedule.claim(timer.started_at, claim_token)
+    if token is None:
+        return _skip(manga, timer, "another check of this title is running")
+    schedule.claim_token = token
+    try:
+        fetched = fetch_politely(client or default_client(), manga.bato_id)
+    except SitePaused as paused:
+        schedule.release()
+        return _skip(manga, timer, str(paused))
+    except BatoError as error:
+        return _record_failure(manga, schedule, timer, error)
+    return _store(manga, schedule, fetched, timer, notify=True)
+
+
+@dataclass
+class ImportResult:
+    manga: Manga
+    created: bool
+    followed: bool
+    chapters: int
+
+
+def import_title(comic_id, *, user=None, client=None):
+    """Start tracking a title: fetch it with one request, store it and its chapters, schedule it.
+
+    The first import notifies no one. `user`, when given, follows the title.
+    Raises BatoError or SitePaused when the site cannot give us the title;
+    then nothing is stored.
+    """
+    manga = Manga.objects.filter(bato_id=comic_id).first()
+    if manga is None:
+        timer = _Timer()
+        fetched = fetch_politely(client or default_client(), comic_id)
+        try:
+            manga = Manga(bato_id=comic_id)
+            _store(manga, CheckSchedule(manga=manga), fetched, timer, notify=False)
+        except IntegrityError:
+            # Another process imported the same title a moment before us.
+            manga = Manga.objects.get(bato_id=comic_id)
+        else:
+            return ImportResult(
+                manga=manga, created=True, followed=follow(user, manga), chapters=len(fetched.snapshot.chapters)
+            )
+    return ImportResult(manga=manga, created=False, followed=follow(user, manga), chapters=manga.chapters.count())
+
+
+def follow(user, manga):
+    """Make `user` follow `manga`; True when the follow is new."""
+    if user is None:
+        return False
+    return Follow.objects.get_or_create(user=user, manga=manga)[1]
+
+
+def _skip(manga, timer, reason):
+    log = ScrapeLog.objects.create(
+        manga=manga, started_at=timer.started_at, duration_ms=timer.elapsed_ms(),
+        outcome=ScrapeLog.Outcome.SKIPPED, message=reason,
+    )
+    return CheckResult(manga=manga, log=log)
+
+
+def _record_failure(manga, schedule, timer, error):
+    """A failed check changes no stored data: it logs the error and backs the title off."""
+    with transaction.atomic():
+        schedule.record_failure(timer.started_at, error)
+        log = ScrapeLog.objects.create(
+            manga=manga, started_at=timer.started_at, duration_ms=timer.elapsed_ms(),
+            outcome=ScrapeLog.Outcome.FAILED, http_requests=1, http_status=error.status,
+            error_kind=error.kind, message=error.message,
+        )
+    return CheckResult(manga=manga, log=log, error=error)
+
+
+def _store(manga, schedule, fetched, timer, *, notify):
+    """Write everything one successful fetch taught us, all or nothing.
+
+    Chapters are matched by Bato id, never by URL: an edited chapter (new URL,
+    same id) is updated in place, not announced as new.
+    """
+    now = timer.started_at
+    snapshot = fetched.snapshot
+    # The site may list a chapter twice; the last listing wins.
+    records = list({r.bato_id: r for r in snapshot.chapters}.values())
+    stored = {
+        row.bato_id: row
+        for row in Chapter.objects.filter(manga=manga).values_list(
+            "bato_id", "pk", *Chapter.EDITABLE_FIELDS, named=True
+        )
+    } if manga.pk else {}
+    new_records = [r for r in records if r.bato_id not in stored]
+    edited = [
+        Chapter(pk=stored[r.bato_id].pk, **{f: getattr(r, f) for f in Chapter.EDITABLE_FIELDS})
+        for r in records
+        if r.bato_id in stored
+        and any(getattr(r, f) != getattr(stored[r.bato_id], f) for f in Chapter.EDITABLE_FIELDS)
+    ]
+    with transaction.atomic():
+        old_status = manga.apply_details(snapshot.details, now)
+        manga.save()
+        new_chapters = Chapter.objects.bulk_create([Chapter.from_record(manga, r, now) for r in new_records])
+        if edited:
+            Chapter.objects.bulk_update(edited, Chapter.EDITABLE_FIELDS)
+        notifications = (
+            Notification.objects.create_for_check(manga, new_chapters, old_status, now) if notify else []
+        )
+        release_times = sorted(
+            [row.published_at for row in stored.values() if row.published_at]
+            + [c.published_at for c in new_chapters if c.published_at]
+        )
+        schedule.record_success(now, release_times, manga.upload_status, found_new=bool(new_chapters))
+        log = ScrapeLog.objects.create(
+            manga=manga, started_at=now, duration_ms=timer.elapsed_ms(),
+            outcome=ScrapeLog.Outcome.SUCCESS if new_chapters else ScrapeLog.Outcome.NO_CHANGE,
+            chapters_seen=len(records), new_chapters=len(new_chapters), http_requests=1,
+            http_status=fetched.http_status,
+            message=f"{len(edited)} chapter(s) edited on the site" if edited else "",
+        )
+    return CheckResult(manga=manga, log=log, new_chapters=new_chapters, notifications=notifications)

@@ -1,0 +1,311 @@
+import random
+import time
+import uuid
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from scraping import scheduling
+
+
+class UploadStatus(models.TextChoices):
+    ONGOING = "ongoing"
+    COMPLETED = "completed"
+    DROPPED = "dropped"
+    HIATUS = "hiatus"
+    CANCELLED = "cancelled"
+
+
+class Manga(models.Model):
+    """A Bato title, as its details read at the last successful check."""
+
+    bato_id = models.CharField("Bato id", max_length=20, unique=True)
+    name = models.CharField(max_length=500)
+    alt_names = models.JSONField(default=list, blank=True)
+    authors = models.JSONField(default=list, blank=True)
+    artists = models.JSONField(default=list, blank=True)
+    genres = models.JSONField(default=list, blank=True)
+    orig_lang = models.CharField("original language", max_length=16, blank=True)
+    original_status = models.CharField(max_length=20, blank=True)
+    upload_status = models.CharField(max_length=20, blank=True)
+    original_pub_from = models.CharField("published from", max_length=20, blank=True)
+    original_pub_till = models.CharField("published till", max_length=20, blank=True)
+    read_direction = models.CharField(max_length=8, blank=True)
+    summary = models.TextField(blank=True)
+    score = models.FloatField(null=True, blank=True)
+    votes = models.PositiveIntegerField(null=True, blank=True)
+    score_distribution = models.JSONField(default=dict, blank=True)
+    follows = models.PositiveIntegerField(null=True, blank=True)
+    reviews = models.PositiveIntegerField(null=True, blank=True)
+    replies = models.PositiveIntegerField(null=True, blank=True)
+    views_all_time = models.PositiveBigIntegerField(null=True, blank=True)
+    emotions = models.JSONField(default=dict, blank=True)
+    first_seen_at = models.DateTimeField(default=timezone.now, db_index=True)
+    refreshed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = "title"
+        ordering = ["name"]
+
+    def __str__(self):
+        return f"{self.name} ({self.bato_id})"
+
+    @property
+    def bato_url(self):
+        return f"{settings.BATO_BASE_URL}/title/{self.bato_id}"
+
+    def apply_details(self, details, now):
+        """Copy freshly fetched details onto this title; return the upload status it had."""
+        old_status = self.upload_status
+        for field in (
+            "name", "alt_names", "authors", "artists", "genres", "orig_lang", "original_status",
+            "upload_status", "original_pub_from", "original_pub_till", "read_direction", "summary",
+            "score", "votes", "score_distribution", "follows", "reviews", "replies",
+            "views_all_time", "emotions",
+        ):
+            setattr(self, field, getattr(details, field))
+        self.refreshed_at = now
+        return old_status
+
+
+class Chapter(models.Model):
+    """A chapter, identified by its Bato id: its URL may change when edited, its id never."""
+
+    # Fields an edit on the site can change; compared on every check.
+    EDITABLE_FIELDS = ("dname", "title", "url_path", "number", "published_at")
+
+    bato_id = models.CharField("Bato id", max_length=20, unique=True)
+    manga = models.ForeignKey(Manga, on_delete=models.CASCADE, related_name="chapters")
+    dname = models.CharField("name", max_length=255)
+    title = models.CharField(max_length=500, blank=True)
+    url_path = models.CharField(max_length=500, blank=True)
+    number = models.DecimalField(max_digits=8, decimal_places=2, null=True, blank=True)
+    published_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(null=True, blank=True)
+    views_guest = models.PositiveIntegerField(null=True, blank=True)
+    views_member = models.PositiveIntegerField(null=True, blank=True)
+    replies = models.PositiveIntegerField(null=True, blank=True)
+    first_seen_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [models.Index(fields=["manga", "published_at"])]
+
+    def __str__(self):
+        return self.dname or f"Chapter {self.bato_id}"
+
+    @property
+    def url(self):
+        return f"{settings.BATO_BASE_URL}{self.url_path}" if self.url_path else ""
+
+    @classmethod
+    def from_record(cls, manga, record, now):
+        return cls(
+            manga=manga,
+            bato_id=record.bato_id,
+            dname=record.dname[:255],
+            title=record.title[:500],
+            url_path=record.url_path[:500],
+            number=record.number,
+            published_at=record.published_at,
+            created_at=record.created_at,
+            views_guest=record.views_guest,
+            views_member=record.views_member,
+            replies=record.replies,
+            first_seen_at=now,
+        )
+
+    @property
+    def release_time(self):
+        return self.published_at or self.created_at or self.first_seen_at
+
+
+class CheckScheduleQuerySet(models.QuerySet):
+    def due(self, now):
+        return self.filter(next_check_at__lte=now, paused=False).filter(
+            Q(claimed_until__isnull=True) | Q(claimed_until__lt=now)
+        )
+
+    def claim_due(self, now, limit, lease):
+        """Claim up to `limit` due titles, most urgent first; return [(manga_id, claim_token)].
+
+        Each claim is a conditional UPDATE that must change exactly one row, so
+        two dispatchers running at once never hand out the same title.
+        """
+        candidates = self.due(now).order_by("-priority", "next_check_at").values_list("pk", "manga_id")[:limit]
+        claimed = []
+        for pk, manga_id in candidates:
+            token = uuid.uuid4().hex
+            if self.due(now).filter(pk=pk).update(claim_token=token, claimed_until=now + lease):
+                claimed.append((manga_id, token))
+        return claimed
+
+
+class CheckSchedule(models.Model):
+    """When a title is checked next, and what past checks taught about it."""
+
+    # A claim outlives a queued check's wait plus the task timeout; a worker
+    # killed mid-check lets its title be dispatched again after it.
+    CLAIM_LEASE = timedelta(minutes=15)
+
+    manga = models.OneToOneField(Manga, on_delete=models.CASCADE, related_name="schedule")
+    next_check_at = models.DateTimeField(default=timezone.now, db_index=True)
+    last_checked_at = models.DateTimeField(null=True, blank=True)
+    misses = models.PositiveIntegerField(default=0, help_text="Consecutive checks that found nothing new.")
+    failures = models.PositiveIntegerField(default=0, help_text="Consecutive checks that failed.")
+    paused = models.BooleanField(default=False)
+    priority = models.SmallIntegerField(default=0, help_text="Higher is checked first when several are due.")
+    reason = models.CharField(max_length=200, blank=True, help_text="Why the next check is when it is.")
+    learned = models.JSONField(default=dict, blank=True, help_text="What the scheduler learned of the title's rhythm.")
+    claim_token = models.CharField(max_length=32, null=True, blank=True, editable=False)
+    claimed_until = models.DateTimeField(null=True, blank=True, editable=False)
+
+    objects = CheckScheduleQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = "check schedule"
+
+    def __str__(self):
+        return f"schedule of {self.manga_id}"
+
+    def claim(self, now, token=None):
+        """Take this title for one check; return the claim token, or None if another check holds it.
+
+        A dispatcher's token is honoured by the task it queued; a claim held by
+        someone else blocks until it is released or its lease runs out.
+        """
+        free = Q(claimed_until__isnull=True) | Q(claimed_until__lt=now)
+        if token:
+            free |= Q(claim_token=token)
+        new_token = token or uuid.uuid4().hex
+        taken = CheckSchedule.objects.filter(free, pk=self.pk).update(
+            claim_token=new_token, claimed_until=now + self.CLAIM_LEASE
+        )
+        return new_token if taken else None
+
+    def _release(self):
+        self.claim_token = None
+        self.claimed_until = None
+
+    def record_success(self, now, release_times, status, found_new):
+        self.misses = 0 if found_new else self.misses + 1
+        self.failures = 0
+        self.last_checked_at = now
+        self.next_check_at = scheduling.next_check_at(release_times, now, status, self.misses)
+        self.reason = f"every {settings.BATO_CHECK_INTERVAL_HOURS:g} h"
+        self._release()
+        self.save()
+
+    def record_failure(self, now, error):
+        self.failures += 1
+        self.last_checked_at = now
+        self.next_check_at = scheduling.retry_after_failure(now, self.failures)
+        self.reason = f"retrying after {self.failures} failure(s): {error.kind}"
+        self._release()
+        self.save()
+
+    def release(self):
+        """Give the claim back without checking (the site was paused)."""
+        CheckSchedule.objects.filter(pk=self.pk, claim_token=self.claim_token).update(
+            claim_token=None, claimed_until=None
+        )
+
+
+class ScrapeLog(models.Model):
+    """One row per attempt to check a title, whatever came of it."""
+
+    class Outcome(models.TextChoices):
+        SUCCESS = "success", "new chapters"
+        NO_CHANGE = "no_change", "no change"
+        FAILED = "failed"
+        SKIPPED = "skipped"
+
+    manga = models.ForeignKey(Manga, on_delete=models.CASCADE, related_name="scrape_logs")
+    started_at = models.DateTimeField(default=timezone.now)
+    duration_ms = models.PositiveIntegerField(default=0)
+    outcome = models.CharField(max_length=16, choices=Outcome.choices)
+    chapters_seen = models.PositiveIntegerField(default=0)
+    new_chapters = models.PositiveIntegerField(default=0)
+    http_requests = models.PositiveSmallIntegerField(default=0)
+    http_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    error_kind = models.CharField(max_length=32, blank=True)
+    message = models.TextField(blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["manga", "-started_at"]),
+            models.Index(fields=["outcome", "-started_at"]),
+            models.Index(fields=["-started_at"]),
+        ]
+
+    def __str__(self):
+        return f"{self.manga_id} {self.started_at:%Y-%m-%d %H:%M} {self.outcome}"
+
+
+class SitePaused(Exception):
+    def __init__(self, until, reason):
+        super().__init__(f"checks to the site are paused until {until:%Y-%m-%d %H:%M:%S} UTC: {reason}")
+        self.until = until
+        self.reason = reason
+
+
+class SiteState(models.Model):
+    """The one row every process consults before it sends a request to the site.
+
+    It spaces requests BATO_MIN_DELAY..BATO_MAX_DELAY apart across all workers
+    and holds a site-wide pause after a 429 or a block.
+    """
+
+    next_request_at = models.DateTimeField(default=timezone.now)
+    paused_until = models.DateTimeField(null=True, blank=True)
+    pause_reason = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        verbose_name = "site state"
+
+    SINGLETON_PK = 1
+
+    @classmethod
+    def current(cls):
+        state, _ = cls.objects.get_or_create(pk=cls.SINGLETON_PK)
+        return state
+
+    @classmethod
+    def take_turn(cls, *, clock=timezone.now, sleep=time.sleep, delay=None):
+        """Block until this process may send the next request; raise SitePaused while paused.
+
+        Compare-and-set on `next_request_at`: of several waiting processes
+        exactly one moves it forward and goes; the others wait for the new time.
+        """
+        delay = delay or (lambda: random.uniform(settings.BATO_MIN_DELAY, settings.BATO_MAX_DELAY))
+        while True:
+            now = clock()
+            not_paused = Q(paused_until__isnull=True) | Q(paused_until__lte=now)
+            if cls.objects.filter(not_paused, pk=cls.SINGLETON_PK, next_request_at__lte=now).update(
+                next_request_at=now + timedelta(seconds=delay())
+            ):
+                return
+            state = cls.current()
+            if state.paused_until and state.paused_until > now:
+                raise SitePaused(state.paused_until, state.pause_reason)
+            sleep(max(0.01, (state.next_request_at - now).total_seconds()))
+
+    @classmethod
+    def pause(cls, now, seconds, reason):
+        """Stop every check to the site for `seconds`; a longer pause already set stands."""
+        cls.current()
+        until = now + timedelta(seconds=seconds)
+        cls.objects.filter(pk=cls.SINGLETON_PK).filter(
+            Q(paused_until__isnull=True) | Q(paused_until__lt=until)
+        ).update(paused_until=until, pause_reason=reason[:300])
+        return until
+
+    @classmethod
+    def active_pause(cls, now):
+        """SitePaused for the pause in force at `now`, or None."""
+        row = cls.objects.filter(pk=cls.SINGLETON_PK, paused_until__gt=now).values_list(
+            "paused_until", "pause_reason"
+        ).first()
+        return SitePaused(*row) if row else None

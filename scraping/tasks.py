@@ -1,0 +1,61 @@
+"""Functions the django-q2 cluster runs. Each is safe to run twice: delivery is at least once."""
+
+import logging
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+from django_q.tasks import async_task
+
+from scraping.checks import check_manga
+from scraping.models import CheckSchedule, Manga, SiteState
+
+logger = logging.getLogger(__name__)
+
+DISPATCH_SCHEDULE_NAME = "batoshelf: dispatch due checks"
+DISPATCH_FUNC = "scraping.tasks.dispatch_due_checks"
+
+
+def dispatch_due_checks(limit=None):
+    """Queue one check per due title, most urgent first; return how many were queued.
+
+    Titles are claimed before they are queued, so a title already queued or
+    being checked is not queued again by the next dispatch.
+    """
+    now = timezone.now()
+    paused = SiteState.active_pause(now)
+    if paused:
+        logger.info("dispatch skipped: %s", paused)
+        return 0
+    claims = CheckSchedule.objects.claim_due(now, limit or settings.BATO_DISPATCH_LIMIT, CheckSchedule.CLAIM_LEASE)
+    for manga_id, token in claims:
+        transaction.on_commit(
+            lambda m=manga_id, t=token: async_task(
+                check_manga_task, m, t, task_name=f"check title {m}", group="checks"
+            )
+        )
+    if claims:
+        logger.info("dispatched %d due check(s)", len(claims))
+    return len(claims)
+
+
+def check_manga_task(manga_id, claim_token=None):
+    """Check one title; the result line is what staff see in the task list."""
+    manga = Manga.objects.select_related("schedule").filter(pk=manga_id).first()
+    if manga is None:
+        return f"title {manga_id} no longer exists"
+    return check_manga(manga, claim_token=claim_token).describe()
+
+
+def ensure_dispatch_schedule(schedule_model):
+    """Create or update the every-minute dispatch schedule, found by name (idempotent)."""
+    schedule_model.objects.update_or_create(
+        name=DISPATCH_SCHEDULE_NAME,
+        defaults={
+            "func": DISPATCH_FUNC,
+            "schedule_type": "I",  # Schedule.MINUTES
+            "minutes": 1,
+            "repeats": -1,
+            "next_run": timezone.now(),
+        },
+    )

@@ -148,12 +148,13 @@ class BatoStandIn:
         return f"http://{host}:{port}"
 
     def start(self):
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread = threading.Thread(target=self.serve_forever, daemon=True)
         self._thread.start()
         return self
 
     def serve_forever(self):
-        self._server.serve_forever()
+        # A short poll keeps stop() quick; tests start and stop many servers.
+        self._server.serve_forever(poll_interval=0.05)
 
     def stop(self):
         self._server.shutdown()

@@ -35,7 +35,7 @@ def parse_title_reference(text, mirrors):
         host = host[4:]
     if host not in known:
         raise InvalidTitleReference(
-            f"{host or text!r} is not a known Bato mirror (known: {', '.join(sorted(known))}): expected {accepted}."
+            f"{host or text!r} is not a known Bato mirror (BATO_MIRRORS lists the known ones): expected {accepted}."
         )
     match = _TITLE_PATH.match(parts.path)
     if not match:

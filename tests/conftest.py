@@ -1,0 +1,70 @@
+import os
+import socket
+from urllib.parse import urlsplit
+
+import pytest
+from django.conf import settings as django_settings
+
+from tests.standin import BatoStandIn
+
+UNDER_CI = os.environ.get("CI", "").lower() == "true"
+
+
+def _reachable(url, default_port):
+    parts = urlsplit(url)
+    try:
+        with socket.create_connection((parts.hostname or "127.0.0.1", parts.port or default_port), timeout=2):
+            return True
+    except OSError:
+        return False
+
+
+def _missing_services():
+    """The services this run's settings need that do not answer, with the reason."""
+    missing = []
+    database = django_settings.DATABASES["default"]
+    if database["ENGINE"].endswith("mysql") and not _reachable(
+        f"mysql://{database['HOST']}:{database['PORT'] or 3306}", 3306
+    ):
+        missing.append(f"MariaDB at {database['HOST']}:{database['PORT'] or 3306} does not answer")
+    if django_settings.REDIS_URL and not _reachable(django_settings.REDIS_URL, 6379):
+        missing.append(f"Redis at {django_settings.REDIS_URL} does not answer")
+    return missing
+
+
+def pytest_collection_modifyitems(config, items):
+    missing = _missing_services()
+    if not missing:
+        return
+    reason = "; ".join(missing)
+    if UNDER_CI:
+        pytest.exit(f"CI=true and {reason}: these tests must run, not skip", returncode=1)
+    for item in items:
+        item.add_marker(pytest.mark.skip(reason=f"{reason} (start it, or run without DATABASE_URL/REDIS_URL)"))
+
+
+def pytest_report_header(config):
+    database = django_settings.DATABASES["default"]
+    return (
+        f"batoshelf: database {database['ENGINE'].rsplit('.', 1)[-1]}, "
+        f"broker {'redis' if django_settings.REDIS_URL else 'django ORM'}, "
+        f"channel layer {django_settings.CHANNEL_LAYERS['default']['BACKEND'].rsplit('.', 1)[-1]}"
+    )
+
+
+@pytest.fixture
+def standin(settings):
+    """The Bato stand-in on loopback, with the project pointed at it."""
+    with BatoStandIn() as server:
+        settings.BATO_BASE_URL = server.url
+        yield server
+
+
+@pytest.fixture
+def reader(django_user_model):
+    return django_user_model.objects.create_user("reader", password="reader-pass-123")
+
+
+@pytest.fixture
+def other_reader(django_user_model):
+    return django_user_model.objects.create_user("other", password="other-pass-123")

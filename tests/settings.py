@@ -1,0 +1,11 @@
+"""Test settings: batoshelf's own, read from the environment like production,
+with the few values a test machine needs filled in when the environment is silent."""
+
+import os
+
+os.environ.setdefault("SECRET_KEY", "tests-only-not-secret")
+# Tests that measure spacing set their own delays; the rest should not wait.
+os.environ.setdefault("BATO_MIN_DELAY", "0")
+os.environ.setdefault("BATO_MAX_DELAY", "0")
+
+from batoshelf.settings import *  # noqa: E402,F403

@@ -1,0 +1,226 @@
+"""A check end to end against the stand-in: what is stored, who is told, what is logged."""
+
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from notifications.models import Follow, Notification
+from scraping.checks import check_manga, import_title
+from scraping.models import Chapter, CheckSchedule, Manga, ScrapeLog, SitePaused, SiteState
+
+pytestmark = pytest.mark.django_db
+
+
+def fresh(manga):
+    return Manga.objects.select_related("schedule").get(pk=manga.pk)
+
+
+def snapshot_of_stored_data():
+    """Everything a failed check must leave as it was."""
+    return (
+        list(Manga.objects.values()),
+        list(Chapter.objects.order_by("pk").values()),
+        list(Notification.objects.values()),
+    )
+
+
+@pytest.fixture
+def title(standin, reader):
+    standin.add_title("102497", chapters=10)
+    return import_title("102497", user=reader).manga
+
+
+def test_import_stores_the_title_its_chapters_and_a_schedule_and_tells_no_one(standin, reader):
+    standin.add_title("102497", "악녀의 문구점", chapters=10)
+    result = import_title("102497", user=reader)
+    manga = fresh(result.manga)
+    assert result.created and result.followed and result.chapters == 10
+    assert manga.name == "악녀의 문구점" and manga.authors == ["여로은"]
+    assert manga.chapters.count() == 10
+    assert manga.schedule.next_check_at > timezone.now() + timedelta(hours=23)
+    assert Follow.objects.filter(user=reader, manga=manga).exists()
+    assert not Notification.objects.exists()
+    assert ScrapeLog.objects.get().outcome == ScrapeLog.Outcome.SUCCESS
+    assert len(standin.api_requests()) == 1
+
+
+def test_importing_a_tracked_title_again_only_follows_it(title, standin, other_reader):
+    again = import_title("102497", user=other_reader)
+    assert not again.created and again.followed
+    assert len(standin.api_requests()) == 1
+    assert Manga.objects.count() == 1
+
+
+def test_new_chapters_are_stored_and_each_follower_is_told_once_per_chapter(title, standin, reader, other_reader):
+    Follow.objects.create(user=other_reader, manga=title)
+    standin.add_chapters("102497", 2)
+    result = check_manga(fresh(title))
+    assert [str(c) for c in result.new_chapters] == ["Chapter 11", "Chapter 12"]
+    assert result.log.outcome == ScrapeLog.Outcome.SUCCESS
+    assert (result.log.new_chapters, result.log.chapters_seen, result.log.http_requests) == (2, 12, 1)
+    for user in (reader, other_reader):
+        mine = Notification.objects.filter(user=user).order_by("chapter__bato_id")
+        assert [n.kind for n in mine] == ["new_chapter", "new_chapter"]
+        assert [n.chapter.dname for n in mine] == ["Chapter 11", "Chapter 12"]
+        assert mine[0].importance == Notification.Importance.HIGH
+        assert mine[0].message.startswith("Chapter 11 of ")
+
+
+def test_three_or_more_chapters_at_once_make_one_batch_notification(title, standin, reader):
+    standin.add_chapters("102497", 4)
+    check_manga(fresh(title))
+    [batch] = Notification.objects.filter(user=reader)
+    assert batch.kind == "batch" and batch.chapter_count == 4
+    assert batch.chapter.dname == "Chapter 14"
+    assert "4 new chapters" in batch.message and "Chapter 11 – Chapter 14" in batch.message
+
+
+def test_a_status_change_is_its_own_notification(title, standin, reader):
+    standin.set_upload_status("102497", "completed")
+    result = check_manga(fresh(title))
+    assert result.log.outcome == ScrapeLog.Outcome.NO_CHANGE
+    [change] = Notification.objects.filter(user=reader)
+    assert (change.kind, change.old_status, change.new_status) == ("status_change", "ongoing", "completed")
+    assert change.chapter is None
+    assert fresh(title).upload_status == "completed"
+
+
+def test_an_edited_chapter_keeps_its_identity_and_nobody_is_told(title, standin):
+    chapter_id = standin.titles["102497"].chapters[3]["id"]
+    standin.edit_chapter("102497", chapter_id, urlPath=f"/title/102497-new-slug/{chapter_id}-ch_4", dname="Chapter 4 (fixed)")
+    result = check_manga(fresh(title))
+    assert result.log.outcome == ScrapeLog.Outcome.NO_CHANGE
+    assert "1 chapter(s) edited" in result.log.message
+    edited = Chapter.objects.get(bato_id=chapter_id)
+    assert edited.url_path.startswith("/title/102497-new-slug/")
+    assert edited.dname == "Chapter 4 (fixed)"
+    assert Chapter.objects.count() == 10
+    assert not Notification.objects.exists()
+
+
+def test_running_the_same_check_again_creates_nothing(title, standin):
+    standin.add_chapters("102497", 2)
+    check_manga(fresh(title))
+    counts = (Chapter.objects.count(), Notification.objects.count())
+    again = check_manga(fresh(title))
+    assert again.log.outcome == ScrapeLog.Outcome.NO_CHANGE
+    assert (Chapter.objects.count(), Notification.objects.count()) == counts
+    assert fresh(title).schedule.misses == 1
+
+
+def test_a_title_without_followers_is_checked_and_stored_all_the_same(standin):
+    standin.add_title("5", chapters=1)
+    manga = import_title("5").manga
+    standin.add_chapters("5", 1)
+    assert check_manga(fresh(manga)).log.new_chapters == 1
+    assert not Notification.objects.exists()
+
+
+ERRORS = [
+    ("rate_limit", {"retry_after": 120}, "rate_limited", 429),
+    ("cloudflare", {"status": 503}, "blocked", 503),
+    ("server_error", {"status": 500}, "server_error", 500),
+    ("malformed", {}, "bad_response", 200),
+    ("graphql_errors", {}, "bad_response", 200),
+]
+
+
+@pytest.mark.parametrize("fault, options, kind, status", ERRORS)
+def test_each_error_leaves_stored_data_untouched_and_writes_a_failed_log(title, standin, fault, options, kind, status):
+    standin.add_chapters("102497", 2)
+    standin.set_upload_status("102497", "hiatus")
+    before = snapshot_of_stored_data()
+    standin.set_fault(fault, **options)
+    result = check_manga(fresh(title))
+    assert snapshot_of_stored_data() == before
+    log = ScrapeLog.objects.latest("pk")
+    assert (log.outcome, log.error_kind, log.http_status) == ("failed", kind, status)
+    assert log.message
+    schedule = fresh(title).schedule
+    assert schedule.failures == 1
+    assert schedule.next_check_at == log.started_at + timedelta(minutes=15)
+    assert schedule.claim_token is None
+    assert result.error.kind == kind
+
+
+def test_a_timeout_and_an_unknown_title_are_failed_checks_too(title, standin, settings):
+    settings.BATO_TIMEOUT = 1
+    standin.set_fault("hang")
+    standin.hang_seconds = 2
+    assert check_manga(fresh(title)).log.error_kind == "timeout"
+    standin.set_fault(None)
+    del standin.titles["102497"]
+    log = check_manga(fresh(title)).log
+    assert (log.outcome, log.error_kind) == ("failed", "not_found")
+    schedule = fresh(title).schedule
+    assert schedule.failures == 2
+    assert schedule.next_check_at == log.started_at + timedelta(minutes=30)
+    assert Chapter.objects.count() == 10
+
+
+def test_a_429_pauses_every_check_until_its_retry_after(title, standin):
+    standin.add_title("7", chapters=1)
+    other = import_title("7").manga
+    standin.set_fault("rate_limit", retry_after=120)
+    failed = check_manga(fresh(title))
+    paused = SiteState.active_pause(timezone.now())
+    assert paused is not None
+    assert paused.until == pytest.approx(failed.log.started_at + timedelta(seconds=120), abs=timedelta(seconds=2))
+    requests_so_far = len(standin.api_requests())
+    skipped = check_manga(fresh(other))
+    assert skipped.log.outcome == ScrapeLog.Outcome.SKIPPED
+    assert "paused until" in skipped.log.message
+    assert len(standin.api_requests()) == requests_so_far
+    assert fresh(other).schedule.claim_token is None
+
+
+def test_a_block_without_retry_after_pauses_for_the_configured_backoff(title, standin, settings):
+    settings.BATO_BLOCK_BACKOFF = 900
+    standin.set_fault("cloudflare")
+    started = timezone.now()
+    check_manga(fresh(title))
+    assert SiteState.active_pause(started + timedelta(seconds=890)) is not None
+    assert SiteState.active_pause(started + timedelta(seconds=910)) is None
+
+
+def test_import_while_the_site_is_paused_stores_nothing(standin):
+    standin.add_title("8", chapters=1)
+    SiteState.pause(timezone.now(), 60, "testing")
+    with pytest.raises(SitePaused):
+        import_title("8")
+    assert not Manga.objects.exists()
+    assert not standin.api_requests()
+
+
+def test_a_title_being_checked_elsewhere_is_skipped_not_checked_twice(title, standin):
+    schedule = fresh(title).schedule
+    assert schedule.claim(timezone.now()) is not None
+    result = check_manga(fresh(title))
+    assert result.log.outcome == ScrapeLog.Outcome.SKIPPED
+    assert "another check" in result.log.message
+    assert len(standin.api_requests()) == 1  # only the import
+
+
+def test_a_claim_from_a_killed_worker_expires(title, standin):
+    schedule = fresh(title).schedule
+    schedule.claim(timezone.now() - CheckSchedule.CLAIM_LEASE - timedelta(seconds=1))
+    assert check_manga(fresh(title)).log.outcome == ScrapeLog.Outcome.NO_CHANGE
+
+
+def test_an_unchanged_2000_chapter_title_is_checked_in_at_most_10_queries(standin, reader):
+    standin.add_title("2000", chapters=2000)
+    manga = import_title("2000", user=reader).manga
+    loaded = fresh(manga)
+    with CaptureQueriesContext(connection) as unchanged:
+        assert check_manga(loaded).log.outcome == ScrapeLog.Outcome.NO_CHANGE
+    assert len(unchanged) <= 10, [q["sql"][:120] for q in unchanged]
+
+    standin.add_chapters("2000", 5)
+    loaded = fresh(manga)
+    with CaptureQueriesContext(connection) as five_new:
+        assert check_manga(loaded).log.new_chapters == 5
+    assert len(five_new) <= 15, [q["sql"][:120] for q in five_new]
+    assert Notification.objects.filter(user=reader, kind="batch", chapter_count=5).count() == 1

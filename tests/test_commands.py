@@ -1,0 +1,140 @@
+"""The operator commands, called as a person would call them."""
+
+from datetime import timedelta
+from io import StringIO
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.utils import timezone
+
+from notifications.models import Follow, Notification
+from scraping.models import CheckSchedule, Manga, ScrapeLog, SiteState
+
+pytestmark = pytest.mark.django_db
+
+
+def run(*args):
+    out, err = StringIO(), StringIO()
+    call_command(*args, stdout=out, stderr=err)
+    return out.getvalue(), err.getvalue()
+
+
+def test_addmanga_by_url_stores_schedules_follows_and_says_what_it_stored(standin, reader):
+    standin.add_title("110100", "진격의 문구점", chapters=12)
+    out, _ = run("addmanga", "https://batotwo.com/title/110100-some-slug", "--user", "reader")
+    assert "110100 진격의 문구점: stored 12 chapters (latest: Chapter 12), next check" in out
+    assert "reader follows it" in out
+    assert Follow.objects.filter(user=reader, manga__bato_id="110100").exists()
+    assert len(standin.api_requests()) == 1
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["https://example.com/title/1"], "not a known Bato mirror"),
+        (["999"], "Bato has no title 999"),
+        (["1", "--user", "nobody"], "there is no user 'nobody'"),
+        ([], "give either one title URL or id, or --file PATH"),
+    ],
+)
+def test_addmanga_refuses_bad_input_with_a_clear_error(standin, args, message):
+    standin.add_title("1", chapters=1)
+    with pytest.raises(CommandError, match=message):
+        run("addmanga", *args)
+    assert not Manga.objects.exists()
+
+
+def test_addmanga_from_a_file_continues_past_bad_lines_and_ends_with_a_summary(standin, reader, tmp_path):
+    standin.add_title("1", chapters=2)
+    standin.add_title("2", chapters=3)
+    listing = tmp_path / "titles.txt"
+    listing.write_text(
+        "# my reading list\nhttps://bato.to/title/1-one\n\nnot a url\nhttps://bato.to/series/2/two\n999\n1\n",
+        encoding="utf-8",
+    )
+    out, err = StringIO(), StringIO()
+    with pytest.raises(CommandError, match="2 line\\(s\\) of .* could not be added"):
+        call_command("addmanga", "--file", str(listing), "--user", "reader", stdout=out, stderr=err)
+    progress = err.getvalue().splitlines()
+    assert [line.split("]")[0] for line in progress] == ["[1/5", "[2/5", "[3/5", "[4/5", "[5/5"]
+    assert "line 4: failed" in progress[1]
+    assert "5 title(s): 2 added, 1 already tracked, 2 failed" in out.getvalue()
+    assert "line 4 (not a url)" in out.getvalue() and "line 6 (999): Bato has no title 999" in out.getvalue()
+    assert set(Manga.objects.values_list("bato_id", flat=True)) == {"1", "2"}
+    assert Follow.objects.filter(user=reader).count() == 2
+
+
+def test_addmanga_with_a_missing_file_says_so():
+    with pytest.raises(CommandError, match="cannot read /nonexistent/list.txt"):
+        run("addmanga", "--file", "/nonexistent/list.txt")
+
+
+@pytest.fixture
+def two_titles(standin):
+    standin.add_title("1", "First", chapters=2)
+    standin.add_title("2", "Second", chapters=2)
+    run("addmanga", "1")
+    run("addmanga", "2")
+    return standin
+
+
+def make_due(bato_id):
+    CheckSchedule.objects.filter(manga__bato_id=bato_id).update(next_check_at=timezone.now() - timedelta(minutes=1))
+
+
+def test_scrape_once_checks_only_due_titles_with_a_line_each(two_titles):
+    make_due("1")
+    two_titles.add_chapters("1", 1)
+    two_titles.add_chapters("2", 1)
+    out, _ = run("scrape", "--once")
+    assert "1 First: 1 new chapter(s) (Chapter 3)" in out
+    assert "Second" not in out
+    assert "checked 1: 1 with 1 new chapter(s), 0 unchanged, 0 failed, 0 skipped" in out
+    out, _ = run("scrape", "--once")
+    assert "no title is due" in out
+
+
+def test_scrape_force_and_limit(two_titles):
+    out, _ = run("scrape", "--once", "--force", "--limit", "1")
+    assert "checked 1:" in out
+    out, _ = run("scrape", "--once", "--force")
+    assert "checked 2:" in out
+
+
+def test_scrape_one_title_by_id_or_url(two_titles):
+    out, _ = run("scrape", "--once", "--manga", "2")
+    assert "not due until" in out and "--force checks it anyway" in out
+    out, _ = run("scrape", "--once", "--manga", "https://bato.to/title/2-second", "--force")
+    assert "2 Second: no change (2 chapters)" in out
+    with pytest.raises(CommandError, match="title 77 is not tracked"):
+        run("scrape", "--once", "--manga", "77")
+
+
+def test_a_bad_answer_from_the_site_is_a_line_not_a_traceback(two_titles):
+    two_titles.set_fault("malformed")
+    out, _ = run("scrape", "--once", "--force")
+    assert out.count("failed: the answer is not JSON") == 2
+    assert ScrapeLog.objects.filter(outcome="failed", error_kind="bad_response").count() == 2
+
+
+def test_a_429_ends_the_cycle_and_the_next_cycle_waits_for_the_pause(two_titles):
+    two_titles.set_fault("rate_limit", retry_after=300)
+    out, _ = run("scrape", "--once", "--force")
+    assert "failed: Bato is rate limiting us (HTTP 429; it asked for 300 s)" in out
+    assert "the site asked us to stop" in out
+    assert len(two_titles.api_requests()) == 3  # two imports, one check
+    out, _ = run("scrape", "--once", "--force")
+    assert "checks to the site are paused until" in out and "nothing checked" in out
+    assert SiteState.active_pause(timezone.now()) is not None
+
+
+def test_scrape_rejects_a_bad_limit():
+    with pytest.raises(CommandError, match="--limit must be 1 or more"):
+        run("scrape", "--once", "--limit", "0")
+
+
+def test_a_full_cycle_notifies_followers(two_titles, reader):
+    Follow.objects.create(user=reader, manga=Manga.objects.get(bato_id="2"))
+    two_titles.add_chapters("2", 3)
+    run("scrape", "--once", "--force")
+    assert Notification.objects.get(user=reader).chapter_count == 3

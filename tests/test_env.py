@@ -1,0 +1,132 @@
+"""Settings read from the environment: typed, defaulted, and loud about bad values."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.core.exceptions import ImproperlyConfigured
+
+from batoshelf.env import database_from_url, env_bool, env_float, env_int, env_list, env_url
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def environ(monkeypatch):
+    def set_env(**values):
+        for name, value in values.items():
+            monkeypatch.setenv(name, value)
+    return set_env
+
+
+def test_unset_and_empty_variables_take_the_default(environ, monkeypatch):
+    monkeypatch.delenv("BATO_TIMEOUT", raising=False)
+    environ(BATO_MIN_DELAY="  ")
+    assert env_float("BATO_TIMEOUT", 30.0) == 30.0
+    assert env_float("BATO_MIN_DELAY", 4.0) == 4.0
+
+
+@pytest.mark.parametrize("value, expected", [("1", True), ("TRUE", True), ("on", True), ("0", False), ("no", False)])
+def test_booleans(environ, value, expected):
+    environ(DEBUG=value)
+    assert env_bool("DEBUG") is expected
+
+
+@pytest.mark.parametrize(
+    "reader, value, message",
+    [
+        (lambda: env_bool("X"), "maybe", "X must be one of"),
+        (lambda: env_int("X", 1), "4.5", "X must be a int"),
+        (lambda: env_float("X", 1.0, minimum=0), "-1", "X must be at least 0"),
+        (lambda: env_int("X", 1, maximum=10), "11", "X must be at most 10"),
+        (lambda: env_url("X", "https://bato.to", schemes=("https", "http")), "ftp://bato.to", "X must be a URL"),
+    ],
+)
+def test_bad_values_fail_loudly_naming_the_variable(environ, reader, value, message):
+    environ(X=value)
+    with pytest.raises(ImproperlyConfigured, match=message):
+        reader()
+
+
+def test_lists_are_comma_separated(environ):
+    environ(ALLOWED_HOSTS=" shelf.example.org, localhost ,,")
+    assert env_list("ALLOWED_HOSTS") == ["shelf.example.org", "localhost"]
+
+
+def test_sqlite_url_is_relative_to_the_project_with_wal_and_immediate_transactions(tmp_path):
+    database = database_from_url("sqlite:///var/x.sqlite3", base_dir=tmp_path)
+    assert database["NAME"] == tmp_path / "var" / "x.sqlite3"
+    assert database["OPTIONS"]["transaction_mode"] == "IMMEDIATE"
+    assert "journal_mode=WAL" in database["OPTIONS"]["init_command"]
+    assert database_from_url("sqlite:////srv/shelf.db", base_dir=tmp_path)["NAME"] == "/srv/shelf.db"
+
+
+def test_mysql_url_uses_utf8mb4_strict_mode_and_health_checks(tmp_path):
+    database = database_from_url("mysql://shelf:p%40ss@db.internal:3307/batoshelf", base_dir=tmp_path)
+    assert database["ENGINE"] == "django.db.backends.mysql"
+    assert (database["USER"], database["PASSWORD"], database["HOST"], database["PORT"], database["NAME"]) == (
+        "shelf", "p@ss", "db.internal", "3307", "batoshelf",
+    )
+    assert database["OPTIONS"]["charset"] == "utf8mb4"
+    assert "STRICT_TRANS_TABLES" in database["OPTIONS"]["init_command"]
+    assert database["CONN_HEALTH_CHECKS"] is True
+    assert database["TEST"]["CHARSET"] == "utf8mb4"
+
+
+@pytest.mark.parametrize("url", ["postgres://x@y/z", "mysql://host-only", "sqlite://"])
+def test_unusable_database_urls_are_refused(url, tmp_path):
+    with pytest.raises(ImproperlyConfigured, match="DATABASE_URL"):
+        database_from_url(url, base_dir=tmp_path)
+
+
+def _settings_in_subprocess(**env):
+    """Load batoshelf.settings in a fresh interpreter with exactly these variables."""
+    script = (
+        "import json, django; from django.conf import settings; django.setup(); "
+        "print(json.dumps({'layer': settings.CHANNEL_LAYERS['default']['BACKEND'], "
+        "'broker': 'redis' if 'redis' in settings.Q_CLUSTER else settings.Q_CLUSTER.get('orm'), "
+        "'engine': settings.DATABASES['default']['ENGINE'], 'q': settings.Q_CLUSTER}))"
+    )
+    base = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG")}
+    return subprocess.run(
+        [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True,
+        env={**base, "DJANGO_SETTINGS_MODULE": "batoshelf.settings", **env},
+    )
+
+
+def test_embedded_default_needs_no_redis_and_no_database_server():
+    done = _settings_in_subprocess(SECRET_KEY="k")
+    assert done.returncode == 0, done.stderr
+    loaded = json.loads(done.stdout)
+    assert loaded["layer"] == "channels.layers.InMemoryChannelLayer"
+    assert loaded["broker"] == "default"
+    assert loaded["engine"] == "django.db.backends.sqlite3"
+    assert loaded["q"]["catch_up"] is False
+    assert loaded["q"]["timeout"] < loaded["q"]["retry"]
+
+
+def test_production_settings_use_redis_for_the_layer_and_the_broker():
+    done = _settings_in_subprocess(
+        SECRET_KEY="k", REDIS_URL="redis://127.0.0.1:6379/3", DATABASE_URL="mysql://root@127.0.0.1:3306/batoshelf"
+    )
+    assert done.returncode == 0, done.stderr
+    loaded = json.loads(done.stdout)
+    assert loaded["layer"] == "channels_redis.core.RedisChannelLayer"
+    assert loaded["broker"] == "redis"
+    assert loaded["engine"] == "django.db.backends.mysql"
+
+
+def test_secret_key_is_required_unless_debug():
+    refused = _settings_in_subprocess()
+    assert refused.returncode != 0
+    assert "SECRET_KEY must be set unless DEBUG is on" in refused.stderr
+    assert _settings_in_subprocess(DEBUG="true").returncode == 0
+
+
+def test_a_bad_delay_stops_the_process_with_the_variable_named():
+    done = _settings_in_subprocess(SECRET_KEY="k", BATO_MIN_DELAY="8", BATO_MAX_DELAY="5")
+    assert done.returncode != 0
+    assert "BATO_MAX_DELAY (5.0) must not be below BATO_MIN_DELAY (8.0)" in done.stderr

@@ -1,3 +1,4 @@
+import json
 import random
 import time
 import uuid
@@ -19,14 +20,21 @@ class UploadStatus(models.TextChoices):
     CANCELLED = "cancelled"
 
 
+class PlainTextJSONEncoder(json.JSONEncoder):
+    """Stores Korean and Japanese as themselves, not \\uXXXX escapes, so admin search finds them."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **{**kwargs, "ensure_ascii": False})
+
+
 class Manga(models.Model):
     """A Bato title, as its details read at the last successful check."""
 
     bato_id = models.CharField("Bato id", max_length=20, unique=True)
     name = models.CharField(max_length=500)
-    alt_names = models.JSONField(default=list, blank=True)
-    authors = models.JSONField(default=list, blank=True)
-    artists = models.JSONField(default=list, blank=True)
+    alt_names = models.JSONField(default=list, blank=True, encoder=PlainTextJSONEncoder)
+    authors = models.JSONField(default=list, blank=True, encoder=PlainTextJSONEncoder)
+    artists = models.JSONField(default=list, blank=True, encoder=PlainTextJSONEncoder)
     genres = models.JSONField(default=list, blank=True)
     orig_lang = models.CharField("original language", max_length=16, blank=True)
     original_status = models.CharField(max_length=20, blank=True)

@@ -9,3 +9,6 @@ os.environ.setdefault("BATO_MIN_DELAY", "0")
 os.environ.setdefault("BATO_MAX_DELAY", "0")
 
 from batoshelf.settings import *  # noqa: E402,F403
+
+# Test users are made by the dozen; the production hasher is slow on purpose.
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

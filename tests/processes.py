@@ -1,0 +1,76 @@
+"""Starting the project's real processes (qcluster, serve) from tests, against the test database."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from urllib.parse import quote
+
+from django.conf import settings
+from django.db import connection
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_database_url():
+    """DATABASE_URL for the database this test run uses, so a child process sees the same rows."""
+    db = connection.settings_dict
+    if db["ENGINE"].endswith("sqlite3"):
+        return f"sqlite:///{Path(db['NAME']).resolve()}"
+    credentials = quote(db["USER"], safe="") + (f":{quote(db['PASSWORD'], safe='')}" if db["PASSWORD"] else "")
+    return f"mysql://{credentials}@{db['HOST']}:{db['PORT'] or 3306}/{db['NAME']}"
+
+
+def project_env(**extra):
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST", "DJANGO_SETTINGS"))}
+    env.update(
+        DJANGO_SETTINGS_MODULE="batoshelf.settings",
+        SECRET_KEY="tests-only-not-secret",
+        DATABASE_URL=test_database_url(),
+        BATO_BASE_URL=settings.BATO_BASE_URL,
+        BATO_MIN_DELAY="0",
+        BATO_MAX_DELAY="0",
+        PYTHONUNBUFFERED="1",
+    )
+    if settings.REDIS_URL:
+        env["REDIS_URL"] = settings.REDIS_URL
+    env.update(extra)
+    return env
+
+
+class ManagedProcess:
+    """A `manage.py` command running in its own session, its output in a file."""
+
+    def __init__(self, log_path, *manage_args, **extra_env):
+        self.log_path = log_path
+        with open(log_path, "w") as log:
+            self.popen = subprocess.Popen(
+                [sys.executable, str(ROOT / "manage.py"), *manage_args],
+                cwd=ROOT, env=project_env(**extra_env), stdout=log, stderr=subprocess.STDOUT,
+                start_new_session=True,  # a signal to it reaches it alone, as Ctrl-C would in a terminal
+            )
+
+    def output(self):
+        return Path(self.log_path).read_text(errors="replace")
+
+    def stop(self, sig=signal.SIGTERM, timeout=40):
+        """Signal the process, wait for it, and return its exit code."""
+        if self.popen.poll() is None:
+            self.popen.send_signal(sig)
+        try:
+            return self.popen.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.popen.pid, signal.SIGKILL)
+            self.popen.wait()
+            raise AssertionError(f"{self.popen.args} did not stop within {timeout} s:\n{self.output()}") from None
+
+
+def wait_for(condition, timeout, what):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.25)
+    raise AssertionError(f"timed out after {timeout} s waiting for {what}")

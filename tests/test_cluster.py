@@ -1,0 +1,70 @@
+"""The running service: a real django-q2 cluster checks due titles, and `serve` runs and stops cleanly."""
+
+import signal
+import socket
+import urllib.request
+
+import pytest
+from django.utils import timezone
+from django_q.brokers import get_broker
+from django_q.models import Schedule
+
+from notifications.models import Notification
+from scraping.checks import import_title
+from scraping.models import CheckSchedule, ScrapeLog
+from scraping.tasks import ensure_dispatch_schedule
+from tests.processes import ManagedProcess, wait_for
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
+
+
+def test_the_running_cluster_checks_a_due_title_and_tells_its_follower(standin, reader, tmp_path):
+    """On this run's broker: django's ORM on the embedded default, Redis when REDIS_URL is set."""
+    standin.add_title("102497", chapters=5)
+    manga = import_title("102497", user=reader).manga
+    ensure_dispatch_schedule(Schedule)
+    get_broker().purge_queue()
+    standin.add_chapters("102497", 2)
+    CheckSchedule.objects.filter(manga=manga).update(next_check_at=timezone.now())
+
+    cluster = ManagedProcess(tmp_path / "qcluster.log", "qcluster", Q_WORKERS="1")
+    try:
+        # The cluster's scheduler looks at its schedules every 30 s.
+        wait_for(lambda: ScrapeLog.objects.filter(manga=manga, new_chapters=2).exists(), 90,
+                 "the cluster to check the title")
+    finally:
+        code = cluster.stop()
+    assert ScrapeLog.objects.get(manga=manga, new_chapters=2).outcome == "success"
+    assert sorted(Notification.objects.filter(user=reader).values_list("chapter__dname", flat=True)) == [
+        "Chapter 6", "Chapter 7",
+    ]
+    assert CheckSchedule.objects.get(manga=manga).next_check_at > timezone.now()
+    assert code == 0, cluster.output()
+
+
+def test_serve_runs_web_and_worker_and_ctrl_c_stops_both(tmp_path):
+    port = _free_port()
+    server = ManagedProcess(tmp_path / "serve.log", "serve", "--port", str(port))
+    try:
+        wait_for(lambda: _status(f"http://127.0.0.1:{port}/admin/login/") == 200, 30, "daphne to answer")
+        wait_for(lambda: "Q Cluster" in server.output() and "running" in server.output(), 30,
+                 "the cluster to start")
+    finally:
+        code = server.stop(signal.SIGINT)
+    assert code == 0, server.output()
+    assert server.output().rstrip().endswith("stopped")
+    assert _status(f"http://127.0.0.1:{port}/admin/login/") is None
+
+
+def _free_port():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _status(url):
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:
+            return response.status
+    except OSError:
+        return None

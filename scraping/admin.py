@@ -36,6 +36,10 @@ class MangaAdmin(admin.ModelAdmin):
         ("Tracking", {"fields": ("first_seen_at", "refreshed_at")}),
     )
 
+    def has_add_permission(self, request):
+        # A title starts with a fetch from the site: `manage.py addmanga URL`.
+        return False
+
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(
             chapter_total=Count("chapters", distinct=True),

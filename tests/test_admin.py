@@ -4,10 +4,11 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 
 from notifications.models import Follow
 from scraping.checks import check_manga, import_title
-from scraping.models import Manga
+from scraping.models import Manga, SiteState
 
 pytestmark = pytest.mark.django_db
 
@@ -77,3 +78,10 @@ def test_the_admin_is_for_staff_only(client, reader):
     client.force_login(reader)
     response = client.get(reverse("admin:scraping_manga_changelist"))
     assert response.status_code == 302 and "/admin/login/" in response["Location"]
+
+
+def test_every_admin_page_says_when_checks_to_the_site_are_paused(staff_client):
+    assert "are paused" not in staff_client.get(reverse("admin:index")).content.decode()
+    SiteState.pause(timezone.now(), 600, "Bato is rate limiting us (HTTP 429)")
+    page = staff_client.get(reverse("admin:scraping_manga_changelist")).content.decode()
+    assert "Checks to the site are paused until" in page and "rate limiting us" in page

@@ -224,3 +224,13 @@ def test_an_unchanged_2000_chapter_title_is_checked_in_at_most_10_queries(standi
         assert check_manga(loaded).log.new_chapters == 5
     assert len(five_new) <= 15, [q["sql"][:120] for q in five_new]
     assert Notification.objects.filter(user=reader, kind="batch", chapter_count=5).count() == 1
+
+
+def test_null_fields_and_non_latin_text_are_stored_as_given(standin, reader):
+    standin.add_title("31", "月曜日のたわわ", chapters=2, nulls=True)
+    standin.edit_chapter("31", standin.titles["31"].chapters[0]["id"], title=None, dname="第1話 はじまり")
+    manga = fresh(import_title("31", user=reader).manga)
+    assert manga.name == "月曜日のたわわ"
+    assert (manga.upload_status, manga.summary, manga.alt_names, manga.score) == ("", "", [], None)
+    first = manga.chapters.order_by("published_at").first()
+    assert (first.dname, first.title, str(first.number)) == ("第1話 はじまり", "", "1.00")

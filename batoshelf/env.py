@@ -48,7 +48,8 @@ def _number(name, default, kind, minimum, maximum):
     try:
         number = kind(value)
     except ValueError:
-        raise ImproperlyConfigured(f"{name} must be a {kind.__name__}, not {value!r}") from None
+        what = "a whole number" if kind is int else "a number"
+        raise ImproperlyConfigured(f"{name} must be {what}, not {value!r}") from None
     if minimum is not None and number < minimum:
         raise ImproperlyConfigured(f"{name} must be at least {minimum}, not {value!r}")
     if maximum is not None and number > maximum:

@@ -39,7 +39,7 @@ def test_booleans(environ, value, expected):
     "reader, value, message",
     [
         (lambda: env_bool("X"), "maybe", "X must be one of"),
-        (lambda: env_int("X", 1), "4.5", "X must be a int"),
+        (lambda: env_int("X", 1), "4.5", "X must be a whole number"),
         (lambda: env_float("X", 1.0, minimum=0), "-1", "X must be at least 0"),
         (lambda: env_int("X", 1, maximum=10), "11", "X must be at most 10"),
         (lambda: env_url("X", "https://bato.to", schemes=("https", "http")), "ftp://bato.to", "X must be a URL"),
@@ -124,6 +124,15 @@ def test_secret_key_is_required_unless_debug():
     assert refused.returncode != 0
     assert "SECRET_KEY must be set unless DEBUG is on" in refused.stderr
     assert _settings_in_subprocess(DEBUG="true").returncode == 0
+
+
+def test_manage_py_names_the_bad_variable_without_a_traceback():
+    done = subprocess.run(
+        [sys.executable, "manage.py", "check"], cwd=ROOT, capture_output=True, text=True,
+        env={**os.environ, "DJANGO_SETTINGS_MODULE": "batoshelf.settings", "SECRET_KEY": "k", "BATO_TIMEOUT": "soon"},
+    )
+    assert done.returncode == 1
+    assert done.stderr.strip() == "batoshelf is not configured right: BATO_TIMEOUT must be a number, not 'soon'"
 
 
 def test_a_bad_delay_stops_the_process_with_the_variable_named():

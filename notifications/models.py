@@ -9,7 +9,9 @@ BATCH_THRESHOLD = 3
 
 class Follow(models.Model):
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="follows")
-    manga = models.ForeignKey("scraping.Manga", on_delete=models.CASCADE, related_name="followers")
+    manga = models.ForeignKey(
+        "scraping.Manga", on_delete=models.CASCADE, related_name="followers", verbose_name="title"
+    )
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -83,7 +85,9 @@ class Notification(models.Model):
         HIGH = 3, "high"
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications")
-    manga = models.ForeignKey("scraping.Manga", on_delete=models.CASCADE, related_name="notifications")
+    manga = models.ForeignKey(
+        "scraping.Manga", on_delete=models.CASCADE, related_name="notifications", verbose_name="title"
+    )
     chapter = models.ForeignKey(
         "scraping.Chapter", on_delete=models.CASCADE, null=True, blank=True, related_name="notifications"
     )

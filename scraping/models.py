@@ -86,7 +86,7 @@ class Chapter(models.Model):
     EDITABLE_FIELDS = ("dname", "title", "url_path", "number", "published_at")
 
     bato_id = models.CharField("Bato id", max_length=20, unique=True)
-    manga = models.ForeignKey(Manga, on_delete=models.CASCADE, related_name="chapters")
+    manga = models.ForeignKey(Manga, on_delete=models.CASCADE, related_name="chapters", verbose_name="title")
     dname = models.CharField("name", max_length=255)
     title = models.CharField(max_length=500, blank=True)
     url_path = models.CharField(max_length=500, blank=True)
@@ -158,7 +158,7 @@ class CheckSchedule(models.Model):
     # killed mid-check lets its title be dispatched again after it.
     CLAIM_LEASE = timedelta(minutes=15)
 
-    manga = models.OneToOneField(Manga, on_delete=models.CASCADE, related_name="schedule")
+    manga = models.OneToOneField(Manga, on_delete=models.CASCADE, related_name="schedule", verbose_name="title")
     next_check_at = models.DateTimeField(default=timezone.now, db_index=True)
     last_checked_at = models.DateTimeField(null=True, blank=True)
     misses = models.PositiveIntegerField(default=0, help_text="Consecutive checks that found nothing new.")
@@ -227,10 +227,10 @@ class ScrapeLog(models.Model):
     class Outcome(models.TextChoices):
         SUCCESS = "success", "new chapters"
         NO_CHANGE = "no_change", "no change"
-        FAILED = "failed"
-        SKIPPED = "skipped"
+        FAILED = "failed", "failed"
+        SKIPPED = "skipped", "skipped"
 
-    manga = models.ForeignKey(Manga, on_delete=models.CASCADE, related_name="scrape_logs")
+    manga = models.ForeignKey(Manga, on_delete=models.CASCADE, related_name="scrape_logs", verbose_name="title")
     started_at = models.DateTimeField(default=timezone.now)
     duration_ms = models.PositiveIntegerField(default=0)
     outcome = models.CharField(max_length=16, choices=Outcome.choices)

@@ -1,28 +1,344 @@
-"""When to check a title next. Pure functions: no database, no settings reads
-beyond the defaults, so the policy can be replayed and tested in isolation."""
+"""When to check a title next: learn its release rhythm from its chapters' times.
 
-from datetime import timedelta
+Pure functions of their arguments (no database, no clock, no settings), so the
+policy can be replayed by `simulate_schedule` and called by tools outside the
+project. The policy in words:
 
-from django.conf import settings
+- Chapters released within a few hours of each other are one release (a bulk
+  upload is not a rhythm).
+- A title whose recent gaps agree is *regular*: its next release is predicted
+  from where its recent releases fall on the grid of its typical gap, and it is
+  checked just after that (twice, at the prediction and at its far edge, when
+  the rhythm wobbles by more than an hour).
+- A predicted release that does not come is retried soon and then less often
+  until the next predicted slot; after several empty slots the title counts as
+  silent and is checked ever more rarely.
+- An *irregular* title is polled at a fraction of its typical gap.
+- Completed, cancelled and dropped titles are checked monthly, hiatus titles
+  weekly, and no ongoing title waits more than 14 days.
+"""
+
+import math
+import statistics
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+
+HOUR = timedelta(hours=1)
+DAY = timedelta(days=1)
+WEEK = timedelta(days=7)
+
+# Releases closer than this are one release: a bulk upload, or a chapter in parts.
+BURST_WINDOW = timedelta(hours=6)
+# How many recent releases the rhythm is learned from: enough to outvote a
+# skipped week, few enough to follow a title that changes its day.
+RECENT_RELEASES = 11
+# The pace of chapters is read over this many recent ones.
+PACE_CHAPTERS = 30
+# Recent gaps agree when their median deviation is at most this share of the typical gap.
+REGULAR_SPREAD = 0.2
+# Titles released at a few fixed times of the week: learned over this long,
+# releases this close together count as the same time of the week.
+WEEKLY_LOOKBACK = timedelta(weeks=5)
+WEEKLY_TIME_SPREAD = 3 * HOUR
+# Human calendars: a typical gap this close to one of these is taken as exactly it.
+CALENDAR_GAPS = (DAY, 2 * DAY, 7 * DAY, 14 * DAY, 21 * DAY, 28 * DAY)
+CALENDAR_SNAP = 0.08
+
+MIN_TOLERANCE = timedelta(minutes=5)
+NEW_TITLE_INTERVAL = DAY
+LONGEST_WAIT = timedelta(days=14)  # an ongoing title is never left longer
+FINISHED_INTERVAL = timedelta(days=30)
+HIATUS_INTERVAL = timedelta(days=7)
+FINISHED_STATUSES = {"completed", "cancelled", "dropped"}
+# An irregular title is polled every this x sqrt(days per chapter): 8 h for a chapter a day.
+IRREGULAR_POLL = 8 * HOUR
+# Slots missed in a row before a regular title counts as silent.
+SILENT_AFTER_SLOTS = 4
+# The first retry after a missed release: 1/28 of the gap (6 h for a weekly title), within these.
+RETRY_FIRST = timedelta(minutes=30)
+RETRY_LONGEST = 6 * HOUR
 
 # A failing title backs off on its own: 15 min, 30 min, 1 h ... up to a day.
 FAILURE_BACKOFF_FIRST = timedelta(minutes=15)
 FAILURE_BACKOFF_MAX = timedelta(hours=24)
 
+WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 
-def next_check_at(release_times, now, status, misses, *, interval_hours=None):
+
+@dataclass(frozen=True)
+class Rhythm:
+    """What a title's release history says about its next release."""
+
+    releases: int  # distinct releases, bursts collapsed
+    last_release: datetime | None = None
+    typical_gap: timedelta | None = None
+    spread: float | None = None  # median deviation of recent gaps, as a share of the typical gap
+    regular: bool = False
+    predicted: datetime | None = None  # the next release on the rhythm's grid
+    tolerance: timedelta | None = None  # how far releases stray from the grid
+    days_per_chapter: float | None = None  # the recent pace, counting every chapter of a burst
+    confidence: float = 0.0  # 0..1: how far the rhythm can be trusted
+    # Set for titles released on a few fixed times of the week (Mon and Thu, say):
+    # offsets from Monday 00:00 UTC. Otherwise slots are a typical gap apart.
+    weekly_times: tuple = ()
+
+    def slots(self):
+        """The predicted release times from the next one on, without end."""
+        if not self.weekly_times:
+            slot = self.predicted
+            while True:
+                yield slot
+                slot += self.typical_gap
+        monday = _monday(self.last_release)
+        while True:
+            for offset in self.weekly_times:
+                if monday + offset >= self.predicted:
+                    yield monday + offset
+            monday += WEEK
+
+    def describe(self):
+        if self.weekly_times:
+            return f"{len(self.weekly_times)}-a-week release"
+        names = {DAY: "daily", 2 * DAY: "every-other-day", WEEK: "weekly", 2 * WEEK: "fortnightly",
+                 4 * WEEK: "four-weekly"}
+        return f"{names.get(self.typical_gap) or 'every ' + _describe_wait(self.typical_gap)} release"
+
+    def as_json(self):
+        def seconds(value):
+            return None if value is None else round(value.total_seconds())
+
+        def when(value):
+            return None if value is None else value.isoformat()
+
+        return {
+            "releases": self.releases,
+            "last_release": when(self.last_release),
+            "typical_gap_s": seconds(self.typical_gap),
+            "spread": None if self.spread is None else round(self.spread, 3),
+            "regular": self.regular,
+            "weekday": None if self.predicted is None else WEEKDAYS[self.predicted.weekday()],
+            "hour_utc": None if self.predicted is None else round(
+                self.predicted.hour + self.predicted.minute / 60, 2
+            ),
+            "predicted": when(self.predicted),
+            "tolerance_s": seconds(self.tolerance),
+            "days_per_chapter": None if self.days_per_chapter is None else round(self.days_per_chapter, 2),
+            "confidence": round(self.confidence, 2),
+        }
+
+
+@dataclass(frozen=True)
+class Plan:
+    """The next check time and why, in words staff can read."""
+
+    at: datetime
+    reason: str
+    rhythm: Rhythm
+
+
+def learn_rhythm(release_times, now):
+    """The rhythm of the releases known at `now` (later or missing times are ignored)."""
+    known = sorted(_utc(t) for t in release_times if t is not None and _utc(t) <= now)
+    releases = _collapse_bursts(known)
+    pace = known[-PACE_CHAPTERS:]
+    days_per_chapter = (pace[-1] - pace[0]) / DAY / (len(pace) - 1) if len(pace) > 1 else None
+    if len(releases) < 3:
+        gap = releases[-1] - releases[-2] if len(releases) == 2 else None
+        return Rhythm(
+            releases=len(releases), last_release=releases[-1] if releases else None, typical_gap=gap,
+            days_per_chapter=days_per_chapter,
+        )
+    recent = releases[-RECENT_RELEASES:]
+    gaps = [b - a for a, b in zip(recent, recent[1:])]
+    typical = _snap(statistics.median(gaps))
+    spread = statistics.median(abs(g - typical) for g in gaps) / typical
+    last = recent[-1]
+    common = dict(
+        releases=len(releases), last_release=last, typical_gap=typical, spread=spread,
+        days_per_chapter=days_per_chapter, confidence=_confidence(len(gaps), spread),
+    )
+    weekly = _weekly_times(releases, last) if DAY < typical < WEEK else None
+    if weekly:
+        times, tolerance = weekly
+        first = next(
+            monday + offset
+            for monday in (_monday(last), _monday(last) + WEEK)
+            for offset in times
+            if monday + offset > last + BURST_WINDOW
+        )
+        return Rhythm(**common, regular=True, weekly_times=times, predicted=first, tolerance=tolerance)
+    if spread > REGULAR_SPREAD:
+        return Rhythm(**common)
+    # Lay a grid of the typical gap through the last release and see where
+    # recent releases fall on it: those near the grid say how far the next
+    # release strays from last + gap; those far off (before a change of
+    # weekday, say) are out of step and left out.
+    offsets = [_centred((r - last) % typical, typical) for r in recent]
+    in_step = [o for o in offsets if abs(o) <= typical / 4]
+    shift = statistics.median_low(in_step)
+    deviations = sorted(abs(o - shift) for o in in_step)
+    return Rhythm(**common, regular=True, predicted=last + typical + shift, tolerance=_tolerance(deviations, typical))
+
+
+def _weekly_times(releases, last):
+    """For a title released at a few fixed times of the week: those times and the tolerance.
+
+    Looks at the last WEEKLY_LOOKBACK; a time counts when releases fell near it
+    in two weeks or more, and the times must explain most of the releases.
+    """
+    recent = [r for r in releases if r > last - WEEKLY_LOOKBACK]
+    if len(recent) < 6:
+        return None
+    phases = sorted((r - _monday(r)) for r in recent)
+    groups = [[phases[0]]]
+    for phase in phases[1:]:
+        if phase - groups[-1][-1] <= WEEKLY_TIME_SPREAD:
+            groups[-1].append(phase)
+        else:
+            groups.append([phase])
+    if len(groups) > 1 and groups[0][0] + WEEK - groups[-1][-1] <= WEEKLY_TIME_SPREAD:
+        groups[0] = [p - WEEK for p in groups.pop()] + groups[0]  # Sunday night meets Monday morning
+    kept = [g for g in groups if len(g) >= 2]
+    if not kept or len(kept) > 4 or sum(len(g) for g in kept) < 0.75 * len(recent):
+        return None
+    times = tuple(sorted(statistics.median_low(g) % WEEK for g in kept))
+    deviations = sorted(abs(p - statistics.median_low(g)) for g in kept for p in g)
+    return times, _tolerance(deviations, WEEK / len(times))
+
+
+def _tolerance(deviations, gap):
+    """How far releases stray from their slot: the 80th percentile, 5 min .. a quarter of the gap."""
+    return min(max(deviations[int(0.8 * (len(deviations) - 1))], MIN_TOLERANCE), gap / 4)
+
+
+def _monday(when):
+    return datetime.combine(when.date() - timedelta(days=when.weekday()), datetime.min.time(), timezone.utc)
+
+
+def plan_next_check(release_times, now, status, misses):
+    """The next check after a check at `now` that worked, with the reason for it."""
+    now = _utc(now)
+    rhythm = learn_rhythm(release_times, now)
+    status = (status or "").lower()
+    if status in FINISHED_STATUSES:
+        return Plan(now + FINISHED_INTERVAL, f"{status}: monthly", rhythm)
+    if status == "hiatus":
+        return Plan(now + HIATUS_INTERVAL, "on hiatus: weekly", rhythm)
+    if rhythm.regular:
+        at, reason = _regular_check(rhythm, now)
+    else:
+        at, reason = _irregular_check(rhythm, now, misses)
+    if at - now > LONGEST_WAIT:
+        at, reason = now + LONGEST_WAIT, f"{reason}; capped at 14 days"
+    return Plan(at, reason, rhythm)
+
+
+def next_check_at(release_times, now, status, misses):
     """The time to check a title again after a check at `now` that worked.
 
-    `release_times`: ascending aware datetimes of the title's known chapters;
-    `status`: its upload status; `misses`: consecutive checks, ending with this
-    one, that found nothing new. The policy for now is a fixed interval
-    (BATO_CHECK_INTERVAL_HOURS); the signature is what a learning policy needs.
+    `release_times`: ascending aware datetimes of its known chapters; `status`:
+    its upload status; `misses`: consecutive checks, ending with this one, that
+    found nothing new. Returns an aware UTC datetime after `now`.
     """
-    hours = settings.BATO_CHECK_INTERVAL_HOURS if interval_hours is None else interval_hours
-    return now + timedelta(hours=hours)
+    return plan_next_check(release_times, now, status, misses).at
 
 
 def retry_after_failure(now, failures):
     """When to try a title again after its `failures`-th failure in a row."""
     exponent = max(0, min(failures - 1, 16))
     return now + min(FAILURE_BACKOFF_FIRST * (2**exponent), FAILURE_BACKOFF_MAX)
+
+
+def _regular_check(rhythm, now):
+    tolerance = rhythm.tolerance
+    # Walk the predicted slots; those whose window closed without a release were missed.
+    missed, previous = 0, None
+    for slot in rhythm.slots():
+        if slot + tolerance > now:
+            break
+        missed, previous = missed + 1, slot
+        if missed >= SILENT_AFTER_SLOTS:
+            silent_for = now - rhythm.last_release
+            wait = max(rhythm.typical_gap, silent_for / 4)
+            return now + wait, f"silent for {_days(silent_for)}: every {_describe_wait(wait)}"
+    label = f"{rhythm.describe()} {WEEKDAYS[slot.weekday()]} ~{slot:%H:%M} UTC"
+    poll = _poll_interval(rhythm, now)
+    if tolerance > poll / 2:
+        # A wide window: poll across it.
+        at = slot - tolerance if now < slot - tolerance else min(now + poll, slot + tolerance)
+        reason = f"{label} ± {_describe_wait(tolerance)}: every {_describe_wait(poll)} around it"
+    elif tolerance > HOUR and now < slot:
+        # Look at the prediction, then at the window's far edge.
+        at, reason = slot, f"predicted {label}"
+    else:
+        at, reason = slot + tolerance, f"predicted {label} + {_describe_wait(tolerance)}"
+    if missed == 1:
+        # The release is late: look again soon, then less often, until the next slot.
+        overdue_for = now - previous
+        first_retry = min(max(rhythm.typical_gap / 28, RETRY_FIRST), RETRY_LONGEST)
+        retry = now + max(first_retry, overdue_for)
+        if retry < at:
+            return retry, f"overdue {_describe_wait(overdue_for)}: next look in {_describe_wait(retry - now)}"
+    return at, reason
+
+
+def _poll_interval(rhythm, now):
+    """How often to look where nothing can be predicted: more often for titles that
+    bring more chapters, as the square root of their pace, which spends a check
+    budget where it cuts the most waiting."""
+    silent_days = (now - rhythm.last_release) / DAY
+    days_per_chapter = max(rhythm.days_per_chapter or 7.0, silent_days / 2)
+    return min(max(IRREGULAR_POLL * math.sqrt(days_per_chapter), 2 * HOUR), 7 * DAY)
+
+
+def _irregular_check(rhythm, now, misses):
+    if rhythm.last_release is None:
+        return now + NEW_TITLE_INTERVAL, "no chapters yet: daily"
+    wait = _poll_interval(rhythm, now)
+    reason = "new title" if rhythm.releases < 3 else "irregular"
+    if misses:
+        reason += f", {misses} check(s) without news"
+    return now + wait, f"{reason}: every {_describe_wait(wait)}"
+
+
+def _collapse_bursts(known):
+    """Distinct release moments, bursts collapsed to their first chapter."""
+    releases = []
+    for time in known:
+        if not releases or time - last_in_burst >= BURST_WINDOW:
+            releases.append(time)
+        last_in_burst = time
+    return releases
+
+
+def _centred(offset, period):
+    """An offset within a period, moved into (-period/2, period/2]."""
+    return offset - period if offset > period / 2 else offset
+
+
+def _snap(gap):
+    for calendar_gap in CALENDAR_GAPS:
+        if abs(gap - calendar_gap) <= calendar_gap * CALENDAR_SNAP:
+            return calendar_gap
+    return gap
+
+
+def _confidence(gaps, spread):
+    return max(0.0, min(1.0, gaps / 8)) * max(0.0, 1 - spread / (2 * REGULAR_SPREAD))
+
+
+def _utc(value):
+    return value.astimezone(timezone.utc) if value.tzinfo else value.replace(tzinfo=timezone.utc)
+
+
+def _describe_wait(wait):
+    hours = wait / HOUR
+    if hours < 1:
+        return f"{round(wait / timedelta(minutes=1))} min"
+    if hours < 48:
+        return f"{hours:.3g} h"
+    return f"{wait / DAY:.3g} days"
+
+
+def _days(wait):
+    return f"{wait / DAY:.0f} days"

@@ -140,7 +140,9 @@ if BATO_MAX_DELAY < BATO_MIN_DELAY:
         f"BATO_MAX_DELAY ({BATO_MAX_DELAY}) must not be below BATO_MIN_DELAY ({BATO_MIN_DELAY})"
     )
 BATO_TIMEOUT = env_float("BATO_TIMEOUT", 30.0, minimum=1)
-BATO_CHECK_INTERVAL_HOURS = env_float("BATO_CHECK_INTERVAL_HOURS", 24.0, minimum=0.01)
+# Unset: each title is checked on the schedule learned from its releases. Set:
+# every title every this many hours (demos, or a site that wants it simple).
+BATO_CHECK_INTERVAL_HOURS = env_float("BATO_CHECK_INTERVAL_HOURS", None, minimum=0.01)
 # How long every check to the site stops after a 429 without Retry-After, or a block.
 BATO_RATE_LIMIT_BACKOFF = env_float("BATO_RATE_LIMIT_BACKOFF", 60.0, minimum=1)
 BATO_BLOCK_BACKOFF = env_float("BATO_BLOCK_BACKOFF", 900.0, minimum=1)

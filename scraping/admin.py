@@ -1,15 +1,57 @@
 from django.contrib import admin
 from django.db.models import Count, Max
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 from django.utils.html import format_html
 
 from scraping.models import Chapter, CheckSchedule, Manga, ScrapeLog, SiteState
 
 
-class CheckScheduleInline(admin.StackedInline):
+class PinnedFilter(admin.SimpleListFilter):
+    title = "interval"
+    parameter_name = "pinned"
+
+    def lookups(self, request, model_admin):
+        return (("yes", "pinned by staff"), ("no", "learned"))
+
+    def queryset(self, request, queryset):
+        if self.value() in ("yes", "no"):
+            return queryset.filter(manual_interval_hours__isnull=self.value() == "no")
+        return queryset
+
+
+class LearnedRhythmDisplay:
+    """What the scheduler learned of a title's rhythm, in a few words for staff."""
+
+    @admin.display(description="predicted release")
+    def predicted_release(self, schedule):
+        predicted = (schedule.learned or {}).get("predicted")
+        return parse_datetime(predicted) if predicted else "-"
+
+    @admin.display(description="learned rhythm")
+    def rhythm(self, schedule):
+        learned = schedule.learned or {}
+        if not learned.get("releases"):
+            return "-"
+        gap = learned.get("typical_gap_s")
+        parts = [
+            "regular" if learned.get("regular") else "irregular",
+            f"typical gap {gap / 86400:.3g} days" if gap else None,
+            f"spread {learned['spread']:.0%}" if learned.get("spread") is not None else None,
+            f"confidence {learned.get('confidence', 0):.0%}",
+            f"{learned['releases']} releases",
+        ]
+        return ", ".join(p for p in parts if p)
+
+
+class CheckScheduleInline(LearnedRhythmDisplay, admin.StackedInline):
     model = CheckSchedule
     can_delete = False
-    fields = ("next_check_at", "reason", "last_checked_at", "misses", "failures", "paused", "priority", "learned")
-    readonly_fields = ("last_checked_at", "misses", "failures", "reason", "learned")
+    fields = (
+        "next_check_at", "reason", "predicted_release", "rhythm", "manual_interval_hours", "paused", "priority",
+        "last_checked_at", "misses", "failures",
+    )
+    readonly_fields = ("last_checked_at", "misses", "failures", "reason", "predicted_release", "rhythm")
 
 
 @admin.register(Manga)
@@ -89,16 +131,35 @@ class ChapterAdmin(admin.ModelAdmin):
 
 
 @admin.register(CheckSchedule)
-class CheckScheduleAdmin(admin.ModelAdmin):
-    list_display = ("manga", "next_check_at", "reason", "last_checked_at", "misses", "failures", "paused", "priority")
-    list_filter = ("paused", "failures")
-    list_editable = ("paused", "priority")
+class CheckScheduleAdmin(LearnedRhythmDisplay, admin.ModelAdmin):
+    list_display = (
+        "manga", "next_check_at", "reason", "predicted_release", "last_checked_at", "misses", "failures",
+        "paused", "manual_interval_hours", "priority",
+    )
+    list_filter = ("paused", "failures", PinnedFilter)
+    list_editable = ("paused", "manual_interval_hours", "priority")
     search_fields = ("manga__name", "manga__bato_id")
     date_hierarchy = "next_check_at"
     list_select_related = ("manga",)
     raw_id_fields = ("manga",)
-    readonly_fields = ("last_checked_at", "misses", "failures", "reason", "learned")
+    readonly_fields = ("last_checked_at", "misses", "failures", "reason", "predicted_release", "rhythm", "learned")
     ordering = ("next_check_at",)
+    actions = ("pause_checks", "resume_checks", "follow_learned_rhythm")
+
+    @admin.action(description="Pause checks of the selected titles")
+    def pause_checks(self, request, queryset):
+        count = queryset.update(paused=True)
+        self.message_user(request, f"Paused {count} title(s).")
+
+    @admin.action(description="Resume checks of the selected titles (due now)")
+    def resume_checks(self, request, queryset):
+        count = queryset.update(paused=False, next_check_at=timezone.now())
+        self.message_user(request, f"Resumed {count} title(s); they are checked at the next dispatch.")
+
+    @admin.action(description="Unpin: follow the learned rhythm again")
+    def follow_learned_rhythm(self, request, queryset):
+        count = queryset.update(manual_interval_hours=None)
+        self.message_user(request, f"{count} title(s) follow their learned rhythm from their next check.")
 
 
 @admin.register(ScrapeLog)

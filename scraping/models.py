@@ -5,6 +5,7 @@ import uuid
 from datetime import timedelta
 
 from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -165,6 +166,10 @@ class CheckSchedule(models.Model):
     failures = models.PositiveIntegerField(default=0, help_text="Consecutive checks that failed.")
     paused = models.BooleanField(default=False)
     priority = models.SmallIntegerField(default=0, help_text="Higher is checked first when several are due.")
+    manual_interval_hours = models.FloatField(
+        "pinned interval (hours)", null=True, blank=True, validators=[MinValueValidator(0.1), MaxValueValidator(24 * 30)],
+        help_text="Check every this many hours instead of the learned schedule; empty to follow the title's rhythm.",
+    )
     reason = models.CharField(max_length=200, blank=True, help_text="Why the next check is when it is.")
     learned = models.JSONField(default=dict, blank=True, help_text="What the scheduler learned of the title's rhythm.")
     claim_token = models.CharField(max_length=32, null=True, blank=True, editable=False)
@@ -198,11 +203,19 @@ class CheckSchedule(models.Model):
         self.claimed_until = None
 
     def record_success(self, now, release_times, status, found_new):
+        """After a check that worked: learn the rhythm again and set the next check from it."""
         self.misses = 0 if found_new else self.misses + 1
         self.failures = 0
         self.last_checked_at = now
-        self.next_check_at = scheduling.next_check_at(release_times, now, status, self.misses)
-        self.reason = f"every {settings.BATO_CHECK_INTERVAL_HOURS:g} h"
+        plan = scheduling.plan_next_check(release_times, now, status, self.misses)
+        self.learned = plan.rhythm.as_json()
+        pinned = self.manual_interval_hours or settings.BATO_CHECK_INTERVAL_HOURS
+        if pinned:
+            self.next_check_at = now + timedelta(hours=pinned)
+            source = "pinned by staff" if self.manual_interval_hours else "BATO_CHECK_INTERVAL_HOURS"
+            self.reason = f"{source}: every {pinned:g} h"
+        else:
+            self.next_check_at, self.reason = plan.at, plan.reason[:200]
         self._release()
         self.save()
 

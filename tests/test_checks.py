@@ -40,7 +40,10 @@ def test_import_stores_the_title_its_chapters_and_a_schedule_and_tells_no_one(st
     assert result.created and result.followed and result.chapters == 10
     assert manga.name == "악녀의 문구점" and manga.authors == ["여로은"]
     assert manga.chapters.count() == 10
-    assert manga.schedule.next_check_at > timezone.now() + timedelta(hours=23)
+    # The stand-in's chapters came out weekly; the next is due a week after the last.
+    last_release = manga.chapters.order_by("-published_at").first().published_at
+    assert manga.schedule.next_check_at == last_release + timedelta(days=7, minutes=5)
+    assert manga.schedule.reason.startswith("predicted weekly release")
     assert Follow.objects.filter(user=reader, manga=manga).exists()
     assert not Notification.objects.exists()
     assert ScrapeLog.objects.get().outcome == ScrapeLog.Outcome.SUCCESS

@@ -303,12 +303,10 @@ def _irregular_check(rhythm, now, misses):
 
 def _collapse_bursts(known):
     """Distinct release moments, bursts collapsed to their first chapter."""
-    releases = []
-    for time in known:
-        if not releases or time - last_in_burst >= BURST_WINDOW:
-            releases.append(time)
-        last_in_burst = time
-    return releases
+    return [
+        time for previous, time in zip([None, *known], known)
+        if previous is None or time - previous >= BURST_WINDOW
+    ]
 
 
 def _centred(offset, period):

@@ -70,6 +70,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "notifications.context_processors.notification_badge",
             ],
         },
     },
@@ -98,7 +99,10 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = Path(env_str("STATIC_ROOT", str(BASE_DIR / "var" / "static")))
 # Serve from the finders when the files were not collected (tests, DEBUG).
 WHITENOISE_USE_FINDERS = DEBUG or not STATIC_ROOT.is_dir()
-LOGIN_URL = "admin:login"
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "notifications:shelf"
+LOGOUT_REDIRECT_URL = "login"
+CSRF_FAILURE_VIEW = "batoshelf.http.csrf_failure"
 
 SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", False)
 CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", False)
@@ -149,6 +153,16 @@ BATO_BLOCK_BACKOFF = env_float("BATO_BLOCK_BACKOFF", 900.0, minimum=1)
 # Titles handed to the queue per dispatch (every minute): more than the site
 # spacing lets through in a minute would only wait in the queue.
 BATO_DISPATCH_LIMIT = env_int("BATO_DISPATCH_LIMIT", 15, minimum=1)
+
+# Checks a follower asks for: so many an hour per user, and one per title in
+# this many seconds whoever asks.
+BATO_USER_CHECKS_PER_HOUR = env_int("BATO_USER_CHECKS_PER_HOUR", 10, minimum=1)
+BATO_REQUESTED_CHECK_COOLDOWN = env_int("BATO_REQUESTED_CHECK_COOLDOWN", 300, minimum=0)
+
+# Live notifications. The web process relays notifications no one has pushed
+# yet (the embedded mode's only path; a safety net behind the worker's own
+# publish with Redis) every this many seconds.
+NOTIFICATIONS_RELAY_INTERVAL = env_float("NOTIFICATIONS_RELAY_INTERVAL", 5.0 if REDIS_URL else 1.0, minimum=0.1)
 
 # django-q2. A check takes one request plus its wait for a turn at the site, far
 # below the timeout; retry must exceed timeout or the ORM broker hands a running

@@ -5,7 +5,8 @@ from notifications.models import Follow, Notification
 
 @admin.register(Follow)
 class FollowAdmin(admin.ModelAdmin):
-    list_display = ("user", "manga", "created_at")
+    list_display = ("user", "manga", "muted", "created_at")
+    list_filter = ("muted",)
     search_fields = ("user__username", "manga__name", "manga__bato_id")
     date_hierarchy = "created_at"
     list_select_related = ("user", "manga")

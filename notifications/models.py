@@ -1,5 +1,6 @@
 from django.conf import settings
 from django.db import models
+from django.db.models import Count
 from django.utils import timezone
 
 # A check that brings this many chapters or more at once tells each follower
@@ -12,6 +13,7 @@ class Follow(models.Model):
     manga = models.ForeignKey(
         "scraping.Manga", on_delete=models.CASCADE, related_name="followers", verbose_name="title"
     )
+    muted = models.BooleanField(default=False, help_text="Stays on the shelf; new chapters notify no one.")
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -33,7 +35,7 @@ class NotificationQuerySet(models.QuerySet):
         status_changed = bool(old_status) and old_status != manga.upload_status
         if not new_chapters and not status_changed:
             return []
-        user_ids = list(Follow.objects.filter(manga=manga).values_list("user_id", flat=True))
+        user_ids = list(Follow.objects.filter(manga=manga, muted=False).values_list("user_id", flat=True))
         if not user_ids:
             return []
         drafts = []
@@ -72,6 +74,29 @@ class NotificationQuerySet(models.QuerySet):
             ]
         )
 
+    def unread(self):
+        return self.filter(is_read=False)
+
+    def missed_by(self, user, since_id, limit):
+        """What `user` has not seen yet: notifications after id `since_id`, oldest first."""
+        return self.filter(user=user, pk__gt=since_id).select_related("manga", "chapter").order_by("pk")[:limit]
+
+    def mark_read(self, now):
+        """Mark these read; return the ids that were unread."""
+        ids = list(self.unread().values_list("pk", flat=True))
+        if ids:
+            Notification.objects.filter(pk__in=ids, is_read=False).update(is_read=True, read_at=now)
+        return ids
+
+    def unread_counts(self, user_ids):
+        """{user id: unread notifications} for these users, in one query; users with none are 0."""
+        counts = dict.fromkeys(user_ids, 0)
+        counts.update(
+            self.filter(user_id__in=user_ids, is_read=False)
+            .values("user_id").annotate(unread=Count("pk")).values_list("user_id", "unread")
+        )
+        return counts
+
 
 class Notification(models.Model):
     class Kind(models.TextChoices):
@@ -102,6 +127,8 @@ class Notification(models.Model):
     emitted_at = models.DateTimeField(
         null=True, blank=True, db_index=True, help_text="When it was pushed to the follower's open browsers."
     )
+    # Which relay or worker claimed the push; see notifications.delivery.
+    emit_token = models.CharField(max_length=32, blank=True, db_index=True, editable=False)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
 
     objects = NotificationQuerySet.as_manager()
@@ -116,3 +143,22 @@ class Notification(models.Model):
 
     def __str__(self):
         return self.message
+
+    def as_message(self):
+        """What a browser receives: the same fields the JSON API gives."""
+        chapter = self.chapter
+        return {
+            "id": self.pk,
+            "manga_id": self.manga_id,
+            "manga_name": self.manga.name,
+            "kind": self.kind,
+            "importance": self.importance,
+            "message": self.message,
+            "chapter_name": str(chapter) if chapter else "",
+            "chapter_url": chapter.url if chapter else "",
+            "chapter_count": self.chapter_count,
+            "old_status": self.old_status,
+            "new_status": self.new_status,
+            "is_read": self.is_read,
+            "created_at": self.created_at.isoformat(),
+        }

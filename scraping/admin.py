@@ -4,7 +4,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.html import format_html
 
-from scraping.models import Chapter, CheckSchedule, Manga, ScrapeLog, SiteState
+from scraping.models import Chapter, CheckRequest, CheckSchedule, Manga, ScrapeLog, SiteState
 
 
 class PinnedFilter(admin.SimpleListFilter):
@@ -160,6 +160,15 @@ class CheckScheduleAdmin(LearnedRhythmDisplay, admin.ModelAdmin):
     def follow_learned_rhythm(self, request, queryset):
         count = queryset.update(manual_interval_hours=None)
         self.message_user(request, f"{count} title(s) follow their learned rhythm from their next check.")
+
+
+@admin.register(CheckRequest)
+class CheckRequestAdmin(admin.ModelAdmin):
+    list_display = ("requested_at", "manga", "requested_by")
+    search_fields = ("manga__name", "manga__bato_id", "requested_by__username")
+    date_hierarchy = "requested_at"
+    list_select_related = ("manga", "requested_by")
+    raw_id_fields = ("manga", "requested_by")
 
 
 @admin.register(ScrapeLog)

@@ -10,6 +10,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from notifications.delivery import publish_on_commit
 from notifications.models import Follow, Notification
 from scraping.bato.client import BatoClient
 from scraping.bato.errors import BatoError
@@ -175,6 +176,7 @@ def _store(manga, schedule, fetched, timer, *, notify):
         notifications = (
             Notification.objects.create_for_check(manga, new_chapters, old_status, now) if notify else []
         )
+        publish_on_commit(notifications)
         release_times = sorted(
             [row.published_at for row in stored.values() if row.published_at]
             + [c.published_at for c in new_chapters if c.published_at]

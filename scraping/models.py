@@ -2,6 +2,7 @@ import json
 import random
 import time
 import uuid
+from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
@@ -263,6 +264,58 @@ class ScrapeLog(models.Model):
 
     def __str__(self):
         return f"{self.manga_id} {self.started_at:%Y-%m-%d %H:%M} {self.outcome}"
+
+
+@dataclass(frozen=True)
+class CheckRequestAnswer:
+    queued: bool
+    detail: str
+    retry_after: int | None = None  # seconds, when the asker is over their limit
+
+
+class CheckRequestQuerySet(models.QuerySet):
+    def admit(self, manga, user, now):
+        """Record `user`'s ask for a check of `manga` now, unless a limit says no.
+
+        Each user may ask BATO_USER_CHECKS_PER_HOUR times an hour. A title asked
+        for in the last BATO_REQUESTED_CHECK_COOLDOWN seconds is not queued again:
+        the check already asked for answers everyone.
+        """
+        hour_ago = now - timedelta(hours=1)
+        mine = self.filter(requested_by=user, requested_at__gt=hour_ago)
+        if mine.count() >= settings.BATO_USER_CHECKS_PER_HOUR:
+            oldest = mine.order_by("requested_at").values_list("requested_at", flat=True).first()
+            return CheckRequestAnswer(
+                queued=False,
+                detail=f"You may ask for {settings.BATO_USER_CHECKS_PER_HOUR} checks an hour; try again later.",
+                retry_after=max(1, int((oldest + timedelta(hours=1) - now).total_seconds()) + 1),
+            )
+        cooldown = timedelta(seconds=settings.BATO_REQUESTED_CHECK_COOLDOWN)
+        recent = self.filter(manga=manga, requested_at__gt=now - cooldown).order_by("-requested_at").first()
+        if recent:
+            return CheckRequestAnswer(
+                queued=False, detail=f"A check of this title was asked for at {recent.requested_at:%H:%M:%S} UTC."
+            )
+        self.create(manga=manga, requested_by=user, requested_at=now)
+        return CheckRequestAnswer(queued=True, detail="A check of this title is queued.")
+
+
+class CheckRequest(models.Model):
+    """A check someone asked for outside the schedule: which title, who, when."""
+
+    manga = models.ForeignKey(Manga, on_delete=models.CASCADE, related_name="check_requests", verbose_name="title")
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="check_requests"
+    )
+    requested_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    objects = CheckRequestQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-requested_at"]
+
+    def __str__(self):
+        return f"check of {self.manga_id} asked by {self.requested_by_id} at {self.requested_at:%Y-%m-%d %H:%M}"
 
 
 class SitePaused(Exception):

@@ -8,7 +8,7 @@ from django.utils import timezone
 from django_q.tasks import async_task
 
 from scraping.checks import check_manga
-from scraping.models import CheckSchedule, Manga, SiteState
+from scraping.models import CheckRequest, CheckSchedule, Manga, SiteState
 
 logger = logging.getLogger(__name__)
 
@@ -45,6 +45,19 @@ def check_manga_task(manga_id, claim_token=None):
     if manga is None:
         return f"title {manga_id} no longer exists"
     return check_manga(manga, claim_token=claim_token).describe()
+
+
+def request_check(manga, user, now=None):
+    """Queue a check of `manga` that `user` asked for, within the limits; return the answer."""
+    with transaction.atomic():
+        answer = CheckRequest.objects.admit(manga, user, now or timezone.now())
+        if answer.queued:
+            transaction.on_commit(
+                lambda: async_task(
+                    check_manga_task, manga.pk, task_name=f"check title {manga.pk} (asked by {user})", group="checks"
+                )
+            )
+    return answer
 
 
 def ensure_dispatch_schedule(schedule_model):

@@ -1,0 +1,74 @@
+from urllib.parse import parse_qs
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncJsonWebsocketConsumer
+
+from notifications.delivery import relay, user_group
+from notifications.models import Notification
+
+# A browser asleep for longer than this many notifications reloads the page.
+BACKLOG_LIMIT = 100
+
+
+class BadSince(ValueError):
+    pass
+
+
+def parse_since(query_string):
+    """The last notification id the browser saw, from `?since=`; 0 when it saw none."""
+    values = parse_qs(query_string.decode("latin-1")).get("since", ["0"])
+    if not values[-1].isdigit():
+        raise BadSince(f"since must be a notification id (a whole number), not {values[-1]!r}")
+    return int(values[-1])
+
+
+def sync_message(user, since):
+    """What a browser gets on (re)connecting: its unread count and what it missed since `since`."""
+    missed = list(Notification.objects.missed_by(user, since, BACKLOG_LIMIT + 1))
+    return {
+        "type": "sync",
+        "unread_count": Notification.objects.filter(user=user).unread().count(),
+        "notifications": [n.as_message() for n in missed[:BACKLOG_LIMIT]],
+        "more_missed": len(missed) > BACKLOG_LIMIT,
+    }
+
+
+class NotificationConsumer(AsyncJsonWebsocketConsumer):
+    """One browser tab of a logged-in user, in that user's group."""
+
+    group_name = None
+
+    async def connect(self):
+        user = self.scope.get("user")
+        if user is None or not user.is_authenticated:
+            await self.close()  # before accept: the handshake is refused
+            return
+        try:
+            since = parse_since(self.scope.get("query_string", b""))
+        except BadSince as error:
+            await self.accept()
+            await self.send_json({"type": "error", "error": str(error)})
+            await self.close(code=4400)
+            return
+        # Join before reading the backlog, so nothing falls between the two;
+        # the browser drops an id it already has.
+        self.group_name = user_group(user.pk)
+        await self.channel_layer.group_add(self.group_name, self.channel_name)
+        await self.accept()
+        relay.ensure_running()
+        await self.send_json(await database_sync_to_async(sync_message)(user, since))
+
+    async def disconnect(self, code):
+        if self.group_name:
+            await self.channel_layer.group_discard(self.group_name, self.channel_name)
+
+    async def receive_json(self, content, **kwargs):
+        await self.send_json({"type": "error", "error": "this socket only sends; use the API to change things"})
+
+    async def notification_new(self, event):
+        await self.send_json(
+            {"type": "notification", "notification": event["notification"], "unread_count": event["unread_count"]}
+        )
+
+    async def notification_read(self, event):
+        await self.send_json({"type": "read", "ids": event["ids"], "unread_count": event["unread_count"]})

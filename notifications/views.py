@@ -1,0 +1,188 @@
+"""The notifications page, the shelf, and the JSON API over a user's own notifications."""
+
+from datetime import datetime
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.db import transaction
+from django.db.models import OuterRef, Subquery
+from django.http import JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_POST
+
+from batoshelf.http import api_login_required, int_parameter
+from notifications.delivery import publish_read_state
+from notifications.forms import AddTitleForm
+from notifications.models import Follow, Notification
+from scraping.bato.errors import BatoError
+from scraping.checks import import_title
+from scraping.models import Chapter, Manga, SitePaused
+
+PAGE_SIZE = 25
+
+
+def group_by_check(notifications):
+    """Group consecutive notifications one check made for one title, for the page.
+
+    Returns dicts with the title, its notifications, when, and how many are unread.
+    """
+    groups = []
+    for notification in notifications:
+        last = groups[-1] if groups else None
+        if last and last["manga"].pk == notification.manga_id and last["created_at"] == notification.created_at:
+            last["items"].append(notification)
+        else:
+            groups.append({"manga": notification.manga, "created_at": notification.created_at, "items": [notification]})
+    for group in groups:
+        group["unread"] = sum(not n.is_read for n in group["items"])
+    return groups
+
+
+def mark_read(user, notifications):
+    """Mark `notifications` read; after the commit, tell the user's open tabs."""
+    with transaction.atomic():
+        ids = notifications.mark_read(timezone.now())
+        unread = Notification.objects.filter(user=user).unread().count()
+        if ids:
+            transaction.on_commit(lambda: publish_read_state(user, ids, unread))
+    return ids, unread
+
+
+@login_required
+@require_GET
+def notification_list(request):
+    show = "all" if request.GET.get("show") == "all" else "unread"
+    notifications = Notification.objects.filter(user=request.user).select_related("manga", "chapter")
+    if show == "unread":
+        notifications = notifications.unread()
+    page = Paginator(notifications, PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "notifications/list.html", {
+        "show": show, "page": page, "groups": group_by_check(page.object_list),
+    })
+
+
+def _back(request, fallback):
+    """Where a form should return to: the page it came from, if it is ours."""
+    target = request.POST.get("next", "")
+    return target if target.startswith("/") and not target.startswith("//") else fallback
+
+
+@login_required
+@require_POST
+def notification_read(request, notification_id):
+    notification = get_object_or_404(Notification, pk=notification_id, user=request.user)
+    mark_read(request.user, Notification.objects.filter(pk=notification.pk))
+    return redirect(_back(request, reverse("notifications:list")))
+
+
+@login_required
+@require_POST
+def notification_read_all(request):
+    ids, _ = mark_read(request.user, Notification.objects.filter(user=request.user))
+    messages.success(request, f"Marked {len(ids)} notification(s) read.")
+    return redirect(_back(request, reverse("notifications:list")))
+
+
+def _shelf_follows(user):
+    latest = Chapter.objects.filter(manga=OuterRef("manga")).order_by("-published_at", "-pk")
+    return (
+        Follow.objects.filter(user=user)
+        .select_related("manga", "manga__schedule")
+        .annotate(
+            latest_chapter_name=Subquery(latest.values("dname")[:1]),
+            latest_chapter_path=Subquery(latest.values("url_path")[:1]),
+            latest_chapter_at=Subquery(latest.values("published_at")[:1]),
+        )
+        .order_by("manga__name")
+    )
+
+
+def _predicted_release(schedule):
+    predicted = (schedule.learned or {}).get("predicted") if schedule else None
+    return datetime.fromisoformat(predicted) if predicted else None
+
+
+@login_required
+def shelf(request):
+    form = AddTitleForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            imported = import_title(form.cleaned_data["comic_id"], user=request.user)
+        except (BatoError, SitePaused) as error:
+            form.add_error("url", getattr(error, "message", str(error)))
+        else:
+            verb = "Now following" if imported.followed else "You already follow"
+            messages.success(request, f"{verb} {imported.manga.name} ({imported.chapters} chapters).")
+            return redirect("notifications:shelf")
+    follows = list(_shelf_follows(request.user))
+    for follow in follows:
+        schedule = getattr(follow.manga, "schedule", None)
+        follow.schedule = schedule
+        follow.predicted_release = _predicted_release(schedule)
+        follow.latest_chapter_url = f"{settings.BATO_BASE_URL}{follow.latest_chapter_path}" if follow.latest_chapter_path else ""
+    others = Manga.objects.exclude(followers__user=request.user).order_by("name")[:50]
+    return render(request, "notifications/shelf.html", {"form": form, "follows": follows, "others": others})
+
+
+@login_required
+@require_POST
+def follow_title(request, manga_id):
+    manga = get_object_or_404(Manga, pk=manga_id)
+    Follow.objects.get_or_create(user=request.user, manga=manga)
+    messages.success(request, f"Now following {manga.name}.")
+    return redirect("notifications:shelf")
+
+
+@login_required
+@require_POST
+def unfollow_title(request, manga_id):
+    follow = get_object_or_404(Follow, user=request.user, manga_id=manga_id)
+    follow.delete()
+    messages.success(request, f"No longer following {follow.manga.name}.")
+    return redirect("notifications:shelf")
+
+
+@login_required
+@require_POST
+def mute_title(request, manga_id):
+    follow = get_object_or_404(Follow.objects.select_related("manga"), user=request.user, manga_id=manga_id)
+    follow.muted = request.POST.get("muted") == "1"
+    follow.save(update_fields=["muted"])
+    state = "muted: new chapters will not notify you" if follow.muted else "unmuted"
+    messages.success(request, f"{follow.manga.name} is {state}.")
+    return redirect("notifications:shelf")
+
+
+@api_login_required
+@require_GET
+def api_notifications(request):
+    limit = int_parameter(request, "limit", default=20, minimum=1, maximum=100)
+    notifications = Notification.objects.filter(user=request.user).select_related("manga", "chapter")
+    if request.GET.get("unread") in ("1", "true"):
+        notifications = notifications.unread()
+    return JsonResponse({"notifications": [n.as_message() for n in notifications[:limit]]})
+
+
+@api_login_required
+@require_GET
+def api_count(request):
+    return JsonResponse({"unread_count": Notification.objects.filter(user=request.user).unread().count()})
+
+
+@api_login_required
+@require_POST
+def api_read(request, notification_id):
+    notification = get_object_or_404(Notification, pk=notification_id, user=request.user)
+    ids, unread = mark_read(request.user, Notification.objects.filter(pk=notification.pk))
+    return JsonResponse({"id": notification.pk, "changed": bool(ids), "unread_count": unread})
+
+
+@api_login_required
+@require_POST
+def api_read_all(request):
+    ids, unread = mark_read(request.user, Notification.objects.filter(user=request.user))
+    return JsonResponse({"marked_read": len(ids), "unread_count": unread})

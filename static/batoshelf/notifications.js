@@ -1,0 +1,200 @@
+// Live notifications on every page of a logged-in user: the unread badge, a
+// toast for each new one, new rows on the notifications page, and mark-read
+// without a reload. The server is the record; this only shows it.
+(function () {
+  "use strict";
+
+  const body = document.body;
+  const socketPath = body.dataset.socketPath;
+  if (!socketPath || !("WebSocket" in window)) return;
+
+  const csrfToken = body.dataset.csrfToken;
+  const badge = document.getElementById("unread-badge");
+  const liveStatus = document.getElementById("live-status");
+  const list = document.getElementById("notification-list");
+  const seen = new Set();
+  let lastSeenId = Number(body.dataset.lastNotificationId || 0);
+  let retryDelay = 1000;
+  let socket = null;
+
+  document.querySelectorAll("[data-notification-id]").forEach((el) => seen.add(Number(el.dataset.notificationId)));
+
+  function setBadge(count) {
+    if (!badge) return;
+    badge.dataset.count = String(count);
+    badge.textContent = String(count);
+    badge.hidden = count === 0;
+  }
+
+  function setLive(state) {
+    if (liveStatus) {
+      liveStatus.textContent = state;
+      liveStatus.dataset.state = state;
+    }
+  }
+
+  function toast(text, href) {
+    const box = document.getElementById("toasts");
+    if (!box) return;
+    const item = document.createElement(href ? "a" : "div");
+    item.className = "toast";
+    item.textContent = text;
+    if (href) item.href = href;
+    box.appendChild(item);
+    setTimeout(() => item.remove(), 8000);
+  }
+
+  function markReadForm(id) {
+    const form = document.createElement("form");
+    form.method = "post";
+    form.action = `/notifications/${id}/read`;
+    form.className = "inline mark-read";
+    form.dataset.notificationId = String(id);
+    const token = document.createElement("input");
+    token.type = "hidden";
+    token.name = "csrfmiddlewaretoken";
+    token.value = csrfToken;
+    const button = document.createElement("button");
+    button.type = "submit";
+    button.textContent = "Mark read";
+    form.append(token, button);
+    return form;
+  }
+
+  // Built with textContent only: a title's name is the site's text, not ours.
+  function notificationRow(n) {
+    const row = document.createElement("li");
+    row.className = `notification importance-${n.importance}` + (n.is_read ? "" : " unread") + " just-arrived";
+    row.dataset.notificationId = String(n.id);
+    const kind = document.createElement("span");
+    kind.className = "kind";
+    kind.textContent = n.kind.replace("_", " ");
+    const text = document.createElement(n.chapter_url ? "a" : "span");
+    text.textContent = n.message;
+    if (n.chapter_url) {
+      text.href = n.chapter_url;
+      text.rel = "noopener noreferrer";
+      text.target = "_blank";
+    }
+    const time = document.createElement("time");
+    time.dateTime = n.created_at;
+    time.textContent = n.created_at.slice(0, 16).replace("T", " ");
+    row.append(kind, " ", text, " ", time, " ");
+    if (!n.is_read) row.append(markReadForm(n.id));
+    return row;
+  }
+
+  function showOnPage(n) {
+    if (!list || list.dataset.live !== "1") return;
+    document.getElementById("no-notifications")?.remove();
+    const group = document.createElement("li");
+    group.className = "group" + (n.is_read ? "" : " unread");
+    group.dataset.mangaId = String(n.manga_id);
+    const inner = document.createElement("ul");
+    inner.append(notificationRow(n));
+    group.append(inner);
+    list.prepend(group);
+  }
+
+  function receive(n, { announce }) {
+    if (seen.has(n.id)) return;  // delivered twice (relay and backlog): show once
+    seen.add(n.id);
+    lastSeenId = Math.max(lastSeenId, n.id);
+    showOnPage(n);
+    if (announce) toast(n.message, n.chapter_url || "/notifications/");
+  }
+
+  function showRead(ids) {
+    ids.forEach((id) => {
+      document.querySelectorAll(`li.notification[data-notification-id="${id}"]`).forEach((row) => {
+        row.classList.remove("unread");
+        row.querySelector("form.mark-read")?.remove();
+      });
+    });
+  }
+
+  function onMessage(event) {
+    const data = JSON.parse(event.data);
+    if (data.type === "sync") {
+      setBadge(data.unread_count);
+      data.notifications.forEach((n) => receive(n, { announce: false }));
+      const count = data.notifications.filter((n) => !n.is_read).length;
+      if (count) toast(`${count} new notification${count === 1 ? "" : "s"} while you were away`, "/notifications/");
+      if (data.more_missed && list) toast("More arrived than fit here: reload to see them all", null);
+    } else if (data.type === "notification") {
+      receive(data.notification, { announce: true });
+      setBadge(data.unread_count);
+    } else if (data.type === "read") {
+      showRead(data.ids);
+      setBadge(data.unread_count);
+    }
+  }
+
+  function connect() {
+    if (socket) return;
+    const scheme = location.protocol === "https:" ? "wss:" : "ws:";
+    socket = new WebSocket(`${scheme}//${location.host}${socketPath}?since=${lastSeenId}`);
+    socket.addEventListener("open", () => { retryDelay = 1000; setLive("live"); });
+    socket.addEventListener("message", onMessage);
+    socket.addEventListener("close", (event) => {
+      setLive("offline");
+      socket = null;
+      if (event.code === 4400) return;  // the server said our request is wrong; retrying will not help
+      setTimeout(connect, retryDelay);
+      retryDelay = Math.min(retryDelay * 2, 30000);
+    });
+  }
+
+  async function postJSON(url) {
+    const response = await fetch(url, {
+      method: "POST", credentials: "same-origin",
+      headers: { "X-CSRFToken": csrfToken, "Accept": "application/json" },
+    });
+    const data = await response.json().catch(() => ({}));
+    if (!response.ok) throw new Error(data.error || `${response.status} ${response.statusText}`);
+    return data;
+  }
+
+  // Mark read without leaving the page; without JavaScript the form posts as usual.
+  document.addEventListener("submit", async (event) => {
+    const form = event.target;
+    if (form.matches("form.mark-read")) {
+      event.preventDefault();
+      try {
+        const data = await postJSON(`/api/notifications/${form.dataset.notificationId}/read`);
+        showRead([Number(form.dataset.notificationId)]);
+        setBadge(data.unread_count);
+      } catch (error) {
+        toast(`Could not mark it read: ${error.message}`, null);
+      }
+    } else if (form.id === "read-all-form") {
+      event.preventDefault();
+      try {
+        const data = await postJSON("/api/notifications/read-all");
+        document.querySelectorAll("li.notification.unread").forEach((row) => showRead([Number(row.dataset.notificationId)]));
+        setBadge(data.unread_count);
+      } catch (error) {
+        toast(`Could not mark them read: ${error.message}`, null);
+      }
+    }
+  });
+
+  document.addEventListener("click", async (event) => {
+    const button = event.target.closest("button.check-now");
+    if (!button) return;
+    button.disabled = true;
+    try {
+      const data = await postJSON(`/api/manga/${button.dataset.mangaId}/scrape`);
+      toast(data.detail, null);
+    } catch (error) {
+      toast(`No check queued: ${error.message}`, null);
+    } finally {
+      button.disabled = false;
+    }
+  });
+
+  // A laptop waking up: reconnect now rather than after the backoff.
+  window.addEventListener("online", () => { if (!socket) connect(); });
+
+  connect();
+})();

@@ -1,8 +1,6 @@
 """The running service: a real django-q2 cluster checks due titles, and `serve` runs and stops cleanly."""
 
 import signal
-import socket
-import urllib.request
 
 import pytest
 from django.utils import timezone
@@ -13,7 +11,7 @@ from notifications.models import Notification
 from scraping.checks import import_title
 from scraping.models import CheckSchedule, ScrapeLog
 from scraping.tasks import ensure_dispatch_schedule
-from tests.processes import ManagedProcess, wait_for
+from tests.processes import ManagedProcess, free_port, http_status, wait_for
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
@@ -43,28 +41,15 @@ def test_the_running_cluster_checks_a_due_title_and_tells_its_follower(standin, 
 
 
 def test_serve_runs_web_and_worker_and_ctrl_c_stops_both(tmp_path):
-    port = _free_port()
+    port = free_port()
     server = ManagedProcess(tmp_path / "serve.log", "serve", "--port", str(port))
     try:
-        wait_for(lambda: _status(f"http://127.0.0.1:{port}/admin/login/") == 200, 30, "daphne to answer")
+        wait_for(lambda: http_status(f"http://127.0.0.1:{port}/admin/login/") == 200, 30, "daphne to answer")
         wait_for(lambda: "Q Cluster" in server.output() and "running" in server.output(), 30,
                  "the cluster to start")
     finally:
         code = server.stop(signal.SIGINT)
     assert code == 0, server.output()
     assert server.output().rstrip().endswith("stopped")
-    assert _status(f"http://127.0.0.1:{port}/admin/login/") is None
+    assert http_status(f"http://127.0.0.1:{port}/admin/login/") is None
 
-
-def _free_port():
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def _status(url):
-    try:
-        with urllib.request.urlopen(url, timeout=2) as response:
-            return response.status
-    except OSError:
-        return None

@@ -1,0 +1,254 @@
+"""The WebSocket through the full ASGI application, on this run's channel layer
+(in-memory on the embedded default, Redis when REDIS_URL is set)."""
+
+import asyncio
+import functools
+from datetime import timedelta
+
+import pytest
+from asgiref.sync import async_to_sync
+from channels.db import database_sync_to_async
+from channels.testing import WebsocketCommunicator
+from channels.layers import get_channel_layer
+from django.conf import settings
+from django.db import transaction
+from django.test import Client
+from django.utils import timezone
+
+from batoshelf.asgi import application
+from notifications import delivery
+from notifications.models import Notification
+from scraping.checks import check_manga, import_title
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+ORIGIN = (b"origin", b"http://localhost")
+# Long enough for the relay's poll (0.2 s here) and a Redis round trip on a busy machine.
+DELIVERY_TIMEOUT = 5
+
+
+@pytest.fixture(autouse=True)
+def fast_relay(settings):
+    settings.NOTIFICATIONS_RELAY_INTERVAL = 0.2
+
+
+def session_headers(user, origin=ORIGIN):
+    client = Client()
+    client.force_login(user)
+    cookie = f"sessionid={client.cookies['sessionid'].value}".encode()
+    return [origin, (b"cookie", cookie)]
+
+
+def live(test):
+    """Run an async test body from a sync test, so database work shares the test's thread."""
+
+    @functools.wraps(test)
+    def run(*args, **kwargs):
+        return async_to_sync(test)(*args, **kwargs)
+
+    return run
+
+
+async def connect(headers, query=""):
+    communicator = WebsocketCommunicator(application, f"/ws/notifications/{query}", headers=headers)
+    connected, _ = await communicator.connect(timeout=5)
+    return communicator, connected
+
+
+@pytest.fixture
+def followed_title(standin, reader):
+    standin.add_title("110100", chapters=3)
+    return import_title("110100", user=reader).manga
+
+
+def make_notifications(user, manga, count, **fields):
+    now = timezone.now()
+    return Notification.objects.bulk_create([
+        Notification(user=user, manga=manga, kind="new_chapter", message=f"Chapter {i} of {manga.name}",
+                     created_at=now, **fields)
+        for i in range(count)
+    ])
+
+
+@live
+async def test_anonymous_connections_are_refused_before_accept():
+    communicator, connected = await connect([ORIGIN])
+    assert not connected
+
+
+@live
+async def test_connections_from_another_site_are_refused(reader):
+    headers = await database_sync_to_async(session_headers)(reader, origin=(b"origin", b"https://evil.example"))
+    communicator, connected = await connect(headers)
+    assert not connected
+
+
+@live
+async def test_a_bad_since_gets_a_reason_and_a_close(reader):
+    communicator, connected = await connect(await database_sync_to_async(session_headers)(reader), "?since=abc")
+    assert connected
+    message = await communicator.receive_json_from()
+    assert message["type"] == "error" and "since must be a notification id" in message["error"]
+    assert (await communicator.receive_output())["code"] == 4400
+
+
+@live
+async def test_on_connect_the_browser_gets_its_unread_count_and_what_it_missed(reader, followed_title):
+    seen, *missed = await database_sync_to_async(make_notifications)(reader, followed_title, 3)
+    await database_sync_to_async(Notification.objects.filter(pk=seen.pk).update)(is_read=True)
+
+    communicator, connected = await connect(await database_sync_to_async(session_headers)(reader), f"?since={seen.pk}")
+    assert connected
+    sync = await communicator.receive_json_from()
+    await communicator.disconnect()
+
+    assert sync["type"] == "sync"
+    assert sync["unread_count"] == 2
+    assert [n["id"] for n in sync["notifications"]] == [n.pk for n in missed]
+    first = sync["notifications"][0]
+    assert first["manga_id"] == followed_title.pk and first["manga_name"] == followed_title.name
+    assert set(first) >= {
+        "kind", "importance", "message", "chapter_name", "chapter_url", "chapter_count",
+        "old_status", "new_status", "is_read", "created_at",
+    }
+
+
+@live
+async def test_a_check_that_commits_reaches_its_follower_live_and_no_one_else(
+    standin, reader, other_reader, followed_title
+):
+    reader_socket, _ = await connect(await database_sync_to_async(session_headers)(reader))
+    other_socket, _ = await connect(await database_sync_to_async(session_headers)(other_reader))
+    assert (await reader_socket.receive_json_from())["unread_count"] == 0
+    await other_socket.receive_json_from()
+
+    standin.add_chapters("110100", 1)
+    result = await database_sync_to_async(check_manga)(followed_title)
+    assert result.log.new_chapters == 1
+
+    try:
+        message = await reader_socket.receive_json_from(timeout=DELIVERY_TIMEOUT)
+        assert message["type"] == "notification"
+        assert message["unread_count"] == 1
+        assert message["notification"]["chapter_name"] == "Chapter 4"
+        assert message["notification"]["chapter_url"].startswith(standin.url)
+        assert await other_socket.receive_nothing(timeout=1)
+        assert await reader_socket.receive_nothing(timeout=0.5), "the same notification was pushed twice"
+    finally:
+        await reader_socket.disconnect()
+        await other_socket.disconnect()
+    emitted = await database_sync_to_async(
+        lambda: list(Notification.objects.values_list("emitted_at", flat=True))
+    )()
+    assert len(emitted) == 1 and emitted[0] is not None
+
+
+@live
+async def test_a_browser_that_reconnects_gets_what_arrived_while_it_was_away(reader, followed_title):
+    headers = await database_sync_to_async(session_headers)(reader)
+    first, _ = await connect(headers)
+    await first.receive_json_from()
+    await first.disconnect()
+
+    while_away = await database_sync_to_async(make_notifications)(reader, followed_title, 2)
+
+    again, _ = await connect(headers, "?since=0")
+    sync = await again.receive_json_from()
+    await again.disconnect()
+    assert [n["id"] for n in sync["notifications"]] == [n.pk for n in while_away]
+    assert sync["unread_count"] == 2
+
+
+@live
+async def test_reading_in_one_tab_updates_the_others(reader, followed_title):
+    headers = await database_sync_to_async(session_headers)(reader)
+    notification, _ = await database_sync_to_async(make_notifications)(
+        reader, followed_title, 2, emitted_at=timezone.now()  # already pushed: only the read state travels
+    )
+    other_tab, _ = await connect(headers, f"?since={notification.pk + 1}")
+    await other_tab.receive_json_from()
+
+    def read_in_this_tab():
+        client = Client()
+        client.force_login(reader)
+        return client.post(f"/api/notifications/{notification.pk}/read")
+
+    assert (await database_sync_to_async(read_in_this_tab)()).status_code == 200
+    message = await other_tab.receive_json_from(timeout=DELIVERY_TIMEOUT)
+    await other_tab.disconnect()
+    assert message == {"type": "read", "ids": [notification.pk], "unread_count": 1}
+
+
+def test_the_committing_process_publishes_after_commit_when_redis_carries_it(standin, reader, followed_title):
+    layer = get_channel_layer()
+    channel = async_to_sync(layer.new_channel)()
+    async_to_sync(layer.group_add)(delivery.user_group(reader.pk), channel)
+    standin.add_chapters("110100", 1)
+
+    with transaction.atomic():
+        check_manga(followed_title)
+        assert not Notification.objects.filter(emitted_at__isnull=False).exists(), "pushed before commit"
+    pushed = Notification.objects.filter(emitted_at__isnull=False).count()
+
+    if settings.REDIS_URL:
+        assert pushed == 1
+        message = async_to_sync(layer.receive)(channel)
+        assert message["notification"]["chapter_name"] == "Chapter 4"
+    else:
+        # An in-memory layer would not leave this process: the web process's relay pushes it.
+        assert pushed == 0
+
+
+def test_one_claim_per_notification_however_many_relays(reader, followed_title):
+    rows = make_notifications(reader, followed_title, 3)
+    now = timezone.now()
+    token, claimed = delivery.claim(Notification.objects.all(), now)
+    assert sorted(n.pk for n in claimed) == sorted(n.pk for n in rows)
+    assert delivery.claim(Notification.objects.all(), now) == (None, [])
+
+    delivery.release(token)
+    assert len(delivery.claim(Notification.objects.all(), now)[1]) == 3
+
+
+def test_a_failed_publish_keeps_the_rows_for_the_relay(settings, reader, followed_title):
+    rows = make_notifications(reader, followed_title, 2)
+    working_layers = settings.CHANNEL_LAYERS
+    # Nothing listens on port 1: the publish fails the way it does while Redis is down.
+    settings.CHANNEL_LAYERS = {"default": {
+        "BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": ["redis://127.0.0.1:1/0"]},
+    }}
+    assert delivery.publish([n.pk for n in rows]) == 0
+    assert not Notification.objects.filter(emitted_at__isnull=False).exists()
+
+    settings.CHANNEL_LAYERS = working_layers
+    assert async_to_sync(delivery.relay_once)() == 2
+    assert Notification.objects.filter(emitted_at__isnull=True).count() == 0
+
+
+def test_old_unpushed_rows_are_marked_but_not_announced(reader, followed_title):
+    stale, fresh = make_notifications(reader, followed_title, 2)
+    Notification.objects.filter(pk=stale.pk).update(created_at=timezone.now() - timedelta(hours=1))
+    token, claimed = delivery.claim(Notification.objects.all(), timezone.now())
+    events = delivery.events_for(claimed, timezone.now())
+    assert [event["notification"]["id"] for _, event in events] == [fresh.pk]
+    assert Notification.objects.filter(emitted_at__isnull=True).count() == 0
+
+
+def test_the_layer_follows_redis_url():
+    backend = settings.CHANNEL_LAYERS["default"]["BACKEND"]
+    if settings.REDIS_URL:
+        assert backend == "channels_redis.core.RedisChannelLayer"
+        assert settings.CHANNEL_LAYERS["default"]["CONFIG"]["capacity"] >= 1000
+    else:
+        assert backend == "channels.layers.InMemoryChannelLayer"
+
+
+def test_the_relay_runs_once_per_event_loop():
+    async def start_twice():
+        delivery.relay.ensure_running()
+        first = delivery.relay._task
+        delivery.relay.ensure_running()
+        assert delivery.relay._task is first
+        first.cancel()
+
+    asyncio.run(start_twice())

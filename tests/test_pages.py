@@ -1,0 +1,176 @@
+"""The notifications page and the shelf, as a logged-in user sees them."""
+
+from datetime import timedelta
+
+import pytest
+from django.test import Client
+from django.utils import timezone
+
+from notifications.models import Follow, Notification
+from notifications.views import PAGE_SIZE, group_by_check
+from scraping.checks import check_manga, import_title
+from scraping.models import Manga
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def title(standin, reader):
+    standin.add_title("110100", "Solo Stationer", chapters=3)
+    return import_title("110100", user=reader).manga
+
+
+@pytest.fixture
+def as_reader(reader):
+    client = Client()
+    client.force_login(reader)
+    return client
+
+
+def test_pages_send_anonymous_visitors_to_log_in(client):
+    for path in ("/notifications/", "/shelf/", "/"):
+        response = client.get(path, follow=True)
+        assert response.redirect_chain[-1][0].startswith("/accounts/login/")
+
+
+def test_a_reader_logs_in_with_the_form_and_lands_on_the_shelf(client, reader):
+    response = client.post("/accounts/login/", {"username": "reader", "password": "reader-pass-123"}, follow=True)
+    assert response.redirect_chain[-1][0] == "/shelf/"
+    assert b"My shelf" in response.content
+
+
+def test_new_chapters_show_grouped_by_title_with_the_unread_badge(as_reader, reader, title, standin):
+    standin.add_chapters("110100", 2)
+    check_manga(title)
+    page = as_reader.get("/notifications/").content.decode()
+    assert 'id="unread-badge" class="badge" data-count="2"' in page
+    assert "Solo Stationer</strong>: 2 notifications from one check" in page
+    assert "Chapter 4 of Solo Stationer" in page and "Chapter 5 of Solo Stationer" in page
+
+
+def test_the_badge_is_on_every_page(as_reader, reader, title):
+    Notification.objects.create(user=reader, manga=title, kind="new_chapter", message="Chapter 9")
+    assert 'data-count="1"' in as_reader.get("/shelf/").content.decode()
+
+
+def test_unread_shows_only_unread_and_all_shows_everything(as_reader, reader, title):
+    read = Notification.objects.create(user=reader, manga=title, kind="new_chapter", message="Old news", is_read=True)
+    Notification.objects.create(user=reader, manga=title, kind="new_chapter", message="Fresh news",
+                                created_at=read.created_at + timedelta(minutes=1))
+    unread_page = as_reader.get("/notifications/").content.decode()
+    assert "Fresh news" in unread_page and "Old news" not in unread_page
+    all_page = as_reader.get("/notifications/?show=all").content.decode()
+    assert all_page.index("Fresh news") < all_page.index("Old news")
+
+
+def test_a_user_never_sees_another_users_notifications(as_reader, other_reader, title):
+    Notification.objects.create(user=other_reader, manga=title, kind="new_chapter", message="Not yours")
+    assert "Not yours" not in as_reader.get("/notifications/?show=all").content.decode()
+
+
+def test_mark_one_read_and_mark_all_read_from_the_page(as_reader, reader, title):
+    first, second, third = (
+        Notification.objects.create(user=reader, manga=title, kind="new_chapter", message=f"News {i}")
+        for i in range(3)
+    )
+    response = as_reader.post(f"/notifications/{first.pk}/read", {"next": "/notifications/?show=all"})
+    assert response.status_code == 302 and response["Location"] == "/notifications/?show=all"
+    assert Notification.objects.filter(is_read=False).count() == 2
+
+    response = as_reader.post("/notifications/read-all", {"next": "https://evil.example/"}, follow=True)
+    assert response.redirect_chain[-1][0] == "/notifications/"
+    assert "Marked 2 notification(s) read." in response.content.decode()
+    assert not Notification.objects.filter(is_read=False).exists()
+
+
+def test_another_users_notification_cannot_be_marked_from_the_page(reader, other_reader, title):
+    (mine,) = [Notification.objects.create(user=reader, manga=title, kind="new_chapter", message="Mine")]
+    client = Client()
+    client.force_login(other_reader)
+    assert client.post(f"/notifications/{mine.pk}/read").status_code == 404
+
+
+def test_the_list_is_paginated(as_reader, reader, title):
+    start = timezone.now()
+    Notification.objects.bulk_create([
+        Notification(user=reader, manga=title, kind="new_chapter", message=f"Item {i:02}",
+                     created_at=start + timedelta(minutes=i))
+        for i in range(PAGE_SIZE + 2)
+    ])
+    first = as_reader.get("/notifications/").content.decode()
+    second = as_reader.get("/notifications/?page=2").content.decode()
+    assert f"Item {PAGE_SIZE + 1:02}" in first and "Item 00" not in first
+    assert "Item 00" in second and "page 2 of 2" in second
+    assert "page 2 of 2" in as_reader.get("/notifications/?page=999").content.decode()
+
+
+def test_group_by_check_joins_one_checks_notifications_of_one_title():
+    now = timezone.now()
+    a, b = Manga(pk=1, name="A"), Manga(pk=2, name="B")
+
+    def n(manga, at, read=False):
+        return Notification(manga=manga, created_at=at, is_read=read)
+
+    groups = group_by_check([n(a, now), n(a, now, read=True), n(b, now), n(a, now - timedelta(hours=1))])
+    assert [(g["manga"].name, len(g["items"]), g["unread"]) for g in groups] == [("A", 2, 1), ("B", 1, 1), ("A", 1, 1)]
+
+
+def test_the_shelf_shows_latest_chapter_checks_and_predicted_release(as_reader, title):
+    schedule = title.schedule
+    schedule.learned = {**schedule.learned, "predicted": "2026-12-01T12:00:00+00:00"}
+    schedule.save()
+    page = as_reader.get("/shelf/").content.decode()
+    assert "Solo Stationer" in page
+    assert "Chapter 3" in page
+    assert "2026-12-01 12:00" in page
+    assert schedule.next_check_at.strftime("%Y-%m-%d %H:%M") in page
+
+
+@pytest.mark.parametrize("pasted, error", [
+    ("https://evil.example/title/1", "is not a known Bato mirror"),
+    ("ftp://bato.to/title/1", "is not an http(s) URL"),
+    ("https://user:pw@bato.to/title/1", "carries a user name or password"),
+    ("", "This field is required"),
+])
+def test_adding_a_bad_url_shows_the_error_in_the_form(as_reader, pasted, error):
+    response = as_reader.post("/shelf/", {"url": pasted})
+    assert response.status_code == 200
+    assert error in response.content.decode()
+    assert not Manga.objects.exists()
+
+
+def test_adding_a_title_the_site_does_not_have_shows_why(as_reader, standin):
+    response = as_reader.post("/shelf/", {"url": "https://bato.to/title/424242-missing"})
+    assert response.status_code == 200
+    assert 'id="add-title-errors"' in response.content.decode()
+    assert not Manga.objects.exists()
+
+
+def test_adding_a_title_by_url_imports_and_follows_it(as_reader, reader, standin):
+    standin.add_title("110100", "Solo Stationer", chapters=4)
+    response = as_reader.post("/shelf/", {"url": "https://xbato.com/title/110100-solo-stationer"}, follow=True)
+    assert "Now following Solo Stationer (4 chapters)." in response.content.decode()
+    assert Follow.objects.get(user=reader).manga.chapters.count() == 4
+
+
+def test_follow_mute_and_unfollow(as_reader, reader, other_reader, standin):
+    standin.add_title("110100", "Solo Stationer", chapters=1)
+    manga = import_title("110100", user=other_reader).manga
+    assert "Also tracked here" in as_reader.get("/shelf/").content.decode()
+
+    as_reader.post(f"/shelf/{manga.pk}/follow")
+    assert Follow.objects.filter(user=reader, manga=manga, muted=False).exists()
+    as_reader.post(f"/shelf/{manga.pk}/mute", {"muted": "1"})
+    assert Follow.objects.get(user=reader, manga=manga).muted
+    as_reader.post(f"/shelf/{manga.pk}/mute", {"muted": "0"})
+    assert not Follow.objects.get(user=reader, manga=manga).muted
+    as_reader.post(f"/shelf/{manga.pk}/unfollow")
+    assert not Follow.objects.filter(user=reader).exists()
+    assert Follow.objects.filter(user=other_reader).exists()
+    assert as_reader.post(f"/shelf/{manga.pk}/unfollow").status_code == 404
+
+
+def test_pages_load_nothing_from_other_sites(as_reader, title):
+    page = as_reader.get("/notifications/").content.decode()
+    assert "/static/batoshelf/notifications.js" in page
+    assert "<script src=\"http" not in page and "<link rel=\"stylesheet\" href=\"http" not in page

@@ -116,13 +116,15 @@ if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            # A burst of new chapters for a popular title must not be dropped
-            # at the default capacity of 100 messages.
+            # A burst must not be dropped at the default capacity of 100 messages.
+            # No read timeout: redis-py 8's 5 s default cut the layer's blocking
+            # 5 s pop and killed idle consumers (requirements.txt keeps it below 8).
             "CONFIG": {"hosts": [REDIS_URL], "capacity": 5000, "expiry": 60},
         }
     }
 else:
-    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    # One process only: the web process relays notifications to it (notifications.delivery).
+    CHANNEL_LAYERS = {"default": {"BACKEND": "batoshelf.layers.InMemoryChannelLayer"}}
 
 # The site we ask for titles. Requests only ever go to BATO_BASE_URL's host;
 # BATO_MIRRORS are the hosts whose title URLs a user may paste.

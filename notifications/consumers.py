@@ -3,7 +3,7 @@ from urllib.parse import parse_qs
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
-from notifications.delivery import relay, user_group
+from notifications.delivery import user_group, web_process
 from notifications.models import Notification
 
 # A browser asleep for longer than this many notifications reloads the page.
@@ -37,6 +37,7 @@ class NotificationConsumer(AsyncJsonWebsocketConsumer):
     """One browser tab of a logged-in user, in that user's group."""
 
     group_name = None
+    user_id = None
 
     async def connect(self):
         user = self.scope.get("user")
@@ -50,25 +51,30 @@ class NotificationConsumer(AsyncJsonWebsocketConsumer):
             await self.send_json({"type": "error", "error": str(error)})
             await self.close(code=4400)
             return
-        # Join before reading the backlog, so nothing falls between the two;
+        # Listen before reading the backlog, so nothing falls between the two;
         # the browser drops an id it already has.
+        self.user_id = user.pk
         self.group_name = user_group(user.pk)
         await self.channel_layer.group_add(self.group_name, self.channel_name)
         await self.accept()
-        relay.ensure_running()
+        web_process.attach(self.user_id, self)
         await self.send_json(await database_sync_to_async(sync_message)(user, since))
 
     async def disconnect(self, code):
         if self.group_name:
+            web_process.detach(self.user_id, self)
             await self.channel_layer.group_discard(self.group_name, self.channel_name)
 
-    async def receive_json(self, content, **kwargs):
+    async def receive(self, text_data=None, bytes_data=None, **kwargs):
+        # Nothing is decoded: whatever a client sends, JSON or not, gets the same answer.
         await self.send_json({"type": "error", "error": "this socket only sends; use the API to change things"})
 
     async def notification_new(self, event):
+        """A new notification for this user, handed over by this process's WebProcess."""
         await self.send_json(
             {"type": "notification", "notification": event["notification"], "unread_count": event["unread_count"]}
         )
 
     async def notification_read(self, event):
+        """Another tab of this user read notifications (a message to the user's group)."""
         await self.send_json({"type": "read", "ids": event["ids"], "unread_count": event["unread_count"]})

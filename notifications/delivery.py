@@ -1,16 +1,23 @@
 """Pushing notifications to followers' open browsers, across processes, in both modes.
 
 Every notification is a row first; `emitted_at` says whether it was pushed.
-A push claims rows (a conditional UPDATE stamped with a token), sends them to
-each user's channel-layer group, and gives the claim back if sending failed, so
-two processes never both send a row and a failure loses nothing.
+A push claims rows (a conditional UPDATE stamped with a token), sends them,
+and gives the claim back if sending failed, so two processes never both send
+a row and a failure loses nothing.
 
 - With Redis, the process that commits notifications (a worker) publishes them
   just after its transaction commits.
 - Without Redis the channel layer is in-memory and does not leave its process,
   so the web process relays the outbox: every second it claims what nobody has
-  pushed and sends it to the consumers it holds. With Redis the same relay is a
-  safety net for publishes that failed (Redis down).
+  pushed and sends it. With Redis the same relay is a safety net for publishes
+  that failed (Redis down).
+
+New notifications travel in batches to one group, NEW_NOTIFICATIONS, which each
+web process joins once; the process hands every notification to the sockets
+its user has open there (WebProcess). One message per batch per process, not
+one per follower: a thousand followers cost one Redis message, not a thousand
+group sends and pops. Read-state changes, which concern one user, go to that
+user's own group.
 
 A browser that was not connected gets what it missed from the consumer on
 connect; rows too old to be news when first relayed are only marked emitted.
@@ -18,7 +25,9 @@ connect; rows too old to be news when first relayed are only marked emitted.
 
 import asyncio
 import logging
+import time
 import uuid
+from collections import defaultdict
 from datetime import timedelta
 
 from asgiref.sync import async_to_sync
@@ -36,6 +45,15 @@ logger = logging.getLogger(__name__)
 # the page and in the backlog a reconnecting browser gets, not pushed as toasts.
 STALE_AFTER = timedelta(minutes=10)
 RELAY_BATCH = 1000
+
+
+# The group every web process joins to hear of new notifications.
+NEW_NOTIFICATIONS = "notifications.new"
+# Notifications per channel-layer message: a few hundred KB at most.
+MESSAGE_BATCH = 500
+# How often a web process renews its membership of NEW_NOTIFICATIONS: group
+# memberships expire (a day), and a restarted Redis keeps none.
+MEMBERSHIP_REFRESH = 60
 
 
 def user_group(user_id):
@@ -64,21 +82,20 @@ def release(token):
 
 
 def events_for(notifications, now):
-    """(group, event) pairs for the rows worth pushing, each with its user's unread count."""
+    """What to push for the rows worth pushing: each with its user and that user's unread count."""
     fresh = [n for n in notifications if n.created_at >= now - STALE_AFTER]
     counts = Notification.objects.unread_counts({n.user_id for n in fresh})
     return [
-        (user_group(n.user_id), {
-            "type": "notification.new", "notification": n.as_message(), "unread_count": counts[n.user_id],
-        })
+        {"user_id": n.user_id, "notification": n.as_message(), "unread_count": counts[n.user_id]}
         for n in fresh
     ]
 
 
 async def send_events(events):
     layer = get_channel_layer()
-    for group, event in events:
-        await layer.group_send(group, event)
+    for start in range(0, len(events), MESSAGE_BATCH):
+        batch = events[start:start + MESSAGE_BATCH]
+        await layer.group_send(NEW_NOTIFICATIONS, {"type": "notifications.new", "events": batch})
 
 
 def _claim_and_build(queryset):
@@ -88,21 +105,23 @@ def _claim_and_build(queryset):
 
 
 def publish(notification_ids):
-    """Push these notifications now (sync code, after the commit that made them).
+    """Push these notifications now (sync code, after the commit that made them); return how many.
 
     Failure to reach the channel layer is logged and the rows are left for the
     relay: the caller's work has committed and must not fail because of it.
     """
-    token, _, events = _claim_and_build(Notification.objects.filter(pk__in=notification_ids))
-    if token is None:
-        return 0
-    try:
-        async_to_sync(send_events)(events)
-    except Exception:
-        logger.warning("could not publish %d notification(s); the relay will retry", len(events), exc_info=True)
-        release(token)
-        return 0
-    return len(events)
+    sent = 0
+    while True:  # claims come RELAY_BATCH at a time; each pass takes the next
+        token, _, events = _claim_and_build(Notification.objects.filter(pk__in=notification_ids))
+        if token is None:
+            return sent
+        try:
+            async_to_sync(send_events)(events)
+        except Exception:
+            logger.warning("could not publish %d notification(s); the relay will retry", len(events), exc_info=True)
+            release(token)
+            return sent
+        sent += len(events)
 
 
 def publish_on_commit(notifications):
@@ -134,29 +153,81 @@ async def relay_once():
     return claimed
 
 
-class OutboxRelay:
-    """The web process's loop that relays the outbox, started by the first WebSocket connection."""
+class WebProcess:
+    """One web process's part in live notifications.
+
+    It keeps the notification sockets open here by user, listens to
+    NEW_NOTIFICATIONS and hands each notification to its user's sockets, and
+    runs the outbox relay. Started by the first socket on the running loop.
+    """
 
     def __init__(self):
-        self._task = None
+        self.sockets = defaultdict(set)
+        self._tasks = {}
+        self._channel = None
+        self._joined_at = float("-inf")
 
-    def ensure_running(self):
-        """Start the relay on the running event loop unless it already runs there."""
+    def attach(self, user_id, socket):
+        self._ensure_running()
+        self.sockets[user_id].add(socket)
+
+    def detach(self, user_id, socket):
+        sockets = self.sockets.get(user_id)
+        if sockets is not None:
+            sockets.discard(socket)
+            if not sockets:
+                del self.sockets[user_id]
+
+    def _ensure_running(self):
         loop = asyncio.get_running_loop()
-        if self._task is not None and not self._task.done() and self._task.get_loop() is loop:
-            return
-        self._task = loop.create_task(self._run(), name="notifications outbox relay")
+        for name, loop_function in (("listen", self._listen), ("relay", self._relay)):
+            task = self._tasks.get(name)
+            if task is None or task.done() or task.get_loop() is not loop:
+                self._tasks[name] = loop.create_task(loop_function(), name=f"notifications {name}")
 
-    async def _run(self):
+    async def stop(self):
+        """Stop listening and relaying (a test's event loop ends; daphne's never does)."""
+        tasks = list(self._tasks.values())
+        self._tasks.clear()
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        self._channel = None
+
+    async def deliver(self, events):
+        for event in events:
+            for socket in list(self.sockets.get(event["user_id"], ())):
+                await socket.notification_new(event)
+
+    async def _join(self):
+        await get_channel_layer().group_add(NEW_NOTIFICATIONS, self._channel)
+        self._joined_at = time.monotonic()
+
+    async def _listen(self):
+        layer = get_channel_layer()
+        while True:
+            try:
+                self._channel = await layer.new_channel()
+                await self._join()
+                while True:
+                    message = await layer.receive(self._channel)
+                    await self.deliver(message["events"])
+            except Exception:
+                logger.warning("listening for new notifications failed; again in 1 s", exc_info=True)
+                await asyncio.sleep(1)
+
+    async def _relay(self):
         interval = settings.NOTIFICATIONS_RELAY_INTERVAL
         while True:
             try:
                 # A full batch means more may wait: go again at once.
                 while await relay_once() >= RELAY_BATCH:
                     pass
+                if self._channel and time.monotonic() - self._joined_at > MEMBERSHIP_REFRESH:
+                    await self._join()
             except Exception:
                 logger.warning("notification relay failed; retrying in %.1f s", interval, exc_info=True)
             await asyncio.sleep(interval)
 
 
-relay = OutboxRelay()
+web_process = WebProcess()

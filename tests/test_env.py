@@ -101,7 +101,7 @@ def test_embedded_default_needs_no_redis_and_no_database_server():
     done = _settings_in_subprocess(SECRET_KEY="k")
     assert done.returncode == 0, done.stderr
     loaded = json.loads(done.stdout)
-    assert loaded["layer"] == "channels.layers.InMemoryChannelLayer"
+    assert loaded["layer"] == "batoshelf.layers.InMemoryChannelLayer"
     assert loaded["broker"] == "default"
     assert loaded["engine"] == "django.db.backends.sqlite3"
     assert loaded["q"]["catch_up"] is False

@@ -40,11 +40,21 @@ def session_headers(user, origin=ORIGIN):
 
 
 def live(test):
-    """Run an async test body from a sync test, so database work shares the test's thread."""
+    """Run an async test body from a sync test, so database work shares the test's thread.
+
+    The web process's listener and relay are stopped before the test's event
+    loop ends, or a receive cut off mid-way would hold the layer's lock.
+    """
+
+    async def body(*args, **kwargs):
+        try:
+            await test(*args, **kwargs)
+        finally:
+            await delivery.web_process.stop()
 
     @functools.wraps(test)
     def run(*args, **kwargs):
-        return async_to_sync(test)(*args, **kwargs)
+        return async_to_sync(body)(*args, **kwargs)
 
     return run
 
@@ -90,6 +100,16 @@ async def test_a_bad_since_gets_a_reason_and_a_close(reader):
     message = await communicator.receive_json_from()
     assert message["type"] == "error" and "since must be a notification id" in message["error"]
     assert (await communicator.receive_output())["code"] == 4400
+
+
+@live
+async def test_the_socket_only_sends_and_says_so(reader):
+    communicator, _ = await connect(await database_sync_to_async(session_headers)(reader))
+    await communicator.receive_json_from()
+    await communicator.send_to(text_data="not json {")
+    answer = await communicator.receive_json_from()
+    await communicator.disconnect()
+    assert answer == {"type": "error", "error": "this socket only sends; use the API to change things"}
 
 
 @live
@@ -144,6 +164,19 @@ async def test_a_check_that_commits_reaches_its_follower_live_and_no_one_else(
 
 
 @live
+async def test_a_connection_idle_longer_than_redis_read_timeouts_still_receives(reader, followed_title):
+    # redis-py 8 reads time out after 5 s by default, which used to end every idle consumer.
+    communicator, _ = await connect(await database_sync_to_async(session_headers)(reader))
+    await communicator.receive_json_from()
+    await asyncio.sleep(7)
+    (notification,) = await database_sync_to_async(make_notifications)(reader, followed_title, 1)
+    await database_sync_to_async(delivery.publish)([notification.pk])
+    message = await communicator.receive_json_from(timeout=DELIVERY_TIMEOUT)
+    await communicator.disconnect()
+    assert message["notification"]["id"] == notification.pk
+
+
+@live
 async def test_a_browser_that_reconnects_gets_what_arrived_while_it_was_away(reader, followed_title):
     headers = await database_sync_to_async(session_headers)(reader)
     first, _ = await connect(headers)
@@ -182,7 +215,7 @@ async def test_reading_in_one_tab_updates_the_others(reader, followed_title):
 def test_the_committing_process_publishes_after_commit_when_redis_carries_it(standin, reader, followed_title):
     layer = get_channel_layer()
     channel = async_to_sync(layer.new_channel)()
-    async_to_sync(layer.group_add)(delivery.user_group(reader.pk), channel)
+    async_to_sync(layer.group_add)(delivery.NEW_NOTIFICATIONS, channel)
     standin.add_chapters("110100", 1)
 
     with transaction.atomic():
@@ -192,8 +225,9 @@ def test_the_committing_process_publishes_after_commit_when_redis_carries_it(sta
 
     if settings.REDIS_URL:
         assert pushed == 1
-        message = async_to_sync(layer.receive)(channel)
-        assert message["notification"]["chapter_name"] == "Chapter 4"
+        (event,) = async_to_sync(layer.receive)(channel)["events"]
+        assert event["user_id"] == reader.pk
+        assert event["notification"]["chapter_name"] == "Chapter 4"
     else:
         # An in-memory layer would not leave this process: the web process's relay pushes it.
         assert pushed == 0
@@ -225,12 +259,19 @@ def test_a_failed_publish_keeps_the_rows_for_the_relay(settings, reader, followe
     assert Notification.objects.filter(emitted_at__isnull=True).count() == 0
 
 
+def test_a_publish_larger_than_one_claim_sends_everything(monkeypatch, reader, followed_title):
+    monkeypatch.setattr(delivery, "RELAY_BATCH", 2)
+    rows = make_notifications(reader, followed_title, 5)
+    assert delivery.publish([n.pk for n in rows]) == 5
+    assert not Notification.objects.filter(emitted_at__isnull=True).exists()
+
+
 def test_old_unpushed_rows_are_marked_but_not_announced(reader, followed_title):
     stale, fresh = make_notifications(reader, followed_title, 2)
     Notification.objects.filter(pk=stale.pk).update(created_at=timezone.now() - timedelta(hours=1))
     token, claimed = delivery.claim(Notification.objects.all(), timezone.now())
     events = delivery.events_for(claimed, timezone.now())
-    assert [event["notification"]["id"] for _, event in events] == [fresh.pk]
+    assert [event["notification"]["id"] for event in events] == [fresh.pk]
     assert Notification.objects.filter(emitted_at__isnull=True).count() == 0
 
 
@@ -240,15 +281,20 @@ def test_the_layer_follows_redis_url():
         assert backend == "channels_redis.core.RedisChannelLayer"
         assert settings.CHANNEL_LAYERS["default"]["CONFIG"]["capacity"] >= 1000
     else:
-        assert backend == "channels.layers.InMemoryChannelLayer"
+        assert backend == "batoshelf.layers.InMemoryChannelLayer"
 
 
-def test_the_relay_runs_once_per_event_loop():
-    async def start_twice():
-        delivery.relay.ensure_running()
-        first = delivery.relay._task
-        delivery.relay.ensure_running()
-        assert delivery.relay._task is first
-        first.cancel()
+def test_a_web_process_listens_and_relays_once_per_event_loop():
+    async def attach_twice():
+        sockets = [object(), object()]
+        delivery.web_process.attach(1, sockets[0])
+        first = dict(delivery.web_process._tasks)
+        delivery.web_process.attach(1, sockets[1])
+        assert delivery.web_process._tasks == first
+        assert delivery.web_process.sockets[1] == set(sockets)
+        for socket in sockets:
+            delivery.web_process.detach(1, socket)
+        assert 1 not in delivery.web_process.sockets
+        await delivery.web_process.stop()
 
-    asyncio.run(start_twice())
+    asyncio.run(attach_twice())

@@ -77,9 +77,10 @@ def test_mark_one_read_and_mark_all_read_from_the_page(as_reader, reader, title)
     assert response.status_code == 302 and response["Location"] == "/notifications/?show=all"
     assert Notification.objects.filter(is_read=False).count() == 2
 
+    assert as_reader.post(f"/notifications/{second.pk}/read", {"next": "/\\evil.example/"})["Location"] == "/notifications/"
     response = as_reader.post("/notifications/read-all", {"next": "https://evil.example/"}, follow=True)
     assert response.redirect_chain[-1][0] == "/notifications/"
-    assert "Marked 2 notification(s) read." in response.content.decode()
+    assert "Marked 1 notification(s) read." in response.content.decode()
     assert not Notification.objects.filter(is_read=False).exists()
 
 

@@ -25,7 +25,10 @@ class Command(BaseCommand):
             ),
             "worker": subprocess.Popen([sys.executable, manage_py, "qcluster"], cwd=settings.BASE_DIR),
         }
-        self.stdout.write(f"batoshelf on http://{host}:{port}/ (admin at /admin/), task worker running; Ctrl-C stops")
+        self.stdout.write(
+            f"batoshelf on http://{host}:{port}/ (shelf and notifications; staff: /admin/), "
+            "task worker running; Ctrl-C stops"
+        )
 
         stop_requested = []
         for signum in (signal.SIGINT, signal.SIGTERM):

@@ -1,0 +1,271 @@
+"""From a check's commit to the follower's browser: p50 / p99 over real WebSocket clients.
+
+    .venv/bin/python benchmarks/notify_latency.py                 # both modes, 100 and 1,000 clients
+    .venv/bin/python benchmarks/notify_latency.py --modes redis --clients 1000 --rounds 5
+
+For each mode it makes a throwaway test database, starts `manage.py serve`
+(daphne and the django-q2 worker, exactly as a user runs them), connects N
+logged-in WebSocket clients that all follow one title on the Bato stand-in,
+and then, each round, adds a chapter on the stand-in and queues a check. The
+worker checks, commits, and the notification travels: published by the worker
+through Redis (redis mode), or relayed by daphne from the outbox (embedded).
+
+Commit time is read from the check's scrape log (its start plus its duration,
+the last write before the commit), so latencies are if anything overstated.
+The baseline is the seed's behaviour, a relay that polls every 60 s, measured
+in the same run with 100 clients. Each round starts at a random point of the
+relay's poll; the worker's own poll keeps one phase to the relay's for the
+life of a pair of processes, so each mode runs on several fresh services
+(--runs) and the figures pool them. Nothing is asserted; it prints figures.
+"""
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import resource
+import signal
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+MODES = {
+    "embedded": {"DATABASE_URL": None, "REDIS_URL": None},
+    "redis": {"DATABASE_URL": "mysql://root@127.0.0.1:3306/batoshelf", "REDIS_URL": "redis://127.0.0.1:6379/14"},
+}
+TITLE = "110100"
+CONNECT_CONCURRENCY = 50
+ROUND_TIMEOUT = 90
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--modes", default="embedded,redis", help="comma-separated: embedded, redis")
+    parser.add_argument("--clients", default="100,1000", help="comma-separated client counts")
+    parser.add_argument("--rounds", type=int, default=3, help="new chapters per client count and run")
+    parser.add_argument("--runs", type=int, default=3,
+                        help="fresh services per mode: the relay's and the worker's polls keep one phase per run")
+    parser.add_argument("--no-baseline", action="store_true", help="skip the 60 s polling baseline (about 2 min)")
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    parser.add_argument("--relay-interval", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    counts = [int(c) for c in args.clients.split(",")]
+    if args.child:
+        return measure(args.child, counts, args.rounds, args.relay_interval)
+
+    runs = [(mode, counts, None, args.rounds) for mode in args.modes.split(",") for _ in range(args.runs)]
+    if not args.no_baseline:
+        runs.append(("embedded", [min(counts)], "60", 4))
+    samples = {}  # (label, clients) -> {"latencies": [...], "missing": n}
+    for mode, mode_counts, interval, rounds in runs:
+        label = f"{mode}, the seed's 60 s poll" if interval else mode
+        print(f"\n== {label}", flush=True)
+        env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
+        env.update({k: v for k, v in MODES[mode].items() if v})
+        command = [sys.executable, __file__, "--child", mode, "--clients", ",".join(map(str, mode_counts)),
+                   "--rounds", str(rounds)]
+        if interval:
+            command += ["--relay-interval", interval]
+        child = subprocess.run(command, env=env, stdout=subprocess.PIPE, text=True)
+        for line in child.stdout.splitlines():
+            if line.startswith("RESULT "):
+                result = json.loads(line[7:])
+                entry = samples.setdefault((label, result["clients"]), {"latencies": [], "missing": 0})
+                entry["latencies"] += result["latencies"]
+                entry["missing"] += result["missing"]
+            else:
+                print(line)
+        if child.returncode:
+            print(f"{label}: the run failed (exit {child.returncode})")
+    report([
+        {"label": label, "clients": clients, "samples": len(entry["latencies"]), "missing": entry["missing"],
+         "p50": percentile(entry["latencies"], 0.50) * 1000, "p99": percentile(entry["latencies"], 0.99) * 1000,
+         "max": max(entry["latencies"]) * 1000}
+        for (label, clients), entry in samples.items()
+    ])
+
+
+def report(results):
+    print("\nmode                         clients  samples  missing    p50 ms    p99 ms    max ms")
+    for r in results:
+        print(f"{r['label']:<28} {r['clients']:>7} {r['samples']:>8} {r['missing']:>8} "
+              f"{r['p50']:>9.0f} {r['p99']:>9.0f} {r['max']:>9.0f}")
+    baseline = next((r for r in results if "60 s" in r["label"]), None)
+    if baseline:
+        for r in results:
+            if r is not baseline:
+                print(f"{r['label']} at {r['clients']} clients: p50 {baseline['p50'] / r['p50']:.0f}x "
+                      f"and p99 {baseline['p99'] / r['p99']:.0f}x lower than the 60 s poll")
+
+
+def percentile(values, fraction):
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
+
+
+def measure(mode, counts, rounds, relay_interval):
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tests.settings")
+    import django
+
+    django.setup()
+    from django.db import connection
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    old_name = connection.settings_dict["NAME"]
+    connection.creation.create_test_db(verbosity=0, autoclobber=True)
+    try:
+        from django.conf import settings
+
+        from tests.standin import BatoStandIn
+
+        with BatoStandIn() as site:
+            settings.BATO_BASE_URL = site.url
+            site.add_title(TITLE, "Benchmark Title", chapters=3)
+            run_service_and_clients(mode, site, counts, rounds, relay_interval)
+    finally:
+        connection.close()
+        connection.creation.destroy_test_db(old_name, verbosity=0)
+
+
+def make_sessions(count):
+    """`count` users with a logged-in session each; returns their session keys."""
+    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY, get_user_model
+    from django.contrib.sessions.backends.db import SessionStore
+
+    User = get_user_model()
+    User.objects.bulk_create([User(username=f"bench{i}", password="!") for i in range(count)])
+    keys = []
+    for user in User.objects.filter(username__startswith="bench").order_by("pk"):
+        session = SessionStore()
+        session.update({
+            SESSION_KEY: str(user.pk), BACKEND_SESSION_KEY: "django.contrib.auth.backends.ModelBackend",
+            HASH_SESSION_KEY: user.get_session_auth_hash(),
+        })
+        session.create()
+        keys.append((user.pk, session.session_key))
+    return keys
+
+
+def run_service_and_clients(mode, site, counts, rounds, relay_interval):
+    from notifications.models import Follow
+    from scraping.checks import import_title
+    from tests.processes import ManagedProcess, free_port, http_status, wait_for
+
+    manga = import_title(TITLE).manga
+    sessions = make_sessions(max(counts))
+    port = free_port()
+    extra = {"Q_WORKERS": "1", "LOG_LEVEL": "WARNING"}
+    if relay_interval:
+        extra["NOTIFICATIONS_RELAY_INTERVAL"] = relay_interval
+    log = Path(os.environ.get("TMPDIR", "/tmp")) / f"batoshelf-bench-{mode}-{os.getpid()}.log"
+    service = ManagedProcess(log, "serve", "--port", str(port), **extra)
+    try:
+        wait_for(lambda: http_status(f"http://127.0.0.1:{port}/accounts/login/") == 200, 60, "daphne")
+        chapter = 3
+        for count in counts:
+            Follow.objects.bulk_create(
+                [Follow(user_id=pk, manga=manga) for pk, _ in sessions[:count]], ignore_conflicts=True
+            )
+            latencies, missing = asyncio.run(clients_round_trip(
+                port, [key for _, key in sessions[:count]], site, manga, chapter, rounds, float(relay_interval or 1)
+            ))
+            chapter += rounds
+            print(f"  {count} clients: p50 {percentile(latencies, 0.5) * 1000:.0f} ms, "
+                  f"p99 {percentile(latencies, 0.99) * 1000:.0f} ms, {missing} missing", flush=True)
+            print("RESULT " + json.dumps({"clients": count, "missing": missing, "latencies": latencies}), flush=True)
+    finally:
+        code = service.stop(signal.SIGINT)
+        if code:
+            print(service.output()[-3000:])
+        log.unlink(missing_ok=True)
+
+
+async def clients_round_trip(port, session_keys, site, manga, first_chapter, rounds, poll_seconds):
+    """Connect every client, then per round add a chapter, queue a check and time its arrival everywhere.
+
+    Each round starts at a random point of the relay's poll, as a real release would.
+    """
+    import websockets
+    from django.db import close_old_connections
+    from django_q.tasks import async_task
+
+    from scraping.models import ScrapeLog
+    from scraping.tasks import check_manga_task
+
+    received = {}  # chapter name -> [receipt times]
+    ready = asyncio.Semaphore(CONNECT_CONCURRENCY)
+    connected = 0
+    stop = asyncio.Event()
+
+    async def client(key):
+        nonlocal connected
+        async with ready:
+            ws = await websockets.connect(
+                f"ws://127.0.0.1:{port}/ws/notifications/",
+                additional_headers={"Cookie": f"sessionid={key}", "Origin": f"http://127.0.0.1:{port}"},
+                open_timeout=60, ping_interval=None, max_queue=None,
+            )
+            json.loads(await ws.recv())  # the sync message
+            connected += 1
+        try:
+            while not stop.is_set():
+                try:
+                    raw = await asyncio.wait_for(ws.recv(), 0.5)
+                except asyncio.TimeoutError:
+                    continue
+                at = time.time()
+                data = json.loads(raw)
+                if data["type"] == "notification":
+                    received.setdefault(data["notification"]["chapter_name"], []).append(at)
+        finally:
+            await ws.close()
+
+    started = time.monotonic()
+    tasks = [asyncio.create_task(client(key)) for key in session_keys]
+    while connected < len(session_keys):
+        failed = [t for t in tasks if t.done() and t.exception()]
+        if failed:
+            raise failed[0].exception()
+        await asyncio.sleep(0.1)
+    print(f"  {len(session_keys)} clients connected in {time.monotonic() - started:.1f} s", flush=True)
+
+    def check_and_commit_time():
+        close_old_connections()
+        last_log = ScrapeLog.objects.order_by("-pk").values_list("pk", flat=True).first()
+        site.add_chapters(TITLE, 1)
+        async_task(check_manga_task, manga.pk)
+        deadline = time.monotonic() + ROUND_TIMEOUT
+        while time.monotonic() < deadline:
+            log = ScrapeLog.objects.filter(manga=manga, pk__gt=last_log).first()
+            if log:
+                if log.outcome != "success":
+                    raise RuntimeError(f"the check did not find the chapter: {log.outcome} {log.message}")
+                return log.started_at.timestamp() + log.duration_ms / 1000
+            time.sleep(0.05)
+        raise RuntimeError("the worker did not check the title")
+
+    latencies, missing = [], 0
+    for number in range(first_chapter + 1, first_chapter + rounds + 1):
+        name = f"Chapter {number}"
+        await asyncio.sleep(random.uniform(0, poll_seconds))
+        committed_at = await asyncio.to_thread(check_and_commit_time)
+        deadline = time.monotonic() + ROUND_TIMEOUT
+        while len(received.get(name, [])) < len(session_keys) and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+        arrivals = received.get(name, [])
+        missing += len(session_keys) - len(arrivals)
+        latencies.extend(at - committed_at for at in arrivals)
+    stop.set()
+    await asyncio.gather(*tasks, return_exceptions=True)
+    return latencies, missing
+
+
+if __name__ == "__main__":
+    main()

@@ -1,10 +1,17 @@
-from django.contrib import admin
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin import helpers
+from django.template.response import TemplateResponse
 from django.db.models import Count, Max
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.html import format_html
 
 from scraping.models import Chapter, CheckRequest, CheckSchedule, Manga, ScrapeLog, SiteState
+from scraping.tasks import request_check
+
+# Checks shown on a title's page.
+RECENT_LOGS = 20
 
 
 class PinnedFilter(admin.SimpleListFilter):
@@ -54,6 +61,38 @@ class CheckScheduleInline(LearnedRhythmDisplay, admin.StackedInline):
     readonly_fields = ("last_checked_at", "misses", "failures", "reason", "predicted_release", "rhythm")
 
 
+class RecentScrapeLogInline(admin.TabularInline):
+    """The title's last checks, newest first, read-only."""
+
+    model = ScrapeLog
+    verbose_name_plural = f"last {RECENT_LOGS} checks"
+    fields = ("started_at", "outcome", "new_chapters", "chapters_seen", "duration_ms", "http_status", "error_kind",
+              "message")
+    readonly_fields = fields
+    can_delete = False
+    extra = 0
+    show_change_link = True
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def get_queryset(self, request):
+        # An inline cannot slice its queryset; keep the ids of each title's newest rows instead.
+        queryset = super().get_queryset(request)
+        manga_id = request.resolver_match.kwargs.get("object_id") if request.resolver_match else None
+        if manga_id is None:
+            return queryset.none()
+        newest = queryset.filter(manga_id=manga_id).order_by("-started_at", "-pk").values_list("pk", flat=True)
+        return queryset.filter(pk__in=list(newest[:RECENT_LOGS])).order_by("-started_at", "-pk")
+
+
+class ManualIntervalForm(forms.Form):
+    hours = forms.FloatField(
+        label="Check every (hours)", min_value=0.1, max_value=24 * 30,
+        help_text="Between 0.1 and 720 hours. The learned rhythm is kept and used again when unpinned.",
+    )
+
+
 @admin.register(Manga)
 class MangaAdmin(admin.ModelAdmin):
     list_display = (
@@ -65,7 +104,8 @@ class MangaAdmin(admin.ModelAdmin):
     date_hierarchy = "first_seen_at"
     list_select_related = ("schedule",)
     readonly_fields = ("first_seen_at", "refreshed_at", "chapters_link", "bato_link")
-    inlines = [CheckScheduleInline]
+    inlines = [CheckScheduleInline, RecentScrapeLogInline]
+    actions = ("check_now", "pause_checks", "resume_checks", "reset_schedule", "set_manual_interval")
     fieldsets = (
         (None, {"fields": ("name", "bato_id", "bato_link", "chapters_link", "alt_names", "summary")}),
         ("Status", {"fields": ("upload_status", "original_status", "original_pub_from", "original_pub_till")}),
@@ -79,8 +119,49 @@ class MangaAdmin(admin.ModelAdmin):
     )
 
     def has_add_permission(self, request):
-        # A title starts with a fetch from the site: `manage.py addmanga URL`.
+        # A title starts with a fetch from the site: the shelf, or `manage.py addmanga URL`.
         return False
+
+    @admin.action(description="Check the selected titles now (queued)")
+    def check_now(self, request, queryset):
+        answers = [request_check(manga, request.user) for manga in queryset]
+        queued = sum(answer.queued for answer in answers)
+        refused = [answer.detail for answer in answers if answer.retry_after is not None]
+        self.message_user(request, f"Queued {queued} check(s); {len(answers) - queued} already asked for.")
+        if refused:
+            self.message_user(request, refused[0], level=messages.WARNING)
+
+    @admin.action(description="Pause checks of the selected titles")
+    def pause_checks(self, request, queryset):
+        count = CheckSchedule.objects.filter(manga__in=queryset).update(paused=True)
+        self.message_user(request, f"Paused {count} title(s).")
+
+    @admin.action(description="Resume checks of the selected titles (due now)")
+    def resume_checks(self, request, queryset):
+        count = CheckSchedule.objects.filter(manga__in=queryset).update(paused=False, next_check_at=timezone.now())
+        self.message_user(request, f"Resumed {count} title(s); they are checked at the next dispatch.")
+
+    @admin.action(description="Reset the schedule: forget what was learned, unpin, check now")
+    def reset_schedule(self, request, queryset):
+        count = CheckSchedule.objects.filter(manga__in=queryset).reset(timezone.now())
+        self.message_user(request, f"Reset {count} schedule(s); each title is checked at the next dispatch.")
+
+    @admin.action(description="Pin a check interval for the selected titles…")
+    def set_manual_interval(self, request, queryset):
+        form = ManualIntervalForm(request.POST if "apply" in request.POST else None)
+        if form.is_valid():
+            hours = form.cleaned_data["hours"]
+            count = CheckSchedule.objects.filter(manga__in=queryset).update(manual_interval_hours=hours)
+            self.message_user(request, f"{count} title(s) are checked every {hours:g} h from their next check.")
+            return None
+        return TemplateResponse(request, "admin/scraping/manga/set_manual_interval.html", {
+            **self.admin_site.each_context(request),
+            "title": "Pin a check interval",
+            "form": form,
+            "titles": queryset,
+            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+            "opts": self.model._meta,
+        })
 
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(

@@ -138,6 +138,13 @@ class CheckScheduleQuerySet(models.QuerySet):
             Q(claimed_until__isnull=True) | Q(claimed_until__lt=now)
         )
 
+    def reset(self, now):
+        """Forget what was learned and pinned, and make these titles due now; return how many."""
+        return self.update(
+            misses=0, failures=0, learned={}, manual_interval_hours=None, paused=False,
+            next_check_at=now, reason="reset by staff: learning the rhythm again",
+        )
+
     def claim_due(self, now, limit, lease):
         """Claim up to `limit` due titles, most urgent first; return [(manga_id, claim_token)].
 

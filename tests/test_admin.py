@@ -8,7 +8,8 @@ from django.utils import timezone
 
 from notifications.models import Follow
 from scraping.checks import check_manga, import_title
-from scraping.models import Manga, SiteState
+from scraping.admin import RECENT_LOGS
+from scraping.models import CheckRequest, CheckSchedule, Manga, SiteState
 
 pytestmark = pytest.mark.django_db
 
@@ -85,3 +86,67 @@ def test_every_admin_page_says_when_checks_to_the_site_are_paused(staff_client):
     SiteState.pause(timezone.now(), 600, "Bato is rate limiting us (HTTP 429)")
     page = staff_client.get(reverse("admin:scraping_manga_changelist")).content.decode()
     assert "Checks to the site are paused until" in page and "rate limiting us" in page
+
+
+def change_titles(staff_client, action, titles, **extra):
+    return staff_client.post(reverse("admin:scraping_manga_changelist"), {
+        "action": action, "_selected_action": [t.pk for t in titles], **extra,
+    }, follow=True)
+
+
+@pytest.fixture
+def titles(standin):
+    made = []
+    for n in ("1", "2"):
+        standin.add_title(n, f"Title {n}", chapters=3)
+        made.append(import_title(n).manga)
+    return made
+
+
+def test_staff_queue_checks_of_titles_from_the_admin(staff_client, admin_user, titles, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks() as queued:
+        response = change_titles(staff_client, "check_now", titles)
+    assert "Queued 2 check(s); 0 already asked for." in response.content.decode()
+    assert len(queued) == 2
+    assert CheckRequest.objects.filter(requested_by=admin_user).count() == 2
+    again = change_titles(staff_client, "check_now", titles[:1])
+    assert "Queued 0 check(s); 1 already asked for." in again.content.decode()
+
+
+def test_staff_pause_resume_and_reset_titles(staff_client, titles):
+    schedule = CheckSchedule.objects.get(manga=titles[0])
+    assert schedule.learned and schedule.next_check_at > timezone.now()
+    change_titles(staff_client, "pause_checks", titles)
+    assert CheckSchedule.objects.filter(paused=True).count() == 2
+    change_titles(staff_client, "resume_checks", titles[1:])
+    assert list(CheckSchedule.objects.filter(paused=True).values_list("manga", flat=True)) == [titles[0].pk]
+
+    CheckSchedule.objects.filter(manga=titles[0]).update(manual_interval_hours=3, misses=4)
+    change_titles(staff_client, "reset_schedule", titles[:1])
+    schedule.refresh_from_db()
+    assert (schedule.learned, schedule.manual_interval_hours, schedule.misses, schedule.paused) == ({}, None, 0, False)
+    assert schedule.next_check_at <= timezone.now()
+    assert schedule.reason.startswith("reset by staff")
+
+
+def test_staff_pin_an_interval_through_a_form_that_checks_it(staff_client, titles):
+    form = change_titles(staff_client, "set_manual_interval", titles)
+    assert "Check every (hours)" in form.content.decode() and "Title 1" in form.content.decode()
+
+    refused = change_titles(staff_client, "set_manual_interval", titles, apply="1", hours="0")
+    assert "Ensure this value is greater than or equal to 0.1" in refused.content.decode()
+    assert not CheckSchedule.objects.filter(manual_interval_hours__isnull=False).exists()
+
+    done = change_titles(staff_client, "set_manual_interval", titles, apply="1", hours="6")
+    assert "2 title(s) are checked every 6 h" in done.content.decode()
+    assert set(CheckSchedule.objects.values_list("manual_interval_hours", flat=True)) == {6}
+
+
+def test_a_titles_page_shows_its_last_twenty_checks(staff_client, standin, titles):
+    manga = Manga.objects.select_related("schedule").get(pk=titles[0].pk)
+    for _ in range(RECENT_LOGS + 2):
+        check_manga(manga)
+        manga.refresh_from_db()
+    page = staff_client.get(reverse("admin:scraping_manga_change", args=[manga.pk])).content.decode()
+    logs = page.split(f"Last {RECENT_LOGS} checks")[1]
+    assert logs.count("no change") == RECENT_LOGS

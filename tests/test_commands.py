@@ -1,14 +1,18 @@
 """The operator commands, called as a person would call them."""
 
+import subprocess
+import sys
 from datetime import timedelta
 from io import StringIO
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.db.migrations.recorder import MigrationRecorder
 from django.utils import timezone
 
 from notifications.models import Follow, Notification
 from scraping.models import CheckSchedule, Manga, ScrapeLog, SiteState
+from tests.processes import ROOT, project_env
 
 pytestmark = pytest.mark.django_db
 
@@ -138,3 +142,55 @@ def test_a_full_cycle_notifies_followers(two_titles, reader):
     two_titles.add_chapters("2", 3)
     run("scrape", "--once", "--force")
     assert Notification.objects.get(user=reader).chapter_count == 3
+
+
+def test_checkdb_says_ok_when_every_migration_is_applied():
+    out, _ = run("checkdb")
+    assert out.startswith("ok: the ") and "migrations are applied" in out
+
+
+def test_checkdb_fails_with_the_reason_when_a_migration_is_missing():
+    MigrationRecorder.Migration.objects.filter(app="notifications", name="0002_mute_and_emit_claims").delete()
+    with pytest.raises(CommandError, match=r"1 migration\(s\) not applied .*notifications.0002_mute_and_emit_claims"):
+        run("checkdb")
+
+
+def test_checkdb_exits_1_when_the_database_does_not_answer():
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "manage.py"), "checkdb"], cwd=ROOT, capture_output=True, text=True,
+        env=project_env(DATABASE_URL="mysql://nobody@127.0.0.1:1/missing"),
+    )
+    assert done.returncode == 1
+    assert "cannot use the mysql database missing" in done.stderr
+
+
+def test_scrapelogs_lists_recent_checks_newest_first_and_filters(two_titles):
+    make_due("1")
+    two_titles.set_fault("server_error")
+    run("scrape", "--once")
+    two_titles.set_fault(None)
+    first = Manga.objects.get(bato_id="1")
+
+    out, _ = run("scrapelogs")
+    lines = out.splitlines()
+    assert lines[0].startswith("started (UTC)")
+    assert "failed" in lines[1] and "HTTP 502" in lines[1] and f"First ({first.pk})" in lines[1]
+    assert len(lines) == 4  # the failure and the two imports
+
+    failed, _ = run("scrapelogs", "--failed")
+    assert len(failed.splitlines()) == 2
+    only_second, _ = run("scrapelogs", "--manga", str(Manga.objects.get(bato_id="2").pk), "--limit", "5")
+    assert "Second" in only_second and "First" not in only_second
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--limit", "0"], "--limit must be between 1 and 1000"),
+    (["--manga", "999999"], "no title with id 999999"),
+])
+def test_scrapelogs_refuses_bad_arguments(args, message):
+    with pytest.raises(CommandError, match=message):
+        run("scrapelogs", *args)
+
+
+def test_scrapelogs_says_when_nothing_matches():
+    assert run("scrapelogs", "--failed")[0] == "no checks match\n"

@@ -1,5 +1,6 @@
 """What every JSON endpoint shares: errors as JSON with a reason, login, query parameters."""
 
+import json
 from functools import wraps
 
 from django.http import JsonResponse
@@ -52,3 +53,27 @@ def csrf_failure(request, reason=""):
     if request.path.startswith("/api/"):
         return json_error(403, f"CSRF check failed: {reason}. Send the csrftoken cookie's value as X-CSRFToken.")
     return html_csrf_failure(request, reason=reason)
+
+
+def api_staff_required(view):
+    """Like api_login_required, and 403 for users who are not staff."""
+
+    @api_login_required
+    @wraps(view)
+    def wrapped(request, *args, **kwargs):
+        if not request.user.is_staff:
+            return json_error(403, "staff only")
+        return view(request, *args, **kwargs)
+
+    return wrapped
+
+
+def json_body(request):
+    """The request's JSON object; BadParameter when it is not one."""
+    try:
+        body = json.loads(request.body or b"{}")
+    except ValueError as error:
+        raise BadParameter(f"the body is not JSON: {error}") from None
+    if not isinstance(body, dict):
+        raise BadParameter("the body must be a JSON object")
+    return body

@@ -4,6 +4,7 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 
 from scraping import api as scraping_api
+from scraping import jobs_api
 
 admin.site.site_header = "batoshelf"
 admin.site.site_title = "batoshelf"
@@ -16,6 +17,12 @@ urlpatterns = [
     path("api/manga/<int:manga_id>/chapters", scraping_api.chapters, name="api_manga_chapters"),
     path("api/manga/<int:manga_id>/schedule", scraping_api.schedule, name="api_manga_schedule"),
     path("api/manga/<int:manga_id>/scrape", scraping_api.scrape, name="api_manga_scrape"),
+    path("api/jobs/config", jobs_api.config, name="api_jobs_config"),
+    path("api/jobs/status", jobs_api.status, name="api_jobs_status"),
+    path("api/jobs/trigger", jobs_api.trigger, name="api_jobs_trigger"),
+    path("api/jobs/runs", jobs_api.runs, name="api_jobs_runs"),
+    path("api/jobs/runs/latest", jobs_api.latest_run, name="api_jobs_latest_run"),
+    path("api/jobs/runs/<int:run_id>", jobs_api.run_detail, name="api_jobs_run"),
     path("", include("notifications.urls")),
     path("", RedirectView.as_view(pattern_name="notifications:shelf", permanent=False)),
 ]

@@ -103,6 +103,7 @@ class Notification(models.Model):
         NEW_CHAPTER = "new_chapter", "new chapter"
         BATCH = "batch", "several new chapters"
         STATUS_CHANGE = "status_change", "status change"
+        ALERT = "alert", "alert for staff"
 
     class Importance(models.IntegerChoices):
         LOW = 1, "low"

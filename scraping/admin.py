@@ -1,13 +1,26 @@
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
-from django.template.response import TemplateResponse
 from django.db.models import Count, Max
+from django.template.response import TemplateResponse
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.html import format_html
+from django_q.tasks import async_task
 
-from scraping.models import Chapter, CheckRequest, CheckSchedule, Manga, ScrapeLog, SiteState
+from scraping.jobs import REGISTRY, run_manual
+from scraping.models import (
+    Chapter,
+    CheckRequest,
+    CheckSchedule,
+    DailyStats,
+    JobConfig,
+    JobRun,
+    Manga,
+    ScrapeLog,
+    SiteState,
+    TitleDailyStats,
+)
 from scraping.tasks import request_check
 
 # Checks shown on a title's page.
@@ -277,4 +290,98 @@ class SiteStateAdmin(admin.ModelAdmin):
     list_display = ("next_request_at", "paused_until", "pause_reason")
 
     def has_add_permission(self, request):
+        return False
+
+
+@admin.register(JobConfig)
+class JobConfigAdmin(admin.ModelAdmin):
+    list_display = ("job_type", "display_name", "enabled", "interval_minutes", "active_window", "last_success_at",
+                    "running")
+    list_editable = ("enabled", "interval_minutes")
+    readonly_fields = ("job_type", "display_name", "last_success_at", "option_help")
+    fields = ("job_type", "display_name", "enabled", "interval_minutes", "active_from_hour", "active_until_hour",
+              "window_buffer_minutes", "options", "option_help", "last_success_at")
+    actions = ("run_now",)
+
+    def has_add_permission(self, request):
+        return False  # one row per registered job type, made by the migration
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="job")
+    def display_name(self, config):
+        job = REGISTRY.get(config.job_type)
+        return job.display_name if job else "(no longer registered)"
+
+    @admin.display(description="defaults")
+    def option_help(self, config):
+        job = REGISTRY.get(config.job_type)
+        return ", ".join(f"{k}: {v}" for k, v in job.default_options.items()) if job and job.default_options else "-"
+
+    @admin.display(description="active window (UTC)")
+    def active_window(self, config):
+        if config.active_from_hour is None:
+            return "any hour"
+        return (f"{config.active_from_hour:02}:00–{config.active_until_hour:02}:00"
+                + (f" ± {config.window_buffer_minutes} min" if config.window_buffer_minutes else ""))
+
+    @admin.display(boolean=True, description="running")
+    def running(self, config):
+        return bool(config.running_until and config.running_until > timezone.now())
+
+    @admin.action(description="Run the selected jobs now (queued; ignores the window)")
+    def run_now(self, request, queryset):
+        for config in queryset:
+            async_task(run_manual, config.job_type, request.user.pk, task_name=f"job {config.job_type}", group="jobs")
+        self.message_user(request, f"Queued {queryset.count()} job run(s); see Job runs.")
+
+
+@admin.register(JobRun)
+class JobRunAdmin(admin.ModelAdmin):
+    list_display = ("started_at", "job_type", "trigger", "triggered_by", "status", "items_checked", "items_updated",
+                    "duration", "first_line")
+    list_filter = ("job_type", "status", "trigger")
+    date_hierarchy = "started_at"
+    list_select_related = ("triggered_by",)
+    readonly_fields = [f.name for f in JobRun._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="seconds")
+    def duration(self, run):
+        return round((run.finished_at - run.started_at).total_seconds(), 2) if run.finished_at else None
+
+    @admin.display(description="log")
+    def first_line(self, run):
+        return run.log[0]["message"] if run.log else ""
+
+
+@admin.register(DailyStats)
+class DailyStatsAdmin(admin.ModelAdmin):
+    list_display = ("day", "checks", "failures", "new_chapters", "mean_duration_ms")
+    date_hierarchy = "day"
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(TitleDailyStats)
+class TitleDailyStatsAdmin(admin.ModelAdmin):
+    list_display = ("day", "manga", "releases", "checks")
+    list_select_related = ("manga",)
+    search_fields = ("manga__name", "manga__bato_id")
+    date_hierarchy = "day"
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
         return False

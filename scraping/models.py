@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
@@ -179,6 +180,7 @@ class CheckSchedule(models.Model):
         help_text="Check every this many hours instead of the learned schedule; empty to follow the title's rhythm.",
     )
     reason = models.CharField(max_length=200, blank=True, help_text="Why the next check is when it is.")
+    failure_alerted = models.BooleanField(default=False, editable=False, help_text="Staff were told it keeps failing.")
     learned = models.JSONField(default=dict, blank=True, help_text="What the scheduler learned of the title's rhythm.")
     claim_token = models.CharField(max_length=32, null=True, blank=True, editable=False)
     claimed_until = models.DateTimeField(null=True, blank=True, editable=False)
@@ -214,6 +216,7 @@ class CheckSchedule(models.Model):
         """After a check that worked: learn the rhythm again and set the next check from it."""
         self.misses = 0 if found_new else self.misses + 1
         self.failures = 0
+        self.failure_alerted = False
         self.last_checked_at = now
         plan = scheduling.plan_next_check(release_times, now, status, self.misses)
         self.learned = plan.rhythm.as_json()
@@ -390,3 +393,161 @@ class SiteState(models.Model):
             "paused_until", "pause_reason"
         ).first()
         return SitePaused(*row) if row else None
+
+
+class JobConfig(models.Model):
+    """How one job type runs: staff edit it in the admin or the API, and the queue's schedule follows."""
+
+    job_type = models.CharField(max_length=40, unique=True, editable=False)
+    enabled = models.BooleanField(default=True)
+    interval_minutes = models.PositiveIntegerField(validators=[MinValueValidator(1), MaxValueValidator(1440)])
+    active_from_hour = models.PositiveSmallIntegerField(
+        null=True, blank=True, validators=[MaxValueValidator(23)],
+        help_text="Scheduled runs only from this hour (UTC); empty to run at any hour.",
+    )
+    active_until_hour = models.PositiveSmallIntegerField(
+        null=True, blank=True, validators=[MaxValueValidator(23)],
+        help_text="…until this hour (UTC); may wrap past midnight.",
+    )
+    window_buffer_minutes = models.PositiveSmallIntegerField(
+        default=0, validators=[MaxValueValidator(180)], help_text="Minutes allowed before and after the window.",
+    )
+    options = models.JSONField(default=dict, blank=True, help_text="Settings of this job type (see its help).")
+    last_success_at = models.DateTimeField(null=True, blank=True, editable=False)
+    running_until = models.DateTimeField(null=True, blank=True, editable=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "job"
+        ordering = ["job_type"]
+
+    def __str__(self):
+        return self.job_type
+
+    def clean(self):
+        from scraping.jobs import REGISTRY
+
+        if (self.active_from_hour is None) != (self.active_until_hour is None):
+            raise ValidationError("Give both hours of the active window, or neither.")
+        job = REGISTRY.get(self.job_type)
+        if job is None:
+            raise ValidationError(f"Unknown job type {self.job_type!r}.")
+        errors = job.validate_options(self.options)
+        if errors:
+            raise ValidationError({"options": errors})
+
+    def save(self, *args, **kwargs):
+        from scraping.jobs import sync_schedule
+
+        super().save(*args, **kwargs)
+        sync_schedule(self)  # the queue runs it at the new interval from now on, no restart
+
+    EDITABLE = {
+        "enabled": bool, "interval_minutes": int, "active_from_hour": (int, type(None)),
+        "active_until_hour": (int, type(None)), "window_buffer_minutes": int, "options": dict,
+    }
+
+    def change(self, data):
+        """Apply the changes in `data` (from the API), validated; ValidationError says what is wrong."""
+        unknown = sorted(set(data) - set(self.EDITABLE))
+        if unknown:
+            raise ValidationError(f"unknown field(s) {', '.join(unknown)}; known: {', '.join(self.EDITABLE)}")
+        for name, value in data.items():
+            wanted = self.EDITABLE[name]
+            if isinstance(value, bool) and wanted is not bool or not isinstance(value, wanted):
+                raise ValidationError(f"{name} has the wrong type: {value!r}")
+            setattr(self, name, value)
+        self.full_clean()
+        self.save()
+
+    def as_json(self, display_name):
+        return {
+            "job_type": self.job_type, "display_name": display_name, "enabled": self.enabled,
+            "interval_minutes": self.interval_minutes, "active_from_hour": self.active_from_hour,
+            "active_until_hour": self.active_until_hour, "window_buffer_minutes": self.window_buffer_minutes,
+            "options": self.options,
+            "last_success_at": self.last_success_at.isoformat() if self.last_success_at else None,
+        }
+
+    def in_window(self, now):
+        return scheduling.in_active_window(
+            now, self.active_from_hour, self.active_until_hour, self.window_buffer_minutes
+        )
+
+
+class JobRun(models.Model):
+    """One run of a job: who or what started it, how it went, what it did and said."""
+
+    class Status(models.TextChoices):
+        RUNNING = "running"
+        SUCCEEDED = "succeeded"
+        FAILED = "failed"
+        SKIPPED = "skipped"
+
+    class Trigger(models.TextChoices):
+        SCHEDULE = "schedule"
+        MANUAL = "manual"
+        RETRY = "retry"
+
+    job_type = models.CharField(max_length=40, db_index=True)
+    trigger = models.CharField(max_length=10, choices=Trigger.choices)
+    triggered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="job_runs"
+    )
+    started_at = models.DateTimeField(default=timezone.now, db_index=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.RUNNING)
+    items_checked = models.PositiveIntegerField(default=0)
+    items_updated = models.PositiveIntegerField(default=0)
+    log = models.JSONField(default=list, blank=True, help_text="Lines: time, level, message, metadata.")
+
+    class Meta:
+        ordering = ["-started_at", "-pk"]
+        indexes = [models.Index(fields=["job_type", "-started_at"])]
+
+    def __str__(self):
+        return f"{self.job_type} {self.started_at:%Y-%m-%d %H:%M} {self.status}"
+
+    def as_json(self):
+        return {
+            "id": self.pk, "job_type": self.job_type, "trigger": self.trigger,
+            "triggered_by": self.triggered_by.get_username() if self.triggered_by else None,
+            "started_at": self.started_at.isoformat(),
+            "finished_at": self.finished_at.isoformat() if self.finished_at else None,
+            "status": self.status, "items_checked": self.items_checked, "items_updated": self.items_updated,
+            "log": self.log,
+        }
+
+
+class DailyStats(models.Model):
+    """One day of checks, rolled up from the scrape logs; kept after those are pruned."""
+
+    day = models.DateField(unique=True)
+    checks = models.PositiveIntegerField(default=0)
+    failures = models.PositiveIntegerField(default=0)
+    new_chapters = models.PositiveIntegerField(default=0)
+    mean_duration_ms = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        verbose_name_plural = "daily stats"
+        ordering = ["-day"]
+
+    def __str__(self):
+        return f"{self.day}: {self.checks} checks"
+
+
+class TitleDailyStats(models.Model):
+    """One title's releases and checks on one day, rolled up like DailyStats."""
+
+    manga = models.ForeignKey(Manga, on_delete=models.CASCADE, related_name="daily_stats", verbose_name="title")
+    day = models.DateField()
+    checks = models.PositiveIntegerField(default=0)
+    releases = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        verbose_name_plural = "title daily stats"
+        ordering = ["-day"]
+        constraints = [models.UniqueConstraint(fields=["manga", "day"], name="one_rollup_per_title_and_day")]
+
+    def __str__(self):
+        return f"{self.manga_id} {self.day}: {self.releases} releases"

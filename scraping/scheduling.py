@@ -340,3 +340,18 @@ def _describe_wait(wait):
 
 def _days(wait):
     return f"{wait / DAY:.0f} days"
+
+
+def in_active_window(now, from_hour, until_hour, buffer_minutes=0):
+    """Whether `now` falls in the daily window [from_hour, until_hour) widened by the buffer.
+
+    No window (None) means always; equal hours mean the whole day. The window
+    may wrap past midnight (22 to 6).
+    """
+    if from_hour is None or until_hour is None:
+        return True
+    span = ((until_hour - from_hour) % 24 or 24) * 60 + 2 * buffer_minutes
+    if span >= 1440:
+        return True
+    start = (from_hour * 60 - buffer_minutes) % 1440
+    return (now.hour * 60 + now.minute - start) % 1440 < span

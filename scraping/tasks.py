@@ -12,9 +12,6 @@ from scraping.models import CheckRequest, CheckSchedule, Manga, SiteState
 
 logger = logging.getLogger(__name__)
 
-DISPATCH_SCHEDULE_NAME = "batoshelf: dispatch due checks"
-DISPATCH_FUNC = "scraping.tasks.dispatch_due_checks"
-
 
 def dispatch_due_checks(limit=None):
     """Queue one check per due title, most urgent first; return how many were queued.
@@ -58,17 +55,3 @@ def request_check(manga, user, now=None):
                 )
             )
     return answer
-
-
-def ensure_dispatch_schedule(schedule_model):
-    """Create or update the every-minute dispatch schedule, found by name (idempotent)."""
-    schedule_model.objects.update_or_create(
-        name=DISPATCH_SCHEDULE_NAME,
-        defaults={
-            "func": DISPATCH_FUNC,
-            "schedule_type": "I",  # Schedule.MINUTES
-            "minutes": 1,
-            "repeats": -1,
-            "next_run": timezone.now(),
-        },
-    )

@@ -5,12 +5,11 @@ import signal
 import pytest
 from django.utils import timezone
 from django_q.brokers import get_broker
-from django_q.models import Schedule
 
 from notifications.models import Notification
 from scraping.checks import import_title
 from scraping.models import CheckSchedule, ScrapeLog
-from scraping.tasks import ensure_dispatch_schedule
+from scraping.jobs import ensure_all
 from tests.processes import ManagedProcess, free_port, http_status, wait_for
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
@@ -20,7 +19,7 @@ def test_the_running_cluster_checks_a_due_title_and_tells_its_follower(standin, 
     """On this run's broker: django's ORM on the embedded default, Redis when REDIS_URL is set."""
     standin.add_title("102497", chapters=5)
     manga = import_title("102497", user=reader).manga
-    ensure_dispatch_schedule(Schedule)
+    ensure_all()
     get_broker().purge_queue()
     standin.add_chapters("102497", 2)
     CheckSchedule.objects.filter(manga=manga).update(next_check_at=timezone.now())

@@ -9,12 +9,8 @@ from django_q.models import Schedule, Task
 
 from scraping.checks import import_title
 from scraping.models import CheckSchedule, ScrapeLog, SiteState
-from scraping.tasks import (
-    DISPATCH_SCHEDULE_NAME,
-    check_manga_task,
-    dispatch_due_checks,
-    ensure_dispatch_schedule,
-)
+from scraping.jobs import SCHEDULE_PREFIX, ensure_all
+from scraping.tasks import check_manga_task, dispatch_due_checks
 
 # Real commits: the dispatcher queues each check only after its claim commits.
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -45,11 +41,11 @@ def queued(monkeypatch):
 
 
 def test_the_dispatch_schedule_exists_once_runs_every_minute_and_is_idempotent():
-    ensure_dispatch_schedule(Schedule)
-    ensure_dispatch_schedule(Schedule)
-    [schedule] = Schedule.objects.filter(name=DISPATCH_SCHEDULE_NAME)
-    assert (schedule.func, schedule.schedule_type, schedule.minutes, schedule.repeats) == (
-        "scraping.tasks.dispatch_due_checks", Schedule.MINUTES, 1, -1,
+    ensure_all()
+    ensure_all()
+    [schedule] = Schedule.objects.filter(name=SCHEDULE_PREFIX + "dispatch_due_checks")
+    assert (schedule.func, schedule.args, schedule.schedule_type, schedule.minutes, schedule.repeats) == (
+        "scraping.jobs.run_scheduled_job", "'dispatch_due_checks'", Schedule.MINUTES, 1, -1,
     )
 
 

@@ -1,10 +1,17 @@
 from django.db import migrations
 
-from scraping.tasks import DISPATCH_SCHEDULE_NAME, ensure_dispatch_schedule
+from django.utils import timezone
+
+# Replaced by the job registry's schedules in 0006.
+DISPATCH_SCHEDULE_NAME = "batoshelf: dispatch due checks"
 
 
 def create_dispatch_schedule(apps, schema_editor):
-    ensure_dispatch_schedule(apps.get_model("django_q", "Schedule"))
+    apps.get_model("django_q", "Schedule").objects.update_or_create(
+        name=DISPATCH_SCHEDULE_NAME,
+        defaults={"func": "scraping.tasks.dispatch_due_checks", "schedule_type": "I", "minutes": 1, "repeats": -1,
+                  "next_run": timezone.now()},
+    )
 
 
 def remove_dispatch_schedule(apps, schema_editor):

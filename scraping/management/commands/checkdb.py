@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand, CommandError
 from django.db import DatabaseError, connection
-from django.db.migrations.executor import MigrationExecutor
+from django.db.migrations.loader import MigrationLoader
 
 
 class Command(BaseCommand):
@@ -10,15 +10,16 @@ class Command(BaseCommand):
         where = f"{connection.vendor} database {connection.settings_dict['NAME']}"
         try:
             connection.ensure_connection()
-            executor = MigrationExecutor(connection)
-            pending = executor.migration_plan(executor.loader.graph.leaf_nodes())
+            loader = MigrationLoader(connection)
         except DatabaseError as error:
             raise CommandError(f"cannot use the {where}: {error}") from error
+        # Every known migration not recorded as applied, wherever it sits in the graph.
+        pending = sorted(key for key in loader.graph.nodes if key not in loader.applied_migrations)
         if pending:
-            names = ", ".join(f"{m.app_label}.{m.name}" for m, _ in pending[:5])
+            names = ", ".join(f"{app}.{name}" for app, name in pending[:5])
             more = f" and {len(pending) - 5} more" if len(pending) > 5 else ""
             raise CommandError(
                 f"{len(pending)} migration(s) not applied to the {where}: {names}{more}. Run: manage.py migrate"
             )
-        applied = len(executor.loader.applied_migrations)
+        applied = len(loader.applied_migrations)
         self.stdout.write(f"ok: the {where} answers and all {applied} migrations are applied")

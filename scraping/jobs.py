@@ -1,0 +1,276 @@
+"""The jobs the cluster runs on a schedule, each defined once here, and the one way to run them.
+
+A job type has a name, a display name, a default configuration, a check of its
+options and a run function returning what it did. Staff change the
+configuration (JobConfig) in the admin or the API; the django-q2 schedule row
+of each job follows it. `run_job` records every run (JobRun), never lets two
+runs of one type overlap, honours the active window, and queues a retry a
+minute after a failure.
+"""
+
+import logging
+import traceback
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Callable
+
+from django.db import transaction
+from django.db.models import Avg, Count, Q, Sum
+from django.db.models.functions import TruncDate
+from django.utils import timezone
+
+logger = logging.getLogger(__name__)
+
+SCHEDULE_PREFIX = "batoshelf job: "
+RETRY_PREFIX = "batoshelf job retry: "
+RUN_FUNC = "scraping.jobs.run_scheduled_job"
+RETRY_AFTER = timedelta(minutes=1)
+# A run holds its job type this long at most; a worker killed mid-run frees it then.
+RUN_LEASE = timedelta(minutes=30)
+
+
+@dataclass
+class JobOutcome:
+    checked: int = 0
+    updated: int = 0
+    lines: list = field(default_factory=list)
+
+    def say(self, message, level="info", **metadata):
+        self.lines.append(log_line(message, level, **metadata))
+
+
+def log_line(message, level="info", **metadata):
+    return {"time": timezone.now().isoformat(), "level": level, "message": message, "metadata": metadata}
+
+
+def _at_least(name, minimum):
+    def check(options):
+        value = options.get(name)
+        if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
+            return [f"{name} must be a whole number of at least {minimum}, not {value!r}"]
+        return []
+    return check
+
+
+@dataclass(frozen=True)
+class JobType:
+    name: str
+    display_name: str
+    run: Callable
+    default_interval: int
+    default_options: dict = field(default_factory=dict)
+    checks: tuple = ()
+
+    def validate_options(self, options):
+        if not isinstance(options, dict):
+            return ["options must be a JSON object"]
+        unknown = sorted(set(options) - set(self.default_options))
+        errors = [f"unknown option {name!r} (known: {', '.join(self.default_options) or 'none'})" for name in unknown]
+        return errors + [error for check in self.checks for error in check(options)]
+
+
+def dispatch(options, now):
+    from scraping.tasks import dispatch_due_checks
+
+    outcome = JobOutcome()
+    queued = dispatch_due_checks()
+    outcome.checked = outcome.updated = queued
+    outcome.say(f"queued {queued} due check(s)")
+    return outcome
+
+
+def roll_up(options, now):
+    """Recount the last few days from the scrape logs into DailyStats and TitleDailyStats."""
+    from scraping.models import Chapter, DailyStats, ScrapeLog, TitleDailyStats
+
+    outcome = JobOutcome()
+    since = (now - timedelta(days=options["days"] - 1)).date()
+    days = (
+        ScrapeLog.objects.filter(started_at__date__gte=since).annotate(day=TruncDate("started_at")).values("day")
+        .annotate(
+            checks=Count("pk"), failures=Count("pk", filter=Q(outcome=ScrapeLog.Outcome.FAILED)),
+            new_chapters=Sum("new_chapters"), mean_duration_ms=Avg("duration_ms"),
+        )
+    )
+    with transaction.atomic():
+        for row in days:
+            DailyStats.objects.update_or_create(day=row["day"], defaults={
+                "checks": row["checks"], "failures": row["failures"], "new_chapters": row["new_chapters"] or 0,
+                "mean_duration_ms": round(row["mean_duration_ms"] or 0),
+            })
+            outcome.updated += 1
+        titles = {}
+        for row in (ScrapeLog.objects.filter(started_at__date__gte=since).annotate(day=TruncDate("started_at"))
+                    .values("manga_id", "day").annotate(n=Count("pk"))):
+            titles.setdefault((row["manga_id"], row["day"]), {"checks": 0, "releases": 0})["checks"] = row["n"]
+        for row in (Chapter.objects.filter(first_seen_at__date__gte=since).annotate(day=TruncDate("first_seen_at"))
+                    .values("manga_id", "day").annotate(n=Count("pk"))):
+            titles.setdefault((row["manga_id"], row["day"]), {"checks": 0, "releases": 0})["releases"] = row["n"]
+        for (manga_id, day), counts in titles.items():
+            TitleDailyStats.objects.update_or_create(manga_id=manga_id, day=day, defaults=counts)
+    outcome.checked = len(titles)
+    outcome.say(f"rolled up {outcome.updated} day(s) and {len(titles)} title-day(s) since {since}")
+    return outcome
+
+
+def prune(options, now):
+    """Delete scrape logs, read notifications and job runs older than their retention."""
+    from notifications.models import Notification
+    from scraping.models import JobRun, ScrapeLog
+
+    outcome = JobOutcome()
+    for label, queryset, days in (
+        ("scrape logs", ScrapeLog.objects, options["scrape_log_days"]),
+        ("read notifications", Notification.objects.filter(is_read=True), options["read_notification_days"]),
+        ("job runs", JobRun.objects.exclude(status=JobRun.Status.RUNNING), options["job_run_days"]),
+    ):
+        field_name = "started_at" if label != "read notifications" else "created_at"
+        deleted, _ = queryset.filter(**{f"{field_name}__lt": now - timedelta(days=days)}).delete()
+        outcome.updated += deleted
+        outcome.say(f"deleted {deleted} {label} older than {days} days", deleted=deleted)
+    return outcome
+
+
+def alert_failing(options, now):
+    """Tell every staff member once when a title has failed `failures` checks in a row."""
+    from django.contrib.auth import get_user_model
+
+    from notifications.models import Notification
+    from scraping.models import CheckSchedule
+
+    outcome = JobOutcome()
+    failing = list(CheckSchedule.objects.filter(failures__gte=options["failures"], failure_alerted=False)
+                   .select_related("manga"))
+    outcome.checked = len(failing)
+    staff = list(get_user_model().objects.filter(is_staff=True, is_active=True))
+    with transaction.atomic():
+        for schedule in failing:
+            Notification.objects.bulk_create([
+                Notification(
+                    user=user, manga=schedule.manga, kind=Notification.Kind.ALERT,
+                    importance=Notification.Importance.HIGH, created_at=now,
+                    message=f"{schedule.manga.name} failed {schedule.failures} checks in a row ({schedule.reason})"[:500],
+                )
+                for user in staff
+            ])
+            CheckSchedule.objects.filter(pk=schedule.pk).update(failure_alerted=True)
+            outcome.updated += 1
+            outcome.say(f"told {len(staff)} staff that {schedule.manga} keeps failing", "warning",
+                        manga_id=schedule.manga_id, failures=schedule.failures)
+    return outcome
+
+
+REGISTRY = {job.name: job for job in (
+    JobType("dispatch_due_checks", "Dispatch due checks", dispatch, default_interval=1),
+    JobType("roll_up_statistics", "Roll up statistics", roll_up, default_interval=360,
+            default_options={"days": 3}, checks=(_at_least("days", 1),)),
+    JobType("prune_history", "Prune old logs and read notifications", prune, default_interval=1440,
+            default_options={"scrape_log_days": 90, "read_notification_days": 180, "job_run_days": 30},
+            checks=(_at_least("scrape_log_days", 7), _at_least("read_notification_days", 1),
+                    _at_least("job_run_days", 1))),
+    JobType("alert_failing_titles", "Alert staff about failing titles", alert_failing, default_interval=60,
+            default_options={"failures": 5}, checks=(_at_least("failures", 1),)),
+)}
+
+
+def config_for(name, config_model=None):
+    """The stored configuration of a job type, made from its defaults the first time."""
+    if config_model is None:
+        from scraping.models import JobConfig as config_model
+
+    job = REGISTRY[name]
+    return config_model.objects.get_or_create(
+        job_type=name, defaults={"interval_minutes": job.default_interval, "options": dict(job.default_options)},
+    )[0]
+
+
+def sync_schedule(config, schedule_model=None):
+    """Make the queue's schedule row of a job match its configuration (found by name)."""
+    if schedule_model is None:
+        from django_q.models import Schedule as schedule_model
+    name = SCHEDULE_PREFIX + config.job_type
+    if not config.enabled:
+        schedule_model.objects.filter(name=name).delete()
+        return
+    schedule_model.objects.update_or_create(name=name, defaults={
+        "func": RUN_FUNC, "args": repr(config.job_type), "schedule_type": "I",  # Schedule.MINUTES
+        "minutes": config.interval_minutes, "repeats": -1,
+    })
+
+
+def ensure_all(config_model=None, schedule_model=None):
+    """Every registered job has its configuration and its schedule row (idempotent)."""
+    for name in REGISTRY:
+        sync_schedule(config_for(name, config_model), schedule_model)
+
+
+def run_scheduled_job(name):
+    """What the queue's schedule calls."""
+    return str(run_job(name, trigger="schedule"))
+
+
+def run_retry(name):
+    return str(run_job(name, trigger="retry"))
+
+
+def run_manual(name, user_id):
+    """What a staff member's trigger queues: runs whatever the window says."""
+    from django.contrib.auth import get_user_model
+
+    return str(run_job(name, trigger="manual", user=get_user_model().objects.filter(pk=user_id).first()))
+
+
+def run_job(name, *, trigger="schedule", user=None, force=False):
+    """Run one job now and record it; return the JobRun.
+
+    A scheduled run is skipped (and recorded so) when the job is disabled or
+    outside its active window; a manual run or `force` runs anyway. A run of a
+    type already running is skipped. A failed run is retried after a minute.
+    """
+    from scraping.models import JobConfig, JobRun
+
+    job = REGISTRY[name]
+    config = config_for(name)
+    now = timezone.now()
+    skip = None
+    if trigger != JobRun.Trigger.MANUAL and not force:
+        if not config.enabled:
+            skip = "the job is disabled"
+        elif not config.in_window(now):
+            skip = (f"outside its active window {config.active_from_hour:02}:00–{config.active_until_hour:02}:00 UTC"
+                    f" (± {config.window_buffer_minutes} min)")
+    if skip is None:
+        free = Q(running_until__isnull=True) | Q(running_until__lt=now)
+        if not JobConfig.objects.filter(free, pk=config.pk).update(running_until=now + RUN_LEASE):
+            skip = "another run of this job is in progress"
+    if skip:
+        return JobRun.objects.create(
+            job_type=name, trigger=trigger, triggered_by=user, started_at=now, finished_at=now,
+            status=JobRun.Status.SKIPPED, log=[log_line(f"skipped: {skip}")],
+        )
+    run = JobRun.objects.create(job_type=name, trigger=trigger, triggered_by=user, started_at=now)
+    try:
+        outcome = job.run(config.options, now)
+    except Exception as error:
+        logger.exception("job %s failed", name)
+        run.status = JobRun.Status.FAILED
+        run.log = [log_line(f"failed: {error}", "error", traceback=traceback.format_exc(limit=5))]
+        _queue_retry(name, now)
+    else:
+        run.status = JobRun.Status.SUCCEEDED
+        run.items_checked, run.items_updated, run.log = outcome.checked, outcome.updated, outcome.lines
+        JobConfig.objects.filter(pk=config.pk).update(last_success_at=now)
+    finally:
+        JobConfig.objects.filter(pk=config.pk).update(running_until=None)
+    run.finished_at = timezone.now()
+    run.save()
+    return run
+
+
+def _queue_retry(name, now):
+    from django_q.models import Schedule
+
+    Schedule.objects.update_or_create(name=RETRY_PREFIX + name, defaults={
+        "func": "scraping.jobs.run_retry", "args": repr(name), "schedule_type": Schedule.ONCE,
+        "repeats": 1, "next_run": now + RETRY_AFTER,
+    })

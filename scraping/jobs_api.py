@@ -1,0 +1,98 @@
+"""The staff API over jobs: configuration, status, triggers and run history."""
+
+from django.core.exceptions import ValidationError
+from django.http import JsonResponse
+from django.shortcuts import get_object_or_404
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django_q.models import Schedule
+from django_q.tasks import async_task
+
+from batoshelf.http import api_staff_required, int_parameter, json_body, json_error
+from scraping.jobs import REGISTRY, SCHEDULE_PREFIX, config_for, run_manual
+from scraping.models import JobRun
+
+
+def _job_type(body):
+    name = body.get("job_type")
+    if name not in REGISTRY:
+        raise ValidationError(f"job_type must be one of {', '.join(REGISTRY)}, not {name!r}")
+    return name
+
+
+def _reason(error):
+    if hasattr(error, "error_dict"):
+        return "; ".join(f"{field}: {' '.join(messages)}" for field, messages in error.message_dict.items())
+    return " ".join(error.messages)
+
+
+@api_staff_required
+@require_http_methods(["GET", "POST"])
+def config(request):
+    if request.method == "POST":
+        body = json_body(request)
+        try:
+            name = _job_type(body)
+            config_for(name).change({k: v for k, v in body.items() if k != "job_type"})
+        except ValidationError as error:
+            return json_error(400, _reason(error))
+    return JsonResponse({"jobs": [config_for(name).as_json(job.display_name) for name, job in REGISTRY.items()]})
+
+
+@api_staff_required
+@require_GET
+def status(request):
+    now = timezone.now()
+    next_runs = dict(Schedule.objects.filter(name__startswith=SCHEDULE_PREFIX).values_list("name", "next_run"))
+    jobs = []
+    for name, job in REGISTRY.items():
+        stored = config_for(name)
+        last = JobRun.objects.filter(job_type=name).exclude(status=JobRun.Status.SKIPPED).first()
+        next_run = next_runs.get(SCHEDULE_PREFIX + name)
+        jobs.append({
+            **stored.as_json(job.display_name),
+            "running": bool(stored.running_until and stored.running_until > now),
+            "last_run": last.as_json() if last else None,
+            "next_run": next_run.isoformat() if next_run else None,
+        })
+    return JsonResponse({"jobs": jobs})
+
+
+@api_staff_required
+@require_POST
+def trigger(request):
+    body = json_body(request)
+    try:
+        name = _job_type(body)
+    except ValidationError as error:
+        return json_error(400, _reason(error))
+    async_task(run_manual, name, request.user.pk, task_name=f"job {name} (asked by {request.user})", group="jobs")
+    return JsonResponse({"job_type": name, "queued": True}, status=202)
+
+
+@api_staff_required
+@require_GET
+def runs(request):
+    limit = int_parameter(request, "limit", default=20, minimum=1, maximum=200)
+    found = JobRun.objects.select_related("triggered_by")
+    if request.GET.get("job_type"):
+        found = found.filter(job_type=request.GET["job_type"])
+    return JsonResponse({"runs": [run.as_json() for run in found[:limit]]})
+
+
+@api_staff_required
+@require_GET
+def latest_run(request):
+    found = JobRun.objects.select_related("triggered_by")
+    if request.GET.get("by_type") in ("1", "true"):
+        return JsonResponse({"runs": {
+            name: (run.as_json() if (run := found.filter(job_type=name).first()) else None) for name in REGISTRY
+        }})
+    run = found.first()
+    return JsonResponse({"run": run.as_json() if run else None})
+
+
+@api_staff_required
+@require_GET
+def run_detail(request, run_id):
+    return JsonResponse({"run": get_object_or_404(JobRun.objects.select_related("triggered_by"), pk=run_id).as_json()})

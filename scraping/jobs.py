@@ -160,7 +160,21 @@ def alert_failing(options, now):
     return outcome
 
 
+def heartbeat(options, now):
+    """Say the cluster is alive (every minute), and what it has done (every five)."""
+    from scraping.models import Heartbeat, ScrapeLog
+
+    Heartbeat.beat(Heartbeat.CLUSTER, now)
+    outcome = JobOutcome(updated=1)
+    if now.minute % 5 == 0:
+        checks = ScrapeLog.objects.filter(started_at__gte=now - timedelta(minutes=5)).count()
+        logger.info("task cluster alive: %d check(s) in the last 5 minutes", checks)
+        outcome.say(f"alive: {checks} check(s) in the last 5 minutes", checks=checks)
+    return outcome
+
+
 REGISTRY = {job.name: job for job in (
+    JobType("heartbeat", "Cluster heartbeat", heartbeat, default_interval=1),
     JobType("dispatch_due_checks", "Dispatch due checks", dispatch, default_interval=1),
     JobType("roll_up_statistics", "Roll up statistics", roll_up, default_interval=360,
             default_options={"days": 3}, checks=(_at_least("days", 1),)),

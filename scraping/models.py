@@ -551,3 +551,19 @@ class TitleDailyStats(models.Model):
 
     def __str__(self):
         return f"{self.manga_id} {self.day}: {self.releases} releases"
+
+
+class Heartbeat(models.Model):
+    """The last sign of life of a long-running part, so staff can see from any process that it runs."""
+
+    CLUSTER = "task cluster"
+
+    name = models.CharField(max_length=40, unique=True)
+    beat_at = models.DateTimeField()
+
+    def __str__(self):
+        return f"{self.name} at {self.beat_at:%Y-%m-%d %H:%M:%S}"
+
+    @classmethod
+    def beat(cls, name, now):
+        cls.objects.update_or_create(name=name, defaults={"beat_at": now})

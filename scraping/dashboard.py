@@ -1,0 +1,123 @@
+"""The figures staff watch: check statistics, the system's state, and charts drawn as SVG here."""
+
+import logging
+from datetime import timedelta
+
+from django.db.models import Avg, Count, Q, Sum
+from django.db.models.functions import TruncHour
+from django.utils import timezone
+from django.utils.html import escape
+
+from scraping.models import CheckSchedule, Heartbeat, JobConfig, ScrapeLog, SiteState
+
+logger = logging.getLogger(__name__)
+
+# An error rate above this over the last 24 h is shown as an alert.
+ERROR_RATE_ALERT = 0.10
+# A cluster that has not written its heartbeat for this long is taken for dead.
+HEARTBEAT_STALE = timedelta(minutes=3)
+# A title this late for its check is overdue, not just due.
+OVERDUE_AFTER = timedelta(minutes=15)
+
+
+def check_stats(now, hours, bucket_hours):
+    """Checks over the last `hours`: rates, durations, and per-bucket checks and new chapters."""
+    since = now - timedelta(hours=hours)
+    logs = ScrapeLog.objects.filter(started_at__gte=since).exclude(outcome=ScrapeLog.Outcome.SKIPPED)
+    totals = logs.aggregate(
+        checks=Count("pk"), failures=Count("pk", filter=Q(outcome=ScrapeLog.Outcome.FAILED)),
+        new_chapters=Sum("new_chapters"), mean_ms=Avg("duration_ms"),
+    )
+    checks = totals["checks"]
+    p95 = None
+    if checks:
+        p95 = logs.order_by("duration_ms").values_list("duration_ms", flat=True)[min(checks - 1, int(checks * 0.95))]
+    per_hour = {
+        row["hour"]: row
+        for row in logs.annotate(hour=TruncHour("started_at")).values("hour")
+        .annotate(checks=Count("pk"), new_chapters=Sum("new_chapters"))
+    }
+    start = since.replace(minute=0, second=0, microsecond=0)
+    buckets = []
+    for index in range(-(-hours // bucket_hours) + 1):
+        bucket_start = start + timedelta(hours=index * bucket_hours)
+        if bucket_start > now:
+            break
+        rows = [per_hour[h] for h in per_hour if bucket_start <= h < bucket_start + timedelta(hours=bucket_hours)]
+        buckets.append({
+            "start": bucket_start.isoformat(),
+            "checks": sum(r["checks"] for r in rows),
+            "new_chapters": sum(r["new_chapters"] or 0 for r in rows),
+        })
+    return {
+        "hours": hours,
+        "checks": checks,
+        "failures": totals["failures"],
+        "success_rate": round(1 - totals["failures"] / checks, 4) if checks else None,
+        "error_rate": round(totals["failures"] / checks, 4) if checks else None,
+        "mean_duration_ms": round(totals["mean_ms"]) if checks else None,
+        "p95_duration_ms": p95,
+        "new_chapters": totals["new_chapters"] or 0,
+        "bucket_hours": bucket_hours,
+        "buckets": buckets,
+    }
+
+
+def stats(now):
+    day, week = check_stats(now, 24, 1), check_stats(now, 24 * 7, 6)
+    due = CheckSchedule.objects.filter(paused=False, next_check_at__lte=now)
+    return {
+        "last_24h": day,
+        "last_7d": week,
+        "titles_due": due.count(),
+        "titles_overdue": due.filter(next_check_at__lte=now - OVERDUE_AFTER).count(),
+        "alert": (
+            f"{day['error_rate']:.0%} of the checks in the last 24 h failed"
+            if day["error_rate"] is not None and day["error_rate"] > ERROR_RATE_ALERT else None
+        ),
+    }
+
+
+def system_status(now):
+    from django_q.brokers import get_broker
+
+    beat = Heartbeat.objects.filter(name=Heartbeat.CLUSTER).first()
+    pause = SiteState.active_pause(now)
+    try:
+        queue_depth = get_broker().queue_size()
+    except Exception as error:  # the broker is down: say so rather than fail the page
+        logger.warning("cannot read the queue depth: %s", error)
+        queue_depth = None
+    return {
+        "cluster_alive": bool(beat and now - beat.beat_at < HEARTBEAT_STALE),
+        "cluster_last_heartbeat": beat.beat_at.isoformat() if beat else None,
+        "queue_depth": queue_depth,
+        "site_paused": pause is not None,
+        "site_paused_until": pause.until.isoformat() if pause else None,
+        "site_pause_reason": pause.reason if pause else None,
+        "jobs_running": sorted(JobConfig.objects.filter(running_until__gt=now).values_list("job_type", flat=True)),
+    }
+
+
+def bar_chart(values, labels, title, width=720, height=160):
+    """An SVG bar chart of `values` (one bar each), labelled; no script, no external file."""
+    top = max(values, default=0) or 1
+    gap = 2
+    bar_width = max(1.0, (width - gap * len(values)) / max(len(values), 1))
+    bars = []
+    for index, (value, label) in enumerate(zip(values, labels)):
+        bar_height = (height - 20) * value / top
+        x = index * (bar_width + gap)
+        bars.append(
+            f'<rect x="{x:.1f}" y="{height - 20 - bar_height:.1f}" width="{bar_width:.1f}" height="{bar_height:.1f}">'
+            f"<title>{escape(label)}: {value}</title></rect>"
+        )
+    first, last = (escape(labels[0]), escape(labels[-1])) if labels else ("", "")
+    return (
+        f'<svg class="chart" role="img" aria-label="{escape(title)}" viewBox="0 0 {width} {height}" '
+        f'width="{width}" height="{height}" xmlns="http://www.w3.org/2000/svg">'
+        f"<title>{escape(title)} (max {top})</title>{''.join(bars)}"
+        f'<text x="0" y="{height - 4}" font-size="11">{first}</text>'
+        f'<text x="{width}" y="{height - 4}" font-size="11" text-anchor="end">{last}</text>'
+        f'<text x="{width}" y="12" font-size="11" text-anchor="end">max {top}</text></svg>'
+    )

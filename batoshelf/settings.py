@@ -19,6 +19,7 @@ from batoshelf.env import (
     env_str,
     env_url,
 )
+from batoshelf.logs import logging_config
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -187,11 +188,6 @@ if REDIS_URL:
 else:
     Q_CLUSTER["orm"] = "default"
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
-    "loggers": {"django": {"level": "INFO"}},
-}
+# key=value lines on stdout; with LOG_DIR also general.log, errors.log and
+# performance.log there, each rotating at 10 MB.
+LOGGING = logging_config(env_str("LOG_LEVEL", "INFO"), env_str("LOG_DIR"))

@@ -3,6 +3,7 @@
 Used by the queue's tasks, `manage.py scrape` and `manage.py addmanga` alike.
 """
 
+import logging
 import time
 from dataclasses import dataclass, field
 
@@ -10,11 +11,15 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from batoshelf.logs import PERFORMANCE_LOGGER
 from notifications.delivery import publish_on_commit
 from notifications.models import Follow, Notification
 from scraping.bato.client import BatoClient
 from scraping.bato.errors import BatoError
 from scraping.models import Chapter, CheckSchedule, Manga, ScrapeLog, SitePaused, SiteState
+
+
+performance = logging.getLogger(PERFORMANCE_LOGGER)
 
 
 def default_client():
@@ -69,6 +74,16 @@ def fetch_politely(client, comic_id):
 
 def check_manga(manga, *, client=None, claim_token=None):
     """Check one title now and record the attempt; never two checks of a title at once."""
+    result = _check(manga, client, claim_token)
+    log = result.log
+    performance.info("check", extra={
+        "manga_id": manga.pk, "outcome": log.outcome, "duration_ms": log.duration_ms,
+        "new_chapters": log.new_chapters, "http_status": log.http_status, "error_kind": log.error_kind,
+    })
+    return result
+
+
+def _check(manga, client, claim_token):
     timer = _Timer()
     schedule = manga.schedule
     token = schedule.claim(timer.started_at, claim_token)

@@ -19,7 +19,10 @@ from django.db.models import Avg, Count, Q, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
+from batoshelf.logs import PERFORMANCE_LOGGER
+
 logger = logging.getLogger(__name__)
+performance = logging.getLogger(PERFORMANCE_LOGGER)
 
 SCHEDULE_PREFIX = "batoshelf job: "
 RETRY_PREFIX = "batoshelf job retry: "
@@ -278,6 +281,11 @@ def run_job(name, *, trigger="schedule", user=None, force=False):
         JobConfig.objects.filter(pk=config.pk).update(running_until=None)
     run.finished_at = timezone.now()
     run.save()
+    performance.info("job", extra={
+        "job_type": name, "status": run.status, "trigger": trigger,
+        "duration_ms": int((run.finished_at - run.started_at).total_seconds() * 1000),
+        "items_checked": run.items_checked, "items_updated": run.items_updated,
+    })
     return run
 
 

@@ -10,6 +10,7 @@ from notifications.models import Notification
 from scraping.checks import import_title
 from scraping.models import CheckSchedule, ScrapeLog
 from scraping.jobs import ensure_all
+from scraping.tasks import request_check
 from tests.processes import ManagedProcess, free_port, http_status, wait_for
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
@@ -37,6 +38,26 @@ def test_the_running_cluster_checks_a_due_title_and_tells_its_follower(standin, 
     ]
     assert CheckSchedule.objects.get(manga=manga).next_check_at > timezone.now()
     assert code == 0, cluster.output()
+
+
+def test_sigterm_lets_the_running_check_finish_before_the_worker_exits(standin, reader, tmp_path):
+    standin.add_title("102497", chapters=5)
+    manga = import_title("102497", user=reader).manga
+    get_broker().purge_queue()
+    cluster = ManagedProcess(tmp_path / "qcluster.log", "qcluster", Q_WORKERS="1")
+    try:
+        wait_for(lambda: "running" in cluster.output(), 30, "the cluster to start")
+        standin.hang_seconds = 6  # the site answers, slowly
+        standin.set_fault("hang")
+        standin.add_chapters("102497", 2)
+        assert request_check(manga, reader).queued
+        wait_for(lambda: len(standin.api_requests()) == 2, 30, "the check to reach the site")
+    finally:
+        code = cluster.stop(signal.SIGTERM, timeout=40)
+    assert code == 0, cluster.output()
+    log = ScrapeLog.objects.filter(manga=manga).latest("pk")
+    assert (log.outcome, log.new_chapters) == ("success", 2), cluster.output()
+    assert manga.chapters.count() == 7
 
 
 def test_serve_runs_web_and_worker_and_ctrl_c_stops_both(tmp_path):

@@ -9,6 +9,7 @@ from django_q.tasks import async_task
 
 from scraping.checks import check_manga
 from scraping.models import CheckRequest, CheckSchedule, Manga, SiteState
+from scraping.worker import cluster_is_stopping
 
 logger = logging.getLogger(__name__)
 
@@ -38,6 +39,14 @@ def dispatch_due_checks(limit=None):
 
 def check_manga_task(manga_id, claim_token=None):
     """Check one title; the result line is what staff see in the task list."""
+    if cluster_is_stopping():
+        # Taken from the queue before the worker was told to stop: leave it for the next dispatch.
+        if claim_token:
+            CheckSchedule.objects.filter(manga_id=manga_id, claim_token=claim_token).update(
+                claim_token=None, claimed_until=None
+            )
+        logger.info("title %s not checked: the worker is stopping", manga_id)
+        return f"title {manga_id} not checked: the worker is stopping"
     manga = Manga.objects.select_related("schedule").filter(pk=manga_id).first()
     if manga is None:
         return f"title {manga_id} no longer exists"

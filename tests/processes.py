@@ -1,4 +1,4 @@
-"""Starting the project's real processes (qcluster, serve) from tests, against the test database."""
+"""Starting the project's real processes (worker, serve) from tests, against the test database."""
 
 import os
 import signal

@@ -3,6 +3,7 @@
 import signal
 
 import pytest
+from django_q.tasks import async_task
 from django.utils import timezone
 from django_q.brokers import get_broker
 
@@ -10,7 +11,7 @@ from notifications.models import Notification
 from scraping.checks import import_title
 from scraping.models import CheckSchedule, ScrapeLog
 from scraping.jobs import ensure_all
-from scraping.tasks import request_check
+from scraping.tasks import check_manga_task
 from tests.processes import ManagedProcess, free_port, http_status, wait_for
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
@@ -25,7 +26,7 @@ def test_the_running_cluster_checks_a_due_title_and_tells_its_follower(standin, 
     standin.add_chapters("102497", 2)
     CheckSchedule.objects.filter(manga=manga).update(next_check_at=timezone.now())
 
-    cluster = ManagedProcess(tmp_path / "qcluster.log", "qcluster", Q_WORKERS="1")
+    cluster = ManagedProcess(tmp_path / "worker.log", "worker", Q_WORKERS="1")
     try:
         # The cluster's scheduler looks at its schedules every 30 s.
         wait_for(lambda: ScrapeLog.objects.filter(manga=manga, new_chapters=2).exists(), 90,
@@ -40,24 +41,32 @@ def test_the_running_cluster_checks_a_due_title_and_tells_its_follower(standin, 
     assert code == 0, cluster.output()
 
 
-def test_sigterm_lets_the_running_check_finish_before_the_worker_exits(standin, reader, tmp_path):
+def test_on_sigterm_the_running_check_finishes_and_the_taken_ones_wait(standin, reader, tmp_path):
     standin.add_title("102497", chapters=5)
-    manga = import_title("102497", user=reader).manga
+    standin.add_title("110100", chapters=3)
+    running = import_title("102497", user=reader).manga
+    waiting = import_title("110100", user=reader).manga
     get_broker().purge_queue()
-    cluster = ManagedProcess(tmp_path / "qcluster.log", "qcluster", Q_WORKERS="1")
+    cluster = ManagedProcess(tmp_path / "worker.log", "worker", Q_WORKERS="1")
     try:
         wait_for(lambda: "running" in cluster.output(), 30, "the cluster to start")
         standin.hang_seconds = 6  # the site answers, slowly
         standin.set_fault("hang")
         standin.add_chapters("102497", 2)
-        assert request_check(manga, reader).queued
-        wait_for(lambda: len(standin.api_requests()) == 2, 30, "the check to reach the site")
+        standin.add_chapters("110100", 1)
+        CheckSchedule.objects.filter(manga=waiting).update(claim_token="t" * 32, claimed_until=timezone.now())
+        async_task(check_manga_task, running.pk)
+        async_task(check_manga_task, waiting.pk, "t" * 32)  # taken by the worker while the first runs
+        wait_for(lambda: len(standin.api_requests()) == 3, 30, "the first check to reach the site")
     finally:
         code = cluster.stop(signal.SIGTERM, timeout=40)
     assert code == 0, cluster.output()
-    log = ScrapeLog.objects.filter(manga=manga).latest("pk")
+    log = ScrapeLog.objects.filter(manga=running).latest("pk")
     assert (log.outcome, log.new_chapters) == ("success", 2), cluster.output()
-    assert manga.chapters.count() == 7
+    assert running.chapters.count() == 7
+    assert len(standin.api_requests()) == 3, "a check started after SIGTERM"
+    assert waiting.chapters.count() == 3
+    assert CheckSchedule.objects.get(manga=waiting).claim_token is None, "the waiting title was not given back"
 
 
 def test_serve_runs_web_and_worker_and_ctrl_c_stops_both(tmp_path):

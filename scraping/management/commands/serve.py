@@ -23,7 +23,7 @@ class Command(BaseCommand):
                 [sys.executable, "-m", "daphne", "-b", host, "-p", str(port), "batoshelf.asgi:application"],
                 cwd=settings.BASE_DIR,
             ),
-            "worker": subprocess.Popen([sys.executable, manage_py, "qcluster"], cwd=settings.BASE_DIR),
+            "worker": subprocess.Popen([sys.executable, manage_py, "worker"], cwd=settings.BASE_DIR),
         }
         self.stdout.write(
             f"batoshelf on http://{host}:{port}/ (shelf and notifications; staff: /admin/), "

@@ -1,0 +1,20 @@
+from django.conf import settings
+from django_q.management.commands.qcluster import Command as QclusterCommand
+
+from scraping.worker import StoppingCluster
+
+
+class Command(QclusterCommand):
+    help = (
+        "The task worker: django-q2's cluster, stopping in bounded time. On SIGTERM or Ctrl-C the checks "
+        "running finish and the ones not started are left for the next dispatch."
+    )
+
+    def handle(self, *args, **options):
+        settings.SECRET_KEY  # fail here, not in a worker, when it is missing
+        if options.get("cluster_name"):
+            raise SystemExit("worker: --name is not supported; set Q_CLUSTER_NAME instead")
+        cluster = StoppingCluster()
+        cluster.start()
+        if options.get("run_once"):
+            cluster.stop()

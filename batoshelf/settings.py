@@ -147,7 +147,7 @@ if BATO_MAX_DELAY < BATO_MIN_DELAY:
         f"BATO_MAX_DELAY ({BATO_MAX_DELAY}) must not be below BATO_MIN_DELAY ({BATO_MIN_DELAY})"
     )
 # With the gate's spacing this bounds a check: a stopping worker waits for it.
-BATO_TIMEOUT = env_float("BATO_TIMEOUT", 20.0, minimum=1)
+BATO_TIMEOUT = env_float("BATO_TIMEOUT", 15.0, minimum=1)
 # Unset: each title is checked on the schedule learned from its releases. Set:
 # every title every this many hours (demos, or a site that wants it simple).
 BATO_CHECK_INTERVAL_HOURS = env_float("BATO_CHECK_INTERVAL_HOURS", None, minimum=0.01)

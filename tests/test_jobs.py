@@ -329,3 +329,12 @@ def test_runjob_honours_the_window_unless_forced(quiet_job):
     config_for("quiet").change({"active_from_hour": (now.hour + 2) % 24, "active_until_hour": (now.hour + 3) % 24})
     assert "skipped: outside its active window" in run_command("runjob", "quiet")
     assert "quiet: succeeded, 3 checked, 1 updated" in run_command("runjob", "quiet", "--force")
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("method, path", [
+    ("get", "/api/jobs/trigger"), ("post", "/api/jobs/status"), ("post", "/api/jobs/runs"),
+    ("post", "/api/jobs/runs/latest"), ("put", "/api/jobs/config"), ("post", "/api/admin/stats"),
+])
+def test_wrong_methods_on_the_staff_api_are_405(admin_client, method, path):
+    assert getattr(admin_client, method)(path).status_code == 405

@@ -27,7 +27,7 @@ def sync_message(user, since):
     missed = list(Notification.objects.missed_by(user, since, BACKLOG_LIMIT + 1))
     return {
         "type": "sync",
-        "unread_count": Notification.objects.filter(user=user).unread().count(),
+        "unread_count": Notification.objects.unread_count(user),
         "notifications": [n.as_message() for n in missed[:BACKLOG_LIMIT]],
         "more_missed": len(missed) > BACKLOG_LIMIT,
     }

@@ -10,10 +10,9 @@ def notification_badge(request):
         return {}
 
     def badge():
-        mine = Notification.objects.filter(user=user)
         return {
-            "unread": mine.unread().count(),
-            "last_id": mine.order_by("-pk").values_list("pk", flat=True).first() or 0,
+            "unread": Notification.objects.unread_count(user),
+            "last_id": Notification.objects.filter(user=user).order_by("-pk").values_list("pk", flat=True).first() or 0,
         }
 
     return {"notification_badge": SimpleLazyObject(badge)}

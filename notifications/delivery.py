@@ -104,24 +104,39 @@ def _claim_and_build(queryset):
     return token, len(claimed), events_for(claimed, now)
 
 
+async def push_batch(queryset):
+    """Claim one batch of `queryset`'s unpushed rows and send it; return (rows claimed, notifications sent).
+
+    A failed send gives the claim back, for the relay to try again, and raises.
+    """
+    token, claimed, events = await database_sync_to_async(_claim_and_build)(queryset)
+    if token is None:
+        return 0, 0
+    try:
+        await send_events(events)
+    except Exception:
+        await database_sync_to_async(release)(token)
+        raise
+    return claimed, len(events)
+
+
 def publish(notification_ids):
     """Push these notifications now (sync code, after the commit that made them); return how many.
 
     Failure to reach the channel layer is logged and the rows are left for the
     relay: the caller's work has committed and must not fail because of it.
     """
-    sent = 0
-    while True:  # claims come RELAY_BATCH at a time; each pass takes the next
-        token, _, events = _claim_and_build(Notification.objects.filter(pk__in=notification_ids))
-        if token is None:
-            return sent
-        try:
-            async_to_sync(send_events)(events)
-        except Exception:
-            logger.warning("could not publish %d notification(s); the relay will retry", len(events), exc_info=True)
-            release(token)
-            return sent
-        sent += len(events)
+    rows = Notification.objects.filter(pk__in=notification_ids)
+    pushed = 0
+    try:
+        while True:  # claims come RELAY_BATCH at a time; each pass takes the next
+            claimed, sent = async_to_sync(push_batch)(rows)
+            if not claimed:
+                return pushed
+            pushed += sent
+    except Exception:
+        logger.warning("could not publish notifications; the relay will retry", exc_info=True)
+        return pushed
 
 
 def publish_on_commit(notifications):
@@ -141,15 +156,8 @@ def publish_read_state(user, ids, unread_count):
 
 
 async def relay_once():
-    """Claim and send one batch of unpushed notifications; return how many rows were claimed."""
-    token, claimed, events = await database_sync_to_async(_claim_and_build)(Notification.objects.all())
-    if token is None:
-        return 0
-    try:
-        await send_events(events)
-    except Exception:
-        await database_sync_to_async(release)(token)
-        raise
+    """Push one batch of whatever nobody has pushed; return how many rows were claimed."""
+    claimed, _ = await push_batch(Notification.objects.all())
     return claimed
 
 

@@ -77,6 +77,9 @@ class NotificationQuerySet(models.QuerySet):
     def unread(self):
         return self.filter(is_read=False)
 
+    def unread_count(self, user):
+        return self.filter(user=user, is_read=False).count()
+
     def missed_by(self, user, since_id, limit):
         """What `user` has not seen yet: notifications after id `since_id`, oldest first."""
         return self.filter(user=user, pk__gt=since_id).select_related("manga", "chapter").order_by("pk")[:limit]

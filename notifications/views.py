@@ -1,8 +1,5 @@
 """The notifications page, the shelf, and the JSON API over a user's own notifications."""
 
-from datetime import datetime
-
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
@@ -47,7 +44,7 @@ def mark_read(user, notifications):
     """Mark `notifications` read; after the commit, tell the user's open tabs."""
     with transaction.atomic():
         ids = notifications.mark_read(timezone.now())
-        unread = Notification.objects.filter(user=user).unread().count()
+        unread = Notification.objects.unread_count(user)
         if ids:
             transaction.on_commit(lambda: publish_read_state(user, ids, unread))
     return ids, unread
@@ -69,7 +66,9 @@ def notification_list(request):
 def _back(request, fallback):
     """Where a form should return to: the page it came from, if it is ours."""
     target = request.POST.get("next", "")
-    ours = url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}, require_https=request.is_secure())
+    ours = url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    )
     return target if ours else fallback
 
 
@@ -103,11 +102,6 @@ def _shelf_follows(user):
     )
 
 
-def _predicted_release(schedule):
-    predicted = (schedule.learned or {}).get("predicted") if schedule else None
-    return datetime.fromisoformat(predicted) if predicted else None
-
-
 @login_required
 def shelf(request):
     form = AddTitleForm(request.POST or None)
@@ -122,10 +116,7 @@ def shelf(request):
             return redirect("notifications:shelf")
     follows = list(_shelf_follows(request.user))
     for follow in follows:
-        schedule = getattr(follow.manga, "schedule", None)
-        follow.schedule = schedule
-        follow.predicted_release = _predicted_release(schedule)
-        follow.latest_chapter_url = f"{settings.BATO_BASE_URL}{follow.latest_chapter_path}" if follow.latest_chapter_path else ""
+        follow.latest_chapter_url = Chapter.site_url(follow.latest_chapter_path)
     others = Manga.objects.exclude(followers__user=request.user).order_by("name")[:50]
     return render(request, "notifications/shelf.html", {"form": form, "follows": follows, "others": others})
 
@@ -172,7 +163,7 @@ def api_notifications(request):
 @api_login_required
 @require_GET
 def api_count(request):
-    return JsonResponse({"unread_count": Notification.objects.filter(user=request.user).unread().count()})
+    return JsonResponse({"unread_count": Notification.objects.unread_count(request.user)})
 
 
 @api_login_required

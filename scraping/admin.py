@@ -4,12 +4,12 @@ from django.contrib.admin import helpers
 from django.db.models import Count, Max
 from django.template.response import TemplateResponse
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 from django.utils.html import format_html
 from django_q.tasks import async_task
 
 from scraping.jobs import REGISTRY, run_manual
 from scraping.models import (
+    PIN_HOURS,
     Chapter,
     CheckRequest,
     CheckSchedule,
@@ -45,8 +45,7 @@ class LearnedRhythmDisplay:
 
     @admin.display(description="predicted release")
     def predicted_release(self, schedule):
-        predicted = (schedule.learned or {}).get("predicted")
-        return parse_datetime(predicted) if predicted else "-"
+        return schedule.predicted_release or "-"
 
     @admin.display(description="learned rhythm")
     def rhythm(self, schedule):
@@ -101,8 +100,9 @@ class RecentScrapeLogInline(admin.TabularInline):
 
 class ManualIntervalForm(forms.Form):
     hours = forms.FloatField(
-        label="Check every (hours)", min_value=0.1, max_value=24 * 30,
-        help_text="Between 0.1 and 720 hours. The learned rhythm is kept and used again when unpinned.",
+        label="Check every (hours)", min_value=PIN_HOURS[0], max_value=PIN_HOURS[1],
+        help_text=f"Between {PIN_HOURS[0]:g} and {PIN_HOURS[1]:g} hours. "
+                  "The learned rhythm is kept and used again when unpinned.",
     )
 
 
@@ -328,7 +328,7 @@ class JobConfigAdmin(admin.ModelAdmin):
 
     @admin.display(boolean=True, description="running")
     def running(self, config):
-        return bool(config.running_until and config.running_until > timezone.now())
+        return config.is_running(timezone.now())
 
     @admin.action(description="Run the selected jobs now (queued; ignores the window)")
     def run_now(self, request, queryset):
@@ -337,20 +337,23 @@ class JobConfigAdmin(admin.ModelAdmin):
         self.message_user(request, f"Queued {queryset.count()} job run(s); see Job runs.")
 
 
-@admin.register(JobRun)
-class JobRunAdmin(admin.ModelAdmin):
-    list_display = ("started_at", "job_type", "trigger", "triggered_by", "status", "items_checked", "items_updated",
-                    "duration", "first_line")
-    list_filter = ("job_type", "status", "trigger")
-    date_hierarchy = "started_at"
-    list_select_related = ("triggered_by",)
-    readonly_fields = [f.name for f in JobRun._meta.fields]
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Rows the system writes (runs, rollups): staff look, never edit or add."""
 
     def has_add_permission(self, request):
         return False
 
     def has_change_permission(self, request, obj=None):
         return False
+
+
+@admin.register(JobRun)
+class JobRunAdmin(ReadOnlyAdmin):
+    list_display = ("started_at", "job_type", "trigger", "triggered_by", "status", "items_checked", "items_updated",
+                    "duration", "first_line")
+    list_filter = ("job_type", "status", "trigger")
+    date_hierarchy = "started_at"
+    list_select_related = ("triggered_by",)
 
     @admin.display(description="seconds")
     def duration(self, run):
@@ -362,26 +365,14 @@ class JobRunAdmin(admin.ModelAdmin):
 
 
 @admin.register(DailyStats)
-class DailyStatsAdmin(admin.ModelAdmin):
+class DailyStatsAdmin(ReadOnlyAdmin):
     list_display = ("day", "checks", "failures", "new_chapters", "mean_duration_ms")
     date_hierarchy = "day"
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
 
 @admin.register(TitleDailyStats)
-class TitleDailyStatsAdmin(admin.ModelAdmin):
+class TitleDailyStatsAdmin(ReadOnlyAdmin):
     list_display = ("day", "manga", "releases", "checks")
     list_select_related = ("manga",)
     search_fields = ("manga__name", "manga__bato_id")
     date_hierarchy = "day"
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False

@@ -152,7 +152,8 @@ def alert_failing(options, now):
                 Notification(
                     user=user, manga=schedule.manga, kind=Notification.Kind.ALERT,
                     importance=Notification.Importance.HIGH, created_at=now,
-                    message=f"{schedule.manga.name} failed {schedule.failures} checks in a row ({schedule.reason})"[:500],
+                    message=(f"{schedule.manga.name} failed {schedule.failures} checks in a row "
+                             f"({schedule.reason})")[:500],
                 )
                 for user in staff
             ])
@@ -199,6 +200,14 @@ def config_for(name, config_model=None):
     return config_model.objects.get_or_create(
         job_type=name, defaults={"interval_minutes": job.default_interval, "options": dict(job.default_options)},
     )[0]
+
+
+def all_configs():
+    """{job type: its configuration} for every registered job, in one query (plus any first creations)."""
+    from scraping.models import JobConfig
+
+    stored = {config.job_type: config for config in JobConfig.objects.filter(job_type__in=REGISTRY)}
+    return {name: stored.get(name) or config_for(name) for name in REGISTRY}
 
 
 def sync_schedule(config, schedule_model=None):

@@ -9,7 +9,7 @@ from django_q.models import Schedule
 from django_q.tasks import async_task
 
 from batoshelf.http import api_staff_required, int_parameter, json_body, json_error
-from scraping.jobs import REGISTRY, SCHEDULE_PREFIX, config_for, run_manual
+from scraping.jobs import REGISTRY, SCHEDULE_PREFIX, all_configs, config_for, run_manual
 from scraping.models import JobRun
 
 
@@ -36,7 +36,8 @@ def config(request):
             config_for(name).change({k: v for k, v in body.items() if k != "job_type"})
         except ValidationError as error:
             return json_error(400, _reason(error))
-    return JsonResponse({"jobs": [config_for(name).as_json(job.display_name) for name, job in REGISTRY.items()]})
+    configs = all_configs()
+    return JsonResponse({"jobs": [stored.as_json(REGISTRY[name].display_name) for name, stored in configs.items()]})
 
 
 @api_staff_required
@@ -44,14 +45,14 @@ def config(request):
 def status(request):
     now = timezone.now()
     next_runs = dict(Schedule.objects.filter(name__startswith=SCHEDULE_PREFIX).values_list("name", "next_run"))
+    runs = JobRun.objects.select_related("triggered_by").exclude(status=JobRun.Status.SKIPPED)
     jobs = []
-    for name, job in REGISTRY.items():
-        stored = config_for(name)
-        last = JobRun.objects.filter(job_type=name).exclude(status=JobRun.Status.SKIPPED).first()
+    for name, stored in all_configs().items():
+        last = runs.filter(job_type=name).first()
         next_run = next_runs.get(SCHEDULE_PREFIX + name)
         jobs.append({
-            **stored.as_json(job.display_name),
-            "running": bool(stored.running_until and stored.running_until > now),
+            **stored.as_json(REGISTRY[name].display_name),
+            "running": stored.is_running(now),
             "last_run": last.as_json() if last else None,
             "next_run": next_run.isoformat() if next_run else None,
         })

@@ -3,7 +3,7 @@ import random
 import time
 import uuid
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -109,7 +109,12 @@ class Chapter(models.Model):
 
     @property
     def url(self):
-        return f"{settings.BATO_BASE_URL}{self.url_path}" if self.url_path else ""
+        return self.site_url(self.url_path)
+
+    @staticmethod
+    def site_url(url_path):
+        """The chapter's page on the site, from its stored path ("" when there is none)."""
+        return f"{settings.BATO_BASE_URL}{url_path}" if url_path else ""
 
     @classmethod
     def from_record(cls, manga, record, now):
@@ -133,6 +138,10 @@ class Chapter(models.Model):
         return self.published_at or self.created_at or self.first_seen_at
 
 
+# The interval staff may pin a title's checks to, in hours.
+PIN_HOURS = (0.1, 24 * 30)
+
+
 class CheckScheduleQuerySet(models.QuerySet):
     def due(self, now):
         return self.filter(next_check_at__lte=now, paused=False).filter(
@@ -145,6 +154,10 @@ class CheckScheduleQuerySet(models.QuerySet):
             misses=0, failures=0, learned={}, manual_interval_hours=None, paused=False,
             next_check_at=now, reason="reset by staff: learning the rhythm again",
         )
+
+    def release_claim(self, token):
+        """Give back the claim `token` holds, for the next dispatch to take."""
+        return self.filter(claim_token=token).update(claim_token=None, claimed_until=None)
 
     def claim_due(self, now, limit, lease):
         """Claim up to `limit` due titles, most urgent first; return [(manga_id, claim_token)].
@@ -176,7 +189,8 @@ class CheckSchedule(models.Model):
     paused = models.BooleanField(default=False)
     priority = models.SmallIntegerField(default=0, help_text="Higher is checked first when several are due.")
     manual_interval_hours = models.FloatField(
-        "pinned interval (hours)", null=True, blank=True, validators=[MinValueValidator(0.1), MaxValueValidator(24 * 30)],
+        "pinned interval (hours)", null=True, blank=True,
+        validators=[MinValueValidator(PIN_HOURS[0]), MaxValueValidator(PIN_HOURS[1])],
         help_text="Check every this many hours instead of the learned schedule; empty to follow the title's rhythm.",
     )
     reason = models.CharField(max_length=200, blank=True, help_text="Why the next check is when it is.")
@@ -240,9 +254,22 @@ class CheckSchedule(models.Model):
 
     def release(self):
         """Give the claim back without checking (the site was paused)."""
-        CheckSchedule.objects.filter(pk=self.pk, claim_token=self.claim_token).update(
-            claim_token=None, claimed_until=None
-        )
+        CheckSchedule.objects.filter(pk=self.pk).release_claim(self.claim_token)
+
+    @property
+    def predicted_release(self):
+        """The next release the learned rhythm predicts, or None."""
+        predicted = (self.learned or {}).get("predicted")
+        return datetime.fromisoformat(predicted) if predicted else None
+
+
+class ScrapeLogQuerySet(models.QuerySet):
+    def recent(self, *, outcome=None, error_kind=None, manga_id=None):
+        """Newest first, with the title, narrowed by whichever filters are given."""
+        filters = {"outcome": outcome, "error_kind": error_kind, "manga_id": manga_id}
+        return self.select_related("manga").filter(
+            **{name: value for name, value in filters.items() if value not in (None, "")}
+        ).order_by("-started_at", "-pk")
 
 
 class ScrapeLog(models.Model):
@@ -264,6 +291,8 @@ class ScrapeLog(models.Model):
     http_status = models.PositiveSmallIntegerField(null=True, blank=True)
     error_kind = models.CharField(max_length=32, blank=True)
     message = models.TextField(blank=True)
+
+    objects = ScrapeLogQuerySet.as_manager()
 
     class Meta:
         indexes = [
@@ -468,6 +497,9 @@ class JobConfig(models.Model):
             "options": self.options,
             "last_success_at": self.last_success_at.isoformat() if self.last_success_at else None,
         }
+
+    def is_running(self, now):
+        return bool(self.running_until and self.running_until > now)
 
     def in_window(self, now):
         return scheduling.in_active_window(

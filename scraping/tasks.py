@@ -42,9 +42,7 @@ def check_manga_task(manga_id, claim_token=None):
     if cluster_is_stopping():
         # Taken from the queue before the worker was told to stop: leave it for the next dispatch.
         if claim_token:
-            CheckSchedule.objects.filter(manga_id=manga_id, claim_token=claim_token).update(
-                claim_token=None, claimed_until=None
-            )
+            CheckSchedule.objects.filter(manga_id=manga_id).release_claim(claim_token)
         logger.info("title %s not checked: the worker is stopping", manga_id)
         return f"title {manga_id} not checked: the worker is stopping"
     manga = Manga.objects.select_related("schedule").filter(pk=manga_id).first()

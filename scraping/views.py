@@ -19,16 +19,13 @@ LOG_FILTERS = ("outcome", "error_kind", "manga")
 def recent_logs(request, default_limit):
     """The newest scrape logs, filtered by the request's outcome, error_kind and manga (id)."""
     limit = int_parameter(request, "limit", default=default_limit, minimum=1, maximum=500)
-    logs = ScrapeLog.objects.select_related("manga").order_by("-started_at", "-pk")
     outcome = request.GET.get("outcome")
-    if outcome:
-        if outcome not in ScrapeLog.Outcome.values:
-            raise BadParameter(f"outcome must be one of {', '.join(ScrapeLog.Outcome.values)}, not {outcome!r}")
-        logs = logs.filter(outcome=outcome)
-    if request.GET.get("error_kind"):
-        logs = logs.filter(error_kind=request.GET["error_kind"])
-    if request.GET.get("manga"):
-        logs = logs.filter(manga_id=int_parameter(request, "manga", default=None, minimum=1, maximum=2**63 - 1))
+    if outcome and outcome not in ScrapeLog.Outcome.values:
+        raise BadParameter(f"outcome must be one of {', '.join(ScrapeLog.Outcome.values)}, not {outcome!r}")
+    logs = ScrapeLog.objects.recent(
+        outcome=outcome, error_kind=request.GET.get("error_kind"),
+        manga_id=int_parameter(request, "manga", default=None, minimum=1, maximum=2**63 - 1),
+    )
     return list(logs[:limit])
 
 

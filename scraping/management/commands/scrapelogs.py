@@ -14,13 +14,9 @@ class Command(BaseCommand):
     def handle(self, *args, failed, limit, manga, **options):
         if not 1 <= limit <= 1000:
             raise CommandError(f"--limit must be between 1 and 1000, not {limit}")
-        logs = ScrapeLog.objects.select_related("manga").order_by("-started_at", "-pk")
-        if manga is not None:
-            if not Manga.objects.filter(pk=manga).exists():
-                raise CommandError(f"no title with id {manga} (the admin and /api/manga/<id>/ use these ids)")
-            logs = logs.filter(manga_id=manga)
-        if failed:
-            logs = logs.filter(outcome=ScrapeLog.Outcome.FAILED)
+        if manga is not None and not Manga.objects.filter(pk=manga).exists():
+            raise CommandError(f"no title with id {manga} (the admin and /api/manga/<id>/ use these ids)")
+        logs = ScrapeLog.objects.recent(outcome=ScrapeLog.Outcome.FAILED if failed else None, manga_id=manga)
         rows = list(logs[:limit])
         if not rows:
             self.stdout.write("no checks match")

@@ -1,9 +1,12 @@
 import os
 import socket
+from io import StringIO
 from urllib.parse import urlsplit
 
 import pytest
 from django.conf import settings as django_settings
+from django.core.management import call_command
+from django.test import Client
 
 from tests.standin import BatoStandIn
 
@@ -60,6 +63,19 @@ def standin(settings):
         yield server
 
 
+def run_command(*args):
+    """Run a management command here; return what it wrote to stdout and stderr."""
+    out, err = StringIO(), StringIO()
+    call_command(*args, stdout=out, stderr=err)
+    return out.getvalue(), err.getvalue()
+
+
+def logged_in(user):
+    client = Client()
+    client.force_login(user)
+    return client
+
+
 @pytest.fixture
 def reader(django_user_model):
     return django_user_model.objects.create_user("reader", password="reader-pass-123")
@@ -68,3 +84,13 @@ def reader(django_user_model):
 @pytest.fixture
 def other_reader(django_user_model):
     return django_user_model.objects.create_user("other", password="other-pass-123")
+
+
+@pytest.fixture
+def as_reader(reader):
+    return logged_in(reader)
+
+
+@pytest.fixture
+def as_other(other_reader):
+    return logged_in(other_reader)

@@ -18,18 +18,6 @@ def title(standin, reader):
     return import_title("110100", user=reader).manga
 
 
-@pytest.fixture
-def as_reader(reader):
-    client = Client()
-    client.force_login(reader)
-    return client
-
-
-@pytest.fixture
-def as_other(other_reader):
-    client = Client()
-    client.force_login(other_reader)
-    return client
 
 
 def notify(user, manga, count=1, **fields):

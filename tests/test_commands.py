@@ -12,15 +12,10 @@ from django.utils import timezone
 
 from notifications.models import Follow, Notification
 from scraping.models import CheckSchedule, Manga, ScrapeLog, SiteState
+from tests.conftest import run_command as run
 from tests.processes import ROOT, project_env
 
 pytestmark = pytest.mark.django_db
-
-
-def run(*args):
-    out, err = StringIO(), StringIO()
-    call_command(*args, stdout=out, stderr=err)
-    return out.getvalue(), err.getvalue()
 
 
 def test_addmanga_by_url_stores_schedules_follows_and_says_what_it_stored(standin, reader):

@@ -4,10 +4,9 @@ import json
 import threading
 import time
 from datetime import datetime, timedelta, timezone as dt_timezone
-from io import StringIO
 
 import pytest
-from django.core.management import CommandError, call_command
+from django.core.management import CommandError
 from django.db import connection
 from django.test import Client
 from django.utils import timezone
@@ -21,6 +20,7 @@ from scraping.checks import import_title
 from scraping.jobs import REGISTRY, SCHEDULE_PREFIX, JobOutcome, JobType, config_for, ensure_all, run_job
 from scraping.models import CheckSchedule, DailyStats, JobConfig, JobRun, ScrapeLog, TitleDailyStats
 from scraping.scheduling import in_active_window
+from tests.conftest import run_command
 
 
 def at(hour, minute=0):
@@ -294,22 +294,20 @@ def test_posts_to_the_jobs_api_need_the_csrf_token(admin_user):
     assert response.status_code == 403 and "CSRF" in response.json()["error"]
 
 
-def run_command(*args):
-    out = StringIO()
-    call_command(*args, stdout=out)
-    return out.getvalue()
+def run_command_out(*args):
+    return run_command(*args)[0]
 
 
 @pytest.mark.django_db
 def test_shelfstats_reports_from_the_rollups(checked_title):
-    assert "last rollup: never" in run_command("shelfstats")
+    assert "last rollup: never" in run_command_out("shelfstats")
     log(checked_title, 0, "failed", ms=300)
-    run_command("runjob", "roll_up_statistics")
-    out = run_command("shelfstats", "--days", "2")
+    run_command_out("runjob", "roll_up_statistics")
+    out = run_command_out("shelfstats", "--days", "2")
     assert "last rollup: 20" in out
     today = timezone.now().date()
     assert f"{today}        2        1    50.0%        3" in out  # the import and the failure; 3 chapters
-    title = run_command("shelfstats", "--manga", str(checked_title.pk))
+    title = run_command_out("shelfstats", "--manga", str(checked_title.pk))
     assert "3 release(s)" in title and "total: 3 release(s) in 2 check(s)" in title
 
 
@@ -320,15 +318,15 @@ def test_shelfstats_reports_from_the_rollups(checked_title):
 ])
 def test_shelfstats_refuses_bad_arguments(args, message):
     with pytest.raises(CommandError, match=message):
-        run_command("shelfstats", *args)
+        run_command_out("shelfstats", *args)
 
 
 @pytest.mark.django_db
 def test_runjob_honours_the_window_unless_forced(quiet_job):
     now = timezone.now()
     config_for("quiet").change({"active_from_hour": (now.hour + 2) % 24, "active_until_hour": (now.hour + 3) % 24})
-    assert "skipped: outside its active window" in run_command("runjob", "quiet")
-    assert "quiet: succeeded, 3 checked, 1 updated" in run_command("runjob", "quiet", "--force")
+    assert "skipped: outside its active window" in run_command_out("runjob", "quiet")
+    assert "quiet: succeeded, 3 checked, 1 updated" in run_command_out("runjob", "quiet", "--force")
 
 
 @pytest.mark.django_db

@@ -12,13 +12,13 @@ from channels.testing import WebsocketCommunicator
 from channels.layers import get_channel_layer
 from django.conf import settings
 from django.db import transaction
-from django.test import Client
 from django.utils import timezone
 
 from batoshelf.asgi import application
 from notifications import delivery
 from notifications.models import Notification
 from scraping.checks import check_manga, import_title
+from tests.conftest import logged_in
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -33,9 +33,7 @@ def fast_relay(settings):
 
 
 def session_headers(user, origin=ORIGIN):
-    client = Client()
-    client.force_login(user)
-    cookie = f"sessionid={client.cookies['sessionid'].value}".encode()
+    cookie = f"sessionid={logged_in(user).cookies['sessionid'].value}".encode()
     return [origin, (b"cookie", cookie)]
 
 
@@ -202,9 +200,7 @@ async def test_reading_in_one_tab_updates_the_others(reader, followed_title):
     await other_tab.receive_json_from()
 
     def read_in_this_tab():
-        client = Client()
-        client.force_login(reader)
-        return client.post(f"/api/notifications/{notification.pk}/read")
+        return logged_in(reader).post(f"/api/notifications/{notification.pk}/read")
 
     assert (await database_sync_to_async(read_in_this_tab)()).status_code == 200
     message = await other_tab.receive_json_from(timeout=DELIVERY_TIMEOUT)

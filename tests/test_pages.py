@@ -3,13 +3,13 @@
 from datetime import timedelta
 
 import pytest
-from django.test import Client
 from django.utils import timezone
 
 from notifications.models import Follow, Notification
 from notifications.views import PAGE_SIZE, group_by_check
 from scraping.checks import check_manga, import_title
 from scraping.models import Manga
+from tests.conftest import logged_in
 
 pytestmark = pytest.mark.django_db
 
@@ -19,12 +19,6 @@ def title(standin, reader):
     standin.add_title("110100", "Solo Stationer", chapters=3)
     return import_title("110100", user=reader).manga
 
-
-@pytest.fixture
-def as_reader(reader):
-    client = Client()
-    client.force_login(reader)
-    return client
 
 
 def test_pages_send_anonymous_visitors_to_log_in(client):
@@ -86,9 +80,7 @@ def test_mark_one_read_and_mark_all_read_from_the_page(as_reader, reader, title)
 
 def test_another_users_notification_cannot_be_marked_from_the_page(reader, other_reader, title):
     (mine,) = [Notification.objects.create(user=reader, manga=title, kind="new_chapter", message="Mine")]
-    client = Client()
-    client.force_login(other_reader)
-    assert client.post(f"/notifications/{mine.pk}/read").status_code == 404
+    assert logged_in(other_reader).post(f"/notifications/{mine.pk}/read").status_code == 404
 
 
 def test_the_list_is_paginated(as_reader, reader, title):

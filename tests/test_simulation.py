@@ -2,11 +2,10 @@
 
 import json
 from datetime import datetime, timedelta, timezone
-from io import StringIO
 from pathlib import Path
 
 import pytest
-from django.core.management import CommandError, call_command
+from django.core.management import CommandError
 
 from scraping.simulation import (
     POLICIES,
@@ -19,6 +18,7 @@ from scraping.simulation import (
     seed_policy,
     simulate,
 )
+from tests.conftest import run_command
 
 UTC = timezone.utc
 DAY = timedelta(days=1)
@@ -82,9 +82,7 @@ def test_generated_calendars_are_seeded_and_cover_every_kind():
 
 
 def run(*args):
-    out, err = StringIO(), StringIO()
-    call_command("simulate_schedule", *args, stdout=out, stderr=err)
-    return out.getvalue(), err.getvalue()
+    return run_command("simulate_schedule", *args)
 
 
 def test_the_command_prints_the_table_with_every_policy_and_our_ratio(tmp_path):

@@ -72,14 +72,18 @@ def env_list(name, default=()):
     return [item.strip() for item in value.split(",") if item.strip()]
 
 
-def env_url(name, default, *, schemes):
-    value = env_str(name, default)
-    parts = urlsplit(value)
-    if parts.scheme not in schemes or not parts.hostname:
-        raise ImproperlyConfigured(
-            f"{name} must be a URL starting with {' or '.join(s + '://' for s in schemes)}, not {value!r}"
-        )
-    return value.rstrip("/")
+def env_urls(name, default, *, schemes):
+    """A comma-separated list of one or more URLs, each with one of `schemes` and a host."""
+    urls = env_list(name, default)
+    if not urls:
+        raise ImproperlyConfigured(f"{name} must name at least one URL")
+    for value in urls:
+        parts = urlsplit(value)
+        if parts.scheme not in schemes or not parts.hostname:
+            raise ImproperlyConfigured(
+                f"{name} must hold URLs starting with {' or '.join(s + '://' for s in schemes)}, not {value!r}"
+            )
+    return [value.rstrip("/") for value in urls]
 
 
 def database_from_url(url, *, base_dir: Path):

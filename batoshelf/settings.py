@@ -17,7 +17,7 @@ from batoshelf.env import (
     env_int,
     env_list,
     env_str,
-    env_url,
+    env_urls,
 )
 from batoshelf.logs import logging_config
 
@@ -127,19 +127,26 @@ else:
     # One process only: the web process relays notifications to it (notifications.delivery).
     CHANNEL_LAYERS = {"default": {"BACKEND": "batoshelf.layers.InMemoryChannelLayer"}}
 
-# The site we ask for titles. Requests only ever go to BATO_BASE_URL's host;
-# BATO_MIRRORS are the hosts whose title URLs a user may paste.
-BATO_BASE_URL = env_url("BATO_BASE_URL", "https://bato.to", schemes=("https", "http"))
-BATO_MIRRORS = env_list(
+# Where requests for titles go, most preferred first. When the mirror in use
+# blocks us or cannot be reached, the next check goes to the next one, and the
+# one that works is remembered (SiteState.mirror) across restarts. Links in
+# pages point at the first.
+BATO_SITE_URLS = env_urls(
+    "BATO_SITE_URLS",
+    ["https://bato.to", "https://batotwo.com", "https://wto.to", "https://mto.to", "https://xbato.com"],
+    schemes=("https", "http"),
+)
+# The hosts whose title URLs a user may paste (the request mirrors are added).
+BATO_MIRRORS = list(dict.fromkeys(env_list(
     "BATO_MIRRORS",
     [
         "bato.to", "batotwo.com", "batotoo.com", "wto.to", "mto.to", "dto.to", "hto.to",
         "xbato.com", "zbato.com", "zbato.net", "readtoto.com", "battwo.com", "batocomic.com",
-        "batocomic.net", "batocomic.org", "batotoo.com", "comiko.net", "comiko.org",
+        "batocomic.net", "batocomic.org", "comiko.net", "comiko.org",
         "mangatoto.com", "mangatoto.net", "mangatoto.org", "readtoto.net", "readtoto.org",
         "xbato.net", "xbato.org", "zbato.org",
     ],
-)
+) + [urlsplit(url).hostname for url in BATO_SITE_URLS]))
 BATO_MIN_DELAY = env_float("BATO_MIN_DELAY", 4.0, minimum=0)
 BATO_MAX_DELAY = env_float("BATO_MAX_DELAY", 7.0, minimum=0)
 if BATO_MAX_DELAY < BATO_MIN_DELAY:
@@ -151,9 +158,24 @@ BATO_TIMEOUT = env_float("BATO_TIMEOUT", 15.0, minimum=1)
 # Unset: each title is checked on the schedule learned from its releases. Set:
 # every title every this many hours (demos, or a site that wants it simple).
 BATO_CHECK_INTERVAL_HOURS = env_float("BATO_CHECK_INTERVAL_HOURS", None, minimum=0.01)
-# How long every check to the site stops after a 429 without Retry-After, or a block.
+# The cluster-wide limiter (scraping.site): at most this many requests an
+# hour, on top of the spacing above. A check waits at most BATO_TURN_MAX_WAIT
+# seconds for its turn; then it gives its title back for a later dispatch.
+BATO_MAX_REQUESTS_PER_HOUR = env_int("BATO_MAX_REQUESTS_PER_HOUR", 300, minimum=1)
+BATO_TURN_MAX_WAIT = env_float("BATO_TURN_MAX_WAIT", 60.0, minimum=1)
+# A 429 stops every check for its Retry-After, at most BATO_MAX_RETRY_AFTER
+# seconds, or BATO_RATE_LIMIT_BACKOFF when it names none.
 BATO_RATE_LIMIT_BACKOFF = env_float("BATO_RATE_LIMIT_BACKOFF", 60.0, minimum=1)
-BATO_BLOCK_BACKOFF = env_float("BATO_BLOCK_BACKOFF", 900.0, minimum=1)
+BATO_MAX_RETRY_AFTER = env_float("BATO_MAX_RETRY_AFTER", 3600.0, minimum=1)
+# The circuit breaker opens on a block, or on this many failures in a row to
+# reach the site; it waits BATO_BREAKER_FIRST_WAIT seconds, doubling on each
+# failed probe up to BATO_BREAKER_MAX_WAIT.
+BATO_BREAKER_FAILURES = env_int("BATO_BREAKER_FAILURES", 3, minimum=1)
+BATO_BREAKER_FIRST_WAIT = env_float("BATO_BREAKER_FIRST_WAIT", 300.0, minimum=1)
+BATO_BREAKER_MAX_WAIT = env_float("BATO_BREAKER_MAX_WAIT", 6 * 3600.0, minimum=1)
+# A title the site says it does not have this many checks in a row is paused,
+# and its followers are told once.
+BATO_NOT_FOUND_PAUSE_AFTER = env_int("BATO_NOT_FOUND_PAUSE_AFTER", 3, minimum=1)
 # Titles handed to the queue per dispatch (every minute): more than the site
 # spacing lets through in a minute would only wait in the queue.
 BATO_DISPATCH_LIMIT = env_int("BATO_DISPATCH_LIMIT", 15, minimum=1)

@@ -48,7 +48,7 @@ def main():
     connection.creation.create_test_db(verbosity=0, autoclobber=True)
     try:
         with BatoStandIn() as site:
-            settings.BATO_BASE_URL = site.url
+            settings.BATO_SITE_URLS = [site.url]
             report(site)
     finally:
         connection.creation.destroy_test_db(old_name, verbosity=0)

@@ -26,7 +26,6 @@ import os
 import random
 import resource
 import signal
-import statistics
 import subprocess
 import sys
 import time
@@ -126,7 +125,7 @@ def measure(mode, counts, rounds, relay_interval):
         from tests.standin import BatoStandIn
 
         with BatoStandIn() as site:
-            settings.BATO_BASE_URL = site.url
+            settings.BATO_SITE_URLS = [site.url]
             site.add_title(TITLE, "Benchmark Title", chapters=3)
             run_service_and_clients(mode, site, counts, rounds, relay_interval)
     finally:

@@ -74,6 +74,28 @@ class NotificationQuerySet(models.QuerySet):
             ]
         )
 
+    def create_for_paused_title(self, manga, now):
+        """Tell each follower of `manga`, once, that checks of it stopped because the site lost it."""
+        user_ids = Follow.objects.filter(manga=manga).values_list("user_id", flat=True)
+        message = (f"{manga.name} could not be found on the site {manga.schedule.not_found_checks} times in a row, "
+                   "so it is no longer checked; staff can resume it when it is back.")
+        return self.bulk_create([
+            Notification(user_id=user_id, manga=manga, kind=Notification.Kind.TITLE_PAUSED,
+                         importance=Notification.Importance.HIGH, created_at=now, message=message[:500])
+            for user_id in user_ids
+        ])
+
+    def create_for_staff(self, message, now, manga=None):
+        """Tell every active staff member something about the checking (`manga` None: about the whole site)."""
+        from django.contrib.auth import get_user_model
+
+        staff = get_user_model().objects.filter(is_staff=True, is_active=True).values_list("pk", flat=True)
+        return self.bulk_create([
+            Notification(user_id=user_id, manga=manga, kind=Notification.Kind.ALERT,
+                         importance=Notification.Importance.HIGH, created_at=now, message=message[:500])
+            for user_id in staff
+        ])
+
     def unread(self):
         return self.filter(is_read=False)
 
@@ -107,6 +129,7 @@ class Notification(models.Model):
         BATCH = "batch", "several new chapters"
         STATUS_CHANGE = "status_change", "status change"
         ALERT = "alert", "alert for staff"
+        TITLE_PAUSED = "title_paused", "title no longer checked"
 
     class Importance(models.IntegerChoices):
         LOW = 1, "low"
@@ -114,8 +137,10 @@ class Notification(models.Model):
         HIGH = 3, "high"
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications")
+    # Empty for staff alerts about the whole site.
     manga = models.ForeignKey(
-        "scraping.Manga", on_delete=models.CASCADE, related_name="notifications", verbose_name="title"
+        "scraping.Manga", on_delete=models.CASCADE, null=True, blank=True, related_name="notifications",
+        verbose_name="title",
     )
     chapter = models.ForeignKey(
         "scraping.Chapter", on_delete=models.CASCADE, null=True, blank=True, related_name="notifications"
@@ -154,7 +179,7 @@ class Notification(models.Model):
         return {
             "id": self.pk,
             "manga_id": self.manga_id,
-            "manga_name": self.manga.name,
+            "manga_name": self.manga.name if self.manga_id else "",
             "kind": self.kind,
             "importance": self.importance,
             "message": self.message,

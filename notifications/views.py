@@ -31,10 +31,11 @@ def group_by_check(notifications):
     groups = []
     for notification in notifications:
         last = groups[-1] if groups else None
-        if last and last["manga"].pk == notification.manga_id and last["created_at"] == notification.created_at:
+        if last and last["manga_id"] == notification.manga_id and last["created_at"] == notification.created_at:
             last["items"].append(notification)
         else:
-            groups.append({"manga": notification.manga, "created_at": notification.created_at, "items": [notification]})
+            groups.append({"manga": notification.manga, "manga_id": notification.manga_id,
+                           "created_at": notification.created_at, "items": [notification]})
     for group in groups:
         group["unread"] = sum(not n.is_read for n in group["items"])
     return groups

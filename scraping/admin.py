@@ -151,7 +151,7 @@ class MangaAdmin(admin.ModelAdmin):
 
     @admin.action(description="Resume checks of the selected titles (due now)")
     def resume_checks(self, request, queryset):
-        count = CheckSchedule.objects.filter(manga__in=queryset).update(paused=False, next_check_at=timezone.now())
+        count = CheckSchedule.objects.filter(manga__in=queryset).resume(timezone.now())
         self.message_user(request, f"Resumed {count} title(s); they are checked at the next dispatch.")
 
     @admin.action(description="Reset the schedule: forget what was learned, unpin, check now")
@@ -247,7 +247,7 @@ class CheckScheduleAdmin(LearnedRhythmDisplay, admin.ModelAdmin):
 
     @admin.action(description="Resume checks of the selected titles (due now)")
     def resume_checks(self, request, queryset):
-        count = queryset.update(paused=False, next_check_at=timezone.now())
+        count = queryset.resume(timezone.now())
         self.message_user(request, f"Resumed {count} title(s); they are checked at the next dispatch.")
 
     @admin.action(description="Unpin: follow the learned rhythm again")
@@ -287,7 +287,10 @@ class ScrapeLogAdmin(admin.ModelAdmin):
 
 @admin.register(SiteState)
 class SiteStateAdmin(admin.ModelAdmin):
-    list_display = ("next_request_at", "paused_until", "pause_reason")
+    """Staff may end a pause or close the breaker here by clearing its time."""
+
+    list_display = ("__str__", "mirror", "paused_until", "pause_reason", "breaker_until", "breaker_openings",
+                    "breaker_reason", "failures_in_a_row")
 
     def has_add_permission(self, request):
         return False

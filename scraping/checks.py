@@ -14,16 +14,13 @@ from django.utils import timezone
 from batoshelf.logs import PERFORMANCE_LOGGER
 from notifications.delivery import publish_on_commit
 from notifications.models import Follow, Notification
+from scraping import site
 from scraping.bato.client import BatoClient
 from scraping.bato.errors import BatoError
-from scraping.models import Chapter, CheckSchedule, Manga, ScrapeLog, SitePaused, SiteState
+from scraping.models import Chapter, CheckSchedule, Manga, ScrapeLog, SitePaused
 
 
 performance = logging.getLogger(PERFORMANCE_LOGGER)
-
-
-def default_client():
-    return BatoClient(settings.BATO_BASE_URL, timeout=settings.BATO_TIMEOUT)
 
 
 @dataclass
@@ -56,25 +53,26 @@ class _Timer:
         return int((time.monotonic() - self._start) * 1000)
 
 
-def fetch_politely(client, comic_id):
-    """Wait for this process's turn at the site, fetch, and pause every check when the site asks."""
-    SiteState.take_turn()
+def fetch_politely(comic_id, *, priority=False):
+    """Fetch a title through the mirror in use once the cluster-wide gate gives this process a turn.
+
+    Raises SitePaused when the gate says no; whatever the site answers is
+    reported back to the gate. `priority` (a check someone asked for) takes
+    the next turn before any scheduled check.
+    """
+    turn = site.take_turn(priority=priority)
     try:
-        return client.fetch_title(comic_id)
+        fetched = BatoClient(turn.mirror, timeout=settings.BATO_TIMEOUT).fetch_title(comic_id)
     except BatoError as error:
-        if error.pauses_site:
-            retry_after = getattr(error, "retry_after", None)
-            if retry_after is None:
-                retry_after = (
-                    settings.BATO_RATE_LIMIT_BACKOFF if error.kind == "rate_limited" else settings.BATO_BLOCK_BACKOFF
-                )
-            SiteState.pause(timezone.now(), retry_after, error.message)
+        site.record_answer(turn, error)
         raise
+    site.record_answer(turn, None)
+    return fetched
 
 
-def check_manga(manga, *, client=None, claim_token=None):
+def check_manga(manga, *, claim_token=None, priority=False):
     """Check one title now and record the attempt; never two checks of a title at once."""
-    result = _check(manga, client, claim_token)
+    result = _check(manga, claim_token, priority)
     log = result.log
     performance.info("check", extra={
         "manga_id": manga.pk, "outcome": log.outcome, "duration_ms": log.duration_ms,
@@ -83,7 +81,7 @@ def check_manga(manga, *, client=None, claim_token=None):
     return result
 
 
-def _check(manga, client, claim_token):
+def _check(manga, claim_token, priority):
     timer = _Timer()
     schedule = manga.schedule
     token = schedule.claim(timer.started_at, claim_token)
@@ -91,7 +89,7 @@ def _check(manga, client, claim_token):
         return _skip(manga, timer, "another check of this title is running")
     schedule.claim_token = token
     try:
-        fetched = fetch_politely(client or default_client(), manga.bato_id)
+        fetched = fetch_politely(manga.bato_id, priority=priority)
     except SitePaused as paused:
         schedule.release()
         return _skip(manga, timer, str(paused))
@@ -108,7 +106,7 @@ class ImportResult:
     chapters: int
 
 
-def import_title(comic_id, *, user=None, client=None):
+def import_title(comic_id, *, user=None):
     """Start tracking a title: fetch it with one request, store it and its chapters, schedule it.
 
     The first import notifies no one. `user`, when given, follows the title.
@@ -118,7 +116,7 @@ def import_title(comic_id, *, user=None, client=None):
     manga = Manga.objects.filter(bato_id=comic_id).first()
     if manga is None:
         timer = _Timer()
-        fetched = fetch_politely(client or default_client(), comic_id)
+        fetched = fetch_politely(comic_id)
         try:
             manga = Manga(bato_id=comic_id)
             _store(manga, CheckSchedule(manga=manga), fetched, timer, notify=False)
@@ -148,9 +146,16 @@ def _skip(manga, timer, reason):
 
 
 def _record_failure(manga, schedule, timer, error):
-    """A failed check changes no stored data: it logs the error and backs the title off."""
+    """A failed check changes no stored data: it logs the error, and a title's own error backs it off.
+
+    A fault of the site (429, block, no answer) leaves the title due: the gate
+    pauses, fails over or opens the breaker, and the title goes when it lets us.
+    """
     with transaction.atomic():
-        schedule.record_failure(timer.started_at, error)
+        if error.site_wide:
+            schedule.release()
+        elif schedule.record_failure(timer.started_at, error):
+            publish_on_commit(Notification.objects.create_for_paused_title(manga, timer.started_at))
         log = ScrapeLog.objects.create(
             manga=manga, started_at=timer.started_at, duration_ms=timer.elapsed_ms(),
             outcome=ScrapeLog.Outcome.FAILED, http_requests=1, http_status=error.status,
@@ -196,7 +201,10 @@ def _store(manga, schedule, fetched, timer, *, notify):
             [row.published_at for row in stored.values() if row.published_at]
             + [c.published_at for c in new_chapters if c.published_at]
         )
-        schedule.record_success(now, release_times, manga.upload_status, found_new=bool(new_chapters))
+        if schedule.record_success(now, release_times, manga.upload_status, found_new=bool(new_chapters)):
+            publish_on_commit(Notification.objects.create_for_staff(
+                f"{manga.name} is checked fine again after failing.", now, manga=manga,
+            ))
         log = ScrapeLog.objects.create(
             manga=manga, started_at=now, duration_ms=timer.elapsed_ms(),
             outcome=ScrapeLog.Outcome.SUCCESS if new_chapters else ScrapeLog.Outcome.NO_CHANGE,

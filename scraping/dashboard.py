@@ -5,10 +5,10 @@ from datetime import timedelta
 
 from django.db.models import Avg, Count, Q, Sum
 from django.db.models.functions import TruncHour
-from django.utils import timezone
 from django.utils.html import escape
 
-from scraping.models import CheckSchedule, Heartbeat, JobConfig, ScrapeLog, SiteState
+from scraping import site
+from scraping.models import CheckSchedule, Heartbeat, JobConfig, ScrapeLog
 
 logger = logging.getLogger(__name__)
 
@@ -82,7 +82,6 @@ def system_status(now):
     from django_q.brokers import get_broker
 
     beat = Heartbeat.objects.filter(name=Heartbeat.CLUSTER).first()
-    pause = SiteState.active_pause(now)
     try:
         queue_depth = get_broker().queue_size()
     except Exception as error:  # the broker is down: say so rather than fail the page
@@ -92,9 +91,7 @@ def system_status(now):
         "cluster_alive": bool(beat and now - beat.beat_at < HEARTBEAT_STALE),
         "cluster_last_heartbeat": beat.beat_at.isoformat() if beat else None,
         "queue_depth": queue_depth,
-        "site_paused": pause is not None,
-        "site_paused_until": pause.until.isoformat() if pause else None,
-        "site_pause_reason": pause.reason if pause else None,
+        "site": site.status(now),
         "jobs_running": sorted(JobConfig.objects.filter(running_until__gt=now).values_list("job_type", flat=True)),
     }
 

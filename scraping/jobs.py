@@ -136,8 +136,7 @@ def prune(options, now):
 
 def alert_failing(options, now):
     """Tell every staff member once when a title has failed `failures` checks in a row."""
-    from django.contrib.auth import get_user_model
-
+    from notifications.delivery import publish_on_commit
     from notifications.models import Notification
     from scraping.models import CheckSchedule
 
@@ -145,21 +144,16 @@ def alert_failing(options, now):
     failing = list(CheckSchedule.objects.filter(failures__gte=options["failures"], failure_alerted=False)
                    .select_related("manga"))
     outcome.checked = len(failing)
-    staff = list(get_user_model().objects.filter(is_staff=True, is_active=True))
     with transaction.atomic():
         for schedule in failing:
-            Notification.objects.bulk_create([
-                Notification(
-                    user=user, manga=schedule.manga, kind=Notification.Kind.ALERT,
-                    importance=Notification.Importance.HIGH, created_at=now,
-                    message=(f"{schedule.manga.name} failed {schedule.failures} checks in a row "
-                             f"({schedule.reason})")[:500],
-                )
-                for user in staff
-            ])
+            told = Notification.objects.create_for_staff(
+                f"{schedule.manga.name} failed {schedule.failures} checks in a row ({schedule.reason})",
+                now, manga=schedule.manga,
+            )
+            publish_on_commit(told)
             CheckSchedule.objects.filter(pk=schedule.pk).update(failure_alerted=True)
             outcome.updated += 1
-            outcome.say(f"told {len(staff)} staff that {schedule.manga} keeps failing", "warning",
+            outcome.say(f"told {len(told)} staff that {schedule.manga} keeps failing", "warning",
                         manga_id=schedule.manga_id, failures=schedule.failures)
     return outcome
 

@@ -1,6 +1,4 @@
 import json
-import random
-import time
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -8,11 +6,13 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
-from django.db import models
+from django.db import models, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from scraping import scheduling
+from scraping import politeness, scheduling
+from scraping.bato.errors import TitleNotFound
+from scraping.politeness import LimiterState, Turn, Verdict
 
 
 class UploadStatus(models.TextChoices):
@@ -66,7 +66,7 @@ class Manga(models.Model):
 
     @property
     def bato_url(self):
-        return f"{settings.BATO_BASE_URL}/title/{self.bato_id}"
+        return f"{settings.BATO_SITE_URLS[0]}/title/{self.bato_id}"
 
     def apply_details(self, details, now):
         """Copy freshly fetched details onto this title; return the upload status it had."""
@@ -114,7 +114,7 @@ class Chapter(models.Model):
     @staticmethod
     def site_url(url_path):
         """The chapter's page on the site, from its stored path ("" when there is none)."""
-        return f"{settings.BATO_BASE_URL}{url_path}" if url_path else ""
+        return f"{settings.BATO_SITE_URLS[0]}{url_path}" if url_path else ""
 
     @classmethod
     def from_record(cls, manga, record, now):
@@ -151,9 +151,13 @@ class CheckScheduleQuerySet(models.QuerySet):
     def reset(self, now):
         """Forget what was learned and pinned, and make these titles due now; return how many."""
         return self.update(
-            misses=0, failures=0, learned={}, manual_interval_hours=None, paused=False,
+            misses=0, failures=0, not_found_checks=0, learned={}, manual_interval_hours=None, paused=False,
             next_check_at=now, reason="reset by staff: learning the rhythm again",
         )
+
+    def resume(self, now):
+        """Check these paused titles again from now on; return how many."""
+        return self.update(paused=False, not_found_checks=0, next_check_at=now, reason="resumed by staff")
 
     def release_claim(self, token):
         """Give back the claim `token` holds, for the next dispatch to take."""
@@ -186,6 +190,9 @@ class CheckSchedule(models.Model):
     last_checked_at = models.DateTimeField(null=True, blank=True)
     misses = models.PositiveIntegerField(default=0, help_text="Consecutive checks that found nothing new.")
     failures = models.PositiveIntegerField(default=0, help_text="Consecutive checks that failed.")
+    not_found_checks = models.PositiveIntegerField(
+        default=0, help_text="Consecutive checks the site said it has no such title; enough of them pause it.",
+    )
     paused = models.BooleanField(default=False)
     priority = models.SmallIntegerField(default=0, help_text="Higher is checked first when several are due.")
     manual_interval_hours = models.FloatField(
@@ -227,9 +234,13 @@ class CheckSchedule(models.Model):
         self.claimed_until = None
 
     def record_success(self, now, release_times, status, found_new):
-        """After a check that worked: learn the rhythm again and set the next check from it."""
+        """After a check that worked: learn the rhythm again and set the next check from it.
+
+        Returns True when staff had been told this title keeps failing.
+        """
+        recovered = self.failure_alerted
         self.misses = 0 if found_new else self.misses + 1
-        self.failures = 0
+        self.failures = self.not_found_checks = 0
         self.failure_alerted = False
         self.last_checked_at = now
         plan = scheduling.plan_next_check(release_times, now, status, self.misses)
@@ -243,14 +254,28 @@ class CheckSchedule(models.Model):
             self.next_check_at, self.reason = plan.at, plan.reason[:200]
         self._release()
         self.save()
+        return recovered
 
     def record_failure(self, now, error):
+        """After a check that failed for this title's own reasons: back off this title alone.
+
+        A title the site says it does not have BATO_NOT_FOUND_PAUSE_AFTER checks
+        in a row is paused instead. Returns True when this failure paused it.
+        """
         self.failures += 1
+        self.not_found_checks = self.not_found_checks + 1 if error.kind == TitleNotFound.kind else 0
         self.last_checked_at = now
-        self.next_check_at = scheduling.retry_after_failure(now, self.failures)
-        self.reason = f"retrying after {self.failures} failure(s): {error.kind}"
+        newly_paused = not self.paused and self.not_found_checks >= settings.BATO_NOT_FOUND_PAUSE_AFTER
+        if newly_paused:
+            self.paused = True
+            self.reason = (f"paused: the site did not have it {self.not_found_checks} checks in a row; "
+                           "resume it when it is back")
+        else:
+            self.next_check_at = scheduling.retry_after_failure(now, self.failures)
+            self.reason = f"retrying after {self.failures} failure(s): {error.kind}"
         self._release()
         self.save()
+        return newly_paused
 
     def release(self):
         """Give the claim back without checking (the site was paused)."""
@@ -320,6 +345,9 @@ class CheckRequestQuerySet(models.QuerySet):
         for in the last BATO_REQUESTED_CHECK_COOLDOWN seconds is not queued again:
         the check already asked for answers everyone.
         """
+        paused = CheckSchedule.objects.filter(manga=manga, paused=True).values_list("reason", flat=True).first()
+        if paused is not None:
+            return CheckRequestAnswer(queued=False, detail=f"Checks of this title are paused ({paused}).")
         hour_ago = now - timedelta(hours=1)
         mine = self.filter(requested_by=user, requested_at__gt=hour_ago)
         if mine.count() >= settings.BATO_USER_CHECKS_PER_HOUR:
@@ -338,6 +366,16 @@ class CheckRequestQuerySet(models.QuerySet):
         self.create(manga=manga, requested_by=user, requested_at=now)
         return CheckRequestAnswer(queued=True, detail="A check of this title is queued.")
 
+    def take_next(self, now):
+        """Take the oldest ask nobody has served yet (a conditional UPDATE: one taker each); None if none."""
+        while True:
+            pending = self.filter(taken_at__isnull=True).order_by("requested_at", "pk").select_related(
+                "manga__schedule").first()
+            if pending is None:
+                return None
+            if self.filter(pk=pending.pk, taken_at__isnull=True).update(taken_at=now):
+                return pending
+
 
 class CheckRequest(models.Model):
     """A check someone asked for outside the schedule: which title, who, when."""
@@ -347,6 +385,9 @@ class CheckRequest(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="check_requests"
     )
     requested_at = models.DateTimeField(default=timezone.now, db_index=True)
+    taken_at = models.DateTimeField(
+        null=True, blank=True, db_index=True, help_text="When a worker took it; asks not yet taken go before any scheduled check.",
+    )
 
     objects = CheckRequestQuerySet.as_manager()
 
@@ -364,46 +405,111 @@ class SitePaused(Exception):
         self.reason = reason
 
 
-class SiteState(models.Model):
-    """The one row every process consults before it sends a request to the site.
+@dataclass(frozen=True)
+class SiteChange:
+    """What one answer changed that staff should hear about."""
 
-    It spaces requests BATO_MIN_DELAY..BATO_MAX_DELAY apart across all workers
-    and holds a site-wide pause after a 429 or a block.
+    opened_first: bool = False  # the breaker opened after working fine
+    recovered: bool = False  # the breaker closed after being open
+    reason: str = ""
+    until: datetime | None = None
+
+
+class SiteState(models.Model):
+    """The one row every worker consults about the site: the database limiter, pause, breaker, mirror.
+
+    The rules are in scraping.politeness; scraping.site drives them. Changes
+    are conditional updates or made under the row's lock, so workers on
+    several machines agree.
     """
 
-    next_request_at = models.DateTimeField(default=timezone.now)
+    SINGLETON_PK = 1
+    # The probe check holds the half-open breaker this long at most (a turn's
+    # wait plus a request), so a worker killed mid-probe cannot hold it.
+    PROBE_LEASE = timedelta(minutes=3)
+
+    limiter = models.JSONField(default=dict, blank=True, editable=False,
+                               help_text="The database limiter's state (unused when REDIS_URL is set).")
+    limiter_version = models.PositiveBigIntegerField(default=0, editable=False)
     paused_until = models.DateTimeField(null=True, blank=True)
     pause_reason = models.CharField(max_length=300, blank=True)
+    breaker_until = models.DateTimeField(
+        null=True, blank=True, help_text="Set while the circuit breaker is open: one probe check may go after it.",
+    )
+    breaker_openings = models.PositiveIntegerField(default=0, help_text="Times it opened in a row; the wait doubles.")
+    breaker_reason = models.CharField(max_length=300, blank=True)
+    probe_until = models.DateTimeField(null=True, blank=True, editable=False)
+    failures_in_a_row = models.PositiveIntegerField(default=0, help_text="Requests in a row the site did not answer.")
+    mirror = models.CharField(max_length=200, blank=True, help_text="The mirror in use; the next one takes over when it fails.")
 
     class Meta:
         verbose_name = "site state"
 
-    SINGLETON_PK = 1
+    def __str__(self):
+        return "the site"
 
     @classmethod
     def current(cls):
         state, _ = cls.objects.get_or_create(pk=cls.SINGLETON_PK)
         return state
 
-    @classmethod
-    def take_turn(cls, *, clock=timezone.now, sleep=time.sleep, delay=None):
-        """Block until this process may send the next request; raise SitePaused while paused.
+    # The database limiter
 
-        Compare-and-set on `next_request_at`: of several waiting processes
-        exactly one moves it forward and goes; the others wait for the new time.
+    @classmethod
+    def limiter_state(cls, row=None):
+        """(version, LimiterState) of the database limiter, from `row` when the caller just read it."""
+        row = row or cls.current()
+        return row.limiter_version, LimiterState.from_json(row.limiter)
+
+    @classmethod
+    def replace_limiter_state(cls, version, state):
+        """Store `state` if nobody changed the limiter since `version` was read; True if stored."""
+        return bool(cls.objects.filter(pk=cls.SINGLETON_PK, limiter_version=version).update(
+            limiter=state.as_json(), limiter_version=version + 1,
+        ))
+
+    # Pause and breaker
+
+    @property
+    def mirror_in_use(self):
+        return politeness.mirror_in_use(settings.BATO_SITE_URLS, self.mirror)
+
+    def _stopped(self, now):
+        """SitePaused for a pause or an open breaker in force at `now`, or None."""
+        if self.paused_until and self.paused_until > now:
+            return SitePaused(self.paused_until, self.pause_reason)
+        if self.breaker_until and self.breaker_until > now:
+            return SitePaused(self.breaker_until, f"circuit breaker open after {self.breaker_reason}")
+        return None
+
+    def admit(self, now):
+        """A Turn for a request about to wait for the limiter, or SitePaused, as this row says.
+
+        While the breaker is open nobody goes; once its wait is over exactly one
+        check (the probe) goes, and the others wait for what it finds.
         """
-        delay = delay or (lambda: random.uniform(settings.BATO_MIN_DELAY, settings.BATO_MAX_DELAY))
-        while True:
-            now = clock()
-            not_paused = Q(paused_until__isnull=True) | Q(paused_until__lte=now)
-            if cls.objects.filter(not_paused, pk=cls.SINGLETON_PK, next_request_at__lte=now).update(
-                next_request_at=now + timedelta(seconds=delay())
-            ):
-                return
-            state = cls.current()
-            if state.paused_until and state.paused_until > now:
-                raise SitePaused(state.paused_until, state.pause_reason)
-            sleep(max(0.01, (state.next_request_at - now).total_seconds()))
+        stopped = self._stopped(now)
+        if stopped:
+            raise stopped
+        if self.breaker_until is None:
+            return Turn(self.mirror_in_use, failures_seen=self.failures_in_a_row)
+        free = Q(probe_until__isnull=True) | Q(probe_until__lt=now)
+        if SiteState.objects.filter(free, pk=self.SINGLETON_PK, breaker_until=self.breaker_until).update(
+            probe_until=now + self.PROBE_LEASE
+        ):
+            return Turn(self.mirror_in_use, probe=True, failures_seen=self.failures_in_a_row)
+        raise SitePaused(now + self.PROBE_LEASE, "circuit breaker half open: one probe check is under way")
+
+    @classmethod
+    def still_open(cls, now):
+        """Raise SitePaused if a pause or the breaker started while a turn waited for the limiter."""
+        stopped = cls.current()._stopped(now)
+        if stopped:
+            raise stopped
+
+    @classmethod
+    def give_back_probe(cls):
+        cls.objects.filter(pk=cls.SINGLETON_PK).update(probe_until=None)
 
     @classmethod
     def pause(cls, now, seconds, reason):
@@ -417,11 +523,87 @@ class SiteState(models.Model):
 
     @classmethod
     def active_pause(cls, now):
-        """SitePaused for the pause in force at `now`, or None."""
-        row = cls.objects.filter(pk=cls.SINGLETON_PK, paused_until__gt=now).values_list(
-            "paused_until", "pause_reason"
-        ).first()
-        return SitePaused(*row) if row else None
+        """SitePaused for the pause or open breaker in force at `now`, or None."""
+        return cls.current()._stopped(now)
+
+    @classmethod
+    def dispatch_allowance(cls, now, limit):
+        """How many checks may be handed out now, and why fewer than `limit` ("" when all)."""
+        row = cls.current()
+        stopped = row._stopped(now)
+        if stopped:
+            return 0, str(stopped)
+        if row.breaker_until is not None:
+            if row.probe_until and row.probe_until > now:
+                return 0, "circuit breaker half open: the probe check is under way"
+            return 1, "circuit breaker half open: one probe check"
+        return limit, ""
+
+    @classmethod
+    def record_answer(cls, turn, error, now):
+        """Apply what the site answered on `turn` (`error` None when it worked); return a SiteChange."""
+        verdict = politeness.judge(error)
+        if verdict is Verdict.FINE and not turn.probe:
+            # The common case costs no query. A failure another worker met while
+            # this request was out stays counted: the breaker opens a little sooner.
+            if turn.failures_seen:
+                cls.objects.filter(pk=cls.SINGLETON_PK).update(failures_in_a_row=0)
+            return SiteChange()
+        with transaction.atomic():
+            cls.current()
+            row = cls.objects.select_for_update().get(pk=cls.SINGLETON_PK)
+            change = SiteChange()
+            if verdict is Verdict.FINE:
+                row.failures_in_a_row = 0
+                if row.breaker_until is not None:
+                    row.breaker_until = row.probe_until = None
+                    row.breaker_openings, row.breaker_reason = 0, ""
+                    change = SiteChange(recovered=True)
+            elif verdict is Verdict.RATE_LIMITED:
+                wait = politeness.rate_limit_wait(
+                    error.retry_after, default=settings.BATO_RATE_LIMIT_BACKOFF, cap=settings.BATO_MAX_RETRY_AFTER,
+                )
+                if not row.paused_until or row.paused_until < now + timedelta(seconds=wait):
+                    row.paused_until, row.pause_reason = now + timedelta(seconds=wait), error.message[:300]
+                if turn.probe:
+                    row.probe_until = None  # the next probe goes after the pause
+            else:
+                if row.mirror_in_use == turn.mirror:
+                    row.mirror = politeness.next_mirror(settings.BATO_SITE_URLS, turn.mirror)
+                row.failures_in_a_row += 1
+                opens = verdict is Verdict.BLOCKED or row.failures_in_a_row >= settings.BATO_BREAKER_FAILURES
+                if turn.probe or (opens and row.breaker_until is None):
+                    row.breaker_openings += 1
+                    wait = politeness.breaker_wait(
+                        row.breaker_openings, first=settings.BATO_BREAKER_FIRST_WAIT,
+                        longest=settings.BATO_BREAKER_MAX_WAIT,
+                    )
+                    row.breaker_until, row.probe_until = now + timedelta(seconds=wait), None
+                    row.breaker_reason = f"{error.message} (through {turn.mirror})"[:300]
+                    if row.breaker_openings == 1:
+                        change = SiteChange(opened_first=True, reason=row.breaker_reason, until=row.breaker_until)
+            row.save()
+        return change
+
+    def describe(self, now):
+        """The pause, breaker and mirror as staff see them."""
+        pause = self.paused_until if self.paused_until and self.paused_until > now else None
+        if self.breaker_until is None:
+            breaker = "closed"
+        elif self.breaker_until > now:
+            breaker = "open"
+        else:
+            breaker = "half open"
+        return {
+            "mirror": self.mirror_in_use,
+            "paused_until": pause.isoformat() if pause else None,
+            "pause_reason": self.pause_reason if pause else "",
+            "breaker": breaker,
+            "breaker_until": self.breaker_until.isoformat() if self.breaker_until else None,
+            "breaker_openings": self.breaker_openings,
+            "breaker_reason": self.breaker_reason,
+            "failures_in_a_row": self.failures_in_a_row,
+        }
 
 
 class JobConfig(models.Model):

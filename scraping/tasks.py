@@ -8,7 +8,8 @@ from django.utils import timezone
 from django_q.tasks import async_task
 
 from scraping.checks import check_manga
-from scraping.models import CheckRequest, CheckSchedule, Manga, SiteState
+from scraping import site
+from scraping.models import CheckRequest, CheckSchedule, Manga
 from scraping.worker import cluster_is_stopping
 
 logger = logging.getLogger(__name__)
@@ -18,14 +19,17 @@ def dispatch_due_checks(limit=None):
     """Queue one check per due title, most urgent first; return how many were queued.
 
     Titles are claimed before they are queued, so a title already queued or
-    being checked is not queued again by the next dispatch.
+    being checked is not queued again by the next dispatch. The site gate says
+    how many may go: none while paused or the breaker is open, one probe when
+    it is half open, no more than the hour's request budget has left.
     """
     now = timezone.now()
-    paused = SiteState.active_pause(now)
-    if paused:
-        logger.info("dispatch skipped: %s", paused)
+    allowed, reason = site.dispatch_allowance(site.clock.now(), limit or settings.BATO_DISPATCH_LIMIT)
+    if reason:
+        logger.info("dispatch limited to %d: %s", allowed, reason)
+    if not allowed:
         return 0
-    claims = CheckSchedule.objects.claim_due(now, limit or settings.BATO_DISPATCH_LIMIT, CheckSchedule.CLAIM_LEASE)
+    claims = CheckSchedule.objects.claim_due(now, allowed, CheckSchedule.CLAIM_LEASE)
     for manga_id, token in claims:
         transaction.on_commit(
             lambda m=manga_id, t=token: async_task(
@@ -37,18 +41,47 @@ def dispatch_due_checks(limit=None):
     return len(claims)
 
 
+def _stopping(manga_id, claim_token=None):
+    if not cluster_is_stopping():
+        return False
+    # Taken from the queue before the worker was told to stop: leave it for the next dispatch.
+    if claim_token:
+        CheckSchedule.objects.filter(manga_id=manga_id).release_claim(claim_token)
+    logger.info("title %s not checked: the worker is stopping", manga_id)
+    return True
+
+
 def check_manga_task(manga_id, claim_token=None):
-    """Check one title; the result line is what staff see in the task list."""
-    if cluster_is_stopping():
-        # Taken from the queue before the worker was told to stop: leave it for the next dispatch.
-        if claim_token:
-            CheckSchedule.objects.filter(manga_id=manga_id).release_claim(claim_token)
-        logger.info("title %s not checked: the worker is stopping", manga_id)
+    """Check one title; the result lines are what staff see in the task list.
+
+    Checks someone asked for go first, whichever task a worker takes next.
+    """
+    if _stopping(manga_id, claim_token):
         return f"title {manga_id} not checked: the worker is stopping"
+    lines = run_asked_for_checks()
     manga = Manga.objects.select_related("schedule").filter(pk=manga_id).first()
     if manga is None:
-        return f"title {manga_id} no longer exists"
-    return check_manga(manga, claim_token=claim_token).describe()
+        lines.append(f"title {manga_id} no longer exists")
+    elif _stopping(manga_id, claim_token):
+        lines.append(f"title {manga_id} not checked: the worker is stopping")
+    else:
+        lines.append(check_manga(manga, claim_token=claim_token).describe())
+    return "\n".join(lines)
+
+
+def run_asked_for_checks():
+    """Check every title someone asked for that no worker has taken yet, oldest ask first."""
+    lines = []
+    while not cluster_is_stopping():
+        asked = CheckRequest.objects.take_next(timezone.now())
+        if asked is None:
+            break
+        lines.append(f"asked for: {check_manga(asked.manga, priority=True).describe()}")
+    return lines
+
+
+def asked_for_checks_task():
+    return "\n".join(run_asked_for_checks()) or "the checks asked for were already done by other tasks"
 
 
 def request_check(manga, user, now=None):
@@ -58,7 +91,7 @@ def request_check(manga, user, now=None):
         if answer.queued:
             transaction.on_commit(
                 lambda: async_task(
-                    check_manga_task, manga.pk, task_name=f"check title {manga.pk} (asked by {user})", group="checks"
+                    asked_for_checks_task, task_name=f"check title {manga.pk} (asked by {user})", group="checks"
                 )
             )
     return answer

@@ -1,5 +1,6 @@
 import os
 import socket
+from datetime import timedelta
 from io import StringIO
 from urllib.parse import urlsplit
 
@@ -7,6 +8,7 @@ import pytest
 from django.conf import settings as django_settings
 from django.core.management import call_command
 from django.test import Client
+from django.utils import timezone
 
 from tests.standin import BatoStandIn
 
@@ -55,11 +57,47 @@ def pytest_report_header(config):
     )
 
 
+@pytest.fixture(autouse=True)
+def fresh_limiter():
+    """The Redis limiter's key outlives a test (the database limiter's row does not): start each test clean."""
+    from scraping.site import RedisLimiter, limiter
+
+    if django_settings.REDIS_URL:
+        limiter().redis.delete(RedisLimiter.KEY)
+    yield
+
+
+class FakeClock:
+    """A clock for the site gate that moves only when told to, or when the gate sleeps."""
+
+    def __init__(self, start):
+        self.current = start
+
+    def now(self):
+        return self.current
+
+    def sleep(self, seconds):
+        self.advance(seconds)
+
+    def advance(self, seconds):
+        self.current += timedelta(seconds=seconds)
+
+
+@pytest.fixture
+def site_clock(monkeypatch):
+    """The site gate's clock (pauses, breaker, limiter), under the test's control."""
+    import scraping.site
+
+    clock = FakeClock(timezone.now())
+    monkeypatch.setattr(scraping.site, "clock", clock)
+    return clock
+
+
 @pytest.fixture
 def standin(settings):
     """The Bato stand-in on loopback, with the project pointed at it."""
     with BatoStandIn() as server:
-        settings.BATO_BASE_URL = server.url
+        settings.BATO_SITE_URLS = [server.url]
         yield server
 
 

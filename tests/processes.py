@@ -31,7 +31,7 @@ def project_env(**extra):
         DJANGO_SETTINGS_MODULE="batoshelf.settings",
         SECRET_KEY="tests-only-not-secret",
         DATABASE_URL=test_database_url(),
-        BATO_BASE_URL=settings.BATO_BASE_URL,
+        BATO_SITE_URLS=",".join(settings.BATO_SITE_URLS),
         BATO_MIN_DELAY="0",
         BATO_MAX_DELAY="0",
         PYTHONUNBUFFERED="1",

@@ -122,17 +122,19 @@ def test_a_title_without_followers_is_checked_and_stored_all_the_same(standin):
     assert not Notification.objects.exists()
 
 
-ERRORS = [
-    ("rate_limit", {"retry_after": 120}, "rate_limited", 429),
-    ("cloudflare", {"status": 503}, "blocked", 503),
-    ("server_error", {"status": 500}, "server_error", 500),
+TITLE_ERRORS = [
     ("malformed", {}, "bad_response", 200),
     ("graphql_errors", {}, "bad_response", 200),
 ]
+SITE_ERRORS = [
+    ("rate_limit", {"retry_after": 120}, "rate_limited", 429),
+    ("cloudflare", {"status": 503}, "blocked", 503),
+    ("server_error", {"status": 500}, "server_error", 500),
+]
 
 
-@pytest.mark.parametrize("fault, options, kind, status", ERRORS)
-def test_each_error_leaves_stored_data_untouched_and_writes_a_failed_log(title, standin, fault, options, kind, status):
+def check_failing_with(title, standin, fault, options):
+    """Check `title` while the stand-in answers `fault`; assert nothing stored changed; return the log."""
     standin.add_chapters("102497", 2)
     standin.set_upload_status("102497", "hiatus")
     before = snapshot_of_stored_data()
@@ -140,13 +142,30 @@ def test_each_error_leaves_stored_data_untouched_and_writes_a_failed_log(title, 
     result = check_manga(fresh(title))
     assert snapshot_of_stored_data() == before
     log = ScrapeLog.objects.latest("pk")
-    assert (log.outcome, log.error_kind, log.http_status) == ("failed", kind, status)
     assert log.message
+    assert result.error.kind == log.error_kind
+    assert fresh(title).schedule.claim_token is None
+    return log
+
+
+@pytest.mark.parametrize("fault, options, kind, status", TITLE_ERRORS)
+def test_a_title_error_leaves_stored_data_untouched_and_backs_off_that_title(title, standin, fault, options, kind,
+                                                                             status):
+    log = check_failing_with(title, standin, fault, options)
+    assert (log.outcome, log.error_kind, log.http_status) == ("failed", kind, status)
     schedule = fresh(title).schedule
     assert schedule.failures == 1
     assert schedule.next_check_at == log.started_at + timedelta(minutes=15)
-    assert schedule.claim_token is None
-    assert result.error.kind == kind
+
+
+@pytest.mark.parametrize("fault, options, kind, status", SITE_ERRORS)
+def test_a_site_error_leaves_stored_data_untouched_and_the_title_due(title, standin, fault, options, kind, status):
+    due_at = fresh(title).schedule.next_check_at
+    log = check_failing_with(title, standin, fault, options)
+    assert (log.outcome, log.error_kind, log.http_status) == ("failed", kind, status)
+    schedule = fresh(title).schedule
+    assert schedule.failures == 0, "the site's fault was held against the title"
+    assert schedule.next_check_at == due_at
 
 
 def test_a_timeout_and_an_unknown_title_are_failed_checks_too(title, standin, settings):
@@ -159,8 +178,8 @@ def test_a_timeout_and_an_unknown_title_are_failed_checks_too(title, standin, se
     log = check_manga(fresh(title)).log
     assert (log.outcome, log.error_kind) == ("failed", "not_found")
     schedule = fresh(title).schedule
-    assert schedule.failures == 2
-    assert schedule.next_check_at == log.started_at + timedelta(minutes=30)
+    assert schedule.failures == 1, "only the missing title counts against it"
+    assert schedule.next_check_at == log.started_at + timedelta(minutes=15)
     assert Chapter.objects.count() == 10
 
 
@@ -180,13 +199,13 @@ def test_a_429_pauses_every_check_until_its_retry_after(title, standin):
     assert fresh(other).schedule.claim_token is None
 
 
-def test_a_block_without_retry_after_pauses_for_the_configured_backoff(title, standin, settings):
-    settings.BATO_BLOCK_BACKOFF = 900
+def test_a_block_opens_the_breaker_for_its_first_wait(title, standin, settings):
+    settings.BATO_BREAKER_FIRST_WAIT = 300
     standin.set_fault("cloudflare")
     started = timezone.now()
     check_manga(fresh(title))
-    assert SiteState.active_pause(started + timedelta(seconds=890)) is not None
-    assert SiteState.active_pause(started + timedelta(seconds=910)) is None
+    assert SiteState.active_pause(started + timedelta(seconds=290)) is not None
+    assert SiteState.active_pause(started + timedelta(seconds=310)) is None
 
 
 def test_import_while_the_site_is_paused_stores_nothing(standin):

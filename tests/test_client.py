@@ -86,7 +86,7 @@ def test_a_cloudflare_page_is_a_block_whatever_the_status(site, status):
     with pytest.raises(Blocked) as blocked:
         client_for(site).fetch_title("102497")
     assert blocked.value.status == status
-    assert blocked.value.pauses_site
+    assert blocked.value.site_wide
 
 
 def test_5xx_is_a_server_error(site):

@@ -120,7 +120,7 @@ def test_a_429_ends_the_cycle_and_the_next_cycle_waits_for_the_pause(two_titles)
     two_titles.set_fault("rate_limit", retry_after=300)
     out, _ = run("scrape", "--once", "--force")
     assert "failed: Bato is rate limiting us (HTTP 429; it asked for 300 s)" in out
-    assert "the site asked us to stop" in out
+    assert "the rest waits for a later cycle" in out
     assert len(two_titles.api_requests()) == 3  # two imports, one check
     out, _ = run("scrape", "--once", "--force")
     assert "checks to the site are paused until" in out and "nothing checked" in out

@@ -75,7 +75,7 @@ def test_system_status_reads_the_heartbeat_the_queue_and_the_site_pause(admin_cl
     SiteState.pause(timezone.now(), 600, "HTTP 429")
     status = admin_client.get("/api/admin/system-status").json()
     assert status["cluster_alive"] is True
-    assert status["site_paused"] is True and status["site_pause_reason"] == "HTTP 429"
+    assert status["site"]["paused_until"] is not None and status["site"]["pause_reason"] == "HTTP 429"
 
 
 def test_logs_filter_by_outcome_and_limit(admin_client, title):

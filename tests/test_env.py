@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
-from batoshelf.env import database_from_url, env_bool, env_float, env_int, env_list, env_url
+from batoshelf.env import database_from_url, env_bool, env_float, env_int, env_list, env_urls
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -42,13 +42,19 @@ def test_booleans(environ, value, expected):
         (lambda: env_int("X", 1), "4.5", "X must be a whole number"),
         (lambda: env_float("X", 1.0, minimum=0), "-1", "X must be at least 0"),
         (lambda: env_int("X", 1, maximum=10), "11", "X must be at most 10"),
-        (lambda: env_url("X", "https://bato.to", schemes=("https", "http")), "ftp://bato.to", "X must be a URL"),
+        (lambda: env_urls("X", ["https://bato.to"], schemes=("https", "http")), "https://bato.to,ftp://x.to",
+         "X must hold URLs starting with https:// or http://, not 'ftp://x.to'"),
     ],
 )
 def test_bad_values_fail_loudly_naming_the_variable(environ, reader, value, message):
     environ(X=value)
     with pytest.raises(ImproperlyConfigured, match=message):
         reader()
+
+
+def test_mirror_urls_keep_their_order_and_lose_trailing_slashes(environ):
+    environ(X="https://wto.to/, https://bato.to")
+    assert env_urls("X", [], schemes=("https",)) == ["https://wto.to", "https://bato.to"]
 
 
 def test_lists_are_comma_separated(environ):

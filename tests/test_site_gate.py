@@ -1,67 +1,312 @@
-"""Requests to the site keep BATO_MIN_DELAY..BATO_MAX_DELAY apart, across every worker."""
+"""A good citizen of the site: one limiter for the cluster, Retry-After, the breaker, mirrors, per-title pauses.
 
-import threading
+Against the stand-in on loopback; the gate's clock is the test's (`site_clock`)
+except where real worker processes keep real time.
+"""
+
 from datetime import timedelta
+from email.utils import format_datetime
 
 import pytest
-from django.db import connection
 from django.utils import timezone
+from django_q.brokers import get_broker
 
+from notifications.models import Follow, Notification
+from scraping import site
 from scraping.checks import check_manga, import_title
-from scraping.models import Manga, ScrapeLog, SitePaused, SiteState
+from scraping.jobs import run_job
+from scraping.models import CheckRequest, CheckSchedule, Manga, ScrapeLog, SitePaused, SiteState
+from scraping.tasks import check_manga_task, dispatch_due_checks, request_check
+from tests.conftest import run_command
+from tests.processes import ManagedProcess, free_port, wait_for
+from tests.standin import BatoStandIn
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def test_four_workers_checking_at_once_never_send_two_requests_closer_than_the_minimum(standin, settings):
-    for n in range(1, 9):
-        standin.add_title(str(n), f"Title {n}", chapters=3)
-        import_title(str(n))
-    settings.BATO_MIN_DELAY, settings.BATO_MAX_DELAY = 0.3, 0.4
+def fresh(manga):
+    return Manga.objects.select_related("schedule").get(pk=manga.pk)
+
+
+def titles(standin, count, *, start=1):
+    """`count` tracked titles, imported from the stand-in."""
+    made = []
+    for n in range(start, start + count):
+        standin.add_title(str(n), f"Title {n}", chapters=2)
+        made.append(import_title(str(n)).manga)
+    return made
+
+
+def make_due(*mangas):
+    CheckSchedule.objects.filter(manga__in=mangas).update(next_check_at=timezone.now() - timedelta(minutes=1))
+
+
+def staff_alerts():
+    return list(Notification.objects.filter(kind=Notification.Kind.ALERT).values_list("message", flat=True))
+
+
+@pytest.fixture
+def staff(django_user_model):
+    return django_user_model.objects.create_user("staff", password="staff-pass-123", is_staff=True)
+
+
+# One limiter for every worker
+
+
+@pytest.mark.slow
+def test_four_workers_and_fifty_due_titles_never_put_two_requests_closer_than_the_minimum(standin, tmp_path):
+    """Four worker processes of a real cluster, sharing the limiter in the database or in Redis."""
+    mangas = titles(standin, 50)
+    get_broker().purge_queue()
     standin.requests.clear()
-    titles = list(Manga.objects.select_related("schedule"))
-    errors = []
-
-    def worker(share):
-        try:
-            for manga in share:
-                check_manga(manga)
-        except Exception as exc:  # surfaced in the main thread below
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=worker, args=(titles[i::4],)) for i in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert not errors
+    make_due(*mangas)
+    assert dispatch_due_checks(limit=50) == 50
+    cluster = ManagedProcess(tmp_path / "worker.log", "worker", Q_WORKERS="4",
+                             BATO_MIN_DELAY="0.3", BATO_MAX_DELAY="0.4")
+    try:
+        wait_for(lambda: ScrapeLog.objects.filter(outcome="no_change").count() == 50, 90, "50 checks")
+    finally:
+        cluster.stop()
     times = sorted(r.at for r in standin.api_requests())
-    assert len(times) == 8
+    assert len(times) == 50
     gaps = [b - a for a, b in zip(times, times[1:])]
-    # A few milliseconds go between taking a turn and the request leaving.
-    assert min(gaps) >= 0.3 - 0.05, gaps
-    assert ScrapeLog.objects.filter(outcome="no_change").count() == 8
+    # A few milliseconds go between a turn and its request reaching the site.
+    assert min(gaps) >= 0.3 - 0.05, sorted(gaps)[:5]
+    assert not ScrapeLog.objects.filter(outcome__in=["failed", "skipped"]).exists()
 
 
-def test_a_turn_waits_for_the_time_the_last_request_set():
-    now = timezone.now()
-    SiteState.current()
-    SiteState.objects.update(next_request_at=now + timedelta(seconds=2))
-    waits = []
-    clock = iter([now, now + timedelta(seconds=2)])
-    SiteState.take_turn(clock=lambda: next(clock), sleep=waits.append, delay=lambda: 5)
-    assert waits == [pytest.approx(2)]
-    assert SiteState.current().next_request_at == now + timedelta(seconds=7)
+def test_the_hourly_budget_holds_every_check_and_the_dispatch(standin, site_clock, settings):
+    settings.BATO_MAX_REQUESTS_PER_HOUR = 3
+    first, second, third = titles(standin, 3)  # three imports: the hour's budget is spent
+    standin.requests.clear()
+    skipped = check_manga(fresh(first))
+    assert skipped.log.outcome == ScrapeLog.Outcome.SKIPPED
+    assert "3 requests an hour" in skipped.log.message
+    make_due(second, third)
+    assert dispatch_due_checks() == 0
+    assert not standin.api_requests()
+
+    site_clock.advance(3601)
+    assert check_manga(fresh(first)).log.outcome == ScrapeLog.Outcome.NO_CHANGE
+    assert len(standin.api_requests()) == 1
 
 
-def test_a_pause_refuses_turns_until_it_ends_and_a_shorter_one_does_not_cut_it():
-    now = timezone.now()
-    until = SiteState.pause(now, 120, "HTTP 429")
-    SiteState.pause(now, 10, "a shorter one")
-    with pytest.raises(SitePaused) as paused:
-        SiteState.take_turn(clock=lambda: now + timedelta(seconds=60), delay=lambda: 0)
-    assert paused.value.until == until
-    assert "HTTP 429" in str(paused.value)
-    SiteState.take_turn(clock=lambda: now + timedelta(seconds=121), delay=lambda: 0)
+# 429 and Retry-After
+
+
+def test_a_429_with_retry_after_120_means_no_request_from_anyone_for_120_seconds(standin, site_clock):
+    limited, *others = titles(standin, 5)
+    standin.set_fault("rate_limit", retry_after=120)
+    assert check_manga(fresh(limited)).log.error_kind == "rate_limited"
+    standin.set_fault(None)
+    standin.requests.clear()
+    make_due(*others)
+
+    for seconds in (1, 60, 119):
+        site_clock.current = SiteState.current().paused_until - timedelta(seconds=120 - seconds)
+        for manga in others:  # four workers, each with its title
+            result = check_manga(fresh(manga))
+            assert result.log.outcome == ScrapeLog.Outcome.SKIPPED and "paused until" in result.log.message
+        assert dispatch_due_checks() == 0
+    assert not standin.api_requests()
+    assert fresh(limited).schedule.failures == 0, "the site's 429 was held against the title"
+
+    site_clock.advance(1)
+    assert check_manga(fresh(others[0])).log.outcome == ScrapeLog.Outcome.NO_CHANGE
+    assert len(standin.api_requests()) == 1
+    make_due(limited)
+    assert dispatch_due_checks() == 4
+
+
+def test_retry_after_as_an_http_date_is_honoured_and_a_huge_one_is_capped(standin, site_clock, settings):
+    settings.BATO_MAX_RETRY_AFTER = 600
+    (manga,) = titles(standin, 1)
+    standin.set_fault("rate_limit", retry_after=format_datetime(timezone.now() + timedelta(seconds=300), usegmt=True))
+    check_manga(fresh(manga))
+    paused = SiteState.current().paused_until - site_clock.now()
+    assert timedelta(seconds=298) <= paused <= timedelta(seconds=301)
+
+    site_clock.advance(301)
+    standin.set_fault("rate_limit", retry_after=86_400)
+    check_manga(fresh(manga))
+    assert SiteState.current().paused_until == site_clock.now() + timedelta(seconds=600)
+
+
+def test_a_429_without_retry_after_waits_the_default_backoff(standin, site_clock, settings):
+    settings.BATO_RATE_LIMIT_BACKOFF = 90
+    (manga,) = titles(standin, 1)
+    standin.set_fault("rate_limit")
+    check_manga(fresh(manga))
+    assert SiteState.current().paused_until == site_clock.now() + timedelta(seconds=90)
+
+
+# The circuit breaker
+
+
+def test_a_cloudflare_page_opens_the_breaker_and_a_probe_that_works_closes_it(standin, site_clock, staff):
+    blocked, other = titles(standin, 2)
+    standin.set_fault("cloudflare", status=403)
+    assert check_manga(fresh(blocked)).log.error_kind == "blocked"
+    assert site.status(site_clock.now())["breaker"] == "open"
+    assert len(staff_alerts()) == 1 and "Checks to the site stopped" in staff_alerts()[0]
+    standin.requests.clear()
+    make_due(blocked, other)
+
+    site_clock.advance(299)
+    assert check_manga(fresh(other)).log.outcome == ScrapeLog.Outcome.SKIPPED
+    assert dispatch_due_checks() == 0
+    assert not standin.api_requests()
+
+    site_clock.advance(2)  # five minutes: one probe may go
+    assert site.status(site_clock.now())["breaker"] == "half open"
+    assert site.dispatch_allowance(site_clock.now(), 15) == (1, "circuit breaker half open: one probe check")
+    probe = check_manga(fresh(other))
+    assert probe.log.error_kind == "blocked", "the site still blocks"
+    state = SiteState.current()
+    assert state.breaker_openings == 2 and state.breaker_until == site_clock.now() + timedelta(seconds=600)
+    assert len(staff_alerts()) == 1, "staff were told twice about one outage"
+
+    site_clock.advance(601)
+    standin.set_fault(None)
+    assert check_manga(fresh(other)).log.outcome == ScrapeLog.Outcome.NO_CHANGE
+    assert site.status(site_clock.now())["breaker"] == "closed"
+    assert "The site answers again" in staff_alerts()[0]
+    assert check_manga(fresh(blocked)).log.outcome == ScrapeLog.Outcome.NO_CHANGE
+    assert len(standin.api_requests()) == 3
+
+
+def test_while_the_probe_is_out_no_other_check_goes(standin, site_clock):
+    (manga,) = titles(standin, 1)
+    standin.set_fault("cloudflare")
+    check_manga(fresh(manga))
+    site_clock.advance(301)
+    state = SiteState.current()
+    assert state.admit(site_clock.now()).probe
+    with pytest.raises(SitePaused, match="one probe check is under way"):
+        SiteState.current().admit(site_clock.now())
+    assert site.dispatch_allowance(site_clock.now(), 15)[0] == 0
+    # A probe whose worker died gives way after its lease.
+    site_clock.advance(SiteState.PROBE_LEASE.total_seconds() + 1)
+    assert SiteState.current().admit(site_clock.now()).probe
+
+
+def test_a_run_of_network_failures_opens_the_breaker(standin, site_clock, settings):
+    settings.BATO_BREAKER_FAILURES = 3
+    mangas = titles(standin, 3)
+    settings.BATO_SITE_URLS = [f"http://127.0.0.1:{free_port()}"]  # nothing listens there
+    for count, manga in enumerate(mangas, 1):
+        assert check_manga(fresh(manga)).log.error_kind == "network"
+        assert site.status(site_clock.now())["breaker"] == ("open" if count == 3 else "closed")
+    assert all(fresh(m).schedule.failures == 0 for m in mangas)
+
+
+# Mirrors
+
+
+def test_failover_moves_to_the_next_mirror_and_stays_there_across_a_restart(standin, site_clock, settings):
+    (manga,) = titles(standin, 1)
+    with BatoStandIn() as second:
+        second.titles = standin.titles
+        settings.BATO_SITE_URLS = [standin.url, second.url]
+        standin.set_fault("cloudflare")
+        standin.requests.clear()
+        assert check_manga(fresh(manga)).log.error_kind == "blocked"
+        assert site.status(site_clock.now())["mirror"] == second.url
+
+        site_clock.advance(301)  # the probe goes to the next mirror and works
+        assert check_manga(fresh(manga)).log.outcome == ScrapeLog.Outcome.NO_CHANGE
+        standin.set_fault(None)  # the first mirror is back: we stay where it works
+        assert SiteState.current().mirror == second.url  # in the database, not in this process
+        for _ in range(2):
+            assert check_manga(fresh(manga)).log.outcome == ScrapeLog.Outcome.NO_CHANGE
+        assert len(standin.api_requests()) == 1
+        assert len(second.api_requests()) == 3
+        out, _ = run_command("scrape", "--once")
+        assert f"site via {second.url}" in out
+
+
+def test_an_unreachable_mirror_gives_way_to_the_next_on_the_next_check(standin, site_clock, settings):
+    (manga,) = titles(standin, 1)
+    dead = f"http://127.0.0.1:{free_port()}"
+    settings.BATO_SITE_URLS = [dead, standin.url]
+    standin.requests.clear()
+    assert check_manga(fresh(manga)).log.error_kind == "network"
+    assert check_manga(fresh(manga)).log.outcome == ScrapeLog.Outcome.NO_CHANGE
+    assert SiteState.current().mirror == standin.url
+    assert site.status(site_clock.now())["breaker"] == "closed"
+
+
+# Per title
+
+
+def test_a_title_not_found_three_times_is_paused_its_followers_told_once_and_never_checked(
+    standin, site_clock, reader, other_reader, settings,
+):
+    settings.BATO_NOT_FOUND_PAUSE_AFTER = 3
+    gone, fine = titles(standin, 2)
+    for user in (reader, other_reader):
+        Follow.objects.create(user=user, manga=gone)
+    del standin.titles[gone.bato_id]
+    for _ in range(3):
+        assert check_manga(fresh(gone)).log.error_kind == "not_found"
+    schedule = fresh(gone).schedule
+    assert schedule.paused and "did not have it 3 checks in a row" in schedule.reason
+    told = Notification.objects.filter(kind=Notification.Kind.TITLE_PAUSED)
+    assert sorted(told.values_list("user__username", flat=True)) == ["other", "reader"]
+    assert "could not be found on the site 3 times in a row" in told.first().message
+
+    check_manga(fresh(gone))  # staff check it by hand once more: still gone
+    assert told.count() == 2, "followers were told twice"
+
+    standin.requests.clear()
+    make_due(gone, fine)
+    assert dispatch_due_checks() == 1
+    assert CheckSchedule.objects.get(manga=gone).claim_token is None
+    assert CheckSchedule.objects.get(manga=fine).claim_token is not None
+    answer = request_check(gone, reader)
+    assert not answer.queued and "paused" in answer.detail
+    assert all(r.body["variables"]["id"] != gone.bato_id for r in standin.api_requests())
+
+
+def test_staff_hear_when_a_title_keeps_failing_and_again_when_it_recovers(standin, site_clock, staff):
+    (manga,) = titles(standin, 1)
+    standin.set_fault("graphql_errors")
+    for _ in range(5):
+        check_manga(fresh(manga))
+    run_job("alert_failing_titles")
+    assert len(staff_alerts()) == 1 and "failed 5 checks in a row" in staff_alerts()[0]
+    standin.set_fault(None)
+    check_manga(fresh(manga))
+    assert "checked fine again" in staff_alerts()[0]
+    assert len(staff_alerts()) == 2
+
+
+# Checks someone asked for
+
+
+def test_a_check_someone_asked_for_goes_before_the_scheduled_one_a_worker_takes(standin, reader):
+    scheduled, asked = titles(standin, 2)
+    make_due(scheduled)
+    ((manga_id, token),) = CheckSchedule.objects.claim_due(timezone.now(), 1, CheckSchedule.CLAIM_LEASE)
+    assert request_check(asked, reader).queued  # queued behind the scheduled check
+    standin.requests.clear()
+
+    lines = check_manga_task(manga_id, token).splitlines()
+    assert [r.body["variables"]["id"] for r in standin.api_requests()] == [asked.bato_id, scheduled.bato_id]
+    assert lines[0].startswith(f"asked for: {asked.bato_id}")
+    assert CheckRequest.objects.get(manga=asked).taken_at is not None
+    assert ScrapeLog.objects.filter(manga=asked).count() == 2  # import and the asked-for check, not twice
+
+
+def test_staff_see_the_limiter_and_the_breaker_on_the_dashboard(standin, site_clock, admin_client):
+    (manga,) = titles(standin, 1)
+    standin.set_fault("cloudflare")
+    check_manga(fresh(manga))
+    page = admin_client.get("/admin/dashboard/").content.decode()
+    assert "<strong>open</strong>" in page and "a probe check at" in page
+    assert "2 of 300 requests in the last hour" in page
+    status = admin_client.get("/api/admin/system-status").json()["site"]
+    assert status["breaker"] == "open" and status["breaker_openings"] == 1
+    assert status["requests_last_hour"] == 2 and status["limiter"] in ("database", "redis")
+    out, _ = run_command("scrape", "--once")
+    assert "breaker open until" in out and "nothing checked" in out

@@ -1,15 +1,16 @@
 """What can go wrong when asking Bato, one type per cause.
 
 `kind` is what a scrape log records; `transient` says whether asking again
-later may succeed; `pauses_site` says whether every check to the site should
-wait (the site asked us to slow down or stopped talking to us).
+later may succeed; `site_wide` says the fault is the site's or the road to it
+(a 429, a block, no answer), not the title's: it counts against the site and
+its mirror, never against the title (see scraping.politeness).
 """
 
 
 class BatoError(Exception):
     kind = "error"
     transient = True
-    pauses_site = False
+    site_wide = False
 
     def __init__(self, message, *, status=None):
         super().__init__(message)
@@ -24,7 +25,7 @@ class TitleNotFound(BatoError):
 
 class RateLimited(BatoError):
     kind = "rate_limited"
-    pauses_site = True
+    site_wide = True
 
     def __init__(self, message, *, status=429, retry_after=None):
         super().__init__(message, status=status)
@@ -35,7 +36,7 @@ class Blocked(BatoError):
     """An HTML page (Cloudflare) where JSON should be."""
 
     kind = "blocked"
-    pauses_site = True
+    site_wide = True
 
 
 class BadResponse(BatoError):
@@ -46,14 +47,19 @@ class BadResponse(BatoError):
 
 class NetworkError(BatoError):
     kind = "network"
+    site_wide = True
 
 
 class RequestTimedOut(BatoError):
     kind = "timeout"
+    site_wide = True
 
 
 class ServerError(BatoError):
+    """A 5xx from the site (or Cloudflare in front of it): the site is down, not the title."""
+
     kind = "server_error"
+    site_wide = True
 
 
 class InvalidTitleReference(ValueError):

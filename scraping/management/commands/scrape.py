@@ -6,6 +6,7 @@ from django.utils import timezone
 
 from scraping.bato.errors import InvalidTitleReference
 from scraping.bato.refs import parse_title_reference
+from scraping import site
 from scraping.checks import check_manga
 from scraping.models import CheckSchedule, Manga, ScrapeLog, SiteState
 
@@ -49,7 +50,8 @@ class Command(BaseCommand):
 
     def cycle(self, *, only=None, force=False, limit=None):
         now = timezone.now()
-        paused = SiteState.active_pause(now)
+        self.stdout.write(site.describe_status(site.status(site.clock.now())))
+        paused = SiteState.active_pause(site.clock.now())
         if paused:
             self.stdout.write(f"{paused}; nothing checked")
             return
@@ -70,8 +72,9 @@ class Command(BaseCommand):
             counts[result.log.outcome] += 1
             new_chapters += result.log.new_chapters
             self.stdout.write(result.describe())
-            if result.error is not None and result.error.pauses_site:
-                self.stdout.write("the site asked us to stop; the rest waits for the next cycle")
+            stopped = SiteState.active_pause(site.clock.now())
+            if stopped:
+                self.stdout.write(f"{stopped}; the rest waits for a later cycle")
                 break
         self.stdout.write(
             f"checked {sum(counts.values())}: {counts['success']} with {new_chapters} new chapter(s), "

@@ -433,6 +433,9 @@ class SiteState(models.Model):
     limiter_version = models.PositiveBigIntegerField(default=0, editable=False)
     paused_until = models.DateTimeField(null=True, blank=True)
     pause_reason = models.CharField(max_length=300, blank=True)
+    rate_limited_at = models.DateTimeField(
+        null=True, blank=True, help_text="The last 429: requests go at half the pace for an hour after it.",
+    )
     breaker_until = models.DateTimeField(
         null=True, blank=True, help_text="Set while the circuit breaker is open: one probe check may go after it.",
     )
@@ -565,6 +568,7 @@ class SiteState(models.Model):
                 )
                 if not row.paused_until or row.paused_until < now + timedelta(seconds=wait):
                     row.paused_until, row.pause_reason = now + timedelta(seconds=wait), error.message[:300]
+                row.rate_limited_at = now
                 if turn.probe:
                     row.probe_until = None  # the next probe goes after the pause
             else:
@@ -598,6 +602,9 @@ class SiteState(models.Model):
             "mirror": self.mirror_in_use,
             "paused_until": pause.isoformat() if pause else None,
             "pause_reason": self.pause_reason if pause else "",
+            "slow_pace_until": (self.rate_limited_at + timedelta(seconds=politeness.SLOW_PACE_FOR)).isoformat()
+            if self.rate_limited_at and now - self.rate_limited_at < timedelta(seconds=politeness.SLOW_PACE_FOR)
+            else None,
             "breaker": breaker,
             "breaker_until": self.breaker_until.isoformat() if self.breaker_until else None,
             "breaker_openings": self.breaker_openings,

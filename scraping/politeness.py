@@ -17,6 +17,10 @@ HOUR = 3600.0
 PRIORITY_LEASE = 5.0
 # How often a check held back by an asked-for one looks again.
 PRIORITY_POLL = 0.5
+# After a 429 the site has told us its limit is near: requests go this many
+# times further apart for this long, so the next burst does not meet it again.
+SLOW_PACE_FACTOR = 2.0
+SLOW_PACE_FOR = HOUR
 
 
 @dataclass(frozen=True)
@@ -104,6 +108,13 @@ def judge(error):
     if isinstance(error, Blocked):
         return Verdict.BLOCKED
     return Verdict.UNREACHABLE
+
+
+def spacing(delay, now, rate_limited_at):
+    """The gap to leave after a request: `delay`, or SLOW_PACE_FACTOR times it within an hour of a 429."""
+    if rate_limited_at is not None and now - rate_limited_at < SLOW_PACE_FOR:
+        return delay * SLOW_PACE_FACTOR
+    return delay
 
 
 def rate_limit_wait(retry_after, *, default, cap):

@@ -17,7 +17,7 @@ from datetime import timezone as dt_timezone
 from django.conf import settings
 from django.utils import timezone
 
-from scraping.politeness import LimiterState, decide_turn
+from scraping.politeness import LimiterState, decide_turn, spacing
 from scraping.models import SitePaused, SiteState
 
 
@@ -111,12 +111,15 @@ def take_turn(*, priority=False):
     now = clock.now()
     seen = SiteState.current()
     turn = seen.admit(now)
+    rate_limited_at = seen.rate_limited_at.timestamp() if seen.rate_limited_at else None
     deadline = now.timestamp() + settings.BATO_TURN_MAX_WAIT
     try:
         while True:
+            delay = spacing(random.uniform(settings.BATO_MIN_DELAY, settings.BATO_MAX_DELAY), now.timestamp(),
+                            rate_limited_at)
             decision = limiter().attempt(lambda state: decide_turn(
                 state, now.timestamp(), priority=priority, per_hour=settings.BATO_MAX_REQUESTS_PER_HOUR,
-                delay=random.uniform(settings.BATO_MIN_DELAY, settings.BATO_MAX_DELAY),
+                delay=delay,
             ), seen)
             seen = None
             if decision.granted:

@@ -14,6 +14,7 @@ from scraping.politeness import (
     mirror_in_use,
     next_mirror,
     rate_limit_wait,
+    spacing,
 )
 
 T0 = 1_800_000_000.0
@@ -77,6 +78,12 @@ def test_limiter_state_survives_its_json_form():
     state = LimiterState(next_at=T0, recent=(T0 - 5, T0 - 1), priority_until=T0 + 3)
     assert LimiterState.from_json(state.as_json()) == state
     assert LimiterState.from_json(None) == LimiterState()
+
+
+def test_for_an_hour_after_a_429_requests_go_twice_as_far_apart():
+    assert spacing(5.0, T0, None) == 5.0
+    assert spacing(5.0, T0, T0 - 10) == 10.0
+    assert spacing(5.0, T0, T0 - HOUR - 1) == 5.0
 
 
 @pytest.mark.parametrize("asked, expected", [(120, 120), (None, 60), (99_999, 3600), (-5, 0)])

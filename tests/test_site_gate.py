@@ -118,6 +118,22 @@ def test_a_429_with_retry_after_120_means_no_request_from_anyone_for_120_seconds
     assert dispatch_due_checks() == 4
 
 
+def test_after_a_429_the_cluster_keeps_twice_the_spacing_for_an_hour(standin, site_clock, settings):
+    settings.BATO_MIN_DELAY = settings.BATO_MAX_DELAY = 5
+    (manga,) = titles(standin, 1)
+    standin.set_fault("rate_limit", retry_after=120)
+    check_manga(fresh(manga))
+    standin.set_fault(None)
+    site_clock.advance(120)
+    check_manga(fresh(manga))
+    assert site.limiter().peek().next_at == (site_clock.now() + timedelta(seconds=10)).timestamp()
+    assert site.status(site_clock.now())["slow_pace_until"] is not None
+
+    site_clock.advance(3600)
+    check_manga(fresh(manga))
+    assert site.limiter().peek().next_at == (site_clock.now() + timedelta(seconds=5)).timestamp()
+
+
 def test_retry_after_as_an_http_date_is_honoured_and_a_huge_one_is_capped(standin, site_clock, settings):
     settings.BATO_MAX_RETRY_AFTER = 600
     (manga,) = titles(standin, 1)

@@ -70,5 +70,10 @@ class Migration(migrations.Migration):
             name='probe_until',
             field=models.DateTimeField(blank=True, editable=False, null=True),
         ),
+        migrations.AddField(
+            model_name='sitestate',
+            name='rate_limited_at',
+            field=models.DateTimeField(blank=True, help_text='The last 429: requests go at half the pace for an hour after it.', null=True),
+        ),
         migrations.RunPython(mark_past_asks_taken, migrations.RunPython.noop),
     ]

@@ -17,8 +17,8 @@ from datetime import timezone as dt_timezone
 from django.conf import settings
 from django.utils import timezone
 
-from scraping.politeness import LimiterState, decide_turn, spacing
 from scraping.models import SitePaused, SiteState
+from scraping.politeness import LimiterState, decide_turn, spacing
 
 
 class SystemClock:

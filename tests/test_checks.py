@@ -123,10 +123,10 @@ def test_a_title_without_followers_is_checked_and_stored_all_the_same(standin):
 
 
 TITLE_ERRORS = [
-    ("malformed", {}, "bad_response", 200),
     ("graphql_errors", {}, "bad_response", 200),
 ]
 SITE_ERRORS = [
+    ("malformed", {}, "bad_response", 200),
     ("rate_limit", {"retry_after": 120}, "rate_limited", 429),
     ("cloudflare", {"status": 503}, "blocked", 503),
     ("server_error", {"status": 500}, "server_error", 500),

@@ -2,7 +2,16 @@
 
 import pytest
 
-from scraping.bato.errors import BadResponse, Blocked, NetworkError, RateLimited, RequestTimedOut, ServerError, TitleNotFound
+from scraping.bato.errors import (
+    BadResponse,
+    Blocked,
+    NetworkError,
+    NotJson,
+    RateLimited,
+    RequestTimedOut,
+    ServerError,
+    TitleNotFound,
+)
 from scraping.politeness import (
     HOUR,
     PRIORITY_LEASE,
@@ -106,6 +115,7 @@ def test_the_breaker_waits_five_minutes_then_doubles_up_to_six_hours():
     (NetworkError("refused"), Verdict.UNREACHABLE),
     (RequestTimedOut("slow"), Verdict.UNREACHABLE),
     (ServerError("502"), Verdict.UNREACHABLE),
+    (NotJson("<garbage>"), Verdict.UNREACHABLE),
 ])
 def test_only_the_sites_own_faults_count_against_the_site(error, verdict):
     assert judge(error) is verdict

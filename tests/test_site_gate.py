@@ -216,6 +216,26 @@ def test_a_run_of_network_failures_opens_the_breaker(standin, site_clock, settin
     assert all(fresh(m).schedule.failures == 0 for m in mangas)
 
 
+def test_a_site_answering_garbage_writes_nothing_opens_the_breaker_and_recovers(standin, site_clock, reader):
+    mangas = titles(standin, 4)
+    for manga in mangas:
+        Follow.objects.create(user=reader, manga=manga)
+        standin.add_chapters(manga.bato_id, 1)
+    standin.set_fault("malformed")
+    for manga in mangas[:3]:
+        assert check_manga(fresh(manga)).log.error_kind == "bad_response"
+    assert site.status(site_clock.now())["breaker"] == "open"
+    assert check_manga(fresh(mangas[3])).log.outcome == ScrapeLog.Outcome.SKIPPED
+    assert not Notification.objects.exists() and all(m.chapters.count() == 2 for m in mangas)
+
+    standin.set_fault(None)
+    site_clock.advance(301)
+    for manga in mangas:
+        assert check_manga(fresh(manga)).log.new_chapters == 1
+    assert site.status(site_clock.now())["breaker"] == "closed"
+    assert Notification.objects.filter(user=reader).count() == 4
+
+
 # Mirrors
 
 

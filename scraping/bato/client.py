@@ -13,6 +13,7 @@ from scraping.bato.errors import (
     BatoError,
     Blocked,
     NetworkError,
+    NotJson,
     RateLimited,
     RequestTimedOut,
     ServerError,
@@ -88,7 +89,7 @@ def decode_response(status, headers, content):
     try:
         return json.loads(text)
     except ValueError:
-        raise BadResponse(f"the answer is not JSON: {text[:80]!r}", status=status) from None
+        raise NotJson(f"the answer is not JSON: {text[:80]!r}", status=status) from None
 
 
 def _looks_like_html(headers, text):

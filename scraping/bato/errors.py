@@ -45,6 +45,13 @@ class BadResponse(BatoError):
     kind = "bad_response"
 
 
+class NotJson(BadResponse):
+    """An answer that is not JSON at all: whatever answered is not the site's API (a broken
+    mirror, a proxy's error page), so it counts against the site like an unreachable one."""
+
+    site_wide = True
+
+
 class NetworkError(BatoError):
     kind = "network"
     site_wide = True

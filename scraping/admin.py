@@ -258,7 +258,7 @@ class CheckScheduleAdmin(LearnedRhythmDisplay, admin.ModelAdmin):
 
 @admin.register(CheckRequest)
 class CheckRequestAdmin(admin.ModelAdmin):
-    list_display = ("requested_at", "manga", "requested_by")
+    list_display = ("requested_at", "manga", "requested_by", "taken_at")
     search_fields = ("manga__name", "manga__bato_id", "requested_by__username")
     date_hierarchy = "requested_at"
     list_select_related = ("manga", "requested_by")

@@ -5,6 +5,7 @@ from io import StringIO
 from urllib.parse import urlsplit
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 from django.conf import settings as django_settings
 from django.core.management import call_command
 from django.test import Client
@@ -13,6 +14,12 @@ from django.utils import timezone
 from tests.standin import BatoStandIn
 
 UNDER_CI = os.environ.get("CI", "").lower() == "true"
+
+# Fuzzing (tests/test_fuzz.py) explores new inputs on every local run; CI
+# replays one fixed exploration, so a red CI run is a bug that reproduces.
+hypothesis_settings.register_profile("ci", derandomize=True, database=None)
+if UNDER_CI:
+    hypothesis_settings.load_profile("ci")
 
 
 def _reachable(url, default_port):

@@ -39,7 +39,7 @@ CLOUDFLARE_PAGE = (
     "Performance &amp; security by Cloudflare</div></body></html>"
 )
 
-FAULTS = ("rate_limit", "cloudflare", "server_error", "malformed", "graphql_errors", "hang", "not_found_errors")
+FAULTS = ("rate_limit", "cloudflare", "server_error", "malformed", "graphql_errors", "hang", "not_found_errors", "raw")
 
 DAY_MS = 86_400_000
 _EPOCH_2015_MS = 1_420_070_400_000
@@ -136,6 +136,7 @@ class BatoStandIn:
         self.fault_status = None  # e.g. 503 for the Cloudflare page, 502 for server_error
         self.retry_after = None
         self.hang_seconds = 5.0
+        self.raw_answer = (200, {"Content-Type": "application/json"}, b"{}")  # what the "raw" fault sends
         self.requests = []
         self.lock = threading.RLock()
         self._server = ThreadingHTTPServer((host, port), _handler_for(self))
@@ -217,6 +218,8 @@ class BatoStandIn:
             return self.fault_status or 403, {"Content-Type": "text/html; charset=UTF-8"}, CLOUDFLARE_PAGE.encode()
         if fault == "server_error":
             return self.fault_status or 502, {"Content-Type": "text/plain"}, b"Bad Gateway"
+        if fault == "raw":
+            return self.raw_answer
         if fault == "malformed":
             return 200, {"Content-Type": "application/json"}, b'{"data": {"get_content_comicNode": {"id": '
         if fault == "hang":

@@ -39,6 +39,9 @@ def test_accepted_references(text, comic_id):
         ("https://bato.to/title/abc-slug", "not a title page"),
         ("one piece", "not"),
         ("-5", "not"),
+        ("[", "is not a URL"),  # this one and ":@" were found by tests/test_fuzz.py
+        ("https://:@bato.to/title/1", "user name or password"),
+        ("https://[::1/title/1", "is not a URL"),
     ],
 )
 def test_refused_references_say_what_is_accepted(text, why):

@@ -24,10 +24,13 @@ def parse_title_reference(text, mirrors):
     )
     if not text:
         raise InvalidTitleReference(f"Nothing given: expected {accepted}.")
-    parts = urlsplit(text if "://" in text else f"https://{text}")
+    try:
+        parts = urlsplit(text if "://" in text else f"https://{text}")
+    except ValueError:  # e.g. an unclosed "[" of an IPv6 host
+        raise InvalidTitleReference(f"{text!r} is not a URL: expected {accepted}.") from None
     if parts.scheme not in ("http", "https"):
         raise InvalidTitleReference(f"{text!r} is not an http(s) URL: expected {accepted}.")
-    if parts.username or parts.password:
+    if "@" in parts.netloc:  # even an empty "user:@" or ":@"
         raise InvalidTitleReference(f"{text!r} carries a user name or password: expected {accepted}.")
     host = (parts.hostname or "").lower()
     known = {m.lower() for m in mirrors}

@@ -1,0 +1,131 @@
+"""Property-based fuzzing of what comes from outside: pasted title URLs and the site's answers.
+
+Whatever arrives, the parsers answer with their own error types and never
+crash, and a check stores a whole answer or nothing.
+"""
+
+import json
+
+import pytest
+from hypothesis import HealthCheck, given, settings, strategies as st
+
+from scraping.bato.client import decode_response
+from scraping.bato.errors import BatoError, InvalidTitleReference
+from scraping.bato.parsing import parse_title_response
+from scraping.bato.refs import parse_title_reference
+from scraping.checks import check_manga, import_title
+from scraping.models import Chapter, Manga, ScrapeLog, SiteState
+from tests.standin import make_details
+
+MIRRORS = ["bato.to", "batotwo.com", "wto.to"]
+FUZZ = settings(max_examples=300, deadline=None)
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=12), inner, max_size=4),
+    max_leaves=20,
+)
+hosts = st.sampled_from(MIRRORS + ["evil.example", "bato.to.evil.example", "[::1", "127.0.0.1:99999", ""])
+url_like = st.builds(
+    "{}{}{}{}{}".format,
+    st.sampled_from(["https://", "http://", "ftp://", "javascript:", "//", "", "file:///", "data:text/html,"]),
+    st.sampled_from(["", "user:pw@", "user@", ":@"]),
+    hosts,
+    st.sampled_from(["/title/", "/series/", "/chapter/", "/", ""]),
+    st.text(alphabet="0123456789-abc/%?#@:[]", max_size=16),
+)
+
+
+@FUZZ
+@given(st.one_of(st.text(), url_like))
+def test_a_pasted_reference_is_an_id_on_a_mirror_or_a_clear_refusal(text):
+    try:
+        comic_id = parse_title_reference(text, MIRRORS)
+    except InvalidTitleReference as refused:
+        assert "bare id" in str(refused)
+    else:
+        assert comic_id.isdigit()
+
+
+@FUZZ
+@given(url_like)
+def test_no_reference_with_credentials_or_another_host_is_accepted(text):
+    try:
+        parse_title_reference(text, MIRRORS)
+    except InvalidTitleReference:
+        return
+    assert "@" not in text.split("/title/")[0].split("/series/")[0]
+    assert "evil" not in text.split("/title/")[0].split("/series/")[0]
+
+
+def valid_payload(comic_id="1", chapters=2):
+    return {"data": {
+        "get_content_comicNode": {"id": comic_id, "data": make_details(comic_id, "Fuzzed")},
+        "get_content_chapterList": [
+            {"id": str(900 + n), "data": {"dname": f"Chapter {n}", "title": "", "urlPath": f"/title/1/{900 + n}-ch_{n}",
+                                          "dateCreate": 1647940559044, "datePublic": 1647940559044}}
+            for n in range(chapters)
+        ],
+    }}
+
+
+@st.composite
+def mutated_payloads(draw):
+    """A valid answer with a few of its values, at any depth, replaced by anything."""
+    payload = valid_payload(chapters=draw(st.integers(0, 3)))
+    for _ in range(draw(st.integers(1, 4))):
+        parent, key = None, None
+        node = payload
+        for step in draw(st.lists(st.integers(0, 30), min_size=1, max_size=6)):
+            keys = list(node) if isinstance(node, dict) else list(range(len(node))) if isinstance(node, list) else []
+            if not keys:
+                break
+            parent, key = node, keys[step % len(keys)]
+            node = node[key]
+            if step % 3 == 0:
+                break
+        if parent is not None:
+            parent[key] = draw(json_values)
+    return payload
+
+
+@FUZZ
+@given(st.one_of(json_values, mutated_payloads()))
+def test_any_json_answer_parses_or_is_a_bato_error(payload):
+    try:
+        parse_title_response(payload, "1")
+    except BatoError:
+        pass
+
+
+@FUZZ
+@given(st.integers(100, 599), st.sampled_from(["application/json", "text/html", "text/plain", ""]), st.binary(max_size=300))
+def test_any_http_answer_decodes_or_is_a_bato_error(status, content_type, body):
+    try:
+        decode_response(status, {"Content-Type": content_type}, body)
+    except BatoError:
+        pass
+
+
+@pytest.mark.django_db(transaction=True)
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(answer=st.one_of(mutated_payloads().map(lambda p: json.dumps(p).encode()), st.binary(max_size=200)))
+def test_a_check_stores_a_whole_answer_or_nothing(standin, answer):
+    if not Manga.objects.exists():
+        standin.add_title("1", chapters=2)
+        import_title("1")
+    SiteState.objects.all().delete()  # garbage opens the breaker; each answer gets its own check
+    manga = Manga.objects.select_related("schedule").get()
+    before = sorted(Chapter.objects.values_list("bato_id", "dname"))
+    standin.raw_answer = (200, {"Content-Type": "application/json"}, answer)
+    standin.set_fault("raw")
+    result = check_manga(manga)
+    after = sorted(Chapter.objects.values_list("bato_id", "dname"))
+    if result.log.outcome == ScrapeLog.Outcome.FAILED:
+        assert after == before
+        assert Manga.objects.get().refreshed_at == manga.refreshed_at
+    else:
+        assert result.log.outcome in (ScrapeLog.Outcome.SUCCESS, ScrapeLog.Outcome.NO_CHANGE)
+        parsed = parse_title_response(json.loads(answer), "1")
+        assert {c.bato_id for c in parsed.chapters} <= {bato_id for bato_id, _ in after}
+        assert Manga.objects.get().name == parsed.details.name[:500]

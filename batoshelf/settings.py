@@ -105,8 +105,16 @@ LOGIN_REDIRECT_URL = "notifications:shelf"
 LOGOUT_REDIRECT_URL = "login"
 CSRF_FAILURE_VIEW = "batoshelf.http.csrf_failure"
 
+# HTTPS. Behind a proxy that terminates TLS, set all of these (`manage.py check
+# --deploy` is clean then); BEHIND_TLS_PROXY trusts its X-Forwarded-Proto.
 SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", False)
 CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", False)
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", False)
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0, minimum=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", False)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
+if env_bool("BEHIND_TLS_PROXY", False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
 # Redis, when configured, carries both the channel layer and the task queue.
 REDIS_URL = env_str("REDIS_URL")
@@ -194,6 +202,12 @@ NOTIFICATIONS_RELAY_INTERVAL = env_float("NOTIFICATIONS_RELAY_INTERVAL", 5.0 if 
 # below the timeout; retry must exceed timeout or the ORM broker hands a running
 # check to a second worker.
 Q_TIMEOUT = env_int("Q_TIMEOUT", 300, minimum=30)
+# A claimed title is not handed out again for this many seconds: longer than a
+# queued check waits plus Q_TIMEOUT. A worker killed mid-check (whose task the
+# Redis broker cannot hand out again) lets its title be checked after it.
+BATO_CLAIM_LEASE = env_int("BATO_CLAIM_LEASE", 900, minimum=60)
+if BATO_CLAIM_LEASE <= Q_TIMEOUT:
+    raise ImproperlyConfigured(f"BATO_CLAIM_LEASE ({BATO_CLAIM_LEASE}) must be longer than Q_TIMEOUT ({Q_TIMEOUT})")
 Q_CLUSTER = {
     "name": "batoshelf",
     "workers": env_int("Q_WORKERS", 2, minimum=1),

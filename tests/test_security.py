@@ -1,0 +1,125 @@
+"""Deployment settings, and every staff-only or per-user door tried with the wrong key.
+
+The WebSocket's refusals are in test_live.py, title URLs in test_refs.py, the
+fuzzing in test_fuzz.py.
+"""
+
+import os
+import re
+import secrets
+import subprocess
+import sys
+
+import pytest
+from django.test import Client
+from django.urls import URLPattern, URLResolver, get_resolver
+
+from notifications.models import Follow, Notification
+from scraping.models import Manga
+from tests.conftest import logged_in
+from tests.processes import ROOT
+
+PRODUCTION_HTTPS = {
+    "DEBUG": "false",
+    "ALLOWED_HOSTS": "shelf.example.org",
+    "SESSION_COOKIE_SECURE": "true",
+    "CSRF_COOKIE_SECURE": "true",
+    "SECURE_SSL_REDIRECT": "true",
+    "SECURE_HSTS_SECONDS": "31536000",
+    "SECURE_HSTS_INCLUDE_SUBDOMAINS": "true",
+    "SECURE_HSTS_PRELOAD": "true",
+    "BEHIND_TLS_PROXY": "true",
+}
+
+
+def manage(*args, **env):
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "SECURE_", "PYTEST"))}
+    clean.update(DJANGO_SETTINGS_MODULE="batoshelf.settings", **env)
+    return subprocess.run([sys.executable, str(ROOT / "manage.py"), *args], cwd=ROOT, env=clean,
+                          capture_output=True, text=True, timeout=60)
+
+
+def test_check_deploy_is_clean_with_the_production_https_settings():
+    done = manage("check", "--deploy", "--fail-level", "WARNING",
+                  SECRET_KEY=secrets.token_urlsafe(50), **PRODUCTION_HTTPS)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "no issues" in done.stdout
+
+
+def test_check_deploy_names_each_https_setting_left_out():
+    done = manage("check", "--deploy", "--fail-level", "WARNING", SECRET_KEY=secrets.token_urlsafe(50),
+                  DEBUG="false")
+    assert done.returncode != 0
+    for warning in ("W004", "W008", "W012", "W016"):
+        assert f"security.{warning}" in done.stderr + done.stdout
+
+
+def test_a_weak_secret_key_is_reported():
+    done = manage("check", "--deploy", "--fail-level", "WARNING", SECRET_KEY="short", **PRODUCTION_HTTPS)
+    assert done.returncode != 0 and "security.W009" in done.stderr + done.stdout
+
+
+def test_hsts_and_the_https_redirect_follow_the_settings(settings, db):
+    settings.SECURE_SSL_REDIRECT = True
+    settings.SECURE_HSTS_SECONDS = 31536000
+    settings.SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    plain = Client().get("/accounts/login/")
+    assert plain.status_code == 301 and plain["Location"].startswith("https://")
+    secure = Client().get("/accounts/login/", secure=True)
+    assert secure["Strict-Transport-Security"] == "max-age=31536000; includeSubDomains"
+
+
+def test_behind_a_tls_proxy_its_forwarded_scheme_is_trusted(settings, db):
+    settings.SECURE_SSL_REDIRECT = True
+    settings.SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    assert Client().get("/accounts/login/", headers={"X-Forwarded-Proto": "https"}).status_code == 200
+
+
+def _paths(patterns, prefix=""):
+    """Every concrete path of the URLconf: converters filled with 1."""
+    for entry in patterns:
+        route = prefix + str(entry.pattern)
+        if isinstance(entry, URLResolver):
+            yield from _paths(entry.url_patterns, route)
+        elif isinstance(entry, URLPattern):
+            yield "/" + re.sub(r"<(?:\w+:)?\w+>", "1", route).lstrip("^").rstrip("$")
+
+
+STAFF_API = sorted(p for p in _paths(get_resolver().url_patterns) if p.startswith(("/api/admin/", "/api/jobs/")))
+STAFF_PAGES = ["/admin/dashboard/", "/admin/", "/admin/scraping/manga/", "/admin/scraping/sitestate/",
+               "/admin/scraping/jobconfig/", "/admin/auth/user/"]
+
+
+def test_the_sweep_found_every_staff_endpoint():
+    assert len(STAFF_API) == 9, STAFF_API
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("path", STAFF_API)
+@pytest.mark.parametrize("method", ["get", "post"])
+def test_every_staff_api_refuses_a_reader(as_reader, path, method):
+    answer = getattr(as_reader, method)(path)
+    assert answer.status_code in (403, 405), (path, answer.status_code)
+    if answer.status_code == 403:
+        assert answer.json()["error"] == "staff only"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("path", STAFF_PAGES)
+def test_every_staff_page_sends_a_reader_to_the_admin_login(as_reader, path):
+    answer = as_reader.get(path)
+    assert answer.status_code == 302 and answer["Location"].startswith("/admin/login/")
+
+
+@pytest.mark.django_db
+def test_a_readers_own_follow_and_notifications_are_out_of_anothers_reach(reader, other_reader):
+    title = Manga.objects.create(bato_id="102497", name="A title")
+    Follow.objects.create(user=reader, manga=title)
+    mine = Notification.objects.create(user=reader, manga=title, kind="alert", message="mine")
+    other = logged_in(other_reader)
+    assert other.post(f"/notifications/{mine.pk}/read").status_code == 404
+    assert other.post(f"/api/notifications/{mine.pk}/read").status_code == 404
+    assert other.post(f"/shelf/{title.pk}/unfollow").status_code == 404
+    assert other.post(f"/shelf/{title.pk}/mute").status_code == 404
+    assert Follow.objects.get(user=reader, manga=title).muted is False
+    assert Notification.objects.get(pk=mine.pk).is_read is False

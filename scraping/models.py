@@ -181,10 +181,6 @@ class CheckScheduleQuerySet(models.QuerySet):
 class CheckSchedule(models.Model):
     """When a title is checked next, and what past checks taught about it."""
 
-    # A claim outlives a queued check's wait plus the task timeout; a worker
-    # killed mid-check lets its title be dispatched again after it.
-    CLAIM_LEASE = timedelta(minutes=15)
-
     manga = models.OneToOneField(Manga, on_delete=models.CASCADE, related_name="schedule", verbose_name="title")
     next_check_at = models.DateTimeField(default=timezone.now, db_index=True)
     last_checked_at = models.DateTimeField(null=True, blank=True)
@@ -214,6 +210,11 @@ class CheckSchedule(models.Model):
     def __str__(self):
         return f"schedule of {self.manga_id}"
 
+    @staticmethod
+    def claim_lease():
+        """How long a claim holds (BATO_CLAIM_LEASE): a worker killed mid-check lets its title go after it."""
+        return timedelta(seconds=settings.BATO_CLAIM_LEASE)
+
     def claim(self, now, token=None):
         """Take this title for one check; return the claim token, or None if another check holds it.
 
@@ -225,7 +226,7 @@ class CheckSchedule(models.Model):
             free |= Q(claim_token=token)
         new_token = token or uuid.uuid4().hex
         taken = CheckSchedule.objects.filter(free, pk=self.pk).update(
-            claim_token=new_token, claimed_until=now + self.CLAIM_LEASE
+            claim_token=new_token, claimed_until=now + self.claim_lease()
         )
         return new_token if taken else None
 

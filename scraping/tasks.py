@@ -29,7 +29,7 @@ def dispatch_due_checks(limit=None):
         logger.info("dispatch limited to %d: %s", allowed, reason)
     if not allowed:
         return 0
-    claims = CheckSchedule.objects.claim_due(now, allowed, CheckSchedule.CLAIM_LEASE)
+    claims = CheckSchedule.objects.claim_due(now, allowed, CheckSchedule.claim_lease())
     for manga_id, token in claims:
         transaction.on_commit(
             lambda m=manga_id, t=token: async_task(

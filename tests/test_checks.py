@@ -228,7 +228,7 @@ def test_a_title_being_checked_elsewhere_is_skipped_not_checked_twice(title, sta
 
 def test_a_claim_from_a_killed_worker_expires(title, standin):
     schedule = fresh(title).schedule
-    schedule.claim(timezone.now() - CheckSchedule.CLAIM_LEASE - timedelta(seconds=1))
+    schedule.claim(timezone.now() - CheckSchedule.claim_lease() - timedelta(seconds=1))
     assert check_manga(fresh(title)).log.outcome == ScrapeLog.Outcome.NO_CHANGE
 
 

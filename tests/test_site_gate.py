@@ -323,7 +323,7 @@ def test_staff_hear_when_a_title_keeps_failing_and_again_when_it_recovers(standi
 def test_a_check_someone_asked_for_goes_before_the_scheduled_one_a_worker_takes(standin, reader):
     scheduled, asked = titles(standin, 2)
     make_due(scheduled)
-    ((manga_id, token),) = CheckSchedule.objects.claim_due(timezone.now(), 1, CheckSchedule.CLAIM_LEASE)
+    ((manga_id, token),) = CheckSchedule.objects.claim_due(timezone.now(), 1, CheckSchedule.claim_lease())
     assert request_check(asked, reader).queued  # queued behind the scheduled check
     standin.requests.clear()
 

@@ -128,7 +128,10 @@ def database_from_url(url, *, base_dir: Path):
             "PASSWORD": unquote(parts.password or ""),
             "HOST": parts.hostname,
             "PORT": str(port or ""),
-            "CONN_MAX_AGE": int(options.get("conn_max_age", 60)),
+            # Django under ASGI runs each request in a thread of its own: a
+            # persistent connection would be left open on every one of them
+            # ("Too many connections" under load). Loopback connects are cheap.
+            "CONN_MAX_AGE": int(options.get("conn_max_age", 0)),
             "CONN_HEALTH_CHECKS": True,
             "OPTIONS": {
                 # Korean and Japanese titles need the full four-byte UTF-8.

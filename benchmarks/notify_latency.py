@@ -133,32 +133,13 @@ def measure(mode, counts, rounds, relay_interval):
         connection.creation.destroy_test_db(old_name, verbosity=0)
 
 
-def make_sessions(count):
-    """`count` users with a logged-in session each; returns their session keys."""
-    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY, get_user_model
-    from django.contrib.sessions.backends.db import SessionStore
-
-    User = get_user_model()
-    User.objects.bulk_create([User(username=f"bench{i}", password="!") for i in range(count)])
-    keys = []
-    for user in User.objects.filter(username__startswith="bench").order_by("pk"):
-        session = SessionStore()
-        session.update({
-            SESSION_KEY: str(user.pk), BACKEND_SESSION_KEY: "django.contrib.auth.backends.ModelBackend",
-            HASH_SESSION_KEY: user.get_session_auth_hash(),
-        })
-        session.create()
-        keys.append((user.pk, session.session_key))
-    return keys
-
-
 def run_service_and_clients(mode, site, counts, rounds, relay_interval):
     from notifications.models import Follow
     from scraping.checks import import_title
-    from tests.processes import ManagedProcess, free_port, http_status, wait_for
+    from tests.processes import ManagedProcess, free_port, http_status, logged_in_sessions, wait_for
 
     manga = import_title(TITLE).manga
-    sessions = make_sessions(max(counts))
+    sessions = logged_in_sessions("bench", max(counts))
     port = free_port()
     extra = {"Q_WORKERS": "1", "LOG_LEVEL": "WARNING"}
     if relay_interval:

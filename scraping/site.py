@@ -9,6 +9,7 @@ close the breaker, and tell staff.
 """
 
 import json
+import logging
 import random
 import time
 from datetime import datetime, timedelta
@@ -32,6 +33,7 @@ class SystemClock:
 
 
 clock = SystemClock()
+logger = logging.getLogger(__name__)
 
 
 class DatabaseLimiter:
@@ -54,36 +56,50 @@ class DatabaseLimiter:
 
 
 class RedisLimiter:
-    """The limiter's state in one Redis key, changed in a WATCH / MULTI transaction."""
+    """The limiter's state in one Redis key, changed in a WATCH / MULTI transaction.
+
+    While Redis cannot be reached the database row stands in, so a check that
+    runs without the queue (`scrape`) still keeps the spacing.
+    """
 
     KEY = "batoshelf:site:limiter"
 
     def __init__(self, url):
         import redis
 
-        self.redis = redis.Redis.from_url(url)
+        self.redis = redis.Redis.from_url(url, socket_connect_timeout=5, socket_timeout=5)
+        self.fallback = DatabaseLimiter()
 
     def attempt(self, decide, seen=None):
-        from redis.exceptions import WatchError
+        from redis.exceptions import ConnectionError, TimeoutError, WatchError
 
-        with self.redis.pipeline() as pipe:
-            while True:
-                try:
-                    pipe.watch(self.KEY)
-                    state = self._decode(pipe.get(self.KEY))
-                    decision = decide(state)
-                    if decision.state == state:
-                        pipe.unwatch()
-                    else:
-                        pipe.multi()
-                        pipe.set(self.KEY, json.dumps(decision.state.as_json()))
-                        pipe.execute()
-                    return decision
-                except WatchError:
-                    continue  # another worker moved first: decide again on what it wrote
+        try:
+            with self.redis.pipeline() as pipe:
+                while True:
+                    try:
+                        pipe.watch(self.KEY)
+                        state = self._decode(pipe.get(self.KEY))
+                        decision = decide(state)
+                        if decision.state == state:
+                            pipe.unwatch()
+                        else:
+                            pipe.multi()
+                            pipe.set(self.KEY, json.dumps(decision.state.as_json()))
+                            pipe.execute()
+                        return decision
+                    except WatchError:
+                        continue  # another worker moved first: decide again on what it wrote
+        except (ConnectionError, TimeoutError) as error:
+            logger.warning("the Redis limiter is unreachable (%s): the database's takes over", error)
+            return self.fallback.attempt(decide, seen)
 
     def peek(self):
-        return self._decode(self.redis.get(self.KEY))
+        from redis.exceptions import ConnectionError, TimeoutError
+
+        try:
+            return self._decode(self.redis.get(self.KEY))
+        except (ConnectionError, TimeoutError):
+            return self.fallback.peek()
 
     @staticmethod
     def _decode(raw):

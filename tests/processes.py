@@ -91,3 +91,22 @@ def http_status(url):
             return response.status
     except OSError:
         return None
+
+
+def logged_in_sessions(prefix, count):
+    """`count` new users named `prefix`0.. with a logged-in session each: [(user id, session key)]."""
+    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY, get_user_model
+    from django.contrib.sessions.backends.db import SessionStore
+
+    User = get_user_model()
+    User.objects.bulk_create([User(username=f"{prefix}{i}", password="!") for i in range(count)])
+    keys = []
+    for user in User.objects.filter(username__startswith=prefix).order_by("pk"):
+        session = SessionStore()
+        session.update({
+            SESSION_KEY: str(user.pk), BACKEND_SESSION_KEY: "django.contrib.auth.backends.ModelBackend",
+            HASH_SESSION_KEY: user.get_session_auth_hash(),
+        })
+        session.create()
+        keys.append((user.pk, session.session_key))
+    return keys

@@ -12,6 +12,7 @@ import argparse
 import itertools
 import json
 import re
+import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -139,7 +140,7 @@ class BatoStandIn:
         self.raw_answer = (200, {"Content-Type": "application/json"}, b"{}")  # what the "raw" fault sends
         self.requests = []
         self.lock = threading.RLock()
-        self._server = ThreadingHTTPServer((host, port), _handler_for(self))
+        self._server = _QuietServer((host, port), _handler_for(self))
         self._server.daemon_threads = True
         self._thread = None
 
@@ -299,6 +300,14 @@ def _validate(body):
     if unknown:
         return f'Cannot query field "{unknown[0]}".'
     return None
+
+
+class _QuietServer(ThreadingHTTPServer):
+    """A client that gave up on a slow answer (a timeout, a killed worker) is no error of the stand-in's."""
+
+    def handle_error(self, request, client_address):
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
 
 
 def _handler_for(standin):

@@ -16,6 +16,7 @@ from scraping import site
 from scraping.checks import check_manga, import_title
 from scraping.jobs import run_job
 from scraping.models import CheckRequest, CheckSchedule, Manga, ScrapeLog, SitePaused, SiteState
+from scraping.politeness import decide_turn
 from scraping.tasks import check_manga_task, dispatch_due_checks, request_check
 from tests.conftest import run_command
 from tests.processes import ManagedProcess, free_port, wait_for
@@ -73,6 +74,19 @@ def test_four_workers_and_fifty_due_titles_never_put_two_requests_closer_than_th
     # A few milliseconds go between a turn and its request reaching the site.
     assert min(gaps) >= 0.3 - 0.05, sorted(gaps)[:5]
     assert not ScrapeLog.objects.filter(outcome__in=["failed", "skipped"]).exists()
+
+
+def test_while_redis_is_unreachable_the_database_keeps_the_spacing(site_clock):
+    unreachable = site.RedisLimiter(f"redis://127.0.0.1:{free_port()}/0")
+    now = site_clock.now().timestamp()
+
+    def decide(state):
+        return decide_turn(state, now, delay=5, per_hour=10)
+
+    assert unreachable.attempt(decide).granted
+    assert not unreachable.attempt(decide).granted, "the second turn came without the spacing"
+    assert SiteState.limiter_state()[1].next_at == now + 5
+    assert unreachable.peek().requests_in_last_hour(now) == 1
 
 
 def test_the_hourly_budget_holds_every_check_and_the_dispatch(standin, site_clock, settings):

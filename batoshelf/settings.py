@@ -5,6 +5,7 @@ in-memory channel layer. Production: DATABASE_URL=mysql://..., REDIS_URL=redis:/
 The README's configuration table lists every variable.
 """
 
+import re
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -187,6 +188,41 @@ BATO_NOT_FOUND_PAUSE_AFTER = env_int("BATO_NOT_FOUND_PAUSE_AFTER", 3, minimum=1)
 # Titles handed to the queue per dispatch (every minute): more than the site
 # spacing lets through in a minute would only wait in the queue.
 BATO_DISPATCH_LIMIT = env_int("BATO_DISPATCH_LIMIT", 15, minimum=1)
+
+# MangaDex and MangaUpdates: where their APIs answer, and how often we may ask.
+# The defaults keep well under what their documentation and well-behaved
+# clients suggest: MangaDex allows about 5 requests a second per address
+# (clients keep to 3), MangaUpdates asks for "reasonable spacing" (clients
+# keep to 1 or 2 a second). A check is one or two requests.
+MANGADEX_API_URL = env_urls("MANGADEX_API_URL", ["https://api.mangadex.org"], schemes=("https", "http"))[0]
+MANGADEX_LANGUAGES = env_list("MANGADEX_LANGUAGES", ["en"])
+for _language in MANGADEX_LANGUAGES:
+    if not re.fullmatch(r"[a-z]{2}(-[a-z]{2})?", _language):
+        raise ImproperlyConfigured(
+            f"MANGADEX_LANGUAGES must hold language codes such as en, pt-br or es-la, not {_language!r}"
+        )
+MANGADEX_MIN_DELAY = env_float("MANGADEX_MIN_DELAY", 1.0, minimum=0)
+MANGADEX_MAX_DELAY = env_float("MANGADEX_MAX_DELAY", 2.0, minimum=0)
+MANGADEX_MAX_REQUESTS_PER_HOUR = env_int("MANGADEX_MAX_REQUESTS_PER_HOUR", 1200, minimum=1)
+MANGAUPDATES_API_URL = env_urls(
+    "MANGAUPDATES_API_URL", ["https://api.mangaupdates.com/v1"], schemes=("https", "http")
+)[0]
+MANGAUPDATES_MIN_DELAY = env_float("MANGAUPDATES_MIN_DELAY", 2.0, minimum=0)
+MANGAUPDATES_MAX_DELAY = env_float("MANGAUPDATES_MAX_DELAY", 4.0, minimum=0)
+MANGAUPDATES_MAX_REQUESTS_PER_HOUR = env_int("MANGAUPDATES_MAX_REQUESTS_PER_HOUR", 600, minimum=1)
+for _prefix in ("MANGADEX", "MANGAUPDATES"):
+    if globals()[f"{_prefix}_MAX_DELAY"] < globals()[f"{_prefix}_MIN_DELAY"]:
+        raise ImproperlyConfigured(f"{_prefix}_MAX_DELAY must not be below {_prefix}_MIN_DELAY")
+# Named in the User-Agent of every request to MangaDex and MangaUpdates, so
+# they can reach whoever runs this instance.
+BATOSHELF_CONTACT_URL = env_str("BATOSHELF_CONTACT_URL", "")
+if BATOSHELF_CONTACT_URL and (
+    urlsplit(BATOSHELF_CONTACT_URL).scheme not in ("http", "https", "mailto")
+    or any(c.isspace() or c in "()" for c in BATOSHELF_CONTACT_URL)
+):
+    raise ImproperlyConfigured(
+        f"BATOSHELF_CONTACT_URL must be an http(s) or mailto: URL without spaces, not {BATOSHELF_CONTACT_URL!r}"
+    )
 
 # Checks a follower asks for: so many an hour per user, and one per title in
 # this many seconds whoever asks.

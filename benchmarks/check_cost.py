@@ -28,7 +28,8 @@ from django.test.utils import CaptureQueriesContext  # noqa: E402
 from scraping.bato.client import BatoClient  # noqa: E402
 from scraping.checks import check_manga, import_title  # noqa: E402
 from scraping.models import Chapter, Manga  # noqa: E402
-from tests.standin import BatoStandIn  # noqa: E402
+from tests.standins import BatoStandIn  # noqa: E402
+from scraping.sources import TitleRef  # noqa: E402
 
 RUNS = 3
 
@@ -60,7 +61,7 @@ def report(site):
     for run in range(RUNS):
         comic_id = str(72315 + run)
         site.add_title(comic_id, "月曜日のたわわ", chapters=1500, lang="ja")
-        _, seconds = timed(lambda: import_title(comic_id))
+        _, seconds = timed(lambda: import_title(TitleRef("bato", str(comic_id))))
         import_seconds.append(seconds)
         baseline_seconds.append(one_row_at_a_time(site, comic_id))
     best, baseline = min(import_seconds), min(baseline_seconds)
@@ -68,7 +69,7 @@ def report(site):
           f"baseline, the same chapters saved row by row: {baseline:.3f} s; ratio {baseline / best:.1f}x")
 
     site.add_title("2000", chapters=2000)
-    manga = import_title("2000").manga
+    manga = import_title(TitleRef("bato", str("2000"))).manga
     requests_before = len(site.api_requests())
     with CaptureQueriesContext(connection) as unchanged:
         _, unchanged_seconds = timed(lambda: check_manga(fresh(manga)))
@@ -85,10 +86,10 @@ def one_row_at_a_time(site, comic_id):
     """The naive way: the same fetch, then one INSERT per chapter."""
     started = time.perf_counter()
     snapshot = BatoClient(site.url, timeout=30).fetch_title(comic_id).snapshot
-    manga = Manga.objects.create(bato_id=f"9{comic_id}", name=snapshot.details.name)
+    manga = Manga.objects.create(source_id=f"9{comic_id}", name=snapshot.details.name)
     for record in snapshot.chapters:
         chapter = Chapter.from_record(manga, record, manga.first_seen_at)
-        chapter.bato_id = f"9{chapter.bato_id}"
+        chapter.source_id = f"9{chapter.source_id}"
         chapter.save()
     return time.perf_counter() - started
 

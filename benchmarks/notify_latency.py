@@ -30,6 +30,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from scraping.sources import TitleRef  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -122,7 +123,7 @@ def measure(mode, counts, rounds, relay_interval):
     try:
         from django.conf import settings
 
-        from tests.standin import BatoStandIn
+        from tests.standins import BatoStandIn
 
         with BatoStandIn() as site:
             settings.BATO_SITE_URLS = [site.url]
@@ -138,7 +139,7 @@ def run_service_and_clients(mode, site, counts, rounds, relay_interval):
     from scraping.checks import import_title
     from tests.processes import ManagedProcess, free_port, http_status, logged_in_sessions, wait_for
 
-    manga = import_title(TITLE).manga
+    manga = import_title(TitleRef("bato", str(TITLE))).manga
     sessions = logged_in_sessions("bench", max(counts))
     port = free_port()
     extra = {"Q_WORKERS": "1", "LOG_LEVEL": "WARNING"}

@@ -36,7 +36,8 @@ from urllib.parse import urlsplit
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.standin import BatoStandIn  # noqa: E402
+from tests.standins import BatoStandIn  # noqa: E402
+from scraping.sources import TitleRef  # noqa: E402
 
 DATABASE_SERVER = os.environ.get("PROOF_DATABASE_URL", "mysql://root@127.0.0.1:3306/batoshelf_proof")
 REDIS_URL = os.environ.get("PROOF_REDIS_URL", "redis://127.0.0.1:6379/13")
@@ -298,7 +299,7 @@ class Proof:
         for n in range(size["titles"]):
             self.site.add_title(str(500_000 + n), f"Proof title {n}", chapters=3)
         started = time.monotonic()
-        self.mangas = [import_title(comic_id).manga for comic_id in self.site.titles]
+        self.mangas = [import_title(TitleRef("bato", str(comic_id))).manga for comic_id in self.site.titles]
         log(f"{len(self.mangas)} titles imported in {time.monotonic() - started:.1f} s")
         self.sessions = logged_in_sessions("proof-reader-", size["readers"])
         Follow.objects.bulk_create([
@@ -361,7 +362,7 @@ class Proof:
     def missing_chapters(self):
         from scraping.models import Chapter
 
-        stored = set(Chapter.objects.filter(bato_id__in=[c for _, c, _ in self.added]).values_list("bato_id", flat=True))
+        stored = set(Chapter.objects.filter(source_id__in=[c for _, c, _ in self.added]).values_list("source_id", flat=True))
         return [c for _, c, _ in self.added if c not in stored]
 
     def undelivered(self):
@@ -377,7 +378,7 @@ class Proof:
         from notifications.models import Follow, Notification
         from scraping.models import Chapter
 
-        stored = Chapter.objects.filter(bato_id__in=[c for _, c, _ in self.added]).count()
+        stored = Chapter.objects.filter(source_id__in=[c for _, c, _ in self.added]).count()
         on_site = sum(len(t.chapters) for t in self.site.titles.values())
         in_db = Chapter.objects.count()
         self.report.promise(f"{phase}: every chapter stored exactly once", stored == len(self.added) and in_db == on_site,
@@ -385,7 +386,7 @@ class Proof:
                             f"{on_site} on the site")
         added_per_title = Count("pk")
         expected = {}
-        per_title = dict(Chapter.objects.filter(bato_id__in=[c for _, c, _ in self.added])
+        per_title = dict(Chapter.objects.filter(source_id__in=[c for _, c, _ in self.added])
                          .values("manga_id").annotate(n=added_per_title).values_list("manga_id", "n"))
         for user_id, manga_id in Follow.objects.filter(manga_id__in=per_title).values_list("user_id", "manga_id"):
             expected[(user_id, manga_id)] = per_title[manga_id]
@@ -436,7 +437,7 @@ class Proof:
     def found_after(self, chapter_id, published_at):
         from scraping.models import Chapter
 
-        first_seen = Chapter.objects.filter(bato_id=chapter_id).values_list("first_seen_at", flat=True).first()
+        first_seen = Chapter.objects.filter(source_id=chapter_id).values_list("first_seen_at", flat=True).first()
         return first_seen.timestamp() - published_at if first_seen else None
 
     def kill_a_worker_mid_check(self):
@@ -557,7 +558,7 @@ class Proof:
         took = time.monotonic() - began
         connects = list(self.fleet.connect_seconds)
         before = Notification.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
-        self.publish(1, [manga.bato_id])
+        self.publish(1, [manga.source_id])
         ok = self.settle("load", timeout=300)
         self.report.promise(f"load: {count} sockets on one daphne, each gets its notification", ok,
                             f"connected in {took:.1f} s (handshake and backlog p50 {percentile(connects, 0.5) * 1000:.0f} ms, "

@@ -7,7 +7,7 @@ from notifications.models import Follow, Notification
 class FollowAdmin(admin.ModelAdmin):
     list_display = ("user", "manga", "muted", "created_at")
     list_filter = ("muted",)
-    search_fields = ("user__username", "manga__name", "manga__bato_id")
+    search_fields = ("user__username", "manga__name", "manga__source_id")
     date_hierarchy = "created_at"
     list_select_related = ("user", "manga")
     raw_id_fields = ("user", "manga")

@@ -1,21 +1,35 @@
 from django import forms
-from django.conf import settings
 
-from scraping.bato.errors import InvalidTitleReference
-from scraping.bato.refs import parse_title_reference
+from scraping.sources import ACCEPTED, parse_reference
+from scraping.sources.errors import InvalidTitleReference
+
+
+class TitleReferenceField(forms.CharField):
+    """A title's URL or id on any source; cleans to a scraping.sources.TitleRef."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("max_length", 1000)
+        super().__init__(**kwargs)
+
+    def clean(self, value):
+        text = super().clean(value)
+        try:
+            return parse_reference(text)
+        except InvalidTitleReference as error:
+            raise forms.ValidationError(str(error)) from None
 
 
 class AddTitleForm(forms.Form):
-    url = forms.CharField(
-        label="Bato title URL or id", max_length=500,
-        widget=forms.TextInput(attrs={"placeholder": "https://bato.to/title/110100-some-slug", "size": 50}),
+    url = TitleReferenceField(
+        label="title URL or id",
+        widget=forms.TextInput(attrs={"placeholder": "https://mangadex.org/title/…", "size": 60}),
+        help_text=ACCEPTED,
     )
 
-    def clean(self):
-        cleaned = super().clean()
-        if "url" in cleaned:
-            try:
-                cleaned["comic_id"] = parse_title_reference(cleaned["url"], settings.BATO_MIRRORS)
-            except InvalidTitleReference as error:
-                self.add_error("url", str(error))
-        return cleaned
+
+class MoveTitleForm(forms.Form):
+    to = TitleReferenceField(
+        label="Move to",
+        widget=forms.TextInput(attrs={"placeholder": "https://mangadex.org/title/… or mangaupdates:64897697818",
+                                      "size": 60}),
+    )

@@ -38,6 +38,11 @@ class NotificationQuerySet(models.QuerySet):
         user_ids = list(Follow.objects.filter(manga=manga, muted=False).values_list("user_id", flat=True))
         if not user_ids:
             return []
+        several_languages = len(manga.chapter_languages()) > 1
+
+        def name(chapter):
+            return f"{chapter} [{chapter.language}]" if several_languages and chapter.language else str(chapter)
+
         drafts = []
         if len(new_chapters) >= BATCH_THRESHOLD:
             first, last = new_chapters[0], new_chapters[-1]
@@ -46,7 +51,7 @@ class NotificationQuerySet(models.QuerySet):
                 importance=Notification.Importance.NORMAL,
                 chapter=last,
                 chapter_count=len(new_chapters),
-                message=f"{len(new_chapters)} new chapters of {manga.name}: {first} – {last}",
+                message=f"{len(new_chapters)} new chapters of {manga.name}: {name(first)} – {name(last)}",
             ))
         else:
             drafts.extend(
@@ -54,7 +59,7 @@ class NotificationQuerySet(models.QuerySet):
                     kind=Notification.Kind.NEW_CHAPTER,
                     importance=Notification.Importance.HIGH,
                     chapter=chapter,
-                    message=f"{chapter} of {manga.name}" + (f": {chapter.title}" if chapter.title else ""),
+                    message=f"{name(chapter)} of {manga.name}" + (f": {chapter.title}" if chapter.title else ""),
                 )
                 for chapter in new_chapters
             )
@@ -77,11 +82,23 @@ class NotificationQuerySet(models.QuerySet):
     def create_for_paused_title(self, manga, now):
         """Tell each follower of `manga`, once, that checks of it stopped because the site lost it."""
         user_ids = Follow.objects.filter(manga=manga).values_list("user_id", flat=True)
-        message = (f"{manga.name} could not be found on the site {manga.schedule.not_found_checks} times in a row, "
-                   "so it is no longer checked; staff can resume it when it is back.")
+        message = (f"{manga.name} could not be found on {manga.source_object.display_name} "
+                   f"{manga.schedule.not_found_checks} times in a row, so it is no longer checked; staff can resume "
+                   "it when it is back, or it can move to another source.")
         return self.bulk_create([
             Notification(user_id=user_id, manga=manga, kind=Notification.Kind.TITLE_PAUSED,
                          importance=Notification.Importance.HIGH, created_at=now, message=message[:500])
+            for user_id in user_ids
+        ])
+
+    def create_for_move(self, old, new, user_ids, now, *, by=None):
+        """Tell these followers of `old` that they now follow `new`, on another source."""
+        who = f" by {by.get_username()}" if by else ""
+        message = (f"{old.name} moved{who} from {old.source_object.display_name} to "
+                   f"{new.source_object.display_name} ({new.name}): you follow it there now.")
+        return self.bulk_create([
+            Notification(user_id=user_id, manga=new, kind=Notification.Kind.TITLE_MOVED,
+                         importance=Notification.Importance.NORMAL, created_at=now, message=message[:500])
             for user_id in user_ids
         ])
 
@@ -130,6 +147,7 @@ class Notification(models.Model):
         STATUS_CHANGE = "status_change", "status change"
         ALERT = "alert", "alert for staff"
         TITLE_PAUSED = "title_paused", "title no longer checked"
+        TITLE_MOVED = "title_moved", "title moved to another source"
 
     class Importance(models.IntegerChoices):
         LOW = 1, "low"
@@ -173,9 +191,14 @@ class Notification(models.Model):
     def __str__(self):
         return self.message
 
+    def chapter_link(self):
+        """Where the chapter is read (a Link), or None for notifications about no chapter."""
+        return self.manga.chapter_link(self.chapter) if self.chapter_id and self.manga_id else None
+
     def as_message(self):
         """What a browser receives: the same fields the JSON API gives."""
         chapter = self.chapter
+        link = self.chapter_link()
         return {
             "id": self.pk,
             "manga_id": self.manga_id,
@@ -184,7 +207,8 @@ class Notification(models.Model):
             "importance": self.importance,
             "message": self.message,
             "chapter_name": str(chapter) if chapter else "",
-            "chapter_url": chapter.url if chapter else "",
+            "chapter_url": link.url if link else "",
+            "chapter_external": bool(link and link.external),
             "chapter_count": self.chapter_count,
             "old_status": self.old_status,
             "new_status": self.new_status,

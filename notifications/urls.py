@@ -12,6 +12,7 @@ urlpatterns = [
     path("shelf/<int:manga_id>/follow", views.follow_title, name="follow"),
     path("shelf/<int:manga_id>/unfollow", views.unfollow_title, name="unfollow"),
     path("shelf/<int:manga_id>/mute", views.mute_title, name="mute"),
+    path("shelf/<int:manga_id>/move", views.move, name="move"),
     path("api/notifications", views.api_notifications, name="api_list"),
     path("api/notifications/count", views.api_count, name="api_count"),
     path("api/notifications/<int:notification_id>/read", views.api_read, name="api_read"),

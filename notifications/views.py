@@ -5,20 +5,21 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db import transaction
 from django.db.models import OuterRef, Subquery
-from django.http import JsonResponse
+from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from batoshelf.http import api_login_required, int_parameter
 from notifications.delivery import publish_read_state
-from notifications.forms import AddTitleForm
+from notifications.forms import AddTitleForm, MoveTitleForm
 from notifications.models import Follow, Notification
-from scraping.bato.errors import BatoError
 from scraping.checks import import_title
 from scraping.models import Chapter, Manga, SitePaused
+from scraping.moving import CannotMove, find_elsewhere, move_title, sources_down_long
+from scraping.sources.errors import SourceError
 
 PAGE_SIZE = 25
 
@@ -97,6 +98,7 @@ def _shelf_follows(user):
         .annotate(
             latest_chapter_name=Subquery(latest.values("dname")[:1]),
             latest_chapter_path=Subquery(latest.values("url_path")[:1]),
+            latest_chapter_external=Subquery(latest.values("external_url")[:1]),
             latest_chapter_at=Subquery(latest.values("published_at")[:1]),
         )
         .order_by("manga__name")
@@ -107,19 +109,57 @@ def _shelf_follows(user):
 def shelf(request):
     form = AddTitleForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
+        ref = form.cleaned_data["url"]
         try:
-            imported = import_title(form.cleaned_data["comic_id"], user=request.user)
-        except (BatoError, SitePaused) as error:
+            imported = import_title(ref, user=request.user)
+        except (SourceError, SitePaused) as error:
             form.add_error("url", getattr(error, "message", str(error)))
         else:
             verb = "Now following" if imported.followed else "You already follow"
-            messages.success(request, f"{verb} {imported.manga.name} ({imported.chapters} chapters).")
+            messages.success(request, f"{verb} {imported.manga.name} on {imported.manga.source_object.display_name} "
+                                      f"({imported.chapters} chapters).")
             return redirect("notifications:shelf")
+    down = sources_down_long(timezone.now())
     follows = list(_shelf_follows(request.user))
     for follow in follows:
-        follow.latest_chapter_url = Chapter.site_url(follow.latest_chapter_path)
-    others = Manga.objects.exclude(followers__user=request.user).order_by("name")[:50]
+        manga = follow.manga
+        follow.latest_chapter_link = manga.source_object.chapter_link(
+            manga.source_id, follow.latest_chapter_path or "", follow.latest_chapter_external or "")
+        follow.source_down_since = down.get(manga.source)
+    others = Manga.objects.exclude(followers__user=request.user).filter(moved_to__isnull=True).order_by("name")[:50]
     return render(request, "notifications/shelf.html", {"form": form, "follows": follows, "others": others})
+
+
+def _movable(request, manga_id):
+    """The title `manga_id`, if this user may move it (a follower, or staff); else 404."""
+    manga = get_object_or_404(Manga.objects.select_related("schedule"), pk=manga_id)
+    if not (request.user.is_staff or manga.followers.filter(user=request.user).exists()):
+        raise Http404("You do not follow that title.")
+    return manga
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def move(request, manga_id):
+    """Find a title on another source and move its followers there: the candidates, then one click."""
+    manga = _movable(request, manga_id)
+    form = MoveTitleForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            result = move_title(manga, form.cleaned_data["to"], by=request.user)
+        except CannotMove as error:
+            form.add_error("to", str(error))
+        except (SourceError, SitePaused) as error:
+            form.add_error("to", getattr(error, "message", str(error)))
+        else:
+            messages.success(request, (
+                f"{manga.name} moved to {result.new.source_object.display_name} as {result.new.name}: "
+                f"{result.moved + result.merged} follower(s) follow it there now; the old title is no longer checked."
+            ))
+            return redirect("notifications:shelf")
+    return render(request, "notifications/move.html", {
+        "manga": manga, "form": form, "searches": find_elsewhere(manga),
+    })
 
 
 @login_required

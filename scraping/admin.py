@@ -7,6 +7,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django_q.tasks import async_task
 
+from notifications.forms import MoveTitleForm
 from scraping.jobs import REGISTRY, run_manual
 from scraping.models import (
     PIN_HOURS,
@@ -18,9 +19,12 @@ from scraping.models import (
     JobRun,
     Manga,
     ScrapeLog,
+    SitePaused,
     SiteState,
     TitleDailyStats,
 )
+from scraping.moving import CannotMove, find_elsewhere, move_title
+from scraping.sources.errors import SourceError
 from scraping.tasks import request_check
 
 # Checks shown on a title's page.
@@ -109,21 +113,24 @@ class ManualIntervalForm(forms.Form):
 @admin.register(Manga)
 class MangaAdmin(admin.ModelAdmin):
     list_display = (
-        "name", "bato_id", "upload_status", "orig_lang", "chapter_count", "latest_release",
+        "name", "source", "source_id", "upload_status", "orig_lang", "chapter_count", "latest_release",
         "next_check", "follower_count", "refreshed_at",
     )
-    list_filter = ("upload_status", "orig_lang", "original_status", "schedule__paused")
-    search_fields = ("name", "bato_id", "alt_names", "authors")
+    list_filter = ("source", "upload_status", "orig_lang", "schedule__paused")
+    search_fields = ("name", "source_id", "alt_names", "authors")
     date_hierarchy = "first_seen_at"
     list_select_related = ("schedule",)
-    readonly_fields = ("first_seen_at", "refreshed_at", "chapters_link", "bato_link")
+    readonly_fields = ("source", "source_id", "first_seen_at", "refreshed_at", "chapters_link", "source_link",
+                       "moved_to", "cover_link")
     inlines = [CheckScheduleInline, RecentScrapeLogInline]
-    actions = ("check_now", "pause_checks", "resume_checks", "reset_schedule", "set_manual_interval")
+    actions = ("check_now", "pause_checks", "resume_checks", "reset_schedule", "set_manual_interval",
+               "find_elsewhere")
     fieldsets = (
-        (None, {"fields": ("name", "bato_id", "bato_link", "chapters_link", "alt_names", "summary")}),
-        ("Status", {"fields": ("upload_status", "original_status", "original_pub_from", "original_pub_till")}),
-        ("Credits", {"fields": ("authors", "artists", "genres", "orig_lang", "read_direction")}),
-        ("On Bato", {
+        (None, {"fields": ("name", ("source", "source_id"), "source_link", "chapters_link", "moved_to", "alt_names",
+                           "description", "languages")}),
+        ("Status", {"fields": ("upload_status", "original_status", "year", "original_pub_from", "original_pub_till")}),
+        ("Credits", {"fields": ("authors", "artists", "genres", "orig_lang", "read_direction", "cover_link")}),
+        ("Figures on the source", {
             "classes": ("collapse",),
             "fields": ("score", "votes", "score_distribution", "follows", "reviews", "replies",
                        "views_all_time", "emotions"),
@@ -132,7 +139,7 @@ class MangaAdmin(admin.ModelAdmin):
     )
 
     def has_add_permission(self, request):
-        # A title starts with a fetch from the site: the shelf, or `manage.py addmanga URL`.
+        # A title starts with a fetch from its source: the shelf, or `manage.py addmanga URL`.
         return False
 
     @admin.action(description="Check the selected titles now (queued)")
@@ -176,6 +183,35 @@ class MangaAdmin(admin.ModelAdmin):
             "opts": self.model._meta,
         })
 
+    @admin.action(description="Find the selected title on another source and move its followers…")
+    def find_elsewhere(self, request, queryset):
+        if queryset.count() != 1:
+            self.message_user(request, "Choose one title to move at a time.", level=messages.WARNING)
+            return None
+        manga = queryset.get()
+        form = MoveTitleForm(request.POST if "apply" in request.POST else None)
+        if form.is_valid():
+            try:
+                result = move_title(manga, form.cleaned_data["to"], by=request.user)
+            except CannotMove as error:
+                form.add_error("to", str(error))
+            except (SourceError, SitePaused) as error:
+                form.add_error("to", getattr(error, "message", str(error)))
+            else:
+                self.message_user(request, (
+                    f"{manga.name} moved to {result.new} with {result.moved + result.merged} follower(s); "
+                    "the old title is paused."))
+                return None
+        return TemplateResponse(request, "admin/scraping/manga/move.html", {
+            **self.admin_site.each_context(request),
+            "title": f"Find {manga.name} on another source",
+            "manga": manga,
+            "form": form,
+            "searches": find_elsewhere(manga),
+            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+            "opts": self.model._meta,
+        })
+
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(
             chapter_total=Count("chapters", distinct=True),
@@ -208,20 +244,30 @@ class MangaAdmin(admin.ModelAdmin):
             '<a href="../../chapter/?manga__id__exact={}">{} chapters</a>', obj.pk, obj.chapters.count()
         )
 
-    @admin.display(description="on Bato")
-    def bato_link(self, obj):
-        return format_html('<a href="{}" rel="noreferrer">{}</a>', obj.bato_url, obj.bato_url)
+    @admin.display(description="on the source")
+    def source_link(self, obj):
+        return format_html('<a href="{}" rel="noreferrer">{}</a>', obj.source_url, obj.source_url)
+
+    @admin.display(description="cover image")
+    def cover_link(self, obj):
+        # A link, not an image: MangaDex answers hot-linked covers with the wrong picture.
+        return format_html('<a href="{}" rel="noreferrer">{}</a>', obj.cover_url, obj.cover_url) if obj.cover_url else "-"
 
 
 @admin.register(Chapter)
 class ChapterAdmin(admin.ModelAdmin):
-    list_display = ("dname", "manga", "number", "title", "published_at", "first_seen_at", "views_member")
-    list_filter = ("first_seen_at",)
-    search_fields = ("dname", "title", "bato_id", "manga__name", "manga__bato_id")
+    list_display = ("dname", "manga", "number", "volume", "language", "group_names", "title", "published_at",
+                    "available", "first_seen_at")
+    list_filter = ("manga__source", "language", "available", "first_seen_at")
+    search_fields = ("dname", "title", "source_id", "manga__name", "manga__source_id")
     date_hierarchy = "published_at"
     list_select_related = ("manga",)
     raw_id_fields = ("manga",)
     ordering = ("-published_at",)
+
+    @admin.display(description="groups")
+    def group_names(self, chapter):
+        return ", ".join(chapter.groups or [])
 
 
 @admin.register(CheckSchedule)
@@ -232,7 +278,7 @@ class CheckScheduleAdmin(LearnedRhythmDisplay, admin.ModelAdmin):
     )
     list_filter = ("paused", "failures", PinnedFilter)
     list_editable = ("paused", "manual_interval_hours", "priority")
-    search_fields = ("manga__name", "manga__bato_id")
+    search_fields = ("manga__name", "manga__source_id")
     date_hierarchy = "next_check_at"
     list_select_related = ("manga",)
     raw_id_fields = ("manga",)
@@ -259,7 +305,7 @@ class CheckScheduleAdmin(LearnedRhythmDisplay, admin.ModelAdmin):
 @admin.register(CheckRequest)
 class CheckRequestAdmin(admin.ModelAdmin):
     list_display = ("requested_at", "manga", "requested_by", "taken_at")
-    search_fields = ("manga__name", "manga__bato_id", "requested_by__username")
+    search_fields = ("manga__name", "manga__source_id", "requested_by__username")
     date_hierarchy = "requested_at"
     list_select_related = ("manga", "requested_by")
     raw_id_fields = ("manga", "requested_by")
@@ -272,7 +318,7 @@ class ScrapeLogAdmin(admin.ModelAdmin):
         "http_requests", "http_status", "error_kind", "message",
     )
     list_filter = ("outcome", "error_kind", "http_status")
-    search_fields = ("manga__name", "manga__bato_id", "message")
+    search_fields = ("manga__name", "manga__source_id", "message")
     date_hierarchy = "started_at"
     list_select_related = ("manga",)
     raw_id_fields = ("manga",)
@@ -289,8 +335,9 @@ class ScrapeLogAdmin(admin.ModelAdmin):
 class SiteStateAdmin(admin.ModelAdmin):
     """Staff may end a pause or close the breaker here by clearing its time."""
 
-    list_display = ("__str__", "mirror", "paused_until", "pause_reason", "breaker_until", "breaker_openings",
-                    "breaker_reason", "failures_in_a_row")
+    list_display = ("__str__", "mirror", "paused_until", "pause_reason", "breaker_until", "breaker_opened_at",
+                    "breaker_openings", "breaker_reason", "failures_in_a_row")
+    readonly_fields = ("source",)
 
     def has_add_permission(self, request):
         return False
@@ -377,5 +424,5 @@ class DailyStatsAdmin(ReadOnlyAdmin):
 class TitleDailyStatsAdmin(ReadOnlyAdmin):
     list_display = ("day", "manga", "releases", "checks")
     list_select_related = ("manga",)
-    search_fields = ("manga__name", "manga__bato_id")
+    search_fields = ("manga__name", "manga__source_id")
     date_hierarchy = "day"

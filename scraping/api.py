@@ -18,17 +18,26 @@ def chapters(request, manga_id):
     return JsonResponse({
         "manga_id": manga.pk,
         "manga_name": manga.name,
+        "source": manga.source,
+        "source_id": manga.source_id,
+        "source_url": manga.source_url,
         "chapter_count": manga.chapters.count(),
-        "chapters": [
-            {
-                "id": c.pk, "bato_id": c.bato_id, "name": str(c), "title": c.title, "url": c.url,
-                "number": None if c.number is None else str(c.number),
-                "published_at": c.published_at.isoformat() if c.published_at else None,
-                "first_seen_at": c.first_seen_at.isoformat(),
-            }
-            for c in rows
-        ],
+        "chapters": [chapter_json(manga, c) for c in rows],
     })
+
+
+def chapter_json(manga, chapter):
+    link = manga.chapter_link(chapter)
+    return {
+        "id": chapter.pk, "source_id": chapter.source_id, "name": str(chapter), "title": chapter.title,
+        "url": link.url, "external": link.external,
+        "number": None if chapter.number is None else str(chapter.number),
+        "volume": chapter.volume, "language": chapter.language, "groups": chapter.groups,
+        "available": chapter.available,
+        "published_at": chapter.published_at.isoformat() if chapter.published_at else None,
+        "published_precision": chapter.published_precision,
+        "first_seen_at": chapter.first_seen_at.isoformat(),
+    }
 
 
 @api_login_required

@@ -1,4 +1,4 @@
-"""Checking a title: fetch once, store what is new in one transaction, log the attempt.
+"""Checking a title on its source: fetch what is new, store it in one transaction, log the attempt.
 
 Used by the queue's tasks, `manage.py scrape` and `manage.py addmanga` alike.
 """
@@ -6,8 +6,8 @@ Used by the queue's tasks, `manage.py scrape` and `manage.py addmanga` alike.
 import logging
 import time
 from dataclasses import dataclass, field
+from decimal import Decimal
 
-from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -15,9 +15,9 @@ from batoshelf.logs import PERFORMANCE_LOGGER
 from notifications.delivery import publish_on_commit
 from notifications.models import Follow, Notification
 from scraping import site
-from scraping.bato.client import BatoClient
-from scraping.bato.errors import BatoError
 from scraping.models import Chapter, CheckSchedule, Manga, ScrapeLog, SitePaused
+from scraping.sources.base import Known
+from scraping.sources.errors import SourceError
 
 
 performance = logging.getLogger(PERFORMANCE_LOGGER)
@@ -29,12 +29,12 @@ class CheckResult:
     log: ScrapeLog
     new_chapters: list = field(default_factory=list)
     notifications: list = field(default_factory=list)
-    error: BatoError | None = None
+    error: SourceError | None = None
 
     def describe(self):
         """One line for a person watching `scrape --once` or a task's result."""
         log = self.log
-        head = f"{self.manga.bato_id} {self.manga.name}: "
+        head = f"{self.manga.reference} {self.manga.name}: "
         if log.outcome == ScrapeLog.Outcome.SUCCESS:
             names = ", ".join(str(c) for c in self.new_chapters[:5])
             more = f" and {len(self.new_chapters) - 5} more" if len(self.new_chapters) > 5 else ""
@@ -53,32 +53,34 @@ class _Timer:
         return int((time.monotonic() - self._start) * 1000)
 
 
-def fetch_politely(comic_id, *, priority=False):
-    """Fetch a title through the mirror in use once the cluster-wide gate gives this process a turn.
-
-    Raises SitePaused when the gate says no; whatever the site answers is
-    reported back to the gate. `priority` (a check someone asked for) takes
-    the next turn before any scheduled check.
-    """
-    turn = site.take_turn(priority=priority)
-    try:
-        fetched = BatoClient(turn.mirror, timeout=settings.BATO_TIMEOUT).fetch_title(comic_id)
-    except BatoError as error:
-        site.record_answer(turn, error)
-        raise
-    site.record_answer(turn, None)
-    return fetched
-
-
 def check_manga(manga, *, claim_token=None, priority=False):
     """Check one title now and record the attempt; never two checks of a title at once."""
     result = _check(manga, claim_token, priority)
     log = result.log
     performance.info("check", extra={
-        "manga_id": manga.pk, "outcome": log.outcome, "duration_ms": log.duration_ms,
-        "new_chapters": log.new_chapters, "http_status": log.http_status, "error_kind": log.error_kind,
+        "manga_id": manga.pk, "source": manga.source, "outcome": log.outcome, "duration_ms": log.duration_ms,
+        "new_chapters": log.new_chapters, "http_requests": log.http_requests, "http_status": log.http_status,
+        "error_kind": log.error_kind,
     })
     return result
+
+
+def _stored_chapters(manga):
+    """{source id: the stored fields a check compares} of `manga`'s chapters."""
+    if manga.pk is None:
+        return {}
+    rows = Chapter.objects.filter(manga=manga).values_list("source_id", "pk", *Chapter.EDITABLE_FIELDS, named=True)
+    return {row.source_id: row for row in rows}
+
+
+def _known(manga, stored, now):
+    """What a check tells the source it has: a title whose languages changed is fetched whole, quietly."""
+    languages = manga.chapter_languages()
+    full = manga.pk is None or list(languages) != manga.languages_synced
+    return Known(
+        chapter_ids=frozenset() if full else frozenset(stored), details_refreshed_at=manga.refreshed_at,
+        languages=languages, full=full, now=now,
+    )
 
 
 def _check(manga, claim_token, priority):
@@ -88,14 +90,17 @@ def _check(manga, claim_token, priority):
     if token is None:
         return _skip(manga, timer, "another check of this title is running")
     schedule.claim_token = token
+    stored = _stored_chapters(manga)
+    known = _known(manga, stored, timer.started_at)
+    requests = site.Requests(manga.source, priority=priority)
     try:
-        fetched = fetch_politely(manga.bato_id, priority=priority)
+        snapshot = manga.source_object.fetch_title(requests, manga.source_id, known)
     except SitePaused as paused:
         schedule.release()
-        return _skip(manga, timer, str(paused))
-    except BatoError as error:
-        return _record_failure(manga, schedule, timer, error)
-    return _store(manga, schedule, fetched, timer, notify=True)
+        return _skip(manga, timer, str(paused), requests)
+    except SourceError as error:
+        return _record_failure(manga, schedule, timer, error, requests)
+    return _store(manga, schedule, snapshot, timer, requests, stored, known, announce=not known.full)
 
 
 @dataclass
@@ -106,26 +111,29 @@ class ImportResult:
     chapters: int
 
 
-def import_title(comic_id, *, user=None):
-    """Start tracking a title: fetch it with one request, store it and its chapters, schedule it.
+def import_title(ref, *, user=None, languages=None):
+    """Start tracking the title `ref` names: fetch it, store it and its chapters, schedule it.
 
-    The first import notifies no one. `user`, when given, follows the title.
-    Raises BatoError or SitePaused when the site cannot give us the title;
+    The first import notifies no one. `user`, when given, follows the title;
+    `languages` choose its chapter languages where the source has several.
+    Raises SourceError or SitePaused when the source cannot give us the title;
     then nothing is stored.
     """
-    manga = Manga.objects.filter(bato_id=comic_id).first()
+    manga = Manga.objects.filter(source=ref.source, source_id=ref.source_id).first()
     if manga is None:
         timer = _Timer()
-        fetched = fetch_politely(comic_id)
+        manga = Manga(source=ref.source, source_id=ref.source_id, languages=list(languages or []))
+        known = _known(manga, {}, timer.started_at)
+        requests = site.Requests(ref.source)
+        snapshot = manga.source_object.fetch_title(requests, ref.source_id, known)
         try:
-            manga = Manga(bato_id=comic_id)
-            _store(manga, CheckSchedule(manga=manga), fetched, timer, notify=False)
+            _store(manga, CheckSchedule(manga=manga), snapshot, timer, requests, {}, known, announce=False)
         except IntegrityError:
             # Another process imported the same title a moment before us.
-            manga = Manga.objects.get(bato_id=comic_id)
+            manga = Manga.objects.get(source=ref.source, source_id=ref.source_id)
         else:
             return ImportResult(
-                manga=manga, created=True, followed=follow(user, manga), chapters=len(fetched.snapshot.chapters)
+                manga=manga, created=True, followed=follow(user, manga), chapters=len(snapshot.chapters)
             )
     return ImportResult(manga=manga, created=False, followed=follow(user, manga), chapters=manga.chapters.count())
 
@@ -137,18 +145,18 @@ def follow(user, manga):
     return Follow.objects.get_or_create(user=user, manga=manga)[1]
 
 
-def _skip(manga, timer, reason):
+def _skip(manga, timer, reason, requests=None):
     log = ScrapeLog.objects.create(
         manga=manga, started_at=timer.started_at, duration_ms=timer.elapsed_ms(),
-        outcome=ScrapeLog.Outcome.SKIPPED, message=reason,
+        outcome=ScrapeLog.Outcome.SKIPPED, message=reason, http_requests=requests.count if requests else 0,
     )
     return CheckResult(manga=manga, log=log)
 
 
-def _record_failure(manga, schedule, timer, error):
+def _record_failure(manga, schedule, timer, error, requests):
     """A failed check changes no stored data: it logs the error, and a title's own error backs it off.
 
-    A fault of the site (429, block, no answer) leaves the title due: the gate
+    A fault of the source (429, block, no answer) leaves the title due: the gate
     pauses, fails over or opens the breaker, and the title goes when it lets us.
     """
     with transaction.atomic():
@@ -158,44 +166,75 @@ def _record_failure(manga, schedule, timer, error):
             publish_on_commit(Notification.objects.create_for_paused_title(manga, timer.started_at))
         log = ScrapeLog.objects.create(
             manga=manga, started_at=timer.started_at, duration_ms=timer.elapsed_ms(),
-            outcome=ScrapeLog.Outcome.FAILED, http_requests=1, http_status=error.status,
+            outcome=ScrapeLog.Outcome.FAILED, http_requests=requests.count, http_status=error.status,
             error_kind=error.kind, message=error.message,
         )
     return CheckResult(manga=manga, log=log, error=error)
 
 
-def _store(manga, schedule, fetched, timer, *, notify):
+def chapters_to_announce(new_chapters, stored):
+    """The new chapters followers are told of: one per new chapter number and language, and every
+    chapter without a number. A later upload of a number already stored (another group's, say)
+    tells no one; nor does a chapter hidden or taken down on the source."""
+    told = {key for row in stored if row.available for key in _numbers(row)}
+    announced = []
+    for chapter in new_chapters:
+        if not chapter.available:
+            continue
+        keys = _numbers(chapter)
+        if keys and keys <= told:
+            continue
+        told |= keys
+        announced.append(chapter)
+    return announced
+
+
+def _numbers(chapter):
+    """{(language, number)} a chapter covers: each number of a short range ("25-26"), or its one number."""
+    last, first = chapter.number, chapter.number_from
+    if last is None:
+        return set()
+    if first is None:
+        numbers = {last}
+    elif first == int(first) and last == int(last) and last - first <= 50:
+        numbers = {Decimal(n) for n in range(int(first), int(last) + 1)}
+    else:
+        numbers = {first, last}
+    return {(chapter.language, number) for number in numbers}
+
+
+def _store(manga, schedule, snapshot, timer, requests, stored, known, *, announce):
     """Write everything one successful fetch taught us, all or nothing.
 
-    Chapters are matched by Bato id, never by URL: an edited chapter (new URL,
-    same id) is updated in place, not announced as new.
+    Chapters are matched by the source's id, never by URL: an edited chapter
+    (new URL, same id) is updated in place, not announced as new.
     """
     now = timer.started_at
-    snapshot = fetched.snapshot
-    # The site may list a chapter twice; the last listing wins.
-    records = list({r.bato_id: r for r in snapshot.chapters}.values())
-    stored = {
-        row.bato_id: row
-        for row in Chapter.objects.filter(manga=manga).values_list(
-            "bato_id", "pk", *Chapter.EDITABLE_FIELDS, named=True
-        )
-    } if manga.pk else {}
-    new_records = [r for r in records if r.bato_id not in stored]
-    edited = [
-        Chapter(pk=stored[r.bato_id].pk, **{f: getattr(r, f) for f in Chapter.EDITABLE_FIELDS})
-        for r in records
-        if r.bato_id in stored
-        and any(getattr(r, f) != getattr(stored[r.bato_id], f) for f in Chapter.EDITABLE_FIELDS)
-    ]
+    # The source may list a chapter twice; the last listing wins.
+    records = list({r.source_id: r for r in snapshot.chapters}.values())
+    new_records = sorted(
+        (r for r in records if r.source_id not in stored),
+        key=lambda r: (r.published_at or now, r.number is None, r.number or 0),
+    )
+    edited = []
+    for record in records:
+        row = stored.get(record.source_id)
+        if row is None:
+            continue
+        fresh = Chapter.values_of(record)
+        if any(fresh[f] != getattr(row, f) for f in Chapter.EDITABLE_FIELDS):
+            edited.append(Chapter(pk=row.pk, **{f: fresh[f] for f in Chapter.EDITABLE_FIELDS}))
     with transaction.atomic():
-        old_status = manga.apply_details(snapshot.details, now)
+        old_status = manga.apply_details(snapshot.details, now) if snapshot.details else manga.upload_status
+        manga.languages_synced = list(known.languages)
         manga.save()
-        new_chapters = Chapter.objects.bulk_create([Chapter.from_record(manga, r, now) for r in new_records])
+        new_chapters = Chapter.objects.bulk_create(
+            [Chapter(manga=manga, first_seen_at=now, **Chapter.values_of(r)) for r in new_records]
+        )
         if edited:
             Chapter.objects.bulk_update(edited, Chapter.EDITABLE_FIELDS)
-        notifications = (
-            Notification.objects.create_for_check(manga, new_chapters, old_status, now) if notify else []
-        )
+        announced = chapters_to_announce(new_chapters, stored.values()) if announce else []
+        notifications = Notification.objects.create_for_check(manga, announced, old_status, now)
         publish_on_commit(notifications)
         release_times = sorted(
             [row.published_at for row in stored.values() if row.published_at]
@@ -205,11 +244,16 @@ def _store(manga, schedule, fetched, timer, *, notify):
             publish_on_commit(Notification.objects.create_for_staff(
                 f"{manga.name} is checked fine again after failing.", now, manga=manga,
             ))
+        quiet = len(new_chapters) - len(announced) if announce else 0
         log = ScrapeLog.objects.create(
             manga=manga, started_at=now, duration_ms=timer.elapsed_ms(),
             outcome=ScrapeLog.Outcome.SUCCESS if new_chapters else ScrapeLog.Outcome.NO_CHANGE,
-            chapters_seen=len(records), new_chapters=len(new_chapters), http_requests=1,
-            http_status=fetched.http_status,
-            message=f"{len(edited)} chapter(s) edited on the site" if edited else "",
+            chapters_seen=len(records), new_chapters=len(new_chapters), http_requests=requests.count,
+            http_status=requests.last_status, message="; ".join(filter(None, [
+                f"{len(edited)} chapter(s) edited on the source" if edited else "",
+                f"{quiet} new upload(s) of chapters already known or not readable: nobody told" if quiet else "",
+                "the whole chapter list was fetched again for new languages" if known.full and manga.pk and stored
+                else "",
+            ])),
         )
     return CheckResult(manga=manga, log=log, new_chapters=new_chapters, notifications=notifications)

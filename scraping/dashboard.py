@@ -7,8 +7,8 @@ from django.db.models import Avg, Count, Q, Sum
 from django.db.models.functions import TruncHour
 from django.utils.html import escape
 
-from scraping import site
-from scraping.models import CheckSchedule, Heartbeat, JobConfig, ScrapeLog
+from scraping import site, sources
+from scraping.models import CheckSchedule, Heartbeat, JobConfig, Manga, ScrapeLog
 
 logger = logging.getLogger(__name__)
 
@@ -63,12 +63,32 @@ def check_stats(now, hours, bucket_hours):
     }
 
 
+def source_stats(now, hours=24):
+    """Per source: titles tracked, and checks, failures and new chapters over the last `hours`."""
+    logs = (ScrapeLog.objects.filter(started_at__gte=now - timedelta(hours=hours))
+            .exclude(outcome=ScrapeLog.Outcome.SKIPPED).values("manga__source")
+            .annotate(checks=Count("pk"), failures=Count("pk", filter=Q(outcome=ScrapeLog.Outcome.FAILED)),
+                      new_chapters=Sum("new_chapters")))
+    by_source = {row["manga__source"]: row for row in logs}
+    titles = dict(Manga.objects.values("source").annotate(n=Count("pk")).values_list("source", "n"))
+    return [
+        {
+            "source": name, "display_name": source.display_name, "titles": titles.get(name, 0),
+            "checks": by_source.get(name, {}).get("checks", 0),
+            "failures": by_source.get(name, {}).get("failures", 0),
+            "new_chapters": by_source.get(name, {}).get("new_chapters") or 0,
+        }
+        for name, source in sources.SOURCES.items()
+    ]
+
+
 def stats(now):
     day, week = check_stats(now, 24, 1), check_stats(now, 24 * 7, 6)
     due = CheckSchedule.objects.filter(paused=False, next_check_at__lte=now)
     return {
         "last_24h": day,
         "last_7d": week,
+        "by_source_24h": source_stats(now),
         "titles_due": due.count(),
         "titles_overdue": due.filter(next_check_at__lte=now - OVERDUE_AFTER).count(),
         "alert": (
@@ -91,7 +111,7 @@ def system_status(now):
         "cluster_alive": bool(beat and now - beat.beat_at < HEARTBEAT_STALE),
         "cluster_last_heartbeat": beat.beat_at.isoformat() if beat else None,
         "queue_depth": queue_depth,
-        "site": site.status(now),
+        "sources": site.status(now),
         "jobs_running": sorted(JobConfig.objects.filter(running_until__gt=now).values_list("job_type", flat=True)),
     }
 

@@ -1,4 +1,5 @@
 import json
+import re
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -10,9 +11,10 @@ from django.db import models, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from scraping import politeness, scheduling
-from scraping.bato.errors import TitleNotFound
+from scraping import politeness, scheduling, sources
 from scraping.politeness import LimiterState, Turn, Verdict
+from scraping.sources.base import DAY, EXACT
+from scraping.sources.errors import TitleNotFound
 
 
 class UploadStatus(models.TextChoices):
@@ -30,22 +32,37 @@ class PlainTextJSONEncoder(json.JSONEncoder):
         super().__init__(*args, **{**kwargs, "ensure_ascii": False})
 
 
-class Manga(models.Model):
-    """A Bato title, as its details read at the last successful check."""
+LANGUAGE_CODE = re.compile(r"^[a-z]{2}(-[a-z]{2})?$")
 
-    bato_id = models.CharField("Bato id", max_length=20, unique=True)
+
+class Manga(models.Model):
+    """A title on one source, as its details read at the last successful check."""
+
+    source = models.CharField(max_length=16, choices=sources.choices(), default="bato", db_index=True)
+    source_id = models.CharField("id on the source", max_length=64)
     name = models.CharField(max_length=500)
     alt_names = models.JSONField(default=list, blank=True, encoder=PlainTextJSONEncoder)
     authors = models.JSONField(default=list, blank=True, encoder=PlainTextJSONEncoder)
     artists = models.JSONField(default=list, blank=True, encoder=PlainTextJSONEncoder)
-    genres = models.JSONField(default=list, blank=True)
+    genres = models.JSONField(default=list, blank=True, encoder=PlainTextJSONEncoder)
     orig_lang = models.CharField("original language", max_length=16, blank=True)
-    original_status = models.CharField(max_length=20, blank=True)
-    upload_status = models.CharField(max_length=20, blank=True)
+    original_status = models.CharField(max_length=200, blank=True, help_text="The status in the source's words.")
+    upload_status = models.CharField("status", max_length=20, blank=True)
+    year = models.PositiveSmallIntegerField(null=True, blank=True)
     original_pub_from = models.CharField("published from", max_length=20, blank=True)
     original_pub_till = models.CharField("published till", max_length=20, blank=True)
     read_direction = models.CharField(max_length=8, blank=True)
-    summary = models.TextField(blank=True)
+    description = models.TextField(blank=True)
+    cover_url = models.CharField("cover image URL", max_length=1000, blank=True)
+    languages = models.JSONField(
+        default=list, blank=True,
+        help_text="Chapter languages to follow where the source has several (MangaDex), e.g. [\"en\", \"pt-br\"]; "
+                  "empty for MANGADEX_LANGUAGES.",
+    )
+    languages_synced = models.JSONField(
+        default=list, blank=True, editable=False,
+        help_text="The languages whose whole chapter list is stored; another choice is fetched in full, quietly.",
+    )
     score = models.FloatField(null=True, blank=True)
     votes = models.PositiveIntegerField(null=True, blank=True)
     score_distribution = models.JSONField(default=dict, blank=True)
@@ -54,48 +71,101 @@ class Manga(models.Model):
     replies = models.PositiveIntegerField(null=True, blank=True)
     views_all_time = models.PositiveBigIntegerField(null=True, blank=True)
     emotions = models.JSONField(default=dict, blank=True)
+    moved_to = models.ForeignKey(
+        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="moved_here_from",
+        help_text="The title on another source its followers moved to.",
+    )
     first_seen_at = models.DateTimeField(default=timezone.now, db_index=True)
     refreshed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         verbose_name = "title"
         ordering = ["name"]
+        constraints = [models.UniqueConstraint(fields=["source", "source_id"], name="one_title_per_source_id")]
 
     def __str__(self):
-        return f"{self.name} ({self.bato_id})"
+        return f"{self.name} ({self.reference})"
 
     @property
-    def bato_url(self):
-        return f"{settings.BATO_SITE_URLS[0]}/title/{self.bato_id}"
+    def source_object(self):
+        return sources.get(self.source)
+
+    @property
+    def reference(self):
+        """The title as commands accept it: `source:id`."""
+        return f"{self.source}:{self.source_id}"
+
+    @property
+    def source_url(self):
+        """The title's page on its source."""
+        return self.source_object.title_url(self.source_id)
+
+    def chapter_languages(self):
+        return self.source_object.languages(self.languages)
+
+    def chapter_link(self, chapter):
+        """Where one of this title's chapters is read (a Link: on the source, or an official page elsewhere)."""
+        return self.source_object.chapter_link(self.source_id, chapter.url_path, chapter.external_url)
+
+    def clean(self):
+        if not isinstance(self.languages, list) or not all(
+            isinstance(code, str) and LANGUAGE_CODE.match(code) for code in self.languages
+        ):
+            raise ValidationError({"languages": "A list of language codes such as [\"en\", \"pt-br\"], or []."})
 
     def apply_details(self, details, now):
-        """Copy freshly fetched details onto this title; return the upload status it had."""
+        """Copy freshly fetched details onto this title; return the status it had."""
         old_status = self.upload_status
         for field in (
             "name", "alt_names", "authors", "artists", "genres", "orig_lang", "original_status",
-            "upload_status", "original_pub_from", "original_pub_till", "read_direction", "summary",
-            "score", "votes", "score_distribution", "follows", "reviews", "replies",
+            "upload_status", "year", "original_pub_from", "original_pub_till", "read_direction", "description",
+            "cover_url", "score", "votes", "score_distribution", "follows", "reviews", "replies",
             "views_all_time", "emotions",
         ):
             setattr(self, field, getattr(details, field))
+        self.name = self.name[:500]
+        self.original_status = self.original_status[:200]
+        self.cover_url = self.cover_url[:1000]
         self.refreshed_at = now
         return old_status
 
 
 class Chapter(models.Model):
-    """A chapter, identified by its Bato id: its URL may change when edited, its id never."""
+    """A chapter (or one group's release of it), identified by the source's id within its title.
 
-    # Fields an edit on the site can change; compared on every check.
-    EDITABLE_FIELDS = ("dname", "title", "url_path", "number", "published_at")
+    Its URL may change when edited on the source, its id never.
+    """
 
-    bato_id = models.CharField("Bato id", max_length=20, unique=True)
+    class Precision(models.TextChoices):
+        EXACT = EXACT, "exact time"
+        DAY = DAY, "day only"
+
+    # Fields an edit on the source can change; compared on every check.
+    EDITABLE_FIELDS = ("dname", "title", "volume", "language", "groups", "url_path", "external_url", "number",
+                       "number_from", "published_at", "published_precision", "available")
+
+    source_id = models.CharField("id on the source", max_length=64)
     manga = models.ForeignKey(Manga, on_delete=models.CASCADE, related_name="chapters", verbose_name="title")
     dname = models.CharField("name", max_length=255)
     title = models.CharField(max_length=500, blank=True)
-    url_path = models.CharField(max_length=500, blank=True)
+    volume = models.CharField(max_length=20, blank=True)
+    language = models.CharField(max_length=16, blank=True)
+    groups = models.JSONField(default=list, blank=True, encoder=PlainTextJSONEncoder)
+    url_path = models.CharField(max_length=500, blank=True, help_text="Its page on the source, as a path.")
+    external_url = models.CharField(
+        max_length=1000, blank=True, help_text="An official page outside the source, where the source links one.",
+    )
     number = models.DecimalField(max_digits=8, decimal_places=2, null=True, blank=True)
+    number_from = models.DecimalField(
+        "range from", max_digits=8, decimal_places=2, null=True, blank=True,
+        help_text="The first number of a release of several chapters at once (25 of 25-26).",
+    )
     published_at = models.DateTimeField(null=True, blank=True)
+    published_precision = models.CharField(max_length=8, choices=Precision.choices, default=EXACT)
     created_at = models.DateTimeField(null=True, blank=True)
+    available = models.BooleanField(
+        default=True, help_text="Hidden, deleted or taken down on the source: kept, but announced to no one.",
+    )
     views_guest = models.PositiveIntegerField(null=True, blank=True)
     views_member = models.PositiveIntegerField(null=True, blank=True)
     replies = models.PositiveIntegerField(null=True, blank=True)
@@ -103,35 +173,41 @@ class Chapter(models.Model):
 
     class Meta:
         indexes = [models.Index(fields=["manga", "published_at"])]
+        constraints = [models.UniqueConstraint(fields=["manga", "source_id"], name="one_chapter_per_title_and_id")]
 
     def __str__(self):
-        return self.dname or f"Chapter {self.bato_id}"
+        return self.dname or f"Chapter {self.source_id}"
+
+    @property
+    def link(self):
+        return self.manga.chapter_link(self)
 
     @property
     def url(self):
-        return self.site_url(self.url_path)
+        return self.link.url
 
     @staticmethod
-    def site_url(url_path):
-        """The chapter's page on the site, from its stored path ("" when there is none)."""
-        return f"{settings.BATO_SITE_URLS[0]}{url_path}" if url_path else ""
-
-    @classmethod
-    def from_record(cls, manga, record, now):
-        return cls(
-            manga=manga,
-            bato_id=record.bato_id,
-            dname=record.dname[:255],
-            title=record.title[:500],
-            url_path=record.url_path[:500],
-            number=record.number,
-            published_at=record.published_at,
-            created_at=record.created_at,
-            views_guest=record.views_guest,
-            views_member=record.views_member,
-            replies=record.replies,
-            first_seen_at=now,
-        )
+    def values_of(record):
+        """The model's values for a source's ChapterRecord, cut to the columns' sizes."""
+        return {
+            "source_id": record.source_id,
+            "dname": record.dname[:255],
+            "title": record.title[:500],
+            "volume": record.volume[:20],
+            "language": record.language[:16],
+            "groups": [group[:200] for group in record.groups][:20],
+            "url_path": record.url_path[:500],
+            "external_url": record.external_url[:1000],
+            "number": record.number,
+            "number_from": record.number_from,
+            "published_at": record.published_at,
+            "published_precision": record.published_precision,
+            "created_at": record.created_at,
+            "available": record.available,
+            "views_guest": record.views_guest,
+            "views_member": record.views_member,
+            "replies": record.replies,
+        }
 
     @property
     def release_time(self):
@@ -163,13 +239,14 @@ class CheckScheduleQuerySet(models.QuerySet):
         """Give back the claim `token` holds, for the next dispatch to take."""
         return self.filter(claim_token=token).update(claim_token=None, claimed_until=None)
 
-    def claim_due(self, now, limit, lease):
-        """Claim up to `limit` due titles, most urgent first; return [(manga_id, claim_token)].
+    def claim_due(self, now, limit, lease, source):
+        """Claim up to `limit` due titles of `source`, most urgent first; return [(manga_id, claim_token)].
 
         Each claim is a conditional UPDATE that must change exactly one row, so
         two dispatchers running at once never hand out the same title.
         """
-        candidates = self.due(now).order_by("-priority", "next_check_at").values_list("pk", "manga_id")[:limit]
+        candidates = self.due(now).filter(manga__source=source).order_by("-priority", "next_check_at").values_list(
+            "pk", "manga_id")[:limit]
         claimed = []
         for pk, manga_id in candidates:
             token = uuid.uuid4().hex
@@ -269,7 +346,7 @@ class CheckSchedule(models.Model):
         newly_paused = not self.paused and self.not_found_checks >= settings.BATO_NOT_FOUND_PAUSE_AFTER
         if newly_paused:
             self.paused = True
-            self.reason = (f"paused: the site did not have it {self.not_found_checks} checks in a row; "
+            self.reason = (f"paused: its source did not have it {self.not_found_checks} checks in a row; "
                            "resume it when it is back")
         else:
             self.next_check_at = scheduling.retry_after_failure(now, self.failures)
@@ -279,7 +356,7 @@ class CheckSchedule(models.Model):
         return newly_paused
 
     def release(self):
-        """Give the claim back without checking (the site was paused)."""
+        """Give the claim back without checking (the source was paused)."""
         CheckSchedule.objects.filter(pk=self.pk).release_claim(self.claim_token)
 
     @property
@@ -400,10 +477,12 @@ class CheckRequest(models.Model):
 
 
 class SitePaused(Exception):
-    def __init__(self, until, reason):
-        super().__init__(f"checks to the site are paused until {until:%Y-%m-%d %H:%M:%S} UTC: {reason}")
+    def __init__(self, until, reason, *, source=""):
+        who = sources.get(source).display_name if source else "the source"
+        super().__init__(f"checks to {who} are paused until {until:%Y-%m-%d %H:%M:%S} UTC: {reason}")
         self.until = until
         self.reason = reason
+        self.source = source
 
 
 @dataclass(frozen=True)
@@ -416,19 +495,24 @@ class SiteChange:
     until: datetime | None = None
 
 
-class SiteState(models.Model):
-    """The one row every worker consults about the site: the database limiter, pause, breaker, mirror.
+class SiteStateQuerySet(models.QuerySet):
+    def of(self, source):
+        return self.filter(source=source)
 
-    The rules are in scraping.politeness; scraping.site drives them. Changes
-    are conditional updates or made under the row's lock, so workers on
-    several machines agree.
+
+class SiteState(models.Model):
+    """The row every worker consults about one source: its database limiter, pause, breaker, base URL.
+
+    One row per source, so a 429 from one never pauses another. The rules are
+    in scraping.politeness; scraping.site drives them. Changes are conditional
+    updates or made under the row's lock, so workers on several machines agree.
     """
 
-    SINGLETON_PK = 1
     # The probe check holds the half-open breaker this long at most (a turn's
     # wait plus a request), so a worker killed mid-probe cannot hold it.
     PROBE_LEASE = timedelta(minutes=3)
 
+    source = models.CharField(max_length=16, choices=sources.choices(), unique=True)
     limiter = models.JSONField(default=dict, blank=True, editable=False,
                                help_text="The database limiter's state (unused when REDIS_URL is set).")
     limiter_version = models.PositiveBigIntegerField(default=0, editable=False)
@@ -440,35 +524,51 @@ class SiteState(models.Model):
     breaker_until = models.DateTimeField(
         null=True, blank=True, help_text="Set while the circuit breaker is open: one probe check may go after it.",
     )
+    breaker_opened_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the breaker opened after the source last worked.",
+    )
     breaker_openings = models.PositiveIntegerField(default=0, help_text="Times it opened in a row; the wait doubles.")
     breaker_reason = models.CharField(max_length=300, blank=True)
     probe_until = models.DateTimeField(null=True, blank=True, editable=False)
-    failures_in_a_row = models.PositiveIntegerField(default=0, help_text="Requests in a row the site did not answer.")
-    mirror = models.CharField(max_length=200, blank=True, help_text="The mirror in use; the next one takes over when it fails.")
+    failures_in_a_row = models.PositiveIntegerField(default=0, help_text="Requests in a row the source did not answer.")
+    mirror = models.CharField(
+        "address in use", max_length=200, blank=True,
+        help_text="The base URL requests go to; on failure the next configured one takes over.",
+    )
+
+    objects = SiteStateQuerySet.as_manager()
 
     class Meta:
-        verbose_name = "site state"
+        verbose_name = "source state"
+        ordering = ["source"]
 
     def __str__(self):
-        return "the site"
+        return sources.get(self.source).display_name
 
     @classmethod
-    def current(cls):
-        state, _ = cls.objects.get_or_create(pk=cls.SINGLETON_PK)
+    def current(cls, source):
+        state, _ = cls.objects.get_or_create(source=source)
         return state
+
+    @classmethod
+    def all_sources(cls):
+        """{source name: its row} for every source, in one query; a source never asked yet has a fresh,
+        unsaved row (its first request makes it)."""
+        stored = {state.source: state for state in cls.objects.all()}
+        return {name: stored.get(name) or cls(source=name) for name in sources.SOURCES}
 
     # The database limiter
 
     @classmethod
-    def limiter_state(cls, row=None):
-        """(version, LimiterState) of the database limiter, from `row` when the caller just read it."""
-        row = row or cls.current()
+    def limiter_state(cls, source, row=None):
+        """(version, LimiterState) of a source's database limiter, from `row` when the caller just read it."""
+        row = row or cls.current(source)
         return row.limiter_version, LimiterState.from_json(row.limiter)
 
     @classmethod
-    def replace_limiter_state(cls, version, state):
+    def replace_limiter_state(cls, source, version, state):
         """Store `state` if nobody changed the limiter since `version` was read; True if stored."""
-        return bool(cls.objects.filter(pk=cls.SINGLETON_PK, limiter_version=version).update(
+        return bool(cls.objects.of(source).filter(limiter_version=version).update(
             limiter=state.as_json(), limiter_version=version + 1,
         ))
 
@@ -476,14 +576,15 @@ class SiteState(models.Model):
 
     @property
     def mirror_in_use(self):
-        return politeness.mirror_in_use(settings.BATO_SITE_URLS, self.mirror)
+        return politeness.mirror_in_use(sources.get(self.source).base_urls(), self.mirror)
 
-    def _stopped(self, now):
+    def stopped_at(self, now):
         """SitePaused for a pause or an open breaker in force at `now`, or None."""
         if self.paused_until and self.paused_until > now:
-            return SitePaused(self.paused_until, self.pause_reason)
+            return SitePaused(self.paused_until, self.pause_reason, source=self.source)
         if self.breaker_until and self.breaker_until > now:
-            return SitePaused(self.breaker_until, f"circuit breaker open after {self.breaker_reason}")
+            return SitePaused(self.breaker_until, f"circuit breaker open after {self.breaker_reason}",
+                              source=self.source)
         return None
 
     def admit(self, now):
@@ -492,75 +593,74 @@ class SiteState(models.Model):
         While the breaker is open nobody goes; once its wait is over exactly one
         check (the probe) goes, and the others wait for what it finds.
         """
-        stopped = self._stopped(now)
+        stopped = self.stopped_at(now)
         if stopped:
             raise stopped
         if self.breaker_until is None:
-            return Turn(self.mirror_in_use, failures_seen=self.failures_in_a_row)
+            return Turn(self.source, self.mirror_in_use, failures_seen=self.failures_in_a_row)
         free = Q(probe_until__isnull=True) | Q(probe_until__lt=now)
-        if SiteState.objects.filter(free, pk=self.SINGLETON_PK, breaker_until=self.breaker_until).update(
+        if SiteState.objects.filter(free, pk=self.pk, breaker_until=self.breaker_until).update(
             probe_until=now + self.PROBE_LEASE
         ):
-            return Turn(self.mirror_in_use, probe=True, failures_seen=self.failures_in_a_row)
-        raise SitePaused(now + self.PROBE_LEASE, "circuit breaker half open: one probe check is under way")
+            return Turn(self.source, self.mirror_in_use, probe=True, failures_seen=self.failures_in_a_row)
+        raise SitePaused(now + self.PROBE_LEASE, "circuit breaker half open: one probe check is under way",
+                         source=self.source)
 
     @classmethod
-    def still_open(cls, now):
+    def still_open(cls, source, now):
         """Raise SitePaused if a pause or the breaker started while a turn waited for the limiter."""
-        stopped = cls.current()._stopped(now)
+        stopped = cls.current(source).stopped_at(now)
         if stopped:
             raise stopped
 
     @classmethod
-    def give_back_probe(cls):
-        cls.objects.filter(pk=cls.SINGLETON_PK).update(probe_until=None)
+    def give_back_probe(cls, source):
+        cls.objects.of(source).update(probe_until=None)
 
     @classmethod
-    def pause(cls, now, seconds, reason):
-        """Stop every check to the site for `seconds`; a longer pause already set stands."""
-        cls.current()
+    def pause(cls, source, now, seconds, reason):
+        """Stop every check to `source` for `seconds`; a longer pause already set stands."""
+        cls.current(source)
         until = now + timedelta(seconds=seconds)
-        cls.objects.filter(pk=cls.SINGLETON_PK).filter(
-            Q(paused_until__isnull=True) | Q(paused_until__lt=until)
-        ).update(paused_until=until, pause_reason=reason[:300])
+        cls.objects.of(source).filter(Q(paused_until__isnull=True) | Q(paused_until__lt=until)).update(
+            paused_until=until, pause_reason=reason[:300],
+        )
         return until
 
     @classmethod
-    def active_pause(cls, now):
-        """SitePaused for the pause or open breaker in force at `now`, or None."""
-        return cls.current()._stopped(now)
+    def active_pause(cls, source, now):
+        """SitePaused for the pause or open breaker of `source` in force at `now`, or None."""
+        return cls.current(source).stopped_at(now)
 
-    @classmethod
-    def dispatch_allowance(cls, now, limit):
-        """How many checks may be handed out now, and why fewer than `limit` ("" when all)."""
-        row = cls.current()
-        stopped = row._stopped(now)
+    def dispatch_allowance(self, now, limit):
+        """How many checks of this source may be handed out now, and why fewer than `limit` ("" when all)."""
+        stopped = self.stopped_at(now)
         if stopped:
             return 0, str(stopped)
-        if row.breaker_until is not None:
-            if row.probe_until and row.probe_until > now:
+        if self.breaker_until is not None:
+            if self.probe_until and self.probe_until > now:
                 return 0, "circuit breaker half open: the probe check is under way"
             return 1, "circuit breaker half open: one probe check"
         return limit, ""
 
     @classmethod
     def record_answer(cls, turn, error, now):
-        """Apply what the site answered on `turn` (`error` None when it worked); return a SiteChange."""
+        """Apply what the source answered on `turn` (`error` None when it worked); return a SiteChange."""
         verdict = politeness.judge(error)
         if verdict is Verdict.FINE and not turn.probe:
             # The common case costs no query. A failure another worker met while
             # this request was out stays counted: the breaker opens a little sooner.
             if turn.failures_seen:
-                cls.objects.filter(pk=cls.SINGLETON_PK).update(failures_in_a_row=0)
+                cls.objects.of(turn.source).update(failures_in_a_row=0)
             return SiteChange()
         with transaction.atomic():
-            cls.current()
-            row = cls.objects.select_for_update().get(pk=cls.SINGLETON_PK)
+            cls.current(turn.source)
+            row = cls.objects.select_for_update().get(source=turn.source)
             change = SiteChange()
             if verdict is Verdict.FINE:
                 row.failures_in_a_row = 0
                 if row.breaker_until is not None:
-                    row.breaker_until = row.probe_until = None
+                    row.breaker_until = row.probe_until = row.breaker_opened_at = None
                     row.breaker_openings, row.breaker_reason = 0, ""
                     change = SiteChange(recovered=True)
             elif verdict is Verdict.RATE_LIMITED:
@@ -574,7 +674,7 @@ class SiteState(models.Model):
                     row.probe_until = None  # the next probe goes after the pause
             else:
                 if row.mirror_in_use == turn.mirror:
-                    row.mirror = politeness.next_mirror(settings.BATO_SITE_URLS, turn.mirror)
+                    row.mirror = politeness.next_mirror(sources.get(turn.source).base_urls(), turn.mirror)
                 row.failures_in_a_row += 1
                 opens = verdict is Verdict.BLOCKED or row.failures_in_a_row >= settings.BATO_BREAKER_FAILURES
                 if turn.probe or (opens and row.breaker_until is None):
@@ -586,12 +686,19 @@ class SiteState(models.Model):
                     row.breaker_until, row.probe_until = now + timedelta(seconds=wait), None
                     row.breaker_reason = f"{error.message} (through {turn.mirror})"[:300]
                     if row.breaker_openings == 1:
+                        row.breaker_opened_at = now
                         change = SiteChange(opened_first=True, reason=row.breaker_reason, until=row.breaker_until)
             row.save()
         return change
 
+    def down_for(self, now):
+        """How long the breaker has stayed open since the source last worked (a timedelta), or None."""
+        if self.breaker_until is None or self.breaker_opened_at is None:
+            return None
+        return now - self.breaker_opened_at
+
     def describe(self, now):
-        """The pause, breaker and mirror as staff see them."""
+        """The pause, breaker and address as staff see them."""
         pause = self.paused_until if self.paused_until and self.paused_until > now else None
         if self.breaker_until is None:
             breaker = "closed"
@@ -600,6 +707,8 @@ class SiteState(models.Model):
         else:
             breaker = "half open"
         return {
+            "source": self.source,
+            "display_name": str(self),
             "mirror": self.mirror_in_use,
             "paused_until": pause.isoformat() if pause else None,
             "pause_reason": self.pause_reason if pause else "",
@@ -608,6 +717,7 @@ class SiteState(models.Model):
             else None,
             "breaker": breaker,
             "breaker_until": self.breaker_until.isoformat() if self.breaker_until else None,
+            "breaker_opened_at": self.breaker_opened_at.isoformat() if self.breaker_opened_at else None,
             "breaker_openings": self.breaker_openings,
             "breaker_reason": self.breaker_reason,
             "failures_in_a_row": self.failures_in_a_row,

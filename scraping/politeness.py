@@ -1,7 +1,7 @@
-"""How batoshelf behaves towards the site: pure rules, no database, no clock of their own.
+"""How batoshelf behaves towards a source: pure rules, no database, no clock of their own.
 
 The limiter's turn-taking, the waits after a 429 or a block, what an answer
-says about the site, and which mirror comes next. `scraping.site` keeps the
+says about the source, and which base URL (Bato's mirrors) comes next. `scraping.site` keeps the
 state these rules read and write, cluster-wide; the month-long replay in
 `scraping.simulation` runs the very same rules.
 """
@@ -9,7 +9,7 @@ state these rules read and write, cluster-wide; the month-long replay in
 import enum
 from dataclasses import dataclass
 
-from scraping.bato.errors import Blocked, RateLimited
+from scraping.sources.errors import Blocked, RateLimited
 
 HOUR = 3600.0
 # A check someone asked for that waits for a turn holds the others back this
@@ -83,11 +83,12 @@ def decide_turn(state, now, *, delay, per_hour, priority=False):
 
 @dataclass(frozen=True)
 class Turn:
-    """Leave to send one request: to which mirror, and whether it is the breaker's probe."""
+    """Leave to send one request to a source: to which of its base URLs, and whether it is the breaker's probe."""
 
+    source: str
     mirror: str
     probe: bool = False
-    failures_seen: int = 0  # the site's failure run when the turn was given
+    failures_seen: int = 0  # the source's failure run when the turn was given
 
 
 class Verdict(enum.Enum):

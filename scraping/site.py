@@ -1,11 +1,13 @@
-"""The gate every request to the site goes through, shared by every worker on every machine.
+"""The gate every request to a source goes through, shared by every worker on every machine.
 
-Before a request: `take_turn` waits for the cluster-wide limiter (spacing and
-hourly budget, in Redis when REDIS_URL is set, else in the database) and
-refuses while a 429's pause or the circuit breaker holds. After it:
-`record_answer` tells the site state what the answer said (scraping.politeness
-judges it), which may pause every worker, move to the next mirror, open or
-close the breaker, and tell staff.
+Each source has its own gate: its own spacing, hourly budget, pause and
+breaker, so a MangaDex 429 never holds MangaUpdates back. Before a request:
+`take_turn` waits for the source's cluster-wide limiter (in Redis when
+REDIS_URL is set, else in the database) and refuses while a 429's pause or the
+circuit breaker holds. After it: `record_answer` tells the source's state what
+the answer said (scraping.politeness judges it), which may pause every worker,
+move to the next base URL, open or close the breaker, and tell staff.
+`Requests` is the two together, as a source's fetch calls it.
 """
 
 import json
@@ -18,8 +20,11 @@ from datetime import timezone as dt_timezone
 from django.conf import settings
 from django.utils import timezone
 
+from scraping import sources
 from scraping.models import SitePaused, SiteState
 from scraping.politeness import LimiterState, decide_turn, spacing
+from scraping.sources.errors import SourceError
+from scraping.sources.http import quota_spent_for, send
 
 
 class SystemClock:
@@ -37,7 +42,10 @@ logger = logging.getLogger(__name__)
 
 
 class DatabaseLimiter:
-    """The limiter's state in the SiteState row, changed by compare-and-set on a version."""
+    """A source's limiter state in its SiteState row, changed by compare-and-set on a version."""
+
+    def __init__(self, source):
+        self.source = source
 
     def attempt(self, decide, seen=None):
         """Apply `decide(state) -> TurnDecision` atomically; return the decision.
@@ -45,30 +53,30 @@ class DatabaseLimiter:
         `seen` is the SiteState row the caller has just read: it saves a query.
         """
         while True:
-            version, state = SiteState.limiter_state(seen)
+            version, state = SiteState.limiter_state(self.source, seen)
             seen = None
             decision = decide(state)
-            if decision.state == state or SiteState.replace_limiter_state(version, decision.state):
+            if decision.state == state or SiteState.replace_limiter_state(self.source, version, decision.state):
                 return decision
 
-    def peek(self):
-        return SiteState.limiter_state()[1]
+    def peek(self, row=None):
+        """The state as it is now; `row`, the source's SiteState just read, saves a query."""
+        return SiteState.limiter_state(self.source, row)[1]
 
 
 class RedisLimiter:
-    """The limiter's state in one Redis key, changed in a WATCH / MULTI transaction.
+    """A source's limiter state in one Redis key, changed in a WATCH / MULTI transaction.
 
     While Redis cannot be reached the database row stands in, so a check that
     runs without the queue (`scrape`) still keeps the spacing.
     """
 
-    KEY = "batoshelf:site:limiter"
-
-    def __init__(self, url):
+    def __init__(self, url, source):
         import redis
 
+        self.key = f"batoshelf:source:{source}:limiter"
         self.redis = redis.Redis.from_url(url, socket_connect_timeout=5, socket_timeout=5)
-        self.fallback = DatabaseLimiter()
+        self.fallback = DatabaseLimiter(source)
 
     def attempt(self, decide, seen=None):
         from redis.exceptions import ConnectionError, TimeoutError, WatchError
@@ -77,14 +85,14 @@ class RedisLimiter:
             with self.redis.pipeline() as pipe:
                 while True:
                     try:
-                        pipe.watch(self.KEY)
-                        state = self._decode(pipe.get(self.KEY))
+                        pipe.watch(self.key)
+                        state = self._decode(pipe.get(self.key))
                         decision = decide(state)
                         if decision.state == state:
                             pipe.unwatch()
                         else:
                             pipe.multi()
-                            pipe.set(self.KEY, json.dumps(decision.state.as_json()))
+                            pipe.set(self.key, json.dumps(decision.state.as_json()))
                             pipe.execute()
                         return decision
                     except WatchError:
@@ -93,13 +101,13 @@ class RedisLimiter:
             logger.warning("the Redis limiter is unreachable (%s): the database's takes over", error)
             return self.fallback.attempt(decide, seen)
 
-    def peek(self):
+    def peek(self, row=None):
         from redis.exceptions import ConnectionError, TimeoutError
 
         try:
-            return self._decode(self.redis.get(self.KEY))
+            return self._decode(self.redis.get(self.key))
         except (ConnectionError, TimeoutError):
-            return self.fallback.peek()
+            return self.fallback.peek(row)
 
     @staticmethod
     def _decode(raw):
@@ -109,33 +117,33 @@ class RedisLimiter:
 _limiters = {}
 
 
-def limiter():
-    """The limiter every process of this deployment shares."""
-    key = settings.REDIS_URL or "database"
+def limiter(source):
+    """The limiter of `source` that every process of this deployment shares."""
+    key = (settings.REDIS_URL or "database", source)
     if key not in _limiters:
-        _limiters[key] = RedisLimiter(settings.REDIS_URL) if settings.REDIS_URL else DatabaseLimiter()
+        _limiters[key] = RedisLimiter(settings.REDIS_URL, source) if settings.REDIS_URL else DatabaseLimiter(source)
     return _limiters[key]
 
 
-def take_turn(*, priority=False):
-    """Wait for this process's turn at the site and return it, or raise SitePaused.
+def take_turn(source, *, priority=False):
+    """Wait for this process's turn at `source` and return it, or raise SitePaused.
 
-    `priority` is for checks someone asked for: the next turn is theirs. A
-    check that would wait longer than BATO_TURN_MAX_WAIT gives up at once
-    (SitePaused) so its worker is free and its title goes back to the queue.
+    `priority` is for checks someone asked for: the source's next turn is
+    theirs. A check that would wait longer than BATO_TURN_MAX_WAIT gives up at
+    once (SitePaused) so its worker is free and its title goes back to the queue.
     """
+    politeness = sources.get(source).politeness()
     now = clock.now()
-    seen = SiteState.current()
+    seen = SiteState.current(source)
     turn = seen.admit(now)
     rate_limited_at = seen.rate_limited_at.timestamp() if seen.rate_limited_at else None
     deadline = now.timestamp() + settings.BATO_TURN_MAX_WAIT
     try:
         while True:
-            delay = spacing(random.uniform(settings.BATO_MIN_DELAY, settings.BATO_MAX_DELAY), now.timestamp(),
+            delay = spacing(random.uniform(politeness.min_delay, politeness.max_delay), now.timestamp(),
                             rate_limited_at)
-            decision = limiter().attempt(lambda state: decide_turn(
-                state, now.timestamp(), priority=priority, per_hour=settings.BATO_MAX_REQUESTS_PER_HOUR,
-                delay=delay,
+            decision = limiter(source).attempt(lambda state: decide_turn(
+                state, now.timestamp(), priority=priority, per_hour=politeness.per_hour, delay=delay,
             ), seen)
             seen = None
             if decision.granted:
@@ -143,62 +151,101 @@ def take_turn(*, priority=False):
             if now.timestamp() + decision.wait > deadline:
                 raise SitePaused(
                     now + timedelta(seconds=decision.wait),
-                    f"no turn at the site within {settings.BATO_TURN_MAX_WAIT:g} s ({decision.reason})",
+                    f"no turn within {settings.BATO_TURN_MAX_WAIT:g} s ({decision.reason})", source=source,
                 )
             clock.sleep(decision.wait)
             now = clock.now()
-            SiteState.still_open(now)
+            SiteState.still_open(source, now)
     except SitePaused:
         if turn.probe:
-            SiteState.give_back_probe()
+            SiteState.give_back_probe(source)
         raise
 
 
 def record_answer(turn, error):
-    """Tell the shared site state what the request sent on `turn` brought back (`error` None: it worked)."""
+    """Tell the source's shared state what the request sent on `turn` brought back (`error` None: it worked)."""
     from notifications.delivery import publish_on_commit
     from notifications.models import Notification
 
     now = clock.now()
     change = SiteState.record_answer(turn, error, now)
+    who = sources.get(turn.source).display_name
     if change.opened_first:
         publish_on_commit(Notification.objects.create_for_staff(
-            f"Checks to the site stopped: {change.reason}. The circuit breaker tries one title again "
+            f"Checks to {who} stopped: {change.reason}. The circuit breaker tries one title again "
             f"at {change.until:%Y-%m-%d %H:%M} UTC.", now,
         ))
     if change.recovered:
         publish_on_commit(Notification.objects.create_for_staff(
-            f"The site answers again (through {turn.mirror}); checks go on.", now,
+            f"{who} answers again (through {turn.mirror}); checks go on.", now,
         ))
 
 
-def dispatch_allowance(now, limit):
-    """How many checks a dispatch may hand out now, and why fewer than `limit` (or "")."""
-    allowed, reason = SiteState.dispatch_allowance(now, limit)
+class Requests:
+    """How a source's requests go out during one check: each waits for its turn at the gate
+    and reports what came back. Sources call it (`scraping.sources.base.Ask`); it counts them."""
+
+    def __init__(self, source, *, priority=False):
+        self.source = sources.get(source)
+        self.priority = priority
+        self.count = 0
+        self.last_status = None
+
+    def __call__(self, request, read):
+        turn = take_turn(self.source.name, priority=self.priority)
+        self.count += 1
+        try:
+            answer = send(self.source, turn.mirror, request, timeout=settings.BATO_TIMEOUT)
+            self.last_status = answer.status
+            payload = read(answer)
+        except SourceError as error:
+            record_answer(turn, error)
+            raise
+        record_answer(turn, None)
+        spent = quota_spent_for(answer.headers, clock.now())
+        if spent:
+            # The endpoint's quota is used up: nobody asks before it comes back, instead of meeting a 429.
+            SiteState.pause(self.source.name, clock.now(), min(spent, settings.BATO_MAX_RETRY_AFTER),
+                            f"{self.source.display_name} said its quota is spent for {spent:.0f} s")
+        return payload
+
+
+def dispatch_allowance(source, now, limit):
+    """How many checks of `source` a dispatch may hand out now, and why fewer than `limit` (or "")."""
+    allowed, reason = SiteState.current(source).dispatch_allowance(now, limit)
     if not allowed:
         return 0, reason
-    left = settings.BATO_MAX_REQUESTS_PER_HOUR - limiter().peek().requests_in_last_hour(now.timestamp())
+    per_hour = sources.get(source).politeness().per_hour
+    left = per_hour - limiter(source).peek().requests_in_last_hour(now.timestamp())
     if left < allowed:
-        return max(0, left), f"{settings.BATO_MAX_REQUESTS_PER_HOUR} requests an hour: {max(0, left)} left"
+        return max(0, left), f"{per_hour} requests an hour: {max(0, left)} left"
     return allowed, reason
 
 
-def status(now):
-    """The limiter and breaker as staff see them (dashboard, API, `scrape`)."""
-    state = limiter().peek()
-    return {**SiteState.current().describe(now), **{
+def source_status(source, now, row=None):
+    """One source's limiter and breaker as staff see them."""
+    row = row or SiteState.current(source)
+    state = limiter(source).peek(row)
+    return {**row.describe(now), **{
         "limiter": "redis" if settings.REDIS_URL else "database",
         "requests_last_hour": state.requests_in_last_hour(now.timestamp()),
-        "max_requests_per_hour": settings.BATO_MAX_REQUESTS_PER_HOUR,
+        "max_requests_per_hour": sources.get(source).politeness().per_hour,
         "next_request_at": datetime.fromtimestamp(state.next_at, tz=dt_timezone.utc).isoformat()
         if state.next_at > now.timestamp() else None,
         "asked_for_check_waiting": state.priority_until > now.timestamp(),
     }}
 
 
-def describe_status(site):
-    """One line of `status(...)` for a terminal."""
-    parts = [f"site via {site['mirror']}", f"{site['requests_last_hour']}/{site['max_requests_per_hour']} requests "
+def status(now):
+    """Every source's `source_status`, live sources first (dashboard, API, `scrape`)."""
+    return [source_status(name, now, row) for name, row in SiteState.all_sources().items()]
+
+
+def describe_status(source_status):
+    """One line of one source's `status(...)` for a terminal."""
+    site = source_status
+    parts = [f"{site['display_name']} via {site['mirror']}",
+             f"{site['requests_last_hour']}/{site['max_requests_per_hour']} requests "
              f"in the last hour ({site['limiter']} limiter)"]
     if site["paused_until"]:
         parts.append(f"paused until {site['paused_until'][:19]} UTC: {site['pause_reason']}")

@@ -16,29 +16,33 @@ logger = logging.getLogger(__name__)
 
 
 def dispatch_due_checks(limit=None):
-    """Queue one check per due title, most urgent first; return how many were queued.
+    """Queue one check per due title, most urgent first, per source; return how many were queued.
 
     Titles are claimed before they are queued, so a title already queued or
-    being checked is not queued again by the next dispatch. The site gate says
-    how many may go: none while paused or the breaker is open, one probe when
-    it is half open, no more than the hour's request budget has left.
+    being checked is not queued again by the next dispatch. Each source's gate
+    says how many of its titles may go: none while it is paused or its breaker
+    is open, one probe when the breaker is half open, no more than its hourly
+    request budget has left.
     """
     now = timezone.now()
-    allowed, reason = site.dispatch_allowance(site.clock.now(), limit or settings.BATO_DISPATCH_LIMIT)
-    if reason:
-        logger.info("dispatch limited to %d: %s", allowed, reason)
-    if not allowed:
-        return 0
-    claims = CheckSchedule.objects.claim_due(now, allowed, CheckSchedule.claim_lease())
-    for manga_id, token in claims:
-        transaction.on_commit(
-            lambda m=manga_id, t=token: async_task(
-                check_manga_task, m, t, task_name=f"check title {m}", group="checks"
+    queued = 0
+    for source in CheckSchedule.objects.due(now).values_list("manga__source", flat=True).distinct():
+        allowed, reason = site.dispatch_allowance(source, site.clock.now(), limit or settings.BATO_DISPATCH_LIMIT)
+        if reason:
+            logger.info("dispatch of %s limited to %d: %s", source, allowed, reason)
+        if not allowed:
+            continue
+        claims = CheckSchedule.objects.claim_due(now, allowed, CheckSchedule.claim_lease(), source)
+        for manga_id, token in claims:
+            transaction.on_commit(
+                lambda m=manga_id, t=token: async_task(
+                    check_manga_task, m, t, task_name=f"check title {m}", group="checks"
+                )
             )
-        )
-    if claims:
-        logger.info("dispatched %d due check(s)", len(claims))
-    return len(claims)
+        queued += len(claims)
+    if queued:
+        logger.info("dispatched %d due check(s)", queued)
+    return queued
 
 
 def _stopping(manga_id, claim_token=None):

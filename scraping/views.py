@@ -57,9 +57,12 @@ def dashboard_page(request):
             "checks_chart": dashboard.bar_chart([b["checks"] for b in buckets], names, "checks"),
             "chapters_chart": dashboard.bar_chart([b["new_chapters"] for b in buckets], names, "new chapters"),
         })
+    status = dashboard.system_status(now)
+    counts = {row["source"]: row for row in figures["by_source_24h"]}
     return render(request, "admin/dashboard.html", {
         **admin.site.each_context(request),
-        "title": "Dashboard", "figures": figures, "status": dashboard.system_status(now), "periods": periods,
+        "title": "Dashboard", "figures": figures, "status": status, "periods": periods,
+        "sources": [{**counts[state["source"]], **state} for state in status["sources"]],
         "logs": logs, "log_error": log_error, "filters": {k: request.GET.get(k, "") for k in LOG_FILTERS},
         "outcomes": ScrapeLog.Outcome.choices,
         "error_kinds": ScrapeLog.objects.exclude(error_kind="").values_list("error_kind", flat=True)

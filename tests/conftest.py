@@ -11,7 +11,8 @@ from django.core.management import call_command
 from django.test import Client
 from django.utils import timezone
 
-from tests.standin import BatoStandIn
+from scraping.sources import TitleRef
+from tests.standins import BatoStandIn, MangaDexStandIn, MangaUpdatesStandIn
 
 UNDER_CI = os.environ.get("CI", "").lower() == "true"
 
@@ -66,11 +67,13 @@ def pytest_report_header(config):
 
 @pytest.fixture(autouse=True)
 def fresh_limiter():
-    """The Redis limiter's key outlives a test (the database limiter's row does not): start each test clean."""
-    from scraping.site import RedisLimiter, limiter
+    """The Redis limiters' keys outlive a test (the database limiters' rows do not): start each test clean."""
+    from scraping.site import limiter
 
     if django_settings.REDIS_URL:
-        limiter().redis.delete(RedisLimiter.KEY)
+        for source in ("bato", "mangadex", "mangaupdates"):
+            redis_limiter = limiter(source)
+            redis_limiter.redis.delete(redis_limiter.key)
     yield
 
 
@@ -100,11 +103,32 @@ def site_clock(monkeypatch):
     return clock
 
 
+def bato(comic_id):
+    """The Bato title `comic_id`, as import_title takes it."""
+    return TitleRef("bato", str(comic_id))
+
+
 @pytest.fixture
 def standin(settings):
     """The Bato stand-in on loopback, with the project pointed at it."""
     with BatoStandIn() as server:
         settings.BATO_SITE_URLS = [server.url]
+        yield server
+
+
+@pytest.fixture
+def mangadex(settings):
+    """The MangaDex stand-in on loopback, with the project pointed at it."""
+    with MangaDexStandIn() as server:
+        settings.MANGADEX_API_URL = server.api_url
+        yield server
+
+
+@pytest.fixture
+def mangaupdates(settings):
+    """The MangaUpdates stand-in on loopback, with the project pointed at it."""
+    with MangaUpdatesStandIn() as server:
+        settings.MANGAUPDATES_API_URL = server.api_url
         yield server
 
 

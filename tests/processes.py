@@ -32,8 +32,9 @@ def project_env(**extra):
         SECRET_KEY="tests-only-not-secret",
         DATABASE_URL=test_database_url(),
         BATO_SITE_URLS=",".join(settings.BATO_SITE_URLS),
-        BATO_MIN_DELAY="0",
-        BATO_MAX_DELAY="0",
+        MANGADEX_API_URL=settings.MANGADEX_API_URL,
+        MANGAUPDATES_API_URL=settings.MANGAUPDATES_API_URL,
+        **{f"{source}_{bound}_DELAY": "0" for source in ("BATO", "MANGADEX", "MANGAUPDATES") for bound in ("MIN", "MAX")},
         PYTHONUNBUFFERED="1",
     )
     if settings.REDIS_URL:

@@ -5,8 +5,9 @@ import os
 
 os.environ.setdefault("SECRET_KEY", "tests-only-not-secret")
 # Tests that measure spacing set their own delays; the rest should not wait.
-os.environ.setdefault("BATO_MIN_DELAY", "0")
-os.environ.setdefault("BATO_MAX_DELAY", "0")
+for _source in ("BATO", "MANGADEX", "MANGAUPDATES"):
+    os.environ.setdefault(f"{_source}_MIN_DELAY", "0")
+    os.environ.setdefault(f"{_source}_MAX_DELAY", "0")
 
 from batoshelf.settings import *  # noqa: E402,F403
 

@@ -10,6 +10,7 @@ from notifications.models import Follow
 from scraping.checks import check_manga, import_title
 from scraping.admin import RECENT_LOGS
 from scraping.models import CheckRequest, CheckSchedule, Manga, SiteState
+from tests.conftest import bato
 
 pytestmark = pytest.mark.django_db
 
@@ -32,7 +33,7 @@ def staff_client(client, admin_user):
 def track(standin, users, count, first_id=1):
     for n in range(first_id, first_id + count):
         standin.add_title(str(n), f"타이틀 {n}", chapters=2)
-        manga = import_title(str(n)).manga
+        manga = import_title(bato(n)).manga
         for user in users:
             Follow.objects.create(user=user, manga=manga)
         standin.add_chapters(str(n), 1)
@@ -83,9 +84,9 @@ def test_the_admin_is_for_staff_only(client, reader):
 
 def test_every_admin_page_says_when_checks_to_the_site_are_paused(staff_client):
     assert "are paused" not in staff_client.get(reverse("admin:index")).content.decode()
-    SiteState.pause(timezone.now(), 600, "Bato is rate limiting us (HTTP 429)")
+    SiteState.pause("bato", timezone.now(), 600, "Bato is rate limiting us (HTTP 429)")
     page = staff_client.get(reverse("admin:scraping_manga_changelist")).content.decode()
-    assert "Checks to the site are paused until" in page and "rate limiting us" in page
+    assert "Checks to Bato are paused until" in page and "rate limiting us" in page
 
 
 def change_titles(staff_client, action, titles, **extra):
@@ -99,7 +100,7 @@ def titles(standin):
     made = []
     for n in ("1", "2"):
         standin.add_title(n, f"Title {n}", chapters=3)
-        made.append(import_title(n).manga)
+        made.append(import_title(bato(n)).manga)
     return made
 
 

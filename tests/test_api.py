@@ -8,6 +8,7 @@ from django_q.brokers import get_broker
 from notifications.models import Follow, Notification
 from scraping.checks import check_manga, import_title
 from scraping.models import CheckRequest
+from tests.conftest import bato
 
 pytestmark = pytest.mark.django_db
 
@@ -15,7 +16,7 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def title(standin, reader):
     standin.add_title("110100", chapters=3)
-    return import_title("110100", user=reader).manga
+    return import_title(bato("110100"), user=reader).manga
 
 
 
@@ -147,7 +148,7 @@ def test_asking_too_often_is_a_429_with_retry_after(settings, as_reader, reader,
     settings.BATO_USER_CHECKS_PER_HOUR = 2
     settings.BATO_REQUESTED_CHECK_COOLDOWN = 0
     standin.add_title("110101", chapters=1)
-    second_title = import_title("110101", user=reader).manga
+    second_title = import_title(bato("110101"), user=reader).manga
     assert as_reader.post(f"/api/manga/{title.pk}/scrape").status_code == 202
     assert as_reader.post(f"/api/manga/{second_title.pk}/scrape").status_code == 202
 

@@ -12,7 +12,7 @@ from django_q.brokers import get_broker
 from notifications.models import Notification
 from scraping.checks import import_title
 from scraping.tasks import request_check
-from tests.conftest import UNDER_CI
+from tests.conftest import UNDER_CI, bato
 from tests.processes import ManagedProcess, free_port, http_status, wait_for
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
@@ -70,7 +70,7 @@ def test_a_new_chapter_appears_live_and_is_marked_read(browser, service, standin
     reader.password = hasher.encode("reader-pass-123", hasher.salt())
     reader.save()
     standin.add_title("110100", "Solo Stationer", chapters=3)
-    manga = import_title("110100", user=reader).manga
+    manga = import_title(bato("110100"), user=reader).manga
     get_broker().purge_queue()
     wait = WebDriverWait(browser, 15)
 

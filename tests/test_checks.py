@@ -10,6 +10,7 @@ from django.utils import timezone
 from notifications.models import Follow, Notification
 from scraping.checks import check_manga, import_title
 from scraping.models import Chapter, CheckSchedule, Manga, ScrapeLog, SitePaused, SiteState
+from tests.conftest import bato
 
 pytestmark = pytest.mark.django_db
 
@@ -30,12 +31,12 @@ def snapshot_of_stored_data():
 @pytest.fixture
 def title(standin, reader):
     standin.add_title("102497", chapters=10)
-    return import_title("102497", user=reader).manga
+    return import_title(bato("102497"), user=reader).manga
 
 
 def test_import_stores_the_title_its_chapters_and_a_schedule_and_tells_no_one(standin, reader):
     standin.add_title("102497", "악녀의 문구점", chapters=10)
-    result = import_title("102497", user=reader)
+    result = import_title(bato("102497"), user=reader)
     manga = fresh(result.manga)
     assert result.created and result.followed and result.chapters == 10
     assert manga.name == "악녀의 문구점" and manga.authors == ["여로은"]
@@ -51,7 +52,7 @@ def test_import_stores_the_title_its_chapters_and_a_schedule_and_tells_no_one(st
 
 
 def test_importing_a_tracked_title_again_only_follows_it(title, standin, other_reader):
-    again = import_title("102497", user=other_reader)
+    again = import_title(bato("102497"), user=other_reader)
     assert not again.created and again.followed
     assert len(standin.api_requests()) == 1
     assert Manga.objects.count() == 1
@@ -65,7 +66,7 @@ def test_new_chapters_are_stored_and_each_follower_is_told_once_per_chapter(titl
     assert result.log.outcome == ScrapeLog.Outcome.SUCCESS
     assert (result.log.new_chapters, result.log.chapters_seen, result.log.http_requests) == (2, 12, 1)
     for user in (reader, other_reader):
-        mine = Notification.objects.filter(user=user).order_by("chapter__bato_id")
+        mine = Notification.objects.filter(user=user).order_by("chapter__source_id")
         assert [n.kind for n in mine] == ["new_chapter", "new_chapter"]
         assert [n.chapter.dname for n in mine] == ["Chapter 11", "Chapter 12"]
         assert mine[0].importance == Notification.Importance.HIGH
@@ -97,7 +98,7 @@ def test_an_edited_chapter_keeps_its_identity_and_nobody_is_told(title, standin)
     result = check_manga(fresh(title))
     assert result.log.outcome == ScrapeLog.Outcome.NO_CHANGE
     assert "1 chapter(s) edited" in result.log.message
-    edited = Chapter.objects.get(bato_id=chapter_id)
+    edited = Chapter.objects.get(source_id=chapter_id)
     assert edited.url_path.startswith("/title/102497-new-slug/")
     assert edited.dname == "Chapter 4 (fixed)"
     assert Chapter.objects.count() == 10
@@ -116,7 +117,7 @@ def test_running_the_same_check_again_creates_nothing(title, standin):
 
 def test_a_title_without_followers_is_checked_and_stored_all_the_same(standin):
     standin.add_title("5", chapters=1)
-    manga = import_title("5").manga
+    manga = import_title(bato("5")).manga
     standin.add_chapters("5", 1)
     assert check_manga(fresh(manga)).log.new_chapters == 1
     assert not Notification.objects.exists()
@@ -185,10 +186,10 @@ def test_a_timeout_and_an_unknown_title_are_failed_checks_too(title, standin, se
 
 def test_a_429_pauses_every_check_until_its_retry_after(title, standin):
     standin.add_title("7", chapters=1)
-    other = import_title("7").manga
+    other = import_title(bato("7")).manga
     standin.set_fault("rate_limit", retry_after=120)
     failed = check_manga(fresh(title))
-    paused = SiteState.active_pause(timezone.now())
+    paused = SiteState.active_pause("bato", timezone.now())
     assert paused is not None
     assert paused.until == pytest.approx(failed.log.started_at + timedelta(seconds=120), abs=timedelta(seconds=2))
     requests_so_far = len(standin.api_requests())
@@ -204,15 +205,15 @@ def test_a_block_opens_the_breaker_for_its_first_wait(title, standin, settings):
     standin.set_fault("cloudflare")
     started = timezone.now()
     check_manga(fresh(title))
-    assert SiteState.active_pause(started + timedelta(seconds=290)) is not None
-    assert SiteState.active_pause(started + timedelta(seconds=310)) is None
+    assert SiteState.active_pause("bato", started + timedelta(seconds=290)) is not None
+    assert SiteState.active_pause("bato", started + timedelta(seconds=310)) is None
 
 
 def test_import_while_the_site_is_paused_stores_nothing(standin):
     standin.add_title("8", chapters=1)
-    SiteState.pause(timezone.now(), 60, "testing")
+    SiteState.pause("bato", timezone.now(), 60, "testing")
     with pytest.raises(SitePaused):
-        import_title("8")
+        import_title(bato("8"))
     assert not Manga.objects.exists()
     assert not standin.api_requests()
 
@@ -234,7 +235,7 @@ def test_a_claim_from_a_killed_worker_expires(title, standin):
 
 def test_an_unchanged_2000_chapter_title_is_checked_in_at_most_10_queries(standin, reader):
     standin.add_title("2000", chapters=2000)
-    manga = import_title("2000", user=reader).manga
+    manga = import_title(bato("2000"), user=reader).manga
     loaded = fresh(manga)
     with CaptureQueriesContext(connection) as unchanged:
         assert check_manga(loaded).log.outcome == ScrapeLog.Outcome.NO_CHANGE
@@ -251,8 +252,8 @@ def test_an_unchanged_2000_chapter_title_is_checked_in_at_most_10_queries(standi
 def test_null_fields_and_non_latin_text_are_stored_as_given(standin, reader):
     standin.add_title("31", "月曜日のたわわ", chapters=2, nulls=True)
     standin.edit_chapter("31", standin.titles["31"].chapters[0]["id"], title=None, dname="第1話 はじまり")
-    manga = fresh(import_title("31", user=reader).manga)
+    manga = fresh(import_title(bato("31"), user=reader).manga)
     assert manga.name == "月曜日のたわわ"
-    assert (manga.upload_status, manga.summary, manga.alt_names, manga.score) == ("", "", [], None)
+    assert (manga.upload_status, manga.description, manga.alt_names, manga.score) == ("", "", [], None)
     first = manga.chapters.order_by("published_at").first()
     assert (first.dname, first.title, str(first.number)) == ("第1話 はじまり", "", "1.00")

@@ -13,6 +13,7 @@ from scraping.models import CheckSchedule, ScrapeLog
 from scraping.jobs import ensure_all
 from scraping.tasks import check_manga_task
 from tests.processes import ManagedProcess, free_port, http_status, wait_for
+from tests.conftest import bato
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
@@ -20,7 +21,7 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 def test_the_running_cluster_checks_a_due_title_and_tells_its_follower(standin, reader, tmp_path):
     """On this run's broker: django's ORM on the embedded default, Redis when REDIS_URL is set."""
     standin.add_title("102497", chapters=5)
-    manga = import_title("102497", user=reader).manga
+    manga = import_title(bato("102497"), user=reader).manga
     ensure_all()
     get_broker().purge_queue()
     standin.add_chapters("102497", 2)
@@ -44,8 +45,8 @@ def test_the_running_cluster_checks_a_due_title_and_tells_its_follower(standin, 
 def test_on_sigterm_the_running_check_finishes_and_the_taken_ones_wait(standin, reader, tmp_path):
     standin.add_title("102497", chapters=5)
     standin.add_title("110100", chapters=3)
-    running = import_title("102497", user=reader).manga
-    waiting = import_title("110100", user=reader).manga
+    running = import_title(bato("102497"), user=reader).manga
+    waiting = import_title(bato("110100"), user=reader).manga
     get_broker().purge_queue()
     cluster = ManagedProcess(tmp_path / "worker.log", "worker", Q_WORKERS="1")
     try:

@@ -21,16 +21,16 @@ pytestmark = pytest.mark.django_db
 def test_addmanga_by_url_stores_schedules_follows_and_says_what_it_stored(standin, reader):
     standin.add_title("110100", "진격의 문구점", chapters=12)
     out, _ = run("addmanga", "https://batotwo.com/title/110100-some-slug", "--user", "reader")
-    assert "110100 진격의 문구점: stored 12 chapters (latest: Chapter 12), next check" in out
+    assert "bato:110100 진격의 문구점 (Bato): stored 12 chapters (latest: Chapter 12), next check" in out
     assert "reader follows it" in out
-    assert Follow.objects.filter(user=reader, manga__bato_id="110100").exists()
+    assert Follow.objects.filter(user=reader, manga__source_id="110100").exists()
     assert len(standin.api_requests()) == 1
 
 
 @pytest.mark.parametrize(
     "args, message",
     [
-        (["https://example.com/title/1"], "not a known Bato mirror"),
+        (["https://example.com/title/1"], "example.com is not a site batoshelf follows"),
         (["999"], "Bato has no title 999"),
         (["1", "--user", "nobody"], "there is no user 'nobody'"),
         ([], "give either one title URL or id, or --file PATH"),
@@ -59,7 +59,7 @@ def test_addmanga_from_a_file_continues_past_bad_lines_and_ends_with_a_summary(s
     assert "line 4: failed" in progress[1]
     assert "5 title(s): 2 added, 1 already tracked, 2 failed" in out.getvalue()
     assert "line 4 (not a url)" in out.getvalue() and "line 6 (999): Bato has no title 999" in out.getvalue()
-    assert set(Manga.objects.values_list("bato_id", flat=True)) == {"1", "2"}
+    assert set(Manga.objects.values_list("source_id", flat=True)) == {"1", "2"}
     assert Follow.objects.filter(user=reader).count() == 2
 
 
@@ -77,8 +77,8 @@ def two_titles(standin):
     return standin
 
 
-def make_due(bato_id):
-    CheckSchedule.objects.filter(manga__bato_id=bato_id).update(next_check_at=timezone.now() - timedelta(minutes=1))
+def make_due(source_id):
+    CheckSchedule.objects.filter(manga__source_id=source_id).update(next_check_at=timezone.now() - timedelta(minutes=1))
 
 
 def test_scrape_once_checks_only_due_titles_with_a_line_each(two_titles):
@@ -86,7 +86,7 @@ def test_scrape_once_checks_only_due_titles_with_a_line_each(two_titles):
     two_titles.add_chapters("1", 1)
     two_titles.add_chapters("2", 1)
     out, _ = run("scrape", "--once")
-    assert "1 First: 1 new chapter(s) (Chapter 3)" in out
+    assert "bato:1 First: 1 new chapter(s) (Chapter 3)" in out
     assert "Second" not in out
     assert "checked 1: 1 with 1 new chapter(s), 0 unchanged, 0 failed, 0 skipped" in out
     out, _ = run("scrape", "--once")
@@ -104,15 +104,15 @@ def test_scrape_one_title_by_id_or_url(two_titles):
     out, _ = run("scrape", "--once", "--manga", "2")
     assert "not due until" in out and "--force checks it anyway" in out
     out, _ = run("scrape", "--once", "--manga", "https://bato.to/title/2-second", "--force")
-    assert "2 Second: no change (2 chapters)" in out
-    with pytest.raises(CommandError, match="title 77 is not tracked"):
+    assert "title: Second (bato:2)" in out and "bato:2 Second: no change (2 chapters)" in out
+    with pytest.raises(CommandError, match="bato:77 is not tracked"):
         run("scrape", "--once", "--manga", "77")
 
 
 def test_a_bad_answer_from_the_site_is_a_line_not_a_traceback(two_titles):
     two_titles.set_fault("malformed")
     out, _ = run("scrape", "--once", "--force")
-    assert out.count("failed: the answer is not JSON") == 2
+    assert out.count("failed: Bato's answer is not JSON") == 2
     assert ScrapeLog.objects.filter(outcome="failed", error_kind="bad_response").count() == 2
 
 
@@ -120,11 +120,11 @@ def test_a_429_ends_the_cycle_and_the_next_cycle_waits_for_the_pause(two_titles)
     two_titles.set_fault("rate_limit", retry_after=300)
     out, _ = run("scrape", "--once", "--force")
     assert "failed: Bato is rate limiting us (HTTP 429; it asked for 300 s)" in out
-    assert "the rest waits for a later cycle" in out
+    assert "its titles wait for a later cycle" in out
     assert len(two_titles.api_requests()) == 3  # two imports, one check
     out, _ = run("scrape", "--once", "--force")
-    assert "checks to the site are paused until" in out and "nothing checked" in out
-    assert SiteState.active_pause(timezone.now()) is not None
+    assert "checks to Bato are paused until" in out and "checked 0:" in out
+    assert SiteState.active_pause("bato", timezone.now()) is not None
 
 
 def test_scrape_rejects_a_bad_limit():
@@ -133,7 +133,7 @@ def test_scrape_rejects_a_bad_limit():
 
 
 def test_a_full_cycle_notifies_followers(two_titles, reader):
-    Follow.objects.create(user=reader, manga=Manga.objects.get(bato_id="2"))
+    Follow.objects.create(user=reader, manga=Manga.objects.get(source_id="2"))
     two_titles.add_chapters("2", 3)
     run("scrape", "--once", "--force")
     assert Notification.objects.get(user=reader).chapter_count == 3
@@ -164,23 +164,24 @@ def test_scrapelogs_lists_recent_checks_newest_first_and_filters(two_titles):
     two_titles.set_fault("server_error")
     run("scrape", "--once")
     two_titles.set_fault(None)
-    first = Manga.objects.get(bato_id="1")
+    first = Manga.objects.get(source_id="1")
 
     out, _ = run("scrapelogs")
     lines = out.splitlines()
     assert lines[0].startswith("started (UTC)")
-    assert "failed" in lines[1] and "HTTP 502" in lines[1] and f"First ({first.pk})" in lines[1]
+    assert "failed" in lines[1] and "HTTP 502" in lines[1] and "First" in lines[1] and first.reference in lines[1]
     assert len(lines) == 4  # the failure and the two imports
 
     failed, _ = run("scrapelogs", "--failed")
     assert len(failed.splitlines()) == 2
-    only_second, _ = run("scrapelogs", "--manga", str(Manga.objects.get(bato_id="2").pk), "--limit", "5")
-    assert "Second" in only_second and "First" not in only_second
+    only_second, _ = run("scrapelogs", "--manga", "https://bato.to/title/2-second", "--limit", "5")
+    assert "title: Second (bato:2)" in only_second and "First" not in only_second
 
 
 @pytest.mark.parametrize("args, message", [
     (["--limit", "0"], "--limit must be between 1 and 1000"),
-    (["--manga", "999999"], "no title with id 999999"),
+    (["--manga", "999999"], "bato:999999 is not tracked"),
+    (["--manga", "not a url"], "is not a URL"),
 ])
 def test_scrapelogs_refuses_bad_arguments(args, message):
     with pytest.raises(CommandError, match=message):

@@ -9,6 +9,7 @@ from scraping.checks import import_title
 from scraping.dashboard import bar_chart
 from scraping.jobs import run_job
 from scraping.models import CheckSchedule, ScrapeLog, SiteState
+from tests.conftest import bato
 
 pytestmark = pytest.mark.django_db
 
@@ -25,7 +26,7 @@ def test_bar_charts_are_plain_svg_scaled_to_the_largest_value():
 @pytest.fixture
 def title(standin):
     standin.add_title("110100", "Watched", chapters=2)
-    return import_title("110100").manga
+    return import_title(bato("110100")).manga
 
 
 def add_logs(manga, outcomes, ms=100, minutes_ago=10):
@@ -72,10 +73,13 @@ def test_system_status_reads_the_heartbeat_the_queue_and_the_site_pause(admin_cl
     assert isinstance(status["queue_depth"], int)
 
     run_job("heartbeat")
-    SiteState.pause(timezone.now(), 600, "HTTP 429")
+    SiteState.pause("bato", timezone.now(), 600, "HTTP 429")
     status = admin_client.get("/api/admin/system-status").json()
     assert status["cluster_alive"] is True
-    assert status["site"]["paused_until"] is not None and status["site"]["pause_reason"] == "HTTP 429"
+    bato = next(s for s in status["sources"] if s["source"] == "bato")
+    assert bato["paused_until"] is not None and bato["pause_reason"] == "HTTP 429"
+    assert [s["source"] for s in status["sources"]] == ["mangadex", "mangaupdates", "bato"]
+    assert all(s["paused_until"] is None for s in status["sources"] if s["source"] != "bato")
 
 
 def test_logs_filter_by_outcome_and_limit(admin_client, title):

@@ -8,6 +8,7 @@ from django_q.conf import Conf
 from django_q.models import Schedule, Task
 
 from scraping.checks import import_title
+from tests.conftest import bato
 from scraping.models import CheckSchedule, ScrapeLog, SiteState
 from scraping.jobs import SCHEDULE_PREFIX, ensure_all
 from scraping.tasks import check_manga_task, dispatch_due_checks
@@ -22,7 +23,7 @@ def titles(standin):
     tracked = []
     for n in range(1, 6):
         standin.add_title(str(n), f"Title {n}", chapters=2)
-        tracked.append(import_title(str(n)).manga)
+        tracked.append(import_title(bato(n)).manga)
     return tracked
 
 
@@ -77,7 +78,7 @@ def test_the_dispatch_limit_holds_back_the_rest(titles, queued, settings):
 
 def test_nothing_is_queued_while_the_site_is_paused(titles, queued):
     make_due(titles[0])
-    SiteState.pause(timezone.now(), 60, "429")
+    SiteState.pause("bato", timezone.now(), 60, "429")
     assert dispatch_due_checks() == 0
     assert not queued
 

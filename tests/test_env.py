@@ -145,3 +145,16 @@ def test_a_bad_delay_stops_the_process_with_the_variable_named():
     done = _settings_in_subprocess(SECRET_KEY="k", BATO_MIN_DELAY="8", BATO_MAX_DELAY="5")
     assert done.returncode != 0
     assert "BATO_MAX_DELAY (5.0) must not be below BATO_MIN_DELAY (8.0)" in done.stderr
+
+
+@pytest.mark.parametrize("env, message", [
+    ({"MANGADEX_MIN_DELAY": "3", "MANGADEX_MAX_DELAY": "1"}, "MANGADEX_MAX_DELAY must not be below MANGADEX_MIN_DELAY"),
+    ({"MANGAUPDATES_MAX_DELAY": "0.5"}, "MANGAUPDATES_MAX_DELAY must not be below MANGAUPDATES_MIN_DELAY"),
+    ({"MANGADEX_LANGUAGES": "en,English"}, "MANGADEX_LANGUAGES must hold language codes such as en, pt-br"),
+    ({"MANGADEX_API_URL": "api.mangadex.org"}, "MANGADEX_API_URL must hold URLs starting with"),
+    ({"BATOSHELF_CONTACT_URL": "call me (maybe)"}, "BATOSHELF_CONTACT_URL must be an http(s) or mailto: URL"),
+    ({"MANGADEX_MAX_REQUESTS_PER_HOUR": "0"}, "MANGADEX_MAX_REQUESTS_PER_HOUR must be at least 1"),
+])
+def test_bad_source_settings_stop_the_process_with_the_variable_named(env, message):
+    done = _settings_in_subprocess(SECRET_KEY="k", **env)
+    assert done.returncode != 0 and message in done.stderr

@@ -1,4 +1,4 @@
-"""Property-based fuzzing of what comes from outside: pasted title URLs and the site's answers.
+"""Property-based fuzzing of what comes from outside: pasted title references and the sources' answers.
 
 Whatever arrives, the parsers answer with their own error types and never
 crash, and a check stores a whole answer or nothing.
@@ -9,15 +9,21 @@ import json
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from scraping.bato.client import decode_response
-from scraping.bato.errors import BatoError, InvalidTitleReference
-from scraping.bato.parsing import parse_title_response
-from scraping.bato.refs import parse_title_reference
 from scraping.checks import check_manga, import_title
 from scraping.models import Chapter, Manga, ScrapeLog, SiteState
-from tests.standin import make_details
+from scraping.sources import parse_reference
+from scraping.sources.base import Answer
+from scraping.sources.bato.parsing import parse_title_response
+from scraping.sources.errors import InvalidTitleReference, SourceError
+from scraping.sources.http import read_json
+from scraping.sources.mangadex import read as read_mangadex
+from scraping.sources.mangadex.parsing import parse_feed, parse_manga, parse_search as parse_mangadex_search
+from scraping.sources.mangaupdates.parsing import parse_releases, parse_search as parse_mangaupdates_search
+from scraping.sources.mangaupdates.parsing import parse_series
+from tests.conftest import bato
+from tests.standins.bato import make_details
 
-MIRRORS = ["bato.to", "batotwo.com", "wto.to"]
+UUID = "11111111-2222-4333-8444-555555555555"
 FUZZ = settings(max_examples=300, deadline=None)
 
 json_values = st.recursive(
@@ -25,37 +31,40 @@ json_values = st.recursive(
     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=12), inner, max_size=4),
     max_leaves=20,
 )
-hosts = st.sampled_from(MIRRORS + ["evil.example", "bato.to.evil.example", "[::1", "127.0.0.1:99999", ""])
+hosts = st.sampled_from(["bato.to", "batotwo.com", "mangadex.org", "www.mangaupdates.com", "evil.example",
+                         "bato.to.evil.example", "[::1", "127.0.0.1:99999", ""])
 url_like = st.builds(
     "{}{}{}{}{}".format,
-    st.sampled_from(["https://", "http://", "ftp://", "javascript:", "//", "", "file:///", "data:text/html,"]),
+    st.sampled_from(["https://", "http://", "ftp://", "javascript:", "//", "", "file:///", "data:text/html,",
+                     "md:", "mu:", "bato:"]),
     st.sampled_from(["", "user:pw@", "user@", ":@"]),
     hosts,
-    st.sampled_from(["/title/", "/series/", "/chapter/", "/", ""]),
-    st.text(alphabet="0123456789-abc/%?#@:[]", max_size=16),
+    st.sampled_from(["/title/", "/series/", "/chapter/", "/series.html?id=", "/", "", f"/title/{UUID}"]),
+    st.text(alphabet="0123456789-abcf/%?#@:[]", max_size=16),
 )
 
 
 @FUZZ
 @given(st.one_of(st.text(), url_like))
-def test_a_pasted_reference_is_an_id_on_a_mirror_or_a_clear_refusal(text):
+def test_a_pasted_reference_is_a_title_on_a_source_or_a_clear_refusal(text):
     try:
-        comic_id = parse_title_reference(text, MIRRORS)
+        ref = parse_reference(text)
     except InvalidTitleReference as refused:
-        assert "bare id" in str(refused)
+        assert "expected" in str(refused) or "too long" in str(refused)
     else:
-        assert comic_id.isdigit()
+        assert ref.source in ("bato", "mangadex", "mangaupdates") and ref.source_id
 
 
 @FUZZ
 @given(url_like)
 def test_no_reference_with_credentials_or_another_host_is_accepted(text):
     try:
-        parse_title_reference(text, MIRRORS)
+        parse_reference(text)
     except InvalidTitleReference:
         return
-    assert "@" not in text.split("/title/")[0].split("/series/")[0]
-    assert "evil" not in text.split("/title/")[0].split("/series/")[0]
+    head = text.split("/title/")[0].split("/series/")[0]
+    assert "@" not in head
+    assert "evil" not in head
 
 
 def valid_payload(comic_id="1", chapters=2):
@@ -91,19 +100,36 @@ def mutated_payloads(draw):
 
 @FUZZ
 @given(st.one_of(json_values, mutated_payloads()))
-def test_any_json_answer_parses_or_is_a_bato_error(payload):
+def test_any_json_answer_parses_or_is_a_source_error(payload):
     try:
         parse_title_response(payload, "1")
-    except BatoError:
+    except SourceError:
+        pass
+
+
+PARSERS = [
+    lambda payload: parse_manga(payload, UUID), parse_feed, parse_mangadex_search,
+    lambda payload: parse_series(payload, "64897697818"), parse_releases, parse_mangaupdates_search,
+]
+
+
+@FUZZ
+@given(st.sampled_from(PARSERS), json_values)
+def test_mangadex_and_mangaupdates_answers_parse_or_are_source_errors(parse, payload):
+    try:
+        parse(payload)
+    except SourceError:
         pass
 
 
 @FUZZ
-@given(st.integers(100, 599), st.sampled_from(["application/json", "text/html", "text/plain", ""]), st.binary(max_size=300))
-def test_any_http_answer_decodes_or_is_a_bato_error(status, content_type, body):
+@given(st.integers(100, 599), st.sampled_from(["application/json", "text/html", "text/plain", ""]),
+       st.binary(max_size=300), st.sampled_from([lambda answer: read_json(answer, "Bato", lambda payload: payload),
+                                                 lambda answer: read_mangadex(answer, parse_feed, not_found="x")]))
+def test_any_http_answer_decodes_or_is_a_source_error(status, content_type, body, read):
     try:
-        decode_response(status, {"Content-Type": content_type}, body)
-    except BatoError:
+        read(Answer(status, {"Content-Type": content_type}, body))
+    except SourceError:
         pass
 
 
@@ -113,19 +139,19 @@ def test_any_http_answer_decodes_or_is_a_bato_error(status, content_type, body):
 def test_a_check_stores_a_whole_answer_or_nothing(standin, answer):
     if not Manga.objects.exists():
         standin.add_title("1", chapters=2)
-        import_title("1")
+        import_title(bato("1"))
     SiteState.objects.all().delete()  # garbage opens the breaker; each answer gets its own check
     manga = Manga.objects.select_related("schedule").get()
-    before = sorted(Chapter.objects.values_list("bato_id", "dname"))
+    before = sorted(Chapter.objects.values_list("source_id", "dname"))
     standin.raw_answer = (200, {"Content-Type": "application/json"}, answer)
     standin.set_fault("raw")
     result = check_manga(manga)
-    after = sorted(Chapter.objects.values_list("bato_id", "dname"))
+    after = sorted(Chapter.objects.values_list("source_id", "dname"))
     if result.log.outcome == ScrapeLog.Outcome.FAILED:
         assert after == before
         assert Manga.objects.get().refreshed_at == manga.refreshed_at
     else:
         assert result.log.outcome in (ScrapeLog.Outcome.SUCCESS, ScrapeLog.Outcome.NO_CHANGE)
         parsed = parse_title_response(json.loads(answer), "1")
-        assert {c.bato_id for c in parsed.chapters} <= {bato_id for bato_id, _ in after}
+        assert {c.source_id for c in parsed.chapters} <= {source_id for source_id, _ in after}
         assert Manga.objects.get().name == parsed.details.name[:500]

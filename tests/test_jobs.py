@@ -15,12 +15,12 @@ from django_q.models import Schedule
 
 from notifications.models import Notification
 from scraping import jobs
-from scraping.bato.errors import BatoError
+from scraping.sources.errors import SourceError
 from scraping.checks import import_title
 from scraping.jobs import REGISTRY, SCHEDULE_PREFIX, JobOutcome, JobType, config_for, ensure_all, run_job
 from scraping.models import CheckSchedule, DailyStats, JobConfig, JobRun, ScrapeLog, TitleDailyStats
 from scraping.scheduling import in_active_window
-from tests.conftest import run_command
+from tests.conftest import bato, run_command
 
 
 def at(hour, minute=0):
@@ -61,7 +61,7 @@ def quiet_job(monkeypatch):
         calls.append(now)
         time.sleep(behaviour["sleep"])
         if behaviour["fail"]:
-            raise BatoError("the site was down")
+            raise SourceError("the site was down")
         outcome = JobOutcome(checked=3, updated=1)
         outcome.say("did it", rows=1)
         return outcome
@@ -150,7 +150,7 @@ def test_two_triggers_at_once_make_one_run(quiet_job):
 @pytest.fixture
 def checked_title(standin):
     standin.add_title("110100", "Rolled", chapters=3)
-    return import_title("110100").manga
+    return import_title(bato("110100")).manga
 
 
 def log(manga, days_ago, outcome="no_change", new=0, ms=100):
@@ -307,14 +307,14 @@ def test_shelfstats_reports_from_the_rollups(checked_title):
     assert "last rollup: 20" in out
     today = timezone.now().date()
     assert f"{today}        2        1    50.0%        3" in out  # the import and the failure; 3 chapters
-    title = run_command_out("shelfstats", "--manga", str(checked_title.pk))
+    title = run_command_out("shelfstats", "--manga", checked_title.reference)
     assert "3 release(s)" in title and "total: 3 release(s) in 2 check(s)" in title
 
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("args, message", [
     (["--days", "0"], "--days must be between 1 and 3650"),
-    (["--manga", "999999"], "no title with id 999999"),
+    (["--manga", "999999"], "bato:999999 is not tracked"),
 ])
 def test_shelfstats_refuses_bad_arguments(args, message):
     with pytest.raises(CommandError, match=message):

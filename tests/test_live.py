@@ -18,7 +18,7 @@ from batoshelf.asgi import application
 from notifications import delivery
 from notifications.models import Notification
 from scraping.checks import check_manga, import_title
-from tests.conftest import logged_in
+from tests.conftest import bato, logged_in
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -66,7 +66,7 @@ async def connect(headers, query=""):
 @pytest.fixture
 def followed_title(standin, reader):
     standin.add_title("110100", chapters=3)
-    return import_title("110100", user=reader).manga
+    return import_title(bato("110100"), user=reader).manga
 
 
 def make_notifications(user, manga, count, **fields):

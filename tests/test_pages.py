@@ -9,7 +9,7 @@ from notifications.models import Follow, Notification
 from notifications.views import PAGE_SIZE, group_by_check
 from scraping.checks import check_manga, import_title
 from scraping.models import Manga
-from tests.conftest import logged_in
+from tests.conftest import bato, logged_in
 
 pytestmark = pytest.mark.django_db
 
@@ -17,7 +17,7 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def title(standin, reader):
     standin.add_title("110100", "Solo Stationer", chapters=3)
-    return import_title("110100", user=reader).manga
+    return import_title(bato("110100"), user=reader).manga
 
 
 
@@ -120,7 +120,7 @@ def test_the_shelf_shows_latest_chapter_checks_and_predicted_release(as_reader, 
 
 
 @pytest.mark.parametrize("pasted, error", [
-    ("https://evil.example/title/1", "is not a known Bato mirror"),
+    ("https://evil.example/title/1", "evil.example is not a site batoshelf follows"),
     ("ftp://bato.to/title/1", "is not an http(s) URL"),
     ("https://user:pw@bato.to/title/1", "carries a user name or password"),
     ("", "This field is required"),
@@ -142,13 +142,13 @@ def test_adding_a_title_the_site_does_not_have_shows_why(as_reader, standin):
 def test_adding_a_title_by_url_imports_and_follows_it(as_reader, reader, standin):
     standin.add_title("110100", "Solo Stationer", chapters=4)
     response = as_reader.post("/shelf/", {"url": "https://xbato.com/title/110100-solo-stationer"}, follow=True)
-    assert "Now following Solo Stationer (4 chapters)." in response.content.decode()
+    assert "Now following Solo Stationer on Bato (4 chapters)." in response.content.decode()
     assert Follow.objects.get(user=reader).manga.chapters.count() == 4
 
 
 def test_follow_mute_and_unfollow(as_reader, reader, other_reader, standin):
     standin.add_title("110100", "Solo Stationer", chapters=1)
-    manga = import_title("110100", user=other_reader).manga
+    manga = import_title(bato("110100"), user=other_reader).manga
     assert "Also tracked here" in as_reader.get("/shelf/").content.decode()
 
     as_reader.post(f"/shelf/{manga.pk}/follow")

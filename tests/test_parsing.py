@@ -1,18 +1,14 @@
-"""The answer parser: a pure function from Bato's JSON to typed records."""
+"""Bato's answer parser: a pure function from Bato's JSON to the shared records."""
 
 from datetime import datetime, timezone
 from decimal import Decimal
 
 import pytest
 
-from scraping.bato.errors import BadResponse, TitleNotFound
-from scraping.bato.parsing import (
-    TITLE_QUERY,
-    epoch_ms_to_datetime,
-    parse_chapter_number,
-    parse_title_response,
-)
-from tests.standin import StandInTitle, make_details
+from scraping.sources.bato.parsing import TITLE_QUERY, parse_chapter_number, parse_title_response
+from scraping.sources.errors import BadResponse, TitleNotFound
+from scraping.sources.values import epoch_ms as epoch_ms_to_datetime
+from tests.standins.bato import StandInTitle, make_details
 
 
 def payload(title):
@@ -41,14 +37,14 @@ def test_every_documented_field_is_read():
     assert details.genres[-1] == "slice_of_life"
     assert (details.orig_lang, details.upload_status, details.read_direction) == ("ko", "ongoing", "ttb")
     assert details.original_pub_from == "2022" and details.original_pub_till == ""
-    assert details.summary == "문구점을 운영하는 악녀의 이야기."
+    assert details.description == "문구점을 운영하는 악녀의 이야기."
     assert details.score == pytest.approx(8.7822)
     assert (details.votes, details.follows, details.reviews, details.replies) == (5590, 21034, 12, 830)
     assert details.score_distribution["10"] == 370
     assert details.views_all_time == 1234567
     assert details.emotions["upvote"] == 120
     first = snapshot.chapters[0]
-    assert first.bato_id == title.chapters[0]["id"]
+    assert first.source_id == title.chapters[0]["id"]
     assert first.dname == "Chapter 1" and first.number == Decimal("1")
     assert first.published_at == datetime(2022, 3, 22, 9, 15, 59, 44000, tzinfo=timezone.utc)
     assert first.created_at < first.published_at
@@ -71,12 +67,36 @@ def test_null_and_missing_fields_become_empty_values():
         {"id": 13, "data": {"dname": "Extra", "datePublic": "1647940559044"}},
     ]
     snapshot = parse_title_response(payload(title), "9")
-    assert snapshot.details.upload_status == "" and snapshot.details.summary == ""
+    assert snapshot.details.upload_status == "" and snapshot.details.description == ""
     assert snapshot.details.alt_names == [] and snapshot.details.score is None
     assert snapshot.details.views_all_time is None
     assert [c.title for c in snapshot.chapters] == ["", "", ""]
     assert snapshot.chapters[1].dname == "" and snapshot.chapters[1].published_at is None
-    assert snapshot.chapters[2].bato_id == "13" and snapshot.chapters[2].published_at.year == 2022
+    assert snapshot.chapters[2].source_id == "13" and snapshot.chapters[2].published_at.year == 2022
+
+
+def test_iso_string_dates_are_read_not_dropped():
+    """Some answers carry dates as ISO strings rather than epoch milliseconds."""
+    title = StandInTitle("9", make_details("9", "Title"))
+    title.chapters = [{"id": "11", "data": {"dname": "Chapter 1", "datePublic": "2022-03-29T09:15:59.044Z",
+                                            "dateCreate": "2022-03-29T09:14:00Z"}}]
+    [chapter] = parse_title_response(payload(title), "9").chapters
+    assert chapter.published_at == datetime(2022, 3, 29, 9, 15, 59, 44000, tzinfo=timezone.utc)
+    assert chapter.created_at == datetime(2022, 3, 29, 9, 14, tzinfo=timezone.utc)
+
+
+def test_a_chapter_id_only_in_its_data_is_read_from_there():
+    title = StandInTitle("9", make_details("9", "Title"))
+    title.chapters = [{"data": {"id": "1906652", "dname": "Chapter 1"}}, {"id": "", "data": {"id": 7, "dname": "2"}}]
+    assert [c.source_id for c in parse_title_response(payload(title), "9").chapters] == ["1906652", "7"]
+
+
+def test_hidden_and_deleted_chapters_are_kept_but_not_available():
+    title = StandInTitle("9", make_details("9", "Title"))
+    title.add_chapters(3)
+    title.chapters[0]["data"]["isHidden"] = True
+    title.chapters[1]["data"]["isDeleted"] = True
+    assert [c.available for c in parse_title_response(payload(title), "9").chapters] == [False, False, True]
 
 
 def test_a_title_with_1500_chapters_keeps_them_all_in_order():

@@ -2,7 +2,7 @@
 
 import pytest
 
-from scraping.bato.errors import (
+from scraping.sources.errors import (
     BadResponse,
     Blocked,
     NetworkError,

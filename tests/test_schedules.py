@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from scraping.checks import check_manga, import_title
 from scraping.models import CheckSchedule, Manga
+from tests.conftest import bato
 
 pytestmark = pytest.mark.django_db
 
@@ -19,7 +20,7 @@ def fresh(manga):
 @pytest.fixture
 def weekly_title(standin):
     standin.add_title("102497", chapters=12)
-    return import_title("102497").manga
+    return import_title(bato("102497")).manga
 
 
 def test_a_check_stores_what_was_learned_and_why_the_next_check_is_then(weekly_title, standin):

@@ -29,6 +29,7 @@ PRODUCTION_HTTPS = {
     "SECURE_HSTS_INCLUDE_SUBDOMAINS": "true",
     "SECURE_HSTS_PRELOAD": "true",
     "BEHIND_TLS_PROXY": "true",
+    "BATOSHELF_CONTACT_URL": "https://shelf.example.org/contact",
 }
 
 
@@ -52,6 +53,12 @@ def test_check_deploy_names_each_https_setting_left_out():
     assert done.returncode != 0
     for warning in ("W004", "W008", "W012", "W016"):
         assert f"security.{warning}" in done.stderr + done.stdout
+
+
+def test_check_deploy_asks_for_a_contact_url_for_the_sources():
+    without = {k: v for k, v in PRODUCTION_HTTPS.items() if k != "BATOSHELF_CONTACT_URL"}
+    done = manage("check", "--deploy", "--fail-level", "WARNING", SECRET_KEY=secrets.token_urlsafe(50), **without)
+    assert done.returncode != 0 and "batoshelf.W001" in done.stderr + done.stdout
 
 
 def test_a_weak_secret_key_is_reported():
@@ -113,7 +120,7 @@ def test_every_staff_page_sends_a_reader_to_the_admin_login(as_reader, path):
 
 @pytest.mark.django_db
 def test_a_readers_own_follow_and_notifications_are_out_of_anothers_reach(reader, other_reader):
-    title = Manga.objects.create(bato_id="102497", name="A title")
+    title = Manga.objects.create(source_id="102497", name="A title")
     Follow.objects.create(user=reader, manga=title)
     mine = Notification.objects.create(user=reader, manga=title, kind="alert", message="mine")
     other = logged_in(other_reader)

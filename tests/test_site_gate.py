@@ -18,9 +18,9 @@ from scraping.jobs import run_job
 from scraping.models import CheckRequest, CheckSchedule, Manga, ScrapeLog, SitePaused, SiteState
 from scraping.politeness import decide_turn
 from scraping.tasks import check_manga_task, dispatch_due_checks, request_check
-from tests.conftest import run_command
+from tests.conftest import bato, run_command
 from tests.processes import ManagedProcess, free_port, wait_for
-from tests.standin import BatoStandIn
+from tests.standins import BatoStandIn
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -34,7 +34,7 @@ def titles(standin, count, *, start=1):
     made = []
     for n in range(start, start + count):
         standin.add_title(str(n), f"Title {n}", chapters=2)
-        made.append(import_title(str(n)).manga)
+        made.append(import_title(bato(n)).manga)
     return made
 
 
@@ -77,7 +77,7 @@ def test_four_workers_and_fifty_due_titles_never_put_two_requests_closer_than_th
 
 
 def test_while_redis_is_unreachable_the_database_keeps_the_spacing(site_clock):
-    unreachable = site.RedisLimiter(f"redis://127.0.0.1:{free_port()}/0")
+    unreachable = site.RedisLimiter(f"redis://127.0.0.1:{free_port()}/0", "bato")
     now = site_clock.now().timestamp()
 
     def decide(state):
@@ -85,7 +85,7 @@ def test_while_redis_is_unreachable_the_database_keeps_the_spacing(site_clock):
 
     assert unreachable.attempt(decide).granted
     assert not unreachable.attempt(decide).granted, "the second turn came without the spacing"
-    assert SiteState.limiter_state()[1].next_at == now + 5
+    assert SiteState.limiter_state("bato")[1].next_at == now + 5
     assert unreachable.peek().requests_in_last_hour(now) == 1
 
 
@@ -117,7 +117,7 @@ def test_a_429_with_retry_after_120_means_no_request_from_anyone_for_120_seconds
     make_due(*others)
 
     for seconds in (1, 60, 119):
-        site_clock.current = SiteState.current().paused_until - timedelta(seconds=120 - seconds)
+        site_clock.current = SiteState.current("bato").paused_until - timedelta(seconds=120 - seconds)
         for manga in others:  # four workers, each with its title
             result = check_manga(fresh(manga))
             assert result.log.outcome == ScrapeLog.Outcome.SKIPPED and "paused until" in result.log.message
@@ -140,12 +140,12 @@ def test_after_a_429_the_cluster_keeps_twice_the_spacing_for_an_hour(standin, si
     standin.set_fault(None)
     site_clock.advance(120)
     check_manga(fresh(manga))
-    assert site.limiter().peek().next_at == (site_clock.now() + timedelta(seconds=10)).timestamp()
-    assert site.status(site_clock.now())["slow_pace_until"] is not None
+    assert site.limiter("bato").peek().next_at == (site_clock.now() + timedelta(seconds=10)).timestamp()
+    assert site.source_status("bato", site_clock.now())["slow_pace_until"] is not None
 
     site_clock.advance(3600)
     check_manga(fresh(manga))
-    assert site.limiter().peek().next_at == (site_clock.now() + timedelta(seconds=5)).timestamp()
+    assert site.limiter("bato").peek().next_at == (site_clock.now() + timedelta(seconds=5)).timestamp()
 
 
 def test_retry_after_as_an_http_date_is_honoured_and_a_huge_one_is_capped(standin, site_clock, settings):
@@ -153,13 +153,13 @@ def test_retry_after_as_an_http_date_is_honoured_and_a_huge_one_is_capped(standi
     (manga,) = titles(standin, 1)
     standin.set_fault("rate_limit", retry_after=format_datetime(timezone.now() + timedelta(seconds=300), usegmt=True))
     check_manga(fresh(manga))
-    paused = SiteState.current().paused_until - site_clock.now()
+    paused = SiteState.current("bato").paused_until - site_clock.now()
     assert timedelta(seconds=298) <= paused <= timedelta(seconds=301)
 
     site_clock.advance(301)
     standin.set_fault("rate_limit", retry_after=86_400)
     check_manga(fresh(manga))
-    assert SiteState.current().paused_until == site_clock.now() + timedelta(seconds=600)
+    assert SiteState.current("bato").paused_until == site_clock.now() + timedelta(seconds=600)
 
 
 def test_a_429_without_retry_after_waits_the_default_backoff(standin, site_clock, settings):
@@ -167,7 +167,7 @@ def test_a_429_without_retry_after_waits_the_default_backoff(standin, site_clock
     (manga,) = titles(standin, 1)
     standin.set_fault("rate_limit")
     check_manga(fresh(manga))
-    assert SiteState.current().paused_until == site_clock.now() + timedelta(seconds=90)
+    assert SiteState.current("bato").paused_until == site_clock.now() + timedelta(seconds=90)
 
 
 # The circuit breaker
@@ -177,8 +177,8 @@ def test_a_cloudflare_page_opens_the_breaker_and_a_probe_that_works_closes_it(st
     blocked, other = titles(standin, 2)
     standin.set_fault("cloudflare", status=403)
     assert check_manga(fresh(blocked)).log.error_kind == "blocked"
-    assert site.status(site_clock.now())["breaker"] == "open"
-    assert len(staff_alerts()) == 1 and "Checks to the site stopped" in staff_alerts()[0]
+    assert site.source_status("bato", site_clock.now())["breaker"] == "open"
+    assert len(staff_alerts()) == 1 and "Checks to Bato stopped" in staff_alerts()[0]
     standin.requests.clear()
     make_due(blocked, other)
 
@@ -188,19 +188,19 @@ def test_a_cloudflare_page_opens_the_breaker_and_a_probe_that_works_closes_it(st
     assert not standin.api_requests()
 
     site_clock.advance(2)  # five minutes: one probe may go
-    assert site.status(site_clock.now())["breaker"] == "half open"
-    assert site.dispatch_allowance(site_clock.now(), 15) == (1, "circuit breaker half open: one probe check")
+    assert site.source_status("bato", site_clock.now())["breaker"] == "half open"
+    assert site.dispatch_allowance("bato", site_clock.now(), 15) == (1, "circuit breaker half open: one probe check")
     probe = check_manga(fresh(other))
     assert probe.log.error_kind == "blocked", "the site still blocks"
-    state = SiteState.current()
+    state = SiteState.current("bato")
     assert state.breaker_openings == 2 and state.breaker_until == site_clock.now() + timedelta(seconds=600)
     assert len(staff_alerts()) == 1, "staff were told twice about one outage"
 
     site_clock.advance(601)
     standin.set_fault(None)
     assert check_manga(fresh(other)).log.outcome == ScrapeLog.Outcome.NO_CHANGE
-    assert site.status(site_clock.now())["breaker"] == "closed"
-    assert "The site answers again" in staff_alerts()[0]
+    assert site.source_status("bato", site_clock.now())["breaker"] == "closed"
+    assert "Bato answers again" in staff_alerts()[0]
     assert check_manga(fresh(blocked)).log.outcome == ScrapeLog.Outcome.NO_CHANGE
     assert len(standin.api_requests()) == 3
 
@@ -210,14 +210,14 @@ def test_while_the_probe_is_out_no_other_check_goes(standin, site_clock):
     standin.set_fault("cloudflare")
     check_manga(fresh(manga))
     site_clock.advance(301)
-    state = SiteState.current()
+    state = SiteState.current("bato")
     assert state.admit(site_clock.now()).probe
     with pytest.raises(SitePaused, match="one probe check is under way"):
-        SiteState.current().admit(site_clock.now())
-    assert site.dispatch_allowance(site_clock.now(), 15)[0] == 0
+        SiteState.current("bato").admit(site_clock.now())
+    assert site.dispatch_allowance("bato", site_clock.now(), 15)[0] == 0
     # A probe whose worker died gives way after its lease.
     site_clock.advance(SiteState.PROBE_LEASE.total_seconds() + 1)
-    assert SiteState.current().admit(site_clock.now()).probe
+    assert SiteState.current("bato").admit(site_clock.now()).probe
 
 
 def test_a_run_of_network_failures_opens_the_breaker(standin, site_clock, settings):
@@ -226,7 +226,7 @@ def test_a_run_of_network_failures_opens_the_breaker(standin, site_clock, settin
     settings.BATO_SITE_URLS = [f"http://127.0.0.1:{free_port()}"]  # nothing listens there
     for count, manga in enumerate(mangas, 1):
         assert check_manga(fresh(manga)).log.error_kind == "network"
-        assert site.status(site_clock.now())["breaker"] == ("open" if count == 3 else "closed")
+        assert site.source_status("bato", site_clock.now())["breaker"] == ("open" if count == 3 else "closed")
     assert all(fresh(m).schedule.failures == 0 for m in mangas)
 
 
@@ -234,11 +234,11 @@ def test_a_site_answering_garbage_writes_nothing_opens_the_breaker_and_recovers(
     mangas = titles(standin, 4)
     for manga in mangas:
         Follow.objects.create(user=reader, manga=manga)
-        standin.add_chapters(manga.bato_id, 1)
+        standin.add_chapters(manga.source_id, 1)
     standin.set_fault("malformed")
     for manga in mangas[:3]:
         assert check_manga(fresh(manga)).log.error_kind == "bad_response"
-    assert site.status(site_clock.now())["breaker"] == "open"
+    assert site.source_status("bato", site_clock.now())["breaker"] == "open"
     assert check_manga(fresh(mangas[3])).log.outcome == ScrapeLog.Outcome.SKIPPED
     assert not Notification.objects.exists() and all(m.chapters.count() == 2 for m in mangas)
 
@@ -246,7 +246,7 @@ def test_a_site_answering_garbage_writes_nothing_opens_the_breaker_and_recovers(
     site_clock.advance(301)
     for manga in mangas:
         assert check_manga(fresh(manga)).log.new_chapters == 1
-    assert site.status(site_clock.now())["breaker"] == "closed"
+    assert site.source_status("bato", site_clock.now())["breaker"] == "closed"
     assert Notification.objects.filter(user=reader).count() == 4
 
 
@@ -261,18 +261,18 @@ def test_failover_moves_to_the_next_mirror_and_stays_there_across_a_restart(stan
         standin.set_fault("cloudflare")
         standin.requests.clear()
         assert check_manga(fresh(manga)).log.error_kind == "blocked"
-        assert site.status(site_clock.now())["mirror"] == second.url
+        assert site.source_status("bato", site_clock.now())["mirror"] == second.url
 
         site_clock.advance(301)  # the probe goes to the next mirror and works
         assert check_manga(fresh(manga)).log.outcome == ScrapeLog.Outcome.NO_CHANGE
         standin.set_fault(None)  # the first mirror is back: we stay where it works
-        assert SiteState.current().mirror == second.url  # in the database, not in this process
+        assert SiteState.current("bato").mirror == second.url  # in the database, not in this process
         for _ in range(2):
             assert check_manga(fresh(manga)).log.outcome == ScrapeLog.Outcome.NO_CHANGE
         assert len(standin.api_requests()) == 1
         assert len(second.api_requests()) == 3
         out, _ = run_command("scrape", "--once")
-        assert f"site via {second.url}" in out
+        assert f"Bato via {second.url}" in out
 
 
 def test_an_unreachable_mirror_gives_way_to_the_next_on_the_next_check(standin, site_clock, settings):
@@ -282,8 +282,8 @@ def test_an_unreachable_mirror_gives_way_to_the_next_on_the_next_check(standin, 
     standin.requests.clear()
     assert check_manga(fresh(manga)).log.error_kind == "network"
     assert check_manga(fresh(manga)).log.outcome == ScrapeLog.Outcome.NO_CHANGE
-    assert SiteState.current().mirror == standin.url
-    assert site.status(site_clock.now())["breaker"] == "closed"
+    assert SiteState.current("bato").mirror == standin.url
+    assert site.source_status("bato", site_clock.now())["breaker"] == "closed"
 
 
 # Per title
@@ -296,14 +296,14 @@ def test_a_title_not_found_three_times_is_paused_its_followers_told_once_and_nev
     gone, fine = titles(standin, 2)
     for user in (reader, other_reader):
         Follow.objects.create(user=user, manga=gone)
-    del standin.titles[gone.bato_id]
+    del standin.titles[gone.source_id]
     for _ in range(3):
         assert check_manga(fresh(gone)).log.error_kind == "not_found"
     schedule = fresh(gone).schedule
     assert schedule.paused and "did not have it 3 checks in a row" in schedule.reason
     told = Notification.objects.filter(kind=Notification.Kind.TITLE_PAUSED)
     assert sorted(told.values_list("user__username", flat=True)) == ["other", "reader"]
-    assert "could not be found on the site 3 times in a row" in told.first().message
+    assert "could not be found on Bato 3 times in a row" in told.first().message
 
     check_manga(fresh(gone))  # staff check it by hand once more: still gone
     assert told.count() == 2, "followers were told twice"
@@ -315,7 +315,7 @@ def test_a_title_not_found_three_times_is_paused_its_followers_told_once_and_nev
     assert CheckSchedule.objects.get(manga=fine).claim_token is not None
     answer = request_check(gone, reader)
     assert not answer.queued and "paused" in answer.detail
-    assert all(r.body["variables"]["id"] != gone.bato_id for r in standin.api_requests())
+    assert all(r.body["variables"]["id"] != gone.source_id for r in standin.api_requests())
 
 
 def test_staff_hear_when_a_title_keeps_failing_and_again_when_it_recovers(standin, site_clock, staff):
@@ -337,13 +337,13 @@ def test_staff_hear_when_a_title_keeps_failing_and_again_when_it_recovers(standi
 def test_a_check_someone_asked_for_goes_before_the_scheduled_one_a_worker_takes(standin, reader):
     scheduled, asked = titles(standin, 2)
     make_due(scheduled)
-    ((manga_id, token),) = CheckSchedule.objects.claim_due(timezone.now(), 1, CheckSchedule.claim_lease())
+    ((manga_id, token),) = CheckSchedule.objects.claim_due(timezone.now(), 1, CheckSchedule.claim_lease(), "bato")
     assert request_check(asked, reader).queued  # queued behind the scheduled check
     standin.requests.clear()
 
     lines = check_manga_task(manga_id, token).splitlines()
-    assert [r.body["variables"]["id"] for r in standin.api_requests()] == [asked.bato_id, scheduled.bato_id]
-    assert lines[0].startswith(f"asked for: {asked.bato_id}")
+    assert [r.body["variables"]["id"] for r in standin.api_requests()] == [asked.source_id, scheduled.source_id]
+    assert lines[0].startswith(f"asked for: {asked.reference}")
     assert CheckRequest.objects.get(manga=asked).taken_at is not None
     assert ScrapeLog.objects.filter(manga=asked).count() == 2  # import and the asked-for check, not twice
 
@@ -355,8 +355,11 @@ def test_staff_see_the_limiter_and_the_breaker_on_the_dashboard(standin, site_cl
     page = admin_client.get("/admin/dashboard/").content.decode()
     assert "<strong>open</strong>" in page and "a probe check at" in page
     assert "2 of 300 requests in the last hour" in page
-    status = admin_client.get("/api/admin/system-status").json()["site"]
+    sources = {s["source"]: s for s in admin_client.get("/api/admin/system-status").json()["sources"]}
+    status = sources["bato"]
     assert status["breaker"] == "open" and status["breaker_openings"] == 1
+    assert sources["mangadex"]["breaker"] == "closed", "a Bato block is Bato's alone"
     assert status["requests_last_hour"] == 2 and status["limiter"] in ("database", "redis")
+    make_due(manga)
     out, _ = run_command("scrape", "--once")
-    assert "breaker open until" in out and "nothing checked" in out
+    assert "Bato via" in out and "breaker open until" in out and "its titles wait for a later cycle" in out

@@ -7,6 +7,7 @@ register = template.Library()
 
 
 @register.simple_tag
-def site_pause():
-    """The site-wide pause in force (after a 429 or a block), or None."""
-    return SiteState.active_pause(timezone.now())
+def source_pauses():
+    """Each source's pause in force (after a 429 or a block): [SitePaused], maybe empty."""
+    now = timezone.now()
+    return [paused for state in SiteState.all_sources().values() if (paused := state.stopped_at(now))]

@@ -1,36 +1,39 @@
-from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
-from scraping.bato.errors import BatoError, InvalidTitleReference
-from scraping.bato.refs import parse_title_reference
 from scraping.checks import import_title
-from scraping.models import SitePaused
+from scraping.management.titles import reference
+from scraping.models import LANGUAGE_CODE, SitePaused
 from scraping.progress import ProgressBar
+from scraping.sources import ACCEPTED
+from scraping.sources.errors import SourceError
 
 
 class Command(BaseCommand):
     help = (
-        "Start tracking Bato titles: fetch each now with one request, store it and its chapters, "
+        "Start tracking titles on MangaDex, MangaUpdates or Bato: fetch each now, store it and its chapters, "
         "schedule its checks, and make --user follow it."
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("reference", nargs="?", help="a title URL on a Bato mirror, or a bare id")
-        parser.add_argument("--file", help="a file with one title URL or id per line (# starts a comment)")
+        parser.add_argument("reference", nargs="?", help=f"the title: {ACCEPTED}")
+        parser.add_argument("--file", help="a file with one title per line (# starts a comment)")
         parser.add_argument("--user", help="the user name that follows the titles")
+        parser.add_argument("--languages", help="chapter languages to follow on MangaDex, e.g. en,pt-br "
+                                                "(default: MANGADEX_LANGUAGES)")
 
-    def handle(self, *args, reference=None, file=None, user=None, **options):
+    def handle(self, *args, reference=None, file=None, user=None, languages=None, **options):
         if bool(reference) == bool(file):
             raise CommandError("give either one title URL or id, or --file PATH")
         follower = self._user(user)
+        chosen = self._languages(languages)
         if reference:
             try:
-                self.stdout.write(self._add(reference, follower)[1])
-            except (InvalidTitleReference, BatoError, SitePaused) as exc:
-                raise CommandError(str(exc)) from None
+                self.stdout.write(self._add(reference, follower, chosen)[1])
+            except (SourceError, SitePaused) as exc:
+                raise CommandError(getattr(exc, "message", str(exc))) from None
             return
-        self._add_from_file(file, follower)
+        self._add_from_file(file, follower, chosen)
 
     def _user(self, name):
         if not name:
@@ -41,37 +44,50 @@ class Command(BaseCommand):
         except User.DoesNotExist:
             raise CommandError(f"there is no user {name!r}; create one with `manage.py createsuperuser`") from None
 
-    def _add(self, reference, follower):
+    @staticmethod
+    def _languages(text):
+        if not text:
+            return None
+        codes = [code.strip() for code in text.split(",") if code.strip()]
+        wrong = [code for code in codes if not LANGUAGE_CODE.match(code)]
+        if wrong or not codes:
+            raise CommandError(f"--languages takes codes such as en,pt-br,es-la, not {text!r}")
+        return codes
+
+    def _add(self, text, follower, languages):
         """Import one title; return the ImportResult and a line that says what happened."""
-        comic_id = parse_title_reference(reference, settings.BATO_MIRRORS)
-        result = import_title(comic_id, user=follower)
+        result = import_title(reference(text), user=follower, languages=languages)
         manga = result.manga
         followed = f"; {follower} follows it" if result.followed else ""
+        head = f"{manga.reference} {manga.name} ({manga.source_object.display_name})"
         if not result.created:
-            return result, f"{manga.bato_id} {manga.name}: already tracked ({result.chapters} chapters){followed}"
+            return result, f"{head}: already tracked ({result.chapters} chapters){followed}"
         latest = manga.chapters.order_by("-published_at", "-pk").first()
         return result, (
-            f"{manga.bato_id} {manga.name}: stored {result.chapters} chapters"
+            f"{head}: stored {result.chapters} chapters"
             f"{f' (latest: {latest})' if latest else ''}, next check {manga.schedule.next_check_at:%Y-%m-%d %H:%M} UTC"
             f"{followed}"
         )
 
-    def _add_from_file(self, path, follower):
+    def _add_from_file(self, path, follower, languages):
         try:
             with open(path, encoding="utf-8") as handle:
-                lines = [(n, line.strip()) for n, line in enumerate(handle, 1)]
+                lines = [(n, line.split("#", 1)[0].strip()) for n, line in enumerate(handle, 1)]
         except OSError as exc:
             raise CommandError(f"cannot read {path}: {exc.strerror}") from None
-        wanted = [(n, line) for n, line in lines if line and not line.startswith("#")]
+        except UnicodeDecodeError:
+            raise CommandError(f"cannot read {path}: it is not UTF-8 text") from None
+        wanted = [(n, line) for n, line in lines if line]
         added = already = 0
         failures = []
         progress = ProgressBar(len(wanted), self.stderr)
         for n, line in wanted:
             try:
-                result, message = self._add(line, follower)
-            except (InvalidTitleReference, BatoError, SitePaused) as exc:
-                failures.append((n, line, str(exc)))
-                progress.step(f"line {n}: failed: {str(exc)[:80]}")
+                result, message = self._add(line, follower, languages)
+            except (CommandError, SourceError, SitePaused) as exc:
+                reason = getattr(exc, "message", str(exc))
+                failures.append((n, line, reason))
+                progress.step(f"line {n}: failed: {reason[:80]}")
                 continue
             if result.created:
                 added += 1

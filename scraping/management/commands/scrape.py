@@ -1,14 +1,12 @@
 import time
 
-from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from scraping.bato.errors import InvalidTitleReference
-from scraping.bato.refs import parse_title_reference
 from scraping import site
 from scraping.checks import check_manga
-from scraping.models import CheckSchedule, Manga, ScrapeLog, SiteState
+from scraping.management.titles import tracked_title
+from scraping.models import CheckSchedule, ScrapeLog, SiteState
 
 CYCLE_SECONDS = 60
 
@@ -21,14 +19,16 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--once", action="store_true", help="run one cycle and exit")
-        parser.add_argument("--manga", help="check only this title (Bato id or URL)")
+        parser.add_argument("--manga", metavar="TITLE", help="check only this title (its URL, id or source:id)")
         parser.add_argument("--force", action="store_true", help="check even titles that are not due")
         parser.add_argument("--limit", type=int, help="check at most this many titles per cycle")
 
     def handle(self, *args, once=False, manga=None, force=False, limit=None, **options):
         if limit is not None and limit < 1:
             raise CommandError("--limit must be 1 or more")
-        only = self._title(manga) if manga else None
+        only = tracked_title(manga) if manga else None
+        if only is not None:
+            self.stdout.write(f"title: {only.name} ({only.reference})")
         while True:
             self.cycle(only=only, force=force, limit=limit)
             if once:
@@ -38,23 +38,10 @@ class Command(BaseCommand):
             except KeyboardInterrupt:
                 return
 
-    def _title(self, reference):
-        try:
-            bato_id = parse_title_reference(reference, settings.BATO_MIRRORS)
-        except InvalidTitleReference as exc:
-            raise CommandError(str(exc)) from None
-        title = Manga.objects.select_related("schedule").filter(bato_id=bato_id).first()
-        if title is None:
-            raise CommandError(f"title {bato_id} is not tracked; add it with `manage.py addmanga {bato_id}`")
-        return title
-
     def cycle(self, *, only=None, force=False, limit=None):
         now = timezone.now()
-        self.stdout.write(site.describe_status(site.status(site.clock.now())))
-        paused = SiteState.active_pause(site.clock.now())
-        if paused:
-            self.stdout.write(f"{paused}; nothing checked")
-            return
+        for state in site.status(site.clock.now()):
+            self.stdout.write(site.describe_status(state))
         titles = self._titles(now, only=only, force=force, limit=limit)
         if not titles:
             if only is None:
@@ -67,15 +54,19 @@ class Command(BaseCommand):
             return
         counts = {outcome: 0 for outcome in ScrapeLog.Outcome.values}
         new_chapters = 0
+        stopped = set()
         for title in titles:
+            if title.source in stopped:
+                continue
+            paused = SiteState.active_pause(title.source, site.clock.now())
+            if paused:
+                stopped.add(title.source)
+                self.stdout.write(f"{paused}; its titles wait for a later cycle")
+                continue
             result = check_manga(title)
             counts[result.log.outcome] += 1
             new_chapters += result.log.new_chapters
             self.stdout.write(result.describe())
-            stopped = SiteState.active_pause(site.clock.now())
-            if stopped:
-                self.stdout.write(f"{stopped}; the rest waits for a later cycle")
-                break
         self.stdout.write(
             f"checked {sum(counts.values())}: {counts['success']} with {new_chapters} new chapter(s), "
             f"{counts['no_change']} unchanged, {counts['failed']} failed, {counts['skipped']} skipped"

@@ -1,6 +1,8 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from scraping.models import Manga, ScrapeLog
+from scraping.management.columns import fit
+from scraping.management.titles import tracked_title
+from scraping.models import ScrapeLog
 
 
 class Command(BaseCommand):
@@ -9,25 +11,27 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--failed", action="store_true", help="only checks that failed")
         parser.add_argument("--limit", type=int, default=20, help="how many (1-1000, default 20)")
-        parser.add_argument("--manga", type=int, metavar="ID", help="only this title (its id in batoshelf)")
+        parser.add_argument("--manga", metavar="TITLE", help="only this title (its URL, id or source:id)")
 
     def handle(self, *args, failed, limit, manga, **options):
         if not 1 <= limit <= 1000:
             raise CommandError(f"--limit must be between 1 and 1000, not {limit}")
-        if manga is not None and not Manga.objects.filter(pk=manga).exists():
-            raise CommandError(f"no title with id {manga} (the admin and /api/manga/<id>/ use these ids)")
-        logs = ScrapeLog.objects.recent(outcome=ScrapeLog.Outcome.FAILED if failed else None, manga_id=manga)
+        title = tracked_title(manga) if manga else None
+        if title is not None:
+            self.stdout.write(f"title: {title.name} ({title.reference})")
+        logs = ScrapeLog.objects.recent(outcome=ScrapeLog.Outcome.FAILED if failed else None,
+                                        manga_id=title.pk if title else None)
         rows = list(logs[:limit])
         if not rows:
             self.stdout.write("no checks match")
             return
-        self.stdout.write(f"{'started (UTC)':<19}  {'title':<32}  {'outcome':<9}  {'new':>4}  {'ms':>6}  detail")
+        self.stdout.write(f"{'started (UTC)':<19}  {fit('title', 30)}  {fit('source:id', 24)}  {'outcome':<9}  "
+                          f"{'new':>4}  {'ms':>6}  detail")
         for log in rows:
-            title = f"{log.manga.name} ({log.manga_id})"
             detail = " ".join(filter(None, [
                 f"HTTP {log.http_status}" if log.http_status else "", log.error_kind, log.message.replace("\n", " "),
             ]))
             self.stdout.write(
-                f"{log.started_at:%Y-%m-%d %H:%M:%S}  {title[:32]:<32}  {log.outcome:<9}  {log.new_chapters:>4}  "
-                f"{log.duration_ms:>6}  {detail[:80]}"
+                f"{log.started_at:%Y-%m-%d %H:%M:%S}  {fit(log.manga.name, 30)}  {fit(log.manga.reference, 24)}  "
+                f"{log.outcome:<9}  {log.new_chapters:>4}  {log.duration_ms:>6}  {detail[:80]}"
             )

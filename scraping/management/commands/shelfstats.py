@@ -4,7 +4,8 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db.models import Sum
 from django.utils import timezone
 
-from scraping.models import DailyStats, JobConfig, Manga, TitleDailyStats
+from scraping.management.titles import tracked_title
+from scraping.models import DailyStats, JobConfig, TitleDailyStats
 
 
 class Command(BaseCommand):
@@ -12,7 +13,8 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--days", type=int, default=7, help="how many days back, today included (1-3650)")
-        parser.add_argument("--manga", type=int, metavar="ID", help="releases and checks of one title by day")
+        parser.add_argument("--manga", metavar="TITLE", help="releases and checks of one title by day "
+                                                            "(its URL, id or source:id)")
 
     def handle(self, *args, days, manga, **options):
         if not 1 <= days <= 3650:
@@ -23,7 +25,7 @@ class Command(BaseCommand):
         self.stdout.write(f"last rollup: {last:%Y-%m-%d %H:%M} UTC" if last else
                           "last rollup: never (manage.py runjob roll_up_statistics makes one now)")
         if manga is not None:
-            return self._title(manga, since)
+            return self._title(tracked_title(manga), since)
         rows = list(DailyStats.objects.filter(day__gte=since).order_by("day"))
         if not rows:
             self.stdout.write(f"no statistics since {since}")
@@ -41,10 +43,7 @@ class Command(BaseCommand):
             f"{sum(r.new_chapters for r in rows):>7}  {mean:>7.0f}"
         )
 
-    def _title(self, manga_id, since):
-        title = Manga.objects.filter(pk=manga_id).first()
-        if title is None:
-            raise CommandError(f"no title with id {manga_id}")
+    def _title(self, title, since):
         rows = TitleDailyStats.objects.filter(manga=title, day__gte=since).order_by("day")
         self.stdout.write(f"{title}")
         for row in rows:

@@ -1,1 +1,0 @@
-"""Everything that knows how Bato speaks: title references, the GraphQL request, the answer."""

@@ -1,0 +1,186 @@
+"""Bato's GraphQL answer → the shared records. Pure functions: no Django, no I/O.
+
+Be liberal where Bato's documentation is silent: missing and null fields
+become None or empty values; only a missing title id, or a shape that is not
+the one documented, makes the answer unusable. Dates come as epoch
+milliseconds or, from some mirrors, as ISO strings; both are read.
+"""
+
+import re
+from decimal import Decimal
+
+from scraping.sources import values
+from scraping.sources.base import ChapterRecord, TitleDetails, TitleSnapshot
+from scraping.sources.errors import BadResponse, TitleNotFound
+
+DETAILS_FIELD = "get_content_comicNode"
+CHAPTERS_FIELD = "get_content_chapterList"
+
+_DETAIL_FIELDS = (
+    "id name altNames authors artists genres origLang originalStatus originalPubFrom "
+    "originalPubTill uploadStatus readDirection summary { text } stat_score_val stat_count_votes "
+    "stat_count_follows stat_count_reviews stat_count_post_reply stat_count_scores { field count } "
+    "stat_count_views { field count } stat_count_emotions { field count }"
+)
+_CHAPTER_FIELDS = (
+    "id dname title urlPath dateCreate datePublic isHidden isDeleted stat_count_views_guest "
+    "stat_count_views_login stat_count_post_reply"
+)
+# One document, two root fields: a check is a single POST.
+TITLE_QUERY = (
+    "query batoshelfTitle($id: ID!) {\n"
+    f"  {DETAILS_FIELD}(id: $id) {{ id data {{ {_DETAIL_FIELDS} }} }}\n"
+    f"  {CHAPTERS_FIELD}(comicId: $id) {{ id data {{ {_CHAPTER_FIELDS} }} }}\n"
+    "}"
+)
+
+# Bato's title ids are small numbers; a longer bare number is a MangaUpdates id.
+BARE_ID = re.compile(r"^\d{1,8}$")
+# /title/110100, /title/110100-some-slug, /title/110100-slug/1906652-ch_1, /series/72315/some-slug
+TITLE_PATH = re.compile(r"^/(?:title/(?P<title>\d{1,12})(?:-[^/]*)?|series/(?P<series>\d{1,12}))(?:/.*)?$")
+
+
+def parse_title_response(payload, requested_id):
+    """Parse the JSON body of TITLE_QUERY's answer.
+
+    Raises TitleNotFound when the site has no such title, BadResponse when the
+    answer cannot be used.
+    """
+    if not isinstance(payload, dict):
+        raise BadResponse(f"expected a JSON object, got {type(payload).__name__}")
+    data = payload.get("data")
+    errors = payload.get("errors")
+    if data is not None and not isinstance(data, dict):
+        raise BadResponse(f"'data' is a {type(data).__name__}, not an object")
+    node = (data or {}).get(DETAILS_FIELD)
+    if errors:
+        messages = "; ".join(_error_message(e) for e in errors) if isinstance(errors, list) else str(errors)
+        if node is None and "not found" in messages.lower():
+            raise TitleNotFound(f"Bato has no title {requested_id}: {messages}")
+        raise BadResponse(f"GraphQL errors: {messages[:500]}")
+    if data is None:
+        raise BadResponse("the answer has neither 'data' nor 'errors'")
+    if node is None:
+        raise TitleNotFound(f"Bato has no title {requested_id}")
+    details = _parse_details(node, requested_id)
+    raw_chapters = data.get(CHAPTERS_FIELD)
+    if raw_chapters is None:
+        raw_chapters = []
+    if not isinstance(raw_chapters, list):
+        raise BadResponse(f"'{CHAPTERS_FIELD}' is a {type(raw_chapters).__name__}, not a list")
+    return TitleSnapshot(details=details, chapters=[_parse_chapter(c) for c in raw_chapters])
+
+
+def _error_message(error):
+    if isinstance(error, dict):
+        return str(error.get("message", error))
+    return str(error)
+
+
+def _parse_details(node, requested_id):
+    if not isinstance(node, dict) or not isinstance(node.get("data"), dict):
+        raise BadResponse(f"'{DETAILS_FIELD}' has no 'data' object")
+    d = node["data"]
+    title_id = _id(d.get("id", node.get("id")), "title")
+    if title_id != str(requested_id):
+        raise BadResponse(f"asked for title {requested_id}, the answer is about title {title_id}")
+    summary = d.get("summary")
+    pub_from = values.text(d.get("originalPubFrom"))
+    year = re.match(r"^(\d{4})", pub_from)
+    return TitleDetails(
+        source_id=title_id,
+        name=values.text(d.get("name")) or f"Title {title_id}",
+        alt_names=values.strings(d.get("altNames")),
+        authors=values.strings(d.get("authors")),
+        artists=values.strings(d.get("artists")),
+        genres=values.strings(d.get("genres")),
+        orig_lang=values.text(d.get("origLang")),
+        original_status=values.text(d.get("originalStatus")),
+        upload_status=values.text(d.get("uploadStatus")),
+        year=int(year.group(1)) if year else None,
+        original_pub_from=pub_from,
+        original_pub_till=values.text(d.get("originalPubTill")),
+        read_direction=values.text(d.get("readDirection")),
+        description=values.text(summary.get("text")) if isinstance(summary, dict) else values.text(summary),
+        score=values.decimal_or_none(d.get("stat_score_val")),
+        votes=values.integer(d.get("stat_count_votes")),
+        score_distribution=_counts(d.get("stat_count_scores")),
+        follows=values.integer(d.get("stat_count_follows")),
+        reviews=values.integer(d.get("stat_count_reviews")),
+        replies=values.integer(d.get("stat_count_post_reply")),
+        views_all_time=_counts(d.get("stat_count_views")).get("d000"),
+        emotions=_counts(d.get("stat_count_emotions")),
+    )
+
+
+def _parse_chapter(raw):
+    if not isinstance(raw, dict):
+        raise BadResponse(f"a chapter is a {type(raw).__name__}, not an object")
+    d = raw.get("data")
+    if not isinstance(d, dict):
+        d = {}
+    dname = values.text(d.get("dname"))
+    # Some clients read the id only from data.id: a missing top-level id is no reason to fail.
+    raw_id = raw.get("id") if raw.get("id") not in (None, "") else d.get("id")
+    return ChapterRecord(
+        source_id=_id(raw_id, "chapter"),
+        dname=dname,
+        title=values.text(d.get("title")),
+        url_path=values.text(d.get("urlPath")),
+        number=parse_chapter_number(dname),
+        published_at=_date(d.get("datePublic")),
+        created_at=_date(d.get("dateCreate")),
+        available=not (d.get("isHidden") is True or d.get("isDeleted") is True),
+        views_guest=values.integer(d.get("stat_count_views_guest")),
+        views_member=values.integer(d.get("stat_count_views_login")),
+        replies=values.integer(d.get("stat_count_post_reply")),
+    )
+
+
+def _date(value):
+    """Epoch milliseconds, as documented, or an ISO string, as some answers carry."""
+    if isinstance(value, str) and not value.strip().isdigit():
+        return values.iso_datetime(value)
+    return values.epoch_ms(value)
+
+
+def _id(value, what):
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = str(value)
+    if not isinstance(value, str) or not value.strip().isdigit() or len(value.strip()) > 18:
+        raise BadResponse(f"a {what} has no usable id: {value!r}")
+    return str(int(value))
+
+
+def _counts(value):
+    """[{field, count}, ...] → {field: count}, skipping entries we cannot read."""
+    if not isinstance(value, list):
+        return {}
+    counts = {}
+    for entry in value:
+        if isinstance(entry, dict) and isinstance(entry.get("field"), str):
+            count = values.integer(entry.get("count"))
+            if count is not None:
+                counts[entry["field"]] = count
+    return counts
+
+
+_NUMBER = r"(\d{1,6}(?:\.\d{1,2})?)"
+_CHAPTER_NUMBER_PATTERNS = (
+    # "Chapter 12", "Ch.10.5", "Chap 3", "Episode 7", "Ep. 4", "Vol.2 Ch.10.5"
+    re.compile(r"\b(?:chapter|chap|ch|episode|ep)\.?\s*" + _NUMBER, re.IGNORECASE),
+    # 第12話 / 第12话 / 第12章 / 第12回, 12화
+    re.compile(r"第\s*" + _NUMBER + r"\s*[話话章回]"),
+    re.compile(_NUMBER + r"\s*화"),
+    # A dname that is only a number: "12", "#12", "12.5"
+    re.compile(r"^\s*#?\s*" + _NUMBER + r"\s*$"),
+)
+
+
+def parse_chapter_number(dname):
+    """The chapter number in a display name, or None ("Side Story 3", "Extra")."""
+    for pattern in _CHAPTER_NUMBER_PATTERNS:
+        match = pattern.search(dname or "")
+        if match:
+            return Decimal(match.group(1))
+    return None

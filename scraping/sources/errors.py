@@ -1,0 +1,83 @@
+"""What can go wrong when asking a source, one type per cause, the same for every source.
+
+`kind` is what a scrape log records; `transient` says whether asking again
+later may succeed; `site_wide` says the fault is the source's or the road to
+it (a 429, a block, no answer), not the title's: it counts against the source
+at the gate (scraping.politeness), never against the title.
+"""
+
+
+class SourceError(Exception):
+    kind = "error"
+    transient = True
+    site_wide = False
+
+    def __init__(self, message, *, status=None):
+        super().__init__(message)
+        self.message = message
+        self.status = status
+
+
+class TitleNotFound(SourceError):
+    kind = "not_found"
+    transient = False
+
+
+class RateLimited(SourceError):
+    kind = "rate_limited"
+    site_wide = True
+
+    def __init__(self, message, *, status=429, retry_after=None):
+        super().__init__(message, status=status)
+        self.retry_after = retry_after  # seconds the source asked for, or None
+
+
+class Blocked(SourceError):
+    """A refusal of every request: an HTML page (Cloudflare) where JSON should be, or a 403."""
+
+    kind = "blocked"
+    site_wide = True
+
+
+class Misconfigured(Blocked):
+    """The source refuses how batoshelf asks (its User-Agent, say): staff must change a setting.
+
+    It stops every check of the source like a block, and the message says what to change.
+    """
+
+    kind = "configuration"
+    transient = False
+
+
+class BadResponse(SourceError):
+    """JSON we cannot use: GraphQL errors, an error envelope, or the wrong shape."""
+
+    kind = "bad_response"
+
+
+class NotJson(BadResponse):
+    """An answer that is not JSON at all: whatever answered is not the source's API (a broken
+    mirror, a proxy's error page), so it counts against the source like an unreachable one."""
+
+    site_wide = True
+
+
+class NetworkError(SourceError):
+    kind = "network"
+    site_wide = True
+
+
+class RequestTimedOut(SourceError):
+    kind = "timeout"
+    site_wide = True
+
+
+class ServerError(SourceError):
+    """A 5xx from the source (or a proxy in front of it): the source is down, not the title."""
+
+    kind = "server_error"
+    site_wide = True
+
+
+class InvalidTitleReference(ValueError):
+    """What the user typed is not a title URL or id of a source; the message says what is accepted."""

@@ -1,0 +1,189 @@
+"""MangaUpdates API v1 answers → the shared records. Pure functions: no Django, no I/O.
+
+A series id is a 64-bit integer, written in base 36 in the site's URLs. Names
+carry HTML entities and descriptions are HTML. A release is one group's
+release of a chapter, a range ("25-26") or a volume; its date is a day,
+refined by `time_added` when that falls on the same day.
+"""
+
+import re
+from datetime import datetime, timezone
+
+from scraping.sources import values
+from scraping.sources.base import DAY, EXACT, Candidate, ChapterRecord, TitleDetails
+from scraping.sources.errors import BadResponse
+
+SITE = "https://www.mangaupdates.com"
+MAX_ID = 2**63 - 1
+# /series/ttaew4a, /series/ttaew4a/some-slug
+SERIES_PATH = re.compile(r"^/series/(?P<id>[0-9a-zA-Z]{1,13})(?:/[^/]*)?/?$")
+DIGITS = re.compile(r"^\d{1,19}$")
+STATUS_WORDS = (("complete", "completed"), ("ongoing", "ongoing"), ("hiatus", "hiatus"),
+                ("cancel", "cancelled"), ("discontinued", "cancelled"), ("dropped", "dropped"))
+
+
+def parse_series_id(text):
+    """A bare decimal series id, or None."""
+    text = values.text(text)
+    if not DIGITS.match(text):
+        return None
+    number = int(text)
+    return str(number) if 0 < number <= MAX_ID else None
+
+
+def id_from_base36(text):
+    """The series id a site URL writes in base 36, or None."""
+    try:
+        number = int(text, 36)
+    except ValueError:
+        return None
+    return str(number) if 0 < number <= MAX_ID else None
+
+
+def base36(series_id):
+    number, digits = int(series_id), ""
+    while True:
+        number, digit = divmod(number, 36)
+        digits = "0123456789abcdefghijklmnopqrstuvwxyz"[digit] + digits
+        if number == 0:
+            return digits
+
+
+def series_url(series_id):
+    return f"{SITE}/series/{base36(series_id)}"
+
+
+def normal_status(text):
+    """ongoing / completed / hiatus / cancelled / dropped from the free-text status ("12 Volumes (Ongoing)")."""
+    lowered = values.text(text).lower()
+    return next((status for word, status in STATUS_WORDS if word in lowered), "")
+
+
+def _object(payload, what):
+    if not isinstance(payload, dict):
+        raise BadResponse(f"expected a JSON object for {what}, got {type(payload).__name__}")
+    return payload
+
+
+def _year(value):
+    match = re.match(r"^\s*(\d{4})", values.text(value))
+    return int(match.group(1)) if match else None
+
+
+def parse_series(payload, requested_id):
+    """TitleDetails from `GET /series/{id}`."""
+    series = _object(payload, "a series")
+    series_id = values.integer(series.get("series_id"))
+    if series_id is None or str(series_id) != requested_id:
+        raise BadResponse(f"asked for series {requested_id}, the answer is about {series.get('series_id')!r}")
+    authors = series.get("authors") if isinstance(series.get("authors"), list) else []
+
+    def people(kind):
+        names = [values.unescape(a.get("name")) for a in authors if isinstance(a, dict) and a.get("type") == kind]
+        return list(dict.fromkeys(n for n in names if n))
+
+    image = series.get("image") if isinstance(series.get("image"), dict) else {}
+    image_urls = image.get("url") if isinstance(image.get("url"), dict) else {}
+    name = values.unescape(series.get("title"))
+    associated = series.get("associated") if isinstance(series.get("associated"), list) else []
+    genres = series.get("genres") if isinstance(series.get("genres"), list) else []
+    status = values.text(series.get("status"))
+    return TitleDetails(
+        source_id=requested_id,
+        name=name or f"Series {requested_id}",
+        alt_names=list(dict.fromkeys(
+            values.unescape(a.get("title")) for a in associated
+            if isinstance(a, dict) and values.unescape(a.get("title")) not in ("", name))),
+        authors=people("Author"),
+        artists=people("Artist"),
+        genres=[values.unescape(g.get("genre")) for g in genres if isinstance(g, dict) and values.text(g.get("genre"))],
+        upload_status=normal_status(status),
+        original_status=values.unescape(status)[:200],
+        year=_year(series.get("year")),
+        description=values.html_to_text(series.get("description")),
+        cover_url=values.external_link(image_urls.get("original")),
+        score=values.decimal_or_none(series.get("bayesian_rating")),
+        votes=values.integer(series.get("rating_votes")),
+    )
+
+
+def parse_releases(payload):
+    """(releases, total hits, releases a page) from `POST /releases/search`."""
+    body = _object(payload, "a release search")
+    results = body.get("results")
+    if not isinstance(results, list):
+        raise BadResponse("a release search has no results list")
+    total = values.integer(body.get("total_hits"))
+    per_page = values.integer(body.get("per_page"))
+    return [_release(r) for r in results], total or 0, per_page or 0
+
+
+def _release(result):
+    record = _object(result, "a release").get("record")
+    record = _object(record, "a release's record")
+    release_id = values.integer(record.get("id"))
+    if release_id is None or release_id <= 0:
+        raise BadResponse(f"a release has no usable id: {record.get('id')!r}")
+    chapter = values.unescape(record.get("chapter"))
+    volume = values.unescape(record.get("volume"))
+    number_from, number = values.chapter_numbers(chapter)
+    groups = record.get("groups") if isinstance(record.get("groups"), list) else []
+    published_at, precision = _release_time(record)
+    if chapter:
+        dname = f"Chapter {chapter}"
+    else:
+        dname = f"Volume {volume}" if volume else "Release"
+    return ChapterRecord(
+        source_id=str(release_id),
+        dname=dname[:255],
+        number=number,
+        number_from=number_from,
+        volume=volume[:20],
+        groups=tuple(values.unescape(g.get("name")) for g in groups if isinstance(g, dict) and values.text(g.get("name"))),
+        published_at=published_at,
+        published_precision=precision,
+        created_at=_time_added(record),
+    )
+
+
+def _time_added(record):
+    added = record.get("time_added")
+    if not isinstance(added, dict):
+        return None
+    return values.iso_datetime(added.get("as_rfc3339")) or values.epoch_ms(added.get("timestamp"))
+
+
+def _release_time(record):
+    """The release's time: `time_added` when it falls on the release day, else the day itself."""
+    release_day = values.day(record.get("release_date"))
+    added = _time_added(record)
+    if added is not None and (release_day is None or added.date() == release_day):
+        return added, EXACT
+    if release_day is None:
+        return None, DAY
+    return datetime(release_day.year, release_day.month, release_day.day, tzinfo=timezone.utc), DAY
+
+
+def parse_search(payload):
+    """Candidates from `POST /series/search`."""
+    body = _object(payload, "a series search")
+    results = body.get("results")
+    if not isinstance(results, list):
+        raise BadResponse("a series search has no results list")
+    found = []
+    for result in results:
+        record = result.get("record") if isinstance(result, dict) else None
+        if not isinstance(record, dict):
+            continue
+        series_id = values.integer(record.get("series_id"))
+        if series_id is None or not 0 < series_id <= MAX_ID:
+            continue
+        hit = values.unescape(result.get("hit_title"))
+        name = values.unescape(record.get("title")) or str(series_id)
+        latest = values.integer(record.get("latest_chapter"))
+        found.append(Candidate(
+            source="mangaupdates", source_id=str(series_id), name=name,
+            alt_names=(hit,) if hit and hit != name else (), year=_year(record.get("year")),
+            latest_chapter=f"Chapter {latest}" if latest else "", url=series_url(series_id),
+        ))
+    return found

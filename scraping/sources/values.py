@@ -1,0 +1,195 @@
+"""Small pure readers every source's parser shares: text, numbers, dates, HTML, safe links.
+
+Liberal in what they accept: a value of the wrong type becomes None or empty,
+never an exception; the parsers decide what is fatal.
+"""
+
+import html
+import re
+from datetime import date, datetime, timezone
+from decimal import Decimal
+from html.parser import HTMLParser
+from urllib.parse import urlsplit, urlunsplit
+
+
+def text(value):
+    if value is None:
+        return ""
+    return value.strip() if isinstance(value, str) else str(value)
+
+
+def strings(value):
+    if not isinstance(value, list):
+        return []
+    return [v.strip() for v in value if isinstance(v, str) and v.strip()]
+
+
+def integer(value):
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float):
+        return int(value) if value == value and abs(value) < 2**63 else None
+    if isinstance(value, str):
+        try:
+            return integer(float(value)) if "." in value else int(value)
+        except ValueError:
+            return None
+    return None
+
+
+def decimal_or_none(value):
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)):
+        return float(value) if value == value else None
+    if isinstance(value, str):
+        try:
+            return float(value)
+        except ValueError:
+            return None
+    return None
+
+
+# A chapter number as stored: up to 6 digits before the point and 2 after.
+_NUMBER = r"\d{1,6}(?:\.\d{1,2})?"
+_ONE_NUMBER = re.compile(rf"^\s*({_NUMBER})\s*$")
+_RANGE = re.compile(rf"^\s*({_NUMBER})\s*-\s*({_NUMBER})\s*$")
+
+
+def chapter_numbers(value):
+    """(first, last) chapter numbers in "12", "10.5" or a range "25-26"; (None, None) for text.
+
+    For one number `first` is None: only a range has two ends.
+    """
+    value = text(value)
+    one = _ONE_NUMBER.match(value)
+    if one:
+        return None, Decimal(one.group(1))
+    pair = _RANGE.match(value)
+    if pair:
+        first, last = Decimal(pair.group(1)), Decimal(pair.group(2))
+        if first < last:
+            return first, last
+        if first == last:
+            return None, last
+    return None, None
+
+
+# Epoch milliseconds past this are not dates (year ~2286); before 2000 none of our sources existed.
+_MAX_EPOCH_MS = 10_000_000_000_000
+_MIN_EPOCH_MS = 946_684_800_000
+
+
+def epoch_ms(value):
+    """A date given as epoch milliseconds; seconds given instead are accepted; otherwise None."""
+    ms = integer(value)
+    if ms is None or ms <= 0:
+        return None
+    if ms < _MIN_EPOCH_MS:
+        ms *= 1000  # seconds where milliseconds are documented
+    if not _MIN_EPOCH_MS <= ms < _MAX_EPOCH_MS:
+        return None
+    return datetime.fromtimestamp(ms / 1000, tz=timezone.utc)
+
+
+def iso_datetime(value):
+    """An ISO 8601 time ("2024-02-13T02:28:41+00:00", "2022-03-29T09:15:59.044Z") in UTC, or None.
+
+    A time without an offset is taken as UTC, as the sources document.
+    """
+    value = text(value)
+    if not value or len(value) > 40:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00").replace("z", "+00:00"))
+    except ValueError:
+        return None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=timezone.utc)
+    parsed = parsed.astimezone(timezone.utc)
+    return parsed if parsed.year >= 2000 else None
+
+
+def day(value):
+    """A "YYYY-MM-DD" day, or None."""
+    value = text(value)
+    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+        return None
+    try:
+        parsed = date.fromisoformat(value)
+    except ValueError:
+        return None
+    return parsed if parsed.year >= 2000 else None
+
+
+class _TextOfHtml(HTMLParser):
+    BREAKS = {"br", "p", "div", "li"}
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.parts = []
+
+    def handle_starttag(self, tag, attrs):
+        if tag in self.BREAKS:
+            self.parts.append("\n")
+
+    def handle_endtag(self, tag):
+        if tag in ("p", "div"):
+            self.parts.append("\n")
+
+    def handle_data(self, data):
+        self.parts.append(data)
+
+
+def html_to_text(value):
+    """Plain text of an HTML fragment: tags dropped, entities decoded, line breaks kept."""
+    value = text(value)
+    if not value:
+        return ""
+    parser = _TextOfHtml()
+    parser.feed(value)
+    parser.close()
+    lines = ("".join(parser.parts)).replace("\r", "").split("\n")
+    joined = "\n".join(re.sub(r"[ \t]+", " ", line).strip() for line in lines)
+    return re.sub(r"\n{3,}", "\n\n", joined).strip()
+
+
+def unescape(value):
+    """Text with HTML entities decoded ("Kaguya&#039;s" → "Kaguya's")."""
+    return html.unescape(text(value))
+
+
+def _clean_url_text(value):
+    return bool(value) and not any(c.isspace() or ord(c) < 32 or c == "\\" for c in value)
+
+
+def link_on(base_url, path):
+    """`path` (and its query) on `base_url`'s host, or "" when it could lead anywhere else.
+
+    Chapter paths come from the source; gluing them onto the base URL would let
+    "@evil.example/phish" or "//evil.example" name another host.
+    """
+    if not isinstance(path, str) or not _clean_url_text(path) or not path.startswith("/") or path.startswith("//"):
+        return ""
+    parts = urlsplit(path)
+    if parts.scheme or parts.netloc:
+        return ""
+    base = urlsplit(base_url)
+    url = urlunsplit((base.scheme, base.netloc, parts.path, parts.query, ""))
+    return url if urlsplit(url).hostname == base.hostname else ""
+
+
+def external_link(url):
+    """An http(s) URL with a host and no credentials, as given; "" for anything else."""
+    if not isinstance(url, str) or not _clean_url_text(url) or len(url) > 1000:
+        return ""
+    try:
+        parts = urlsplit(url)
+        port_ok = parts.port is None or 0 < parts.port < 65536
+    except ValueError:
+        return ""
+    if parts.scheme not in ("http", "https") or not parts.hostname or "@" in parts.netloc or not port_ok:
+        return ""
+    return url

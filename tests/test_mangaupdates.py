@@ -1,0 +1,130 @@
+"""MangaUpdates as a source: its parser, and its requests to the stand-in over real HTTP on loopback."""
+
+from datetime import datetime, timedelta, timezone
+from decimal import Decimal
+
+import pytest
+
+from scraping.sources import get
+from scraping.sources.base import DAY, EXACT, Known
+from scraping.sources.errors import BadResponse, TitleNotFound
+from scraping.sources.http import Direct
+from scraping.sources.mangaupdates.parsing import base36, parse_releases, parse_series
+from tests.standins import MangaUpdatesStandIn
+
+MANGAUPDATES = get("mangaupdates")
+NOW = datetime.now(timezone.utc)
+
+
+@pytest.fixture
+def site():
+    with MangaUpdatesStandIn() as server:
+        yield server
+
+
+def fetch(site, series_id, **known):
+    ask = Direct(MANGAUPDATES, site.api_url)
+    return MANGAUPDATES.fetch_title(ask, str(series_id), Known(now=NOW, **known)), ask.count
+
+
+def test_details_come_unescaped_with_a_plain_text_description(site):
+    series = site.add_title(releases=2)
+    snapshot, _ = fetch(site, series.series_id)
+    details = snapshot.details
+    assert details.name == "Kaguya's Love & War"
+    assert details.alt_names == ["Kaguya-sama wa Kokurasetai", "かぐや様は告らせたい"]
+    assert details.description == "Two geniuses & their war of love.\nWho confesses first?"
+    assert (details.upload_status, details.original_status, details.year) == ("ongoing", "12 Volumes (Ongoing)", 2015)
+    assert details.authors == ["AKASAKA Aka"] and details.artists == ["AKASAKA Aka"]
+    assert details.cover_url == "https://cdn.mangaupdates.com/image/i000000.jpg"
+    assert MANGAUPDATES.title_url(str(series.series_id)) == "https://www.mangaupdates.com/series/ttaew4a"
+
+
+def test_an_import_of_3000_releases_stores_the_newest_400_in_five_requests(site):
+    series = site.add_title(releases=3000, range_every=40)
+    snapshot, requests_made = fetch(site, series.series_id)
+    assert requests_made == 5
+    assert len(snapshot.chapters) == 400
+    newest = max(snapshot.chapters, key=lambda r: r.published_at)
+    assert newest.source_id == str(series.releases[-1]["id"])
+    search = site.api_requests()[1].body
+    assert search == {"search": str(series.series_id), "search_type": "series", "orderby": "date", "asc": "desc",
+                      "page": 1, "perpage": 100}
+
+
+def test_a_check_is_one_request_and_details_come_at_most_once_a_day(site):
+    series = site.add_title(releases=3000)
+    snapshot, _ = fetch(site, series.series_id)
+    known = {"chapter_ids": frozenset(r.source_id for r in snapshot.chapters), "full": False}
+    site.add_chapters(series.series_id, 2)
+    found, requests_made = fetch(site, series.series_id, details_refreshed_at=NOW - timedelta(hours=23), **known)
+    assert requests_made == 1 and found.details is None
+    assert len({r.source_id for r in found.chapters} - known["chapter_ids"]) == 2
+    _, requests_made = fetch(site, series.series_id, details_refreshed_at=NOW - timedelta(hours=25), **known)
+    assert requests_made == 2
+
+
+def test_an_unknown_series_is_not_found(site):
+    with pytest.raises(TitleNotFound, match="MangaUpdates has no series 123"):
+        fetch(site, 123)
+
+
+def test_search_finds_series_by_any_of_their_names_in_one_request(site):
+    site.add_title(name="Kaguya&#039;s Love &amp; War", releases=5)
+    ask = Direct(MANGAUPDATES, site.api_url)
+    [found] = MANGAUPDATES.search(ask, "kokurasetai", 5)
+    assert ask.count == 1
+    assert (found.name, found.alt_names, found.latest_chapter) == (
+        "Kaguya's Love & War", ("Kaguya-sama wa Kokurasetai",), "Chapter 5")
+    assert found.url == "https://www.mangaupdates.com/series/ttaew4a"
+
+
+def release(chapter, release_date="2026-08-20", time_added=None, **fields):
+    record = {"id": 987654, "title": "T", "volume": "", "chapter": chapter, "groups": [{"name": "A &amp; B"}],
+              "release_date": release_date, **fields}
+    if time_added:
+        record["time_added"] = {"timestamp": 0, "as_rfc3339": time_added}
+    return {"total_hits": 1, "page": 1, "per_page": 25, "results": [{"record": record, "metadata": {}}]}
+
+
+@pytest.mark.parametrize("chapter, dname, first, last", [
+    ("25", "Chapter 25", None, Decimal(25)),
+    ("25-26", "Chapter 25-26", Decimal(25), Decimal(26)),
+    ("10.5", "Chapter 10.5", None, Decimal("10.5")),
+    ("Extra", "Chapter Extra", None, None),
+    ("", "Release", None, None),
+])
+def test_a_release_is_a_chapter_a_range_or_text(chapter, dname, first, last):
+    [record], total, per_page = parse_releases(release(chapter))
+    assert (record.dname, record.number_from, record.number) == (dname, first, last)
+    assert record.groups == ("A & B",) and (total, per_page) == (1, 25)
+
+
+def test_a_release_day_is_a_day_unless_time_added_falls_on_it():
+    [day_only], _, _ = parse_releases(release("1"))
+    assert (day_only.published_at, day_only.published_precision) == (datetime(2026, 8, 20, tzinfo=timezone.utc), DAY)
+    [refined], _, _ = parse_releases(release("1", time_added="2026-08-20T14:26:40+00:00"))
+    assert (refined.published_at, refined.published_precision) == (
+        datetime(2026, 8, 20, 14, 26, 40, tzinfo=timezone.utc), EXACT)
+    [late], _, _ = parse_releases(release("1", time_added="2026-09-02T10:00:00+00:00"))
+    assert (late.published_at, late.published_precision) == (datetime(2026, 8, 20, tzinfo=timezone.utc), DAY)
+
+
+def test_ids_are_64_bit_and_written_in_base_36_on_the_site():
+    assert base36("64897697818") == "ttaew4a"
+    details = parse_series({"series_id": 9223372036854775807, "title": "Big"}, "9223372036854775807")
+    assert details.source_id == "9223372036854775807"
+
+
+@pytest.mark.parametrize("payload, why", [
+    ([], "expected a JSON object"),
+    ({"series_id": 5, "title": "x"}, "the answer is about 5"),
+])
+def test_unusable_series_answers_are_bad_responses(payload, why):
+    with pytest.raises(BadResponse, match=why):
+        parse_series(payload, "64897697818")
+
+
+def test_a_release_without_an_id_is_a_bad_response():
+    with pytest.raises(BadResponse, match="no usable id"):
+        parse_releases({"results": [{"record": {"chapter": "1"}}]})

@@ -1,0 +1,89 @@
+"""The sources migration carries every Bato row over unchanged, on SQLite and on MariaDB."""
+
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from django.db import IntegrityError, connection, transaction
+from django.db.migrations.executor import MigrationExecutor
+from django.utils import timezone
+
+from notifications.models import Follow, Notification
+from scraping.models import Chapter, CheckRequest, CheckSchedule, DailyStats, Manga, ScrapeLog, SiteState, TitleDailyStats
+
+BEFORE = [("scraping", "0009_site_gate"), ("notifications", "0004_site_alerts")]
+AFTER = [("scraping", "0010_sources"), ("notifications", "0005_title_moved")]
+
+
+def migrate(targets):
+    executor = MigrationExecutor(connection)
+    executor.loader.build_graph()
+    executor.migrate(targets)
+    return executor.loader.project_state(targets).apps
+
+
+def fill_at_the_old_schema(apps, now):
+    """One of everything, as the schema before sources held it."""
+    user = apps.get_model("auth", "User").objects.create(username="reader")
+    other = apps.get_model("auth", "User").objects.create(username="other")
+    manga = apps.get_model("scraping", "Manga").objects.create(
+        bato_id="110100", name="진격의 문구점", alt_names=["別名"], summary="문구점 이야기", upload_status="ongoing",
+        score=8.5, views_all_time=1234567, emotions={"love": 3}, refreshed_at=now)
+    chapters = [apps.get_model("scraping", "Chapter").objects.create(
+        bato_id=str(1906652 + n), manga=manga, dname=f"Chapter {n}", url_path=f"/title/110100-x/{1906652 + n}-ch_{n}",
+        number=Decimal(n), published_at=now - timedelta(days=7 * (3 - n)), views_guest=10 * n) for n in (1, 2, 3)]
+    apps.get_model("scraping", "CheckSchedule").objects.create(
+        manga=manga, next_check_at=now + timedelta(days=2), misses=2, learned={"regular": True}, reason="weekly")
+    apps.get_model("scraping", "ScrapeLog").objects.create(manga=manga, outcome="success", new_chapters=1,
+                                                           http_requests=1, http_status=200)
+    apps.get_model("scraping", "CheckRequest").objects.create(manga=manga, requested_by=user, requested_at=now)
+    apps.get_model("scraping", "SiteState").objects.create(
+        pk=1, mirror="https://batotwo.com", breaker_openings=4, breaker_until=now + timedelta(hours=1),
+        breaker_reason="could not reach", limiter={"next_at": 5.0, "recent": [], "priority_until": 0.0},
+        limiter_version=7)
+    apps.get_model("scraping", "DailyStats").objects.create(day=now.date(), checks=3, new_chapters=1)
+    apps.get_model("scraping", "TitleDailyStats").objects.create(manga=manga, day=now.date(), checks=3, releases=1)
+    apps.get_model("notifications", "Follow").objects.create(user=user, manga=manga)
+    apps.get_model("notifications", "Follow").objects.create(user=other, manga=manga, muted=True)
+    apps.get_model("notifications", "Notification").objects.create(
+        user=user, manga=manga, chapter=chapters[2], kind="new_chapter", importance=3, message="Chapter 3 of 진격의 문구점")
+    apps.get_model("notifications", "Notification").objects.create(user=user, kind="alert", message="site down")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_every_bato_row_carries_over_to_the_sources_schema():
+    now = timezone.now().replace(microsecond=0)
+    try:
+        fill_at_the_old_schema(migrate(BEFORE), now)
+        migrate(AFTER)
+        manga = Manga.objects.get()
+        assert (manga.source, manga.source_id, manga.name, manga.description) == (
+            "bato", "110100", "진격의 문구점", "문구점 이야기")
+        assert (manga.alt_names, manga.score, manga.views_all_time, manga.emotions) == (
+            ["別名"], 8.5, 1234567, {"love": 3})
+        assert manga.languages == [] and manga.languages_synced == [] and manga.moved_to is None
+        assert manga.source_url.endswith("/title/110100")
+        chapters = list(Chapter.objects.order_by("number"))
+        assert [c.source_id for c in chapters] == ["1906653", "1906654", "1906655"]
+        assert [c.url_path for c in chapters] == [f"/title/110100-x/{1906652 + n}-ch_{n}" for n in (1, 2, 3)]
+        assert all(c.available and c.published_precision == "exact" and c.groups == [] for c in chapters)
+        assert chapters[0].published_at == now - timedelta(days=14) and chapters[1].views_guest == 20
+        schedule = CheckSchedule.objects.get()
+        assert (schedule.manga, schedule.misses, schedule.learned, schedule.reason) == (
+            manga, 2, {"regular": True}, "weekly")
+        assert ScrapeLog.objects.get().manga == manga and CheckRequest.objects.get().manga == manga
+        assert DailyStats.objects.get().checks == 3 and TitleDailyStats.objects.get().manga == manga
+        assert sorted(Follow.objects.values_list("user__username", "muted")) == [("other", True), ("reader", False)]
+        notification = Notification.objects.get(kind="new_chapter")
+        assert notification.chapter == chapters[2] and notification.manga == manga
+        assert Notification.objects.get(kind="alert").manga is None
+        state = SiteState.objects.get()
+        assert (state.source, state.mirror, state.breaker_openings, state.limiter_version) == (
+            "bato", "https://batotwo.com", 4, 7)
+        assert state.limiter["next_at"] == 5.0 and state.breaker_until == now + timedelta(hours=1)
+        # A title is its source and its id, together: the same id on another source is another title.
+        Manga.objects.create(source="mangaupdates", source_id="110100", name="other")
+        with pytest.raises(IntegrityError), transaction.atomic():
+            Manga.objects.create(source="bato", source_id="110100", name="twice")
+    finally:
+        migrate(AFTER)

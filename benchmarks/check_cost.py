@@ -1,11 +1,11 @@
-"""What one check costs on this run's database: HTTP requests, SQL queries, seconds.
+"""What an import and a check cost on each source, on this run's database: requests, SQL queries, seconds.
 
     .venv/bin/python benchmarks/check_cost.py
     DATABASE_URL=mysql://root@127.0.0.1:3306/batoshelf .venv/bin/python benchmarks/check_cost.py
 
-It makes a throwaway test database, serves titles from the Bato stand-in and
-prints figures; the baseline is the same 1,500 chapters saved one row at a
-time, measured in the same run. Nothing is asserted: the test suite holds the
+It makes a throwaway test database, serves titles from the three stand-ins
+and prints figures; the baseline is the same chapters saved one row at a time,
+measured in the same run. Nothing is asserted: the test suite holds the
 limits, this prints where we stand.
 """
 
@@ -25,11 +25,12 @@ from django.conf import settings  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 
-from scraping.bato.client import BatoClient  # noqa: E402
 from scraping.checks import check_manga, import_title  # noqa: E402
 from scraping.models import Chapter, Manga  # noqa: E402
-from tests.standins import BatoStandIn  # noqa: E402
-from scraping.sources import TitleRef  # noqa: E402
+from scraping.sources import TitleRef, get  # noqa: E402
+from scraping.sources.base import Known  # noqa: E402
+from scraping.sources.http import Direct  # noqa: E402
+from tests.standins import BatoStandIn, MangaDexStandIn, MangaUpdatesStandIn  # noqa: E402
 
 RUNS = 3
 
@@ -44,53 +45,102 @@ def timed(action):
     return result, time.perf_counter() - started
 
 
+class Bato:
+    name, what = "bato", "a 2,000-chapter title"
+
+    def __init__(self, standin):
+        self.standin = standin
+
+    def title(self, n):
+        self.standin.add_title(str(70000 + n), "月曜日のたわわ", chapters=2000, lang="ja")
+        return TitleRef("bato", str(70000 + n))
+
+    def publish(self, ref, count):
+        self.standin.add_chapters(ref.source_id, count)
+
+
+class MangaDex:
+    name, what = "mangadex", "a 1,500-chapter title in 3 languages"
+    languages = ("en", "es-la", "pt-br")
+
+    def __init__(self, standin):
+        self.standin = standin
+
+    def title(self, n):
+        title = self.standin.add_title(chapters=1500, languages=self.languages, groups=("A", "B", "C"))
+        return TitleRef("mangadex", title.manga_id)
+
+    def publish(self, ref, count):
+        self.standin.add_chapters(ref.source_id, count)
+
+
+class MangaUpdates:
+    name, what = "mangaupdates", "a series with 3,000 releases"
+
+    def __init__(self, standin):
+        self.standin = standin
+
+    def title(self, n):
+        return TitleRef("mangaupdates", str(self.standin.add_title(releases=3000).series_id))
+
+    def publish(self, ref, count):
+        self.standin.add_chapters(ref.source_id, count)
+
+
 def main():
     old_name = connection.settings_dict["NAME"]
     connection.creation.create_test_db(verbosity=0, autoclobber=True)
     try:
-        with BatoStandIn() as site:
-            settings.BATO_SITE_URLS = [site.url]
-            report(site)
+        with BatoStandIn() as bato, MangaDexStandIn() as mangadex, MangaUpdatesStandIn() as mangaupdates:
+            settings.BATO_SITE_URLS = [bato.url]
+            settings.MANGADEX_API_URL = mangadex.api_url
+            settings.MANGAUPDATES_API_URL = mangaupdates.api_url
+            print(f"database: {connection.vendor}; stand-ins on loopback; {RUNS} runs each, best shown")
+            for source, standin in ((Bato(bato), bato), (MangaDex(mangadex), mangadex),
+                                    (MangaUpdates(mangaupdates), mangaupdates)):
+                report(source, standin)
     finally:
         connection.creation.destroy_test_db(old_name, verbosity=0)
 
 
-def report(site):
-    print(f"database: {connection.vendor}; stand-in on loopback; {RUNS} runs each, best shown")
-    import_seconds, baseline_seconds = [], []
+def report(source, standin):
+    languages = list(getattr(source, "languages", ())) or None
+    imports, baselines = [], []
     for run in range(RUNS):
-        comic_id = str(72315 + run)
-        site.add_title(comic_id, "月曜日のたわわ", chapters=1500, lang="ja")
-        _, seconds = timed(lambda: import_title(TitleRef("bato", str(comic_id))))
-        import_seconds.append(seconds)
-        baseline_seconds.append(one_row_at_a_time(site, comic_id))
-    best, baseline = min(import_seconds), min(baseline_seconds)
-    print(f"import of a 1,500-chapter title: {best:.3f} s (one request); "
-          f"baseline, the same chapters saved row by row: {baseline:.3f} s; ratio {baseline / best:.1f}x")
-
-    site.add_title("2000", chapters=2000)
-    manga = import_title(TitleRef("bato", str("2000"))).manga
-    requests_before = len(site.api_requests())
+        ref = source.title(run)
+        before = len(standin.api_requests())
+        result, seconds = timed(lambda: import_title(ref, languages=languages))
+        import_requests = len(standin.api_requests()) - before
+        imports.append(seconds)
+        baselines.append(one_row_at_a_time(ref, standin, languages))
+    stored = result.manga.chapters.count()
+    best, baseline = min(imports), min(baselines)
+    print(f"\n{source.name}, {source.what}:")
+    print(f"  import: {import_requests} requests, {stored} chapters stored, {best:.3f} s; baseline, the same "
+          f"chapters saved row by row: {baseline:.3f} s; ratio {baseline / best:.1f}x")
+    manga = result.manga
+    before = len(standin.api_requests())
     with CaptureQueriesContext(connection) as unchanged:
         _, unchanged_seconds = timed(lambda: check_manga(fresh(manga)))
-    site.add_chapters("2000", 5)
+    unchanged_requests = len(standin.api_requests()) - before
+    source.publish(ref, 5)
+    before = len(standin.api_requests())
     with CaptureQueriesContext(connection) as five_new:
         _, five_new_seconds = timed(lambda: check_manga(fresh(manga)))
-    requests = len(site.api_requests()) - requests_before
-    print(f"check of an unchanged 2,000-chapter title: {len(unchanged)} queries, {unchanged_seconds:.3f} s")
-    print(f"check of the same title with 5 new chapters: {len(five_new)} queries, {five_new_seconds:.3f} s")
-    print(f"HTTP requests per check: {requests / 2:g}")
+    print(f"  check, unchanged: {unchanged_requests} request(s), {len(unchanged)} queries, {unchanged_seconds:.3f} s")
+    print(f"  check, 5 new chapters: {len(standin.api_requests()) - before} request(s), {len(five_new)} queries, "
+          f"{five_new_seconds:.3f} s")
 
 
-def one_row_at_a_time(site, comic_id):
+def one_row_at_a_time(ref, standin, languages):
     """The naive way: the same fetch, then one INSERT per chapter."""
+    source = get(ref.source)
     started = time.perf_counter()
-    snapshot = BatoClient(site.url, timeout=30).fetch_title(comic_id).snapshot
-    manga = Manga.objects.create(source_id=f"9{comic_id}", name=snapshot.details.name)
+    snapshot = source.fetch_title(Direct(source, source.base_urls()[0], timeout=60), ref.source_id,
+                                  Known(full=True, languages=tuple(languages or source.languages(None))))
+    manga = Manga.objects.create(source=ref.source, source_id=f"baseline-{ref.source_id}", name=snapshot.details.name)
     for record in snapshot.chapters:
-        chapter = Chapter.from_record(manga, record, manga.first_seen_at)
-        chapter.source_id = f"9{chapter.source_id}"
-        chapter.save()
+        Chapter.objects.create(manga=manga, first_seen_at=manga.first_seen_at, **Chapter.values_of(record))
     return time.perf_counter() - started
 
 

@@ -21,13 +21,13 @@ sys.path.insert(0, str(ROOT))
 from scraping.simulation import load_release_histories  # noqa: E402
 from scraping.site_simulation import CITIZENS, SiteRules, simulate_month  # noqa: E402
 
-SHARED = ROOT.parent / "shared" / "data" / "release-histories.json"
-SAMPLE = ROOT / "tests" / "data" / "release-histories-sample.json"
+# 471 real release histories (what they are and where they come from: their "about" and "source_notes").
+REAL_HISTORIES = ROOT / "benchmarks" / "data" / "release-histories.json"
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--releases", type=Path, default=SHARED if SHARED.exists() else SAMPLE)
+    parser.add_argument("--releases", type=Path, default=REAL_HISTORIES)
     parser.add_argument("--copies", type=int, nargs="+", default=[1, 4],
                         help="instance sizes, as copies of every series (default 1 4)")
     parser.add_argument("--days", type=int, default=30)

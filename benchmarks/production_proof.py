@@ -4,11 +4,13 @@
     scripts/prove-production --short   # the CI run: 20 titles, 20 readers, short faults (a few minutes)
 
 It makes a fresh MariaDB database and uses a Redis database of its own, starts
-the Bato stand-in with the titles, 2 daphne and 2 `manage.py worker` processes,
-and WebSocket clients for the readers, half on each daphne. Chapters arrive on
-the stand-in over time. Then, each scripted and reported: a worker killed with
-SIGKILL mid-check, MariaDB restarted, Redis stopped, the site answering garbage.
-Then load: 1,000 sockets on one daphne, and the notifications page under wrk.
+the three sources' stand-ins with the titles spread over them (Bato, MangaDex,
+MangaUpdates in turn), 2 daphne and 2 `manage.py worker` processes, and
+WebSocket clients for the readers, half on each daphne. Chapters arrive on the
+stand-ins over time. Then, each scripted and reported: a worker killed with
+SIGKILL mid-check, MariaDB restarted, Redis stopped, every source answering
+garbage. Then load: 1,000 sockets on one daphne, and the notifications page
+under wrk.
 
 Every promise it checks is printed PASS or FAIL with its figures; it exits 1
 if any fails. Time is compressed where the defaults would make a run take
@@ -36,8 +38,8 @@ from urllib.parse import urlsplit
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.standins import BatoStandIn  # noqa: E402
 from scraping.sources import TitleRef  # noqa: E402
+from tests.standins import BatoStandIn, MangaDexStandIn, MangaUpdatesStandIn  # noqa: E402
 
 DATABASE_SERVER = os.environ.get("PROOF_DATABASE_URL", "mysql://root@127.0.0.1:3306/batoshelf_proof")
 REDIS_URL = os.environ.get("PROOF_REDIS_URL", "redis://127.0.0.1:6379/13")
@@ -266,18 +268,22 @@ class Proof:
         self.size = size
         self.log_dir = log_dir
         self.report = Report()
-        self.added = []  # (comic id, chapter id, published at)
+        self.added = []  # ((source, title id), (source, chapter id), published at)
         self.phase_began_after = 0  # the last notification id before the phase being reported
 
     def setup(self):
         size = self.size
         fresh_database(DATABASE_SERVER)
-        self.site = BatoStandIn().start()
+        self.sites = {"bato": BatoStandIn().start(), "mangadex": MangaDexStandIn().start(),
+                      "mangaupdates": MangaUpdatesStandIn().start()}
+        politeness = {f"{source}_{key}": value for source in ("BATO", "MANGADEX", "MANGAUPDATES") for key, value in
+                      (("MIN_DELAY", "0.02"), ("MAX_DELAY", "0.05"), ("MAX_REQUESTS_PER_HOUR", "1000000"))}
         self.env = {
             "DJANGO_SETTINGS_MODULE": "batoshelf.settings", "SECRET_KEY": secrets.token_urlsafe(50),
             "DATABASE_URL": DATABASE_SERVER, "REDIS_URL": REDIS_URL, "ALLOWED_HOSTS": "127.0.0.1,localhost",
-            "BATO_SITE_URLS": self.site.url, "BATO_MIN_DELAY": "0.02", "BATO_MAX_DELAY": "0.05",
-            "BATO_MAX_REQUESTS_PER_HOUR": "1000000", "BATO_CHECK_INTERVAL_HOURS": "0.01",
+            "BATO_SITE_URLS": self.sites["bato"].api_url, "MANGADEX_API_URL": self.sites["mangadex"].api_url,
+            "MANGAUPDATES_API_URL": self.sites["mangaupdates"].api_url, **politeness,
+            "BATO_CHECK_INTERVAL_HOURS": "0.01",
             "BATO_DISPATCH_LIMIT": "1000", "BATO_CLAIM_LEASE": "60", "Q_TIMEOUT": "30", "BATO_TIMEOUT": "5",
             "BATO_BREAKER_FIRST_WAIT": str(size["breaker_first"]), "BATO_BREAKER_MAX_WAIT": str(size["breaker_max"]),
             "NOTIFICATIONS_RELAY_INTERVAL": "2", "LOG_LEVEL": "WARNING", "PYTHONUNBUFFERED": "1",
@@ -296,10 +302,19 @@ class Proof:
         from scraping.checks import import_title
         from tests.processes import logged_in_sessions
 
+        refs = []
         for n in range(size["titles"]):
-            self.site.add_title(str(500_000 + n), f"Proof title {n}", chapters=3)
+            source = ("bato", "mangadex", "mangaupdates")[n % 3]
+            site = self.sites[source]
+            if source == "bato":
+                title_id = site.add_title(str(500_000 + n), f"Proof title {n}", chapters=3).comic_id
+            elif source == "mangadex":
+                title_id = site.add_title(name=f"Proof title {n}", chapters=3).manga_id
+            else:
+                title_id = str(site.add_title(name=f"Proof title {n}", releases=3).series_id)
+            refs.append(TitleRef(source, title_id))
         started = time.monotonic()
-        self.mangas = [import_title(TitleRef("bato", str(comic_id))).manga for comic_id in self.site.titles]
+        self.mangas = [import_title(ref).manga for ref in refs]
         log(f"{len(self.mangas)} titles imported in {time.monotonic() - started:.1f} s")
         self.sessions = logged_in_sessions("proof-reader-", size["readers"])
         Follow.objects.bulk_create([
@@ -335,12 +350,28 @@ class Proof:
 
     # Chapters arrive
 
-    def publish(self, count, comic_ids=None):
-        comic_ids = comic_ids or random.sample(list(self.site.titles), min(count, len(self.site.titles)))
-        for comic_id in comic_ids:
-            for chapter in self.site.add_chapters(comic_id, 1):
-                self.added.append((comic_id, chapter["id"], time.time()))
-        return comic_ids
+    def publish(self, count, titles=None):
+        """A new chapter for `count` random titles (or these (source, title id) pairs) on their stand-ins."""
+        every = [(m.source, m.source_id) for m in self.mangas]
+        titles = titles or random.sample(every, min(count, len(every)))
+        for source, title_id in titles:
+            for chapter in self.sites[source].add_chapters(title_id, 1):
+                self.added.append(((source, title_id), (source, str(chapter["id"])), time.time()))
+        return titles
+
+    def stored_new_chapters(self):
+        """The (source, chapter id) of the chapters this run added that are stored, with how often."""
+        from django.db.models import Count
+
+        from scraping.models import Chapter
+
+        wanted = [chapter_id for _, (_, chapter_id), _ in self.added]
+        return {(source, chapter_id): n for source, chapter_id, n in Chapter.objects.filter(source_id__in=wanted)
+                .values("manga__source", "source_id").annotate(n=Count("pk")).values_list("manga__source", "source_id", "n")}
+
+    def set_fault(self, fault, **options):
+        for site in self.sites.values():
+            site.set_fault(fault, **options)
 
     def settle(self, what, timeout=240):
         """Wait until every chapter on the stand-in is stored and every follower's notification delivered."""
@@ -360,10 +391,8 @@ class Proof:
         return False
 
     def missing_chapters(self):
-        from scraping.models import Chapter
-
-        stored = set(Chapter.objects.filter(source_id__in=[c for _, c, _ in self.added]).values_list("source_id", flat=True))
-        return [c for _, c, _ in self.added if c not in stored]
+        stored = self.stored_new_chapters()
+        return [chapter for _, chapter, _ in self.added if chapter not in stored]
 
     def undelivered(self):
         from notifications.models import Notification
@@ -373,21 +402,24 @@ class Proof:
 
     def check_books(self, phase):
         """Every chapter stored once; every follower told of each chapter exactly once; all delivered."""
-        from django.db.models import Count, Sum
+        from django.db.models import Sum
 
         from notifications.models import Follow, Notification
         from scraping.models import Chapter
 
-        stored = Chapter.objects.filter(source_id__in=[c for _, c, _ in self.added]).count()
-        on_site = sum(len(t.chapters) for t in self.site.titles.values())
+        stored = self.stored_new_chapters()
+        on_sites = sum(len(t.chapters) for site in self.sites.values() if site.name != "mangaupdates"
+                       for t in site.titles.values()) + sum(len(s.releases) for s in self.sites["mangaupdates"].titles.values())
         in_db = Chapter.objects.count()
-        self.report.promise(f"{phase}: every chapter stored exactly once", stored == len(self.added) and in_db == on_site,
-                            f"{stored} of {len(self.added)} new chapters stored; {in_db} chapters stored, "
-                            f"{on_site} on the site")
-        added_per_title = Count("pk")
+        once = len(stored) == len(self.added) and all(n == 1 for n in stored.values())
+        self.report.promise(f"{phase}: every chapter stored exactly once, on every source", once and in_db == on_sites,
+                            f"{len(stored)} of {len(self.added)} new chapters stored; {in_db} chapters stored, "
+                            f"{on_sites} on the three stand-ins")
         expected = {}
-        per_title = dict(Chapter.objects.filter(source_id__in=[c for _, c, _ in self.added])
-                         .values("manga_id").annotate(n=added_per_title).values_list("manga_id", "n"))
+        titles = {(m.source, m.source_id): m.pk for m in self.mangas}
+        per_title = {}
+        for title, _, _ in self.added:
+            per_title[titles[title]] = per_title.get(titles[title], 0) + 1
         for user_id, manga_id in Follow.objects.filter(manga_id__in=per_title).values_list("user_id", "manga_id"):
             expected[(user_id, manga_id)] = per_title[manga_id]
         told = dict(((u, m), n) for u, m, n in Notification.objects.filter(kind__in=["new_chapter", "batch"])
@@ -434,10 +466,12 @@ class Proof:
             self.report.figure("steady state: publish to stored (checks every 36 s, dispatch every minute)",
                                f"p50 {percentile(found, 0.5):.0f} s, p99 {percentile(found, 0.99):.0f} s")
 
-    def found_after(self, chapter_id, published_at):
+    def found_after(self, chapter, published_at):
         from scraping.models import Chapter
 
-        first_seen = Chapter.objects.filter(source_id=chapter_id).values_list("first_seen_at", flat=True).first()
+        source, chapter_id = chapter
+        first_seen = Chapter.objects.filter(manga__source=source, source_id=chapter_id).values_list(
+            "first_seen_at", flat=True).first()
         return first_seen.timestamp() - published_at if first_seen else None
 
     def kill_a_worker_mid_check(self):
@@ -447,18 +481,19 @@ class Proof:
         # One worker alone takes the checks, so the one killed surely has one in flight.
         spare = self.workers[1]
         spare.stop()
-        self.site.hang_seconds = 4  # answers come, slowly (under BATO_TIMEOUT)
-        before = len(self.site.api_requests())
-        self.site.set_fault("hang")
+        for site in self.sites.values():
+            site.hang_seconds = 4  # answers come, slowly (under BATO_TIMEOUT)
+        before = self.requests_so_far()
+        self.set_fault("hang")
         comic_ids = self.publish(self.size["per_round"])
         deadline = time.monotonic() + 120
-        while len(self.site.api_requests()) == before and time.monotonic() < deadline:
+        while self.requests_so_far() == before and time.monotonic() < deadline:
             time.sleep(0.1)
         time.sleep(1)
         victim = self.workers[0]
         victim.kill()
         killed_at = time.monotonic()
-        self.site.set_fault(None)
+        self.set_fault(None)
         victim.start()  # as a supervisor (systemd, compose) would
         spare.start()
         ok = self.settle("after the kill", timeout=300)
@@ -510,34 +545,38 @@ class Proof:
                             f"processes {'alive' if alive else 'NOT all alive'}")
         self.check_books("after the Redis stop")
 
+    def requests_so_far(self):
+        return sum(len(site.api_requests()) for site in self.sites.values())
+
     def site_garbage(self):
         from scraping.models import Chapter, SiteState
 
         seconds = self.size["garbage"]
-        log(f"fault: the site answers garbage for {seconds} s")
-        self.site.set_fault("malformed")
+        log(f"fault: every source answers garbage for {seconds} s")
+        self.set_fault("malformed")
         stored_before = Chapter.objects.count()
         self.publish(self.size["per_round"])
         deadline = time.monotonic() + seconds
-        breaker_seen = False
+        opened = set()
         while time.monotonic() < deadline:
-            state = SiteState.current()
-            breaker_seen = breaker_seen or state.breaker_until is not None
+            opened |= {s.source for s in SiteState.objects.filter(breaker_until__isnull=False)}
             time.sleep(1)
         written = Chapter.objects.count() - stored_before
-        state = SiteState.current()
-        self.site.set_fault(None)
-        self.report.promise("garbage from the site: nothing written, breaker open", written == 0 and breaker_seen,
-                            f"{written} chapters written during {seconds} s of garbage; breaker "
-                            f"{'opened' if breaker_seen else 'never opened'} ({state.breaker_openings} openings, "
-                            f"{state.breaker_reason[:60]!r})")
+        states = {s.source: s for s in SiteState.objects.all()}
+        self.set_fault(None)
+        self.report.promise("garbage from every source: nothing written, every breaker open",
+                            written == 0 and opened == set(self.sites),
+                            f"{written} chapters written during {seconds} s of garbage; breakers opened: "
+                            f"{', '.join(sorted(opened)) or 'none'} ("
+                            + ", ".join(f"{name} {state.breaker_openings} openings" for name, state in states.items())
+                            + ")")
         recovered_at = time.monotonic()
         ok = self.settle("after the garbage", timeout=300)
-        closed = SiteState.current().breaker_until is None
-        self.report.promise("garbage from the site: recovery after", ok and closed,
-                            f"breaker {'closed' if closed else 'still open'}; everything stored and delivered "
-                            f"{time.monotonic() - recovered_at:.0f} s after the site was well again "
-                            f"(breaker waits capped at {self.size['breaker_max']} s here)")
+        still_open = sorted(SiteState.objects.filter(breaker_until__isnull=False).values_list("source", flat=True))
+        self.report.promise("garbage from every source: recovery after", ok and not still_open,
+                            f"breakers {'all closed' if not still_open else 'still open: ' + ', '.join(still_open)}; "
+                            f"everything stored and delivered {time.monotonic() - recovered_at:.0f} s after the "
+                            f"sources were well again (breaker waits capped at {self.size['breaker_max']} s here)")
         self.check_books("after the garbage")
 
     def load(self):
@@ -558,7 +597,7 @@ class Proof:
         took = time.monotonic() - began
         connects = list(self.fleet.connect_seconds)
         before = Notification.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
-        self.publish(1, [manga.source_id])
+        self.publish(1, [(manga.source, manga.source_id)])
         ok = self.settle("load", timeout=300)
         self.report.promise(f"load: {count} sockets on one daphne, each gets its notification", ok,
                             f"connected in {took:.1f} s (handshake and backlog p50 {percentile(connects, 0.5) * 1000:.0f} ms, "
@@ -600,8 +639,8 @@ class Proof:
             self.fleet.close()
         for service in getattr(self, "webs", []) + getattr(self, "workers", []):
             service.stop()
-        if hasattr(self, "site"):
-            self.site.stop()
+        for site in getattr(self, "sites", {}).values():
+            site.stop()
 
 
 def main():

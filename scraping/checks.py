@@ -225,9 +225,12 @@ def _store(manga, schedule, snapshot, timer, requests, stored, known, *, announc
         if any(fresh[f] != getattr(row, f) for f in Chapter.EDITABLE_FIELDS):
             edited.append(Chapter(pk=row.pk, **{f: fresh[f] for f in Chapter.EDITABLE_FIELDS}))
     with transaction.atomic():
-        old_status = manga.apply_details(snapshot.details, now) if snapshot.details else manga.upload_status
-        manga.languages_synced = list(known.languages)
-        manga.save()
+        old_status = manga.upload_status
+        if snapshot.details or manga.pk is None or manga.languages_synced != list(known.languages):
+            if snapshot.details:
+                old_status = manga.apply_details(snapshot.details, now)
+            manga.languages_synced = list(known.languages)
+            manga.save()
         new_chapters = Chapter.objects.bulk_create(
             [Chapter(manga=manga, first_seen_at=now, **Chapter.values_of(r)) for r in new_records]
         )

@@ -46,7 +46,7 @@ def _parse_time(text):
 
 
 def load_release_histories(path):
-    """Series from a release-histories JSON file (the shared data's format)."""
+    """Series from a release-histories JSON file (the format of benchmarks/data/release-histories.json)."""
     with open(path, encoding="utf-8") as handle:
         data = json.load(handle)
     series = []
@@ -249,7 +249,7 @@ def simulate(series, policies=POLICIES, horizon=timedelta(days=180), progress=No
     return reports
 
 
-# Harder calendars than the shared data, made here, small and seeded
+# Harder calendars than the real histories, made here, small and seeded
 
 
 def generate_calendars(seed=7, start=datetime(2025, 1, 6, tzinfo=timezone.utc), weeks=52, per_kind=4):

@@ -24,7 +24,7 @@ UTC = timezone.utc
 DAY = timedelta(days=1)
 HOUR = timedelta(hours=1)
 MONDAY = datetime(2026, 1, 5, tzinfo=UTC)
-# 20 real series in the shared data's format; the full 471 live in shared/data beside the checkout.
+# 20 of the 471 real series in benchmarks/data/release-histories.json, small enough for the suite.
 REAL_HISTORIES = Path(__file__).resolve().parent / "data" / "release-histories-sample.json"
 
 

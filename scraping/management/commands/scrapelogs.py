@@ -25,13 +25,13 @@ class Command(BaseCommand):
         if not rows:
             self.stdout.write("no checks match")
             return
-        self.stdout.write(f"{'started (UTC)':<19}  {fit('title', 30)}  {fit('source:id', 24)}  {'outcome':<9}  "
+        self.stdout.write(f"{'started (UTC)':<19}  {fit('title', 30)}  {fit('source:id', 45)}  {'outcome':<9}  "
                           f"{'new':>4}  {'ms':>6}  detail")
         for log in rows:
             detail = " ".join(filter(None, [
                 f"HTTP {log.http_status}" if log.http_status else "", log.error_kind, log.message.replace("\n", " "),
             ]))
             self.stdout.write(
-                f"{log.started_at:%Y-%m-%d %H:%M:%S}  {fit(log.manga.name, 30)}  {fit(log.manga.reference, 24)}  "
+                f"{log.started_at:%Y-%m-%d %H:%M:%S}  {fit(log.manga.name, 30)}  {fit(log.manga.reference, 45)}  "
                 f"{log.outcome:<9}  {log.new_chapters:>4}  {log.duration_ms:>6}  {detail[:80]}"
             )

@@ -1,10 +1,84 @@
-"""What every JSON endpoint shares: errors as JSON with a reason, login, query parameters."""
+"""What every endpoint shares: ids in URLs, errors as JSON with a reason on the API, login, parameters."""
 
 import json
+import logging
+import re
 from functools import wraps
 
-from django.http import JsonResponse
+from django.http import HttpResponseNotFound, JsonResponse
 from django.views.csrf import csrf_failure as html_csrf_failure
+
+logger = logging.getLogger(__name__)
+
+# The largest id a database row can have (a signed 64-bit integer).
+MAX_ID = 2**63 - 1
+
+
+class IdConverter:
+    """A row id in a URL: 1 to 19 digits, at most MAX_ID. Anything else matches no URL (a 404),
+    instead of reaching the database, where SQLite cannot even hold the number."""
+
+    regex = "[0-9]{1,19}"
+
+    def to_python(self, value):
+        number = int(value)
+        if not 0 < number <= MAX_ID:
+            raise ValueError(f"{value} is not a row id")
+        return number
+
+    def to_url(self, value):
+        return str(value)
+
+
+class JsonApiAnswers:
+    """Middleware: every answer under /api/ is JSON, errors included.
+
+    Views answer their own errors as JSON; this catches what Django answers for
+    them (an unknown path, a wrong method, a missing object, a server error)
+    and gives it a JSON body with the reason, keeping the status and `Allow`.
+    """
+
+    REASONS = {400: "bad request", 403: "forbidden", 404: "no such thing here", 500: "the server failed; see its logs"}
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if (request.path.startswith("/api/") and response.status_code >= 400
+                and not response.get("Content-Type", "").startswith("application/json")):
+            reason = self.REASONS.get(response.status_code, "the request failed")
+            if response.status_code == 405:
+                reason = f"{request.method} is not allowed here; use {response.get('Allow', 'another method')}"
+            elif response.status_code == 404:
+                reason = f"no such thing here: {request.path[:200]}"
+            answer = json_error(response.status_code, reason)
+            if response.has_header("Allow"):
+                answer["Allow"] = response["Allow"]
+            return answer
+        return response
+
+
+class NumbersBeyondAnyRow:
+    """Middleware: a number too large for the database names no row, so it is a 404, not a 500.
+
+    SQLite holds 64-bit integers and raises OverflowError on a larger one. Our
+    URLs keep such ids out (IdConverter); this covers what the admin takes from
+    its own URLs and query strings (`?manga=99999999999999999999999`).
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_exception(self, request, exception):
+        if isinstance(exception, OverflowError):
+            logger.info("a number past any id in %s: %s", request.path[:200], exception)
+            return HttpResponseNotFound("No such thing here: that number is larger than any id.",
+                                        content_type="text/plain")
+        return None
 
 
 def json_error(status, reason, **headers):
@@ -23,10 +97,9 @@ def int_parameter(request, name, *, default, minimum, maximum):
     raw = request.GET.get(name)
     if raw is None or raw == "":
         return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise BadParameter(f"{name} must be a whole number, not {raw!r}") from None
+    if not re.fullmatch(r"-?[0-9]{1,19}", raw):
+        raise BadParameter(f"{name} must be a whole number between {minimum} and {maximum}, not {raw[:40]!r}")
+    value = int(raw)
     if not minimum <= value <= maximum:
         raise BadParameter(f"{name} must be between {minimum} and {maximum}, not {value}")
     return value
@@ -74,6 +147,8 @@ def json_body(request):
         body = json.loads(request.body or b"{}")
     except ValueError as error:
         raise BadParameter(f"the body is not JSON: {error}") from None
+    except RecursionError:
+        raise BadParameter("the body is JSON nested too deep to read") from None
     if not isinstance(body, dict):
         raise BadParameter("the body must be a JSON object")
     return body

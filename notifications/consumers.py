@@ -1,8 +1,10 @@
+import re
 from urllib.parse import parse_qs
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
+from batoshelf.http import MAX_ID
 from notifications.delivery import user_group, web_process
 from notifications.models import Notification
 
@@ -17,8 +19,8 @@ class BadSince(ValueError):
 def parse_since(query_string):
     """The last notification id the browser saw, from `?since=`; 0 when it saw none."""
     values = parse_qs(query_string.decode("latin-1")).get("since", ["0"])
-    if not values[-1].isdigit():
-        raise BadSince(f"since must be a notification id (a whole number), not {values[-1]!r}")
+    if not re.fullmatch(r"[0-9]{1,19}", values[-1]) or int(values[-1]) > MAX_ID:
+        raise BadSince(f"since must be a notification id (a whole number), not {values[-1][:40]!r}")
     return int(values[-1])
 
 

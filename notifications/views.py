@@ -106,6 +106,7 @@ def _shelf_follows(user):
 
 
 @login_required
+@require_http_methods(["GET", "POST"])
 def shelf(request):
     form = AddTitleForm(request.POST or None)
     if request.method == "POST" and form.is_valid():

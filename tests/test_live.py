@@ -32,9 +32,12 @@ def fast_relay(settings):
     settings.NOTIFICATIONS_RELAY_INTERVAL = 0.2
 
 
+HOST = (b"host", b"localhost")
+
+
 def session_headers(user, origin=ORIGIN):
     cookie = f"sessionid={logged_in(user).cookies['sessionid'].value}".encode()
-    return [origin, (b"cookie", cookie)]
+    return [origin, HOST, (b"cookie", cookie)]
 
 
 def live(test):
@@ -80,15 +83,38 @@ def make_notifications(user, manga, count, **fields):
 
 @live
 async def test_anonymous_connections_are_refused_before_accept():
-    communicator, connected = await connect([ORIGIN])
+    communicator, connected = await connect([ORIGIN, HOST])
     assert not connected
 
 
 @live
-async def test_connections_from_another_site_are_refused(reader):
-    headers = await database_sync_to_async(session_headers)(reader, origin=(b"origin", b"https://evil.example"))
+@pytest.mark.parametrize("origin", ["https://evil.example", "http://localhost:9999", "https://localhost",
+                                    "http://localhost.evil.example", "null", ""])
+async def test_connections_from_another_origin_are_refused(reader, origin):
+    headers = await database_sync_to_async(session_headers)(reader, origin=(b"origin", origin.encode()))
     communicator, connected = await connect(headers)
     assert not connected
+
+
+@live
+async def test_a_trusted_origin_behind_a_tls_proxy_is_let_in(reader, settings):
+    settings.CSRF_TRUSTED_ORIGINS = ["https://shelf.example.org"]
+    settings.ALLOWED_HOSTS = ["shelf.example.org"]
+    cookie = (await database_sync_to_async(session_headers)(reader))[-1]
+    headers = [(b"origin", b"https://shelf.example.org"), (b"host", b"shelf.example.org"), cookie]
+    communicator, connected = await connect(headers)
+    assert connected
+    await communicator.disconnect()
+
+
+@live
+@pytest.mark.parametrize("since", ["9" * 5000, "9223372036854775808", "²", "-1", "1e9"])
+async def test_a_since_past_any_id_gets_a_reason_and_a_close(reader, since):
+    communicator, connected = await connect(await database_sync_to_async(session_headers)(reader), f"?since={since}")
+    assert connected
+    message = await communicator.receive_json_from()
+    assert message["type"] == "error" and "since must be a notification id" in message["error"]
+    assert (await communicator.receive_output())["code"] == 4400
 
 
 @live

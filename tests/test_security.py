@@ -130,3 +130,60 @@ def test_a_readers_own_follow_and_notifications_are_out_of_anothers_reach(reader
     assert other.post(f"/shelf/{title.pk}/mute").status_code == 404
     assert Follow.objects.get(user=reader, manga=title).muted is False
     assert Notification.objects.get(pk=mine.pk).is_read is False
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("action", ["follow", "unfollow", "mute", "move"])
+def test_a_title_id_past_2_63_is_not_found_not_a_server_error(as_reader, action):
+    assert as_reader.post(f"/shelf/9223372036854775808/{action}").status_code == 404
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("path", ["/admin/scraping/chapter/?manga=99999999999999999999999",
+                                  "/admin/scraping/scrapelog/?manga=99999999999999999999999",
+                                  "/admin/scraping/manga/99999999999999999999999/change/"])
+def test_the_admin_answers_a_number_past_any_id_without_a_server_error(admin_client, path):
+    assert admin_client.get(path).status_code in (200, 302, 404)
+
+
+@pytest.mark.django_db
+def test_deeply_nested_json_is_a_reason_not_a_server_error(admin_client):
+    response = admin_client.post("/api/jobs/config", b"[" * 100_000, content_type="application/json")
+    assert response.status_code == 400 and "nested too deep" in response.json()["error"]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("method, path, status", [
+    ("put", "/api/notifications", 405), ("delete", "/api/notifications/count", 405),
+    ("get", "/api/no/such/thing", 404), ("get", "/api/notifications/9223372036854775808/read", 404),
+    ("get", "/api/notifications/1/read", 405), ("post", "/api/manga/1/scrape", 404),
+])
+def test_every_api_answer_is_json_with_a_reason(as_reader, method, path, status):
+    response = getattr(as_reader, method)(path)
+    assert response.status_code == status and response["Content-Type"] == "application/json"
+    assert response.json()["error"]
+    if status == 405:
+        assert response.json()["error"].startswith(f"{method.upper()} is not allowed here; use ")
+        assert response["Allow"]
+
+
+@pytest.mark.django_db
+def test_pages_refuse_methods_they_do_not_take(as_reader):
+    assert as_reader.put("/shelf/").status_code == 405
+    assert as_reader.delete("/notifications/").status_code == 405
+
+
+@pytest.mark.django_db
+def test_chapter_links_cannot_leave_the_sources_own_site(settings):
+    from scraping.models import Chapter, Manga
+
+    settings.BATO_SITE_URLS = ["https://bato.to"]
+    manga = Manga.objects.create(source="bato", source_id="5", name="T")
+    for path in ("@evil.example/phish", "//evil.example/x", "/\\\\evil.example", "https://evil.example/x",
+                 "javascript:alert(1)", "/title/5 x"):
+        link = Chapter(manga=manga, source_id="1", url_path=path).link
+        assert link.url == "https://bato.to/title/5" and not link.external, path
+    assert Chapter(manga=manga, source_id="1", url_path="/title/5-x/1-ch_1").url == "https://bato.to/title/5-x/1-ch_1"
+    dex = Manga.objects.create(source="mangadex", source_id="11111111-2222-4333-8444-555555555555", name="D")
+    official = Chapter(manga=dex, source_id="c", external_url="https://mangaplus.shueisha.co.jp/viewer/1").link
+    assert official.external and official.url == "https://mangaplus.shueisha.co.jp/viewer/1"

@@ -45,13 +45,39 @@ def _parse_time(text):
     return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(timezone.utc)
 
 
+HISTORIES_SHAPE = (
+    'a JSON object {"series": [{"id": "...", "timestamps": ["2024-01-05T12:00:00Z", ...], "status": "ongoing"}, '
+    '...]} (status and title optional), as in benchmarks/data/release-histories.json'
+)
+
+
+class NotReleaseHistories(ValueError):
+    """The file is not in the release-histories shape; the message says what was wrong and what is wanted."""
+
+
 def load_release_histories(path):
-    """Series from a release-histories JSON file (the format of benchmarks/data/release-histories.json)."""
+    """Series from a release-histories JSON file (the format of benchmarks/data/release-histories.json).
+
+    Raises OSError when the file cannot be read, NotReleaseHistories when it is not in that shape.
+    """
     with open(path, encoding="utf-8") as handle:
-        data = json.load(handle)
+        try:
+            data = json.load(handle)
+        except (ValueError, RecursionError) as error:
+            raise NotReleaseHistories(f"it is not JSON ({error}); expected {HISTORIES_SHAPE}") from None
+    if not isinstance(data, dict) or not isinstance(data.get("series"), list):
+        raise NotReleaseHistories(f"it has no list of series; expected {HISTORIES_SHAPE}")
     series = []
-    for entry in data["series"]:
-        releases = tuple(sorted(_parse_time(t) for t in entry.get("timestamps", [])))
+    for number, entry in enumerate(data["series"], 1):
+        timestamps = entry.get("timestamps", []) if isinstance(entry, dict) else None
+        if not isinstance(timestamps, list) or "id" not in entry:
+            raise NotReleaseHistories(f"series {number} is not an object with an id and a list of timestamps; "
+                                      f"expected {HISTORIES_SHAPE}")
+        try:
+            releases = tuple(sorted(_parse_time(t) for t in timestamps))
+        except (TypeError, ValueError, AttributeError):
+            raise NotReleaseHistories(f"series {number} has a timestamp that is not an ISO time such as "
+                                      f"2024-01-05T12:00:00Z; expected {HISTORIES_SHAPE}") from None
         if releases:
             until = entry.get("observed_until")
             series.append(Series(

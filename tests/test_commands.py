@@ -1,5 +1,7 @@
 """The operator commands, called as a person would call them."""
 
+import os
+import signal
 import subprocess
 import sys
 from datetime import timedelta
@@ -13,7 +15,7 @@ from django.utils import timezone
 from notifications.models import Follow, Notification
 from scraping.models import CheckSchedule, Manga, ScrapeLog, SiteState
 from tests.conftest import run_command as run
-from tests.processes import ROOT, project_env
+from tests.processes import ROOT, free_port, project_env
 
 pytestmark = pytest.mark.django_db
 
@@ -61,6 +63,15 @@ def test_addmanga_from_a_file_continues_past_bad_lines_and_ends_with_a_summary(s
     assert "line 4 (not a url)" in out.getvalue() and "line 6 (999): Bato has no title 999" in out.getvalue()
     assert set(Manga.objects.values_list("source_id", flat=True)) == {"1", "2"}
     assert Follow.objects.filter(user=reader).count() == 2
+
+
+def test_addmanga_from_a_file_takes_comments_after_a_title(standin, tmp_path):
+    standin.add_title("110100", chapters=1)
+    standin.add_title("2", chapters=1)
+    listing = tmp_path / "titles.txt"
+    listing.write_text("110100 # the stationery one\nhttps://bato.to/title/2-two#notes\n   # only a comment\n")
+    out, _ = run("addmanga", "--file", str(listing))
+    assert "2 title(s): 2 added, 0 already tracked, 0 failed" in out
 
 
 def test_addmanga_with_a_missing_file_says_so():
@@ -159,6 +170,16 @@ def test_checkdb_exits_1_when_the_database_does_not_answer():
     assert "cannot use the mysql database missing" in done.stderr
 
 
+def test_checkdb_says_a_missing_sqlite_file_is_missing_and_makes_none(tmp_path):
+    missing = tmp_path / "nothing-here.sqlite3"
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "manage.py"), "checkdb"], cwd=ROOT, capture_output=True, text=True,
+        env=project_env(DATABASE_URL=f"sqlite:///{missing}"),
+    )
+    assert done.returncode == 1 and f"the SQLite database file {missing} does not exist" in done.stderr
+    assert not missing.exists()
+
+
 def test_scrapelogs_lists_recent_checks_newest_first_and_filters(two_titles):
     make_due("1")
     two_titles.set_fault("server_error")
@@ -190,3 +211,28 @@ def test_scrapelogs_refuses_bad_arguments(args, message):
 
 def test_scrapelogs_says_when_nothing_matches():
     assert run("scrapelogs", "--failed")[0] == "no checks match\n"
+
+
+@pytest.mark.slow
+def test_run_without_a_terminal_says_how_to_create_the_admin_account(tmp_path):
+    env = project_env(DATABASE_URL=f"sqlite:///{tmp_path / 'run.sqlite3'}")
+    started = subprocess.Popen([str(ROOT / "scripts" / "run"), "--port", str(free_port())], cwd=ROOT, env=env,
+                               stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                               start_new_session=True)
+    said = []
+    try:
+        for line in started.stderr:
+            said.append(line)
+            if "createsuperuser --noinput" in line:
+                break
+    finally:
+        os.killpg(started.pid, signal.SIGTERM)
+        started.wait(timeout=60)
+    text = "".join(said)
+    assert "no terminal to ask for one" in text and "DJANGO_SUPERUSER_PASSWORD=" in text
+    assert "createsuperuser --noinput" in text
+
+
+@pytest.mark.django_db
+def test_admin_pages_carry_their_own_empty_favicon(admin_client):
+    assert '<link rel="icon" href="data:,">' in admin_client.get("/admin/").content.decode()

@@ -115,8 +115,13 @@ def test_the_command_refuses_bad_input(tmp_path):
     with pytest.raises(CommandError, match="cannot read"):
         run("--releases", str(tmp_path / "missing.json"))
     broken = tmp_path / "broken.json"
-    broken.write_text("{\"no\": \"series\"}")
-    with pytest.raises(CommandError, match="is not a release-histories file"):
-        run("--releases", str(broken))
+    for text, why in (('{"no": "series"}', "it has no list of series"), ("[1, 2]", "it has no list of series"),
+                      ('{"series": [[1]]}', "series 1 is not an object with an id"),
+                      ('{"series": [{"id": 1, "timestamps": [5]}]}', "series 1 has a timestamp that is not"),
+                      ("not json", "it is not JSON")):
+        broken.write_text(text)
+        with pytest.raises(CommandError, match="is not a release-histories file") as refused:
+            run("--releases", str(broken))
+        assert why in str(refused.value) and '{"series": [{"id"' in str(refused.value), "it says what it wants"
     with pytest.raises(CommandError, match="--horizon-days must be 1 or more"):
         run("--generated", "--horizon-days", "0")

@@ -1,3 +1,5 @@
+from pathlib import Path
+
 from django.core.management.base import BaseCommand, CommandError
 from django.db import DatabaseError, connection
 from django.db.migrations.loader import MigrationLoader
@@ -7,7 +9,12 @@ class Command(BaseCommand):
     help = "Check that the database answers and every migration is applied: exit 0, or 1 with the reason."
 
     def handle(self, *args, **options):
-        where = f"{connection.vendor} database {connection.settings_dict['NAME']}"
+        name = connection.settings_dict["NAME"]
+        where = f"{connection.vendor} database {name}"
+        if connection.vendor == "sqlite" and str(name) != ":memory:" and not Path(name).exists():
+            # Connecting would make an empty file and call it a database.
+            raise CommandError(f"the SQLite database file {name} does not exist; run manage.py migrate to create it, "
+                               "or set DATABASE_URL to the one you meant")
         try:
             connection.ensure_connection()
             loader = MigrationLoader(connection)

@@ -6,6 +6,7 @@ from django.core.management.base import BaseCommand, CommandError
 from scraping.progress import ProgressBar
 from scraping.simulation import (
     POLICIES,
+    NotReleaseHistories,
     dump_release_histories,
     generate_calendars,
     load_release_histories,
@@ -45,7 +46,7 @@ class Command(BaseCommand):
                 series = load_release_histories(releases)
             except OSError as exc:
                 raise CommandError(f"cannot read {releases}: {exc.strerror}") from None
-            except (ValueError, KeyError, TypeError) as exc:
+            except NotReleaseHistories as exc:
                 raise CommandError(f"{releases} is not a release-histories file: {exc}") from None
             source = releases
         if not series:

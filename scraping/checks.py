@@ -41,6 +41,8 @@ class CheckResult:
             return head + f"{log.new_chapters} new chapter(s) ({names}{more}), {len(self.notifications)} notification(s)"
         if log.outcome == ScrapeLog.Outcome.NO_CHANGE:
             return head + f"no change ({log.chapters_seen} chapters)"
+        if log.outcome == ScrapeLog.Outcome.IMPORTED:
+            return head + f"imported {log.new_chapters} chapter(s), telling nobody ({log.chapters_seen} listed)"
         return head + f"{log.outcome}: {log.message}"
 
 
@@ -250,7 +252,8 @@ def _store(manga, schedule, snapshot, timer, requests, stored, known, *, announc
         quiet = len(new_chapters) - len(announced) if announce else 0
         log = ScrapeLog.objects.create(
             manga=manga, started_at=now, duration_ms=timer.elapsed_ms(),
-            outcome=ScrapeLog.Outcome.SUCCESS if new_chapters else ScrapeLog.Outcome.NO_CHANGE,
+            outcome=(ScrapeLog.Outcome.IMPORTED if not announce
+                     else ScrapeLog.Outcome.SUCCESS if new_chapters else ScrapeLog.Outcome.NO_CHANGE),
             chapters_seen=len(records), new_chapters=len(new_chapters), http_requests=requests.count,
             http_status=requests.last_status, message="; ".join(filter(None, [
                 f"{len(edited)} chapter(s) edited on the source" if edited else "",

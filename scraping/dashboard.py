@@ -20,13 +20,17 @@ HEARTBEAT_STALE = timedelta(minutes=3)
 OVERDUE_AFTER = timedelta(minutes=15)
 
 
+# Chapters an import stored are new to batoshelf, not new chapters: nobody was told of them.
+NEW_CHAPTERS = Sum("new_chapters", filter=~Q(outcome=ScrapeLog.Outcome.IMPORTED))
+
+
 def check_stats(now, hours, bucket_hours):
     """Checks over the last `hours`: rates, durations, and per-bucket checks and new chapters."""
     since = now - timedelta(hours=hours)
     logs = ScrapeLog.objects.filter(started_at__gte=since).exclude(outcome=ScrapeLog.Outcome.SKIPPED)
     totals = logs.aggregate(
         checks=Count("pk"), failures=Count("pk", filter=Q(outcome=ScrapeLog.Outcome.FAILED)),
-        new_chapters=Sum("new_chapters"), mean_ms=Avg("duration_ms"),
+        new_chapters=NEW_CHAPTERS, mean_ms=Avg("duration_ms"),
     )
     checks = totals["checks"]
     p95 = None
@@ -35,7 +39,7 @@ def check_stats(now, hours, bucket_hours):
     per_hour = {
         row["hour"]: row
         for row in logs.annotate(hour=TruncHour("started_at")).values("hour")
-        .annotate(checks=Count("pk"), new_chapters=Sum("new_chapters"))
+        .annotate(checks=Count("pk"), new_chapters=NEW_CHAPTERS)
     }
     start = since.replace(minute=0, second=0, microsecond=0)
     buckets = []
@@ -68,7 +72,7 @@ def source_stats(now, hours=24):
     logs = (ScrapeLog.objects.filter(started_at__gte=now - timedelta(hours=hours))
             .exclude(outcome=ScrapeLog.Outcome.SKIPPED).values("manga__source")
             .annotate(checks=Count("pk"), failures=Count("pk", filter=Q(outcome=ScrapeLog.Outcome.FAILED)),
-                      new_chapters=Sum("new_chapters")))
+                      new_chapters=NEW_CHAPTERS))
     by_source = {row["manga__source"]: row for row in logs}
     titles = dict(Manga.objects.values("source").annotate(n=Count("pk")).values_list("source", "n"))
     return [

@@ -15,7 +15,7 @@ from datetime import timedelta
 from typing import Callable
 
 from django.db import transaction
-from django.db.models import Avg, Count, Q, Sum
+from django.db.models import Count, Q
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
@@ -83,37 +83,39 @@ def dispatch(options, now):
 
 
 def roll_up(options, now):
-    """Recount the last few days from the scrape logs into DailyStats and TitleDailyStats."""
+    """Recount the last few days from the scrape logs and chapters into DailyStats and TitleDailyStats."""
     from scraping.models import Chapter, DailyStats, ScrapeLog, TitleDailyStats
 
     outcome = JobOutcome()
     since = (now - timedelta(days=options["days"] - 1)).date()
-    days = (
-        ScrapeLog.objects.filter(started_at__date__gte=since).annotate(day=TruncDate("started_at")).values("day")
-        .annotate(
-            checks=Count("pk"), failures=Count("pk", filter=Q(outcome=ScrapeLog.Outcome.FAILED)),
-            new_chapters=Sum("new_chapters"), mean_duration_ms=Avg("duration_ms"),
-        )
-    )
     with transaction.atomic():
-        for row in days:
+        for row in ScrapeLog.objects.filter(started_at__date__gte=since).per_day():
             DailyStats.objects.update_or_create(day=row["day"], defaults={
                 "checks": row["checks"], "failures": row["failures"], "new_chapters": row["new_chapters"] or 0,
                 "mean_duration_ms": round(row["mean_duration_ms"] or 0),
             })
             outcome.updated += 1
-        titles = {}
-        for row in (ScrapeLog.objects.filter(started_at__date__gte=since).annotate(day=TruncDate("started_at"))
-                    .values("manga_id", "day").annotate(n=Count("pk"))):
-            titles.setdefault((row["manga_id"], row["day"]), {"checks": 0, "releases": 0})["checks"] = row["n"]
-        for row in (Chapter.objects.filter(first_seen_at__date__gte=since).annotate(day=TruncDate("first_seen_at"))
-                    .values("manga_id", "day").annotate(n=Count("pk"))):
-            titles.setdefault((row["manga_id"], row["day"]), {"checks": 0, "releases": 0})["releases"] = row["n"]
+        titles = title_days(ScrapeLog.objects.filter(started_at__date__gte=since),
+                            Chapter.objects.filter(published_at__date__gte=since))
         for (manga_id, day), counts in titles.items():
             TitleDailyStats.objects.update_or_create(manga_id=manga_id, day=day, defaults=counts)
     outcome.checked = len(titles)
     outcome.say(f"rolled up {outcome.updated} day(s) and {len(titles)} title-day(s) since {since}")
     return outcome
+
+
+def title_days(logs, chapters):
+    """{(title id, day): {"checks", "releases"}}: checks from `logs`, releases (chapters by the day they
+    were published) from `chapters`."""
+    from scraping.models import ScrapeLog
+
+    titles = {}
+    for row in (logs.exclude(outcome=ScrapeLog.Outcome.SKIPPED).annotate(day=TruncDate("started_at")).values("manga_id", "day")
+                .annotate(n=Count("pk"))):
+        titles.setdefault((row["manga_id"], row["day"]), {"checks": 0, "releases": 0})["checks"] = row["n"]
+    for row in chapters.annotate(day=TruncDate("published_at")).values("manga_id", "day").annotate(n=Count("pk")):
+        titles.setdefault((row["manga_id"], row["day"]), {"checks": 0, "releases": 0})["releases"] = row["n"]
+    return titles
 
 
 def prune(options, now):

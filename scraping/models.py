@@ -8,7 +8,8 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models, transaction
-from django.db.models import Q
+from django.db.models import Avg, Count, Q, Sum
+from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from scraping import politeness, scheduling, sources
@@ -367,6 +368,17 @@ class CheckSchedule(models.Model):
 
 
 class ScrapeLogQuerySet(models.QuerySet):
+    def per_day(self):
+        """Per UTC day: checks (skipped ones are none), failures, new chapters and mean duration.
+
+        Chapters an import stored are not new: nobody was told of them.
+        """
+        return (self.exclude(outcome=ScrapeLog.Outcome.SKIPPED).annotate(day=TruncDate("started_at")).values("day")
+                .annotate(checks=Count("pk"), failures=Count("pk", filter=Q(outcome=ScrapeLog.Outcome.FAILED)),
+                          new_chapters=Sum("new_chapters", filter=~Q(outcome=ScrapeLog.Outcome.IMPORTED)),
+                          mean_duration_ms=Avg("duration_ms"))
+                .order_by("day"))
+
     def recent(self, *, outcome=None, error_kind=None, manga_id=None):
         """Newest first, with the title, narrowed by whichever filters are given."""
         filters = {"outcome": outcome, "error_kind": error_kind, "manga_id": manga_id}
@@ -381,6 +393,7 @@ class ScrapeLog(models.Model):
     class Outcome(models.TextChoices):
         SUCCESS = "success", "new chapters"
         NO_CHANGE = "no_change", "no change"
+        IMPORTED = "imported", "imported"  # the whole list, stored quietly: new to batoshelf, not new chapters
         FAILED = "failed", "failed"
         SKIPPED = "skipped", "skipped"
 

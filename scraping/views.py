@@ -48,7 +48,8 @@ def dashboard_page(request):
     except BadParameter as error:
         logs, log_error = [], str(error)
     periods = []
-    for key, title, bucket, label in (("last_24h", "Last 24 hours", "hour", "%H:%M"),
+    # The day goes in every label: the two ends of the 24-hour chart share their hour.
+    for key, title, bucket, label in (("last_24h", "Last 24 hours", "hour", "%a %H:%M"),
                                       ("last_7d", "Last 7 days", "6 hours", "%a %H:%M")):
         buckets = figures[key]["buckets"]
         names = [datetime.fromisoformat(b["start"]).strftime(label) for b in buckets]

@@ -47,7 +47,7 @@ def test_import_stores_the_title_its_chapters_and_a_schedule_and_tells_no_one(st
     assert manga.schedule.reason.startswith("predicted weekly release")
     assert Follow.objects.filter(user=reader, manga=manga).exists()
     assert not Notification.objects.exists()
-    assert ScrapeLog.objects.get().outcome == ScrapeLog.Outcome.SUCCESS
+    assert ScrapeLog.objects.get().outcome == ScrapeLog.Outcome.IMPORTED
     assert len(standin.api_requests()) == 1
 
 

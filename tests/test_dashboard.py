@@ -1,5 +1,7 @@
 """The staff dashboard and its JSON: figures, system state, recent checks, charts."""
 
+import re
+
 from datetime import timedelta
 
 import pytest
@@ -98,9 +100,21 @@ def test_the_dashboard_page_shows_status_charts_alert_and_filtered_logs(admin_cl
     assert "Error rate alert" in page
     assert "no heartbeat" in page
     assert page.count('<svg class="chart"') == 4
+    first_chart = page.split('<svg class="chart"')[1]
+    ends = re.findall(r'font-size="11"(?: text-anchor="end")?>([^<]*)</text>', first_chart)[:2]
+    assert len(ends) == 2 and ends[0] != ends[1], f"the 24-hour chart's ends read the same: {ends}"
     assert page.count("<td>blocked</td>") == 3
     assert '<script src="http' not in page and '<link rel="stylesheet" href="http' not in page
     assert 'href="/admin/dashboard/"' in admin_client.get("/admin/").content.decode()
+
+
+def test_imported_chapters_are_not_counted_as_new(admin_client, title):
+    ScrapeLog.objects.create(manga=title, outcome="success", new_chapters=2)
+    stats = admin_client.get("/api/admin/stats").json()
+    assert stats["last_24h"]["new_chapters"] == 2, "the import's chapters are not new"
+    assert stats["last_24h"]["checks"] == 2
+    [bato] = [s for s in stats["by_source_24h"] if s["source"] == "bato"]
+    assert (bato["checks"], bato["new_chapters"], bato["titles"]) == (2, 2, 1)
 
 
 def test_the_heartbeat_logs_a_line_every_five_minutes(monkeypatch, title):

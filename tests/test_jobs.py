@@ -16,9 +16,9 @@ from django_q.models import Schedule
 from notifications.models import Notification
 from scraping import jobs
 from scraping.sources.errors import SourceError
-from scraping.checks import import_title
+from scraping.checks import check_manga, import_title
 from scraping.jobs import REGISTRY, SCHEDULE_PREFIX, JobOutcome, JobType, config_for, ensure_all, run_job
-from scraping.models import CheckSchedule, DailyStats, JobConfig, JobRun, ScrapeLog, TitleDailyStats
+from scraping.models import CheckSchedule, DailyStats, JobConfig, Manga, JobRun, ScrapeLog, TitleDailyStats
 from scraping.scheduling import in_active_window
 from tests.conftest import bato, run_command
 
@@ -171,7 +171,9 @@ def test_rollups_count_each_day_and_survive_pruning(checked_title):
     stats = DailyStats.objects.get(day=old_day)
     assert (stats.checks, stats.failures, stats.new_chapters, stats.mean_duration_ms) == (2, 1, 2, 300)
     assert TitleDailyStats.objects.get(manga=checked_title, day=old_day).checks == 2
-    assert TitleDailyStats.objects.get(manga=checked_title, day=timezone.now().date()).releases == 3
+    # Releases count on the day they were published: the stand-in's three came out a week apart.
+    releases = TitleDailyStats.objects.filter(manga=checked_title, releases__gt=0)
+    assert sorted(releases.values_list("releases", flat=True)) == [1, 1, 1]
 
     config_for("prune_history").change({"options": {"scrape_log_days": 30, "read_notification_days": 30,
                                                     "job_run_days": 30}})
@@ -299,16 +301,24 @@ def run_command_out(*args):
 
 
 @pytest.mark.django_db
-def test_shelfstats_reports_from_the_rollups(checked_title):
-    assert "last rollup: never" in run_command_out("shelfstats")
+def test_shelfstats_shows_today_at_once_and_an_import_is_not_new_chapters(checked_title, standin):
+    today = timezone.now().date()
+    out = run_command_out("shelfstats")
+    assert "last rollup: never; today is counted live" in out
+    assert f"{today}        1        0     0.0%        0" in out, "the import: one check, no new chapter"
     log(checked_title, 0, "failed", ms=300)
+    standin.add_chapters("110100", 2)
+    check_manga(Manga.objects.select_related("schedule").get(pk=checked_title.pk))
+    out = run_command_out("shelfstats", "--days", "2")
+    assert f"{today}        3        1    33.3%        2" in out, "two new chapters, found by a check"
+    log(checked_title, 1, "success", new=4)
     run_command_out("runjob", "roll_up_statistics")
     out = run_command_out("shelfstats", "--days", "2")
     assert "last rollup: 20" in out
-    today = timezone.now().date()
-    assert f"{today}        2        1    50.0%        3" in out  # the import and the failure; 3 chapters
-    title = run_command_out("shelfstats", "--manga", checked_title.reference)
-    assert "3 release(s)" in title and "total: 3 release(s) in 2 check(s)" in title
+    assert f"{today - timedelta(days=1)}        1        0     0.0%        4" in out
+    assert f"{today}        3        1    33.3%        2" in out
+    title = run_command_out("shelfstats", "--manga", checked_title.reference, "--days", "30")
+    assert "total: 5 release(s) in 4 check(s)" in title  # 3 a week apart, 2 today; 3 checks today, 1 yesterday
 
 
 @pytest.mark.django_db

@@ -1,15 +1,16 @@
 from datetime import timedelta
 
 from django.core.management.base import BaseCommand, CommandError
-from django.db.models import Sum
 from django.utils import timezone
 
+from scraping.jobs import title_days
 from scraping.management.titles import tracked_title
-from scraping.models import DailyStats, JobConfig, TitleDailyStats
+from scraping.models import Chapter, DailyStats, JobConfig, ScrapeLog, TitleDailyStats
 
 
 class Command(BaseCommand):
-    help = "A summary of the last days from the statistics rollups (kept after the raw logs are pruned)."
+    help = ("A summary of the last days: past days from the statistics rollups (kept after the raw logs are "
+            "pruned), today counted live.")
 
     def add_arguments(self, parser):
         parser.add_argument("--days", type=int, default=7, help="how many days back, today included (1-3650)")
@@ -19,34 +20,45 @@ class Command(BaseCommand):
     def handle(self, *args, days, manga, **options):
         if not 1 <= days <= 3650:
             raise CommandError(f"--days must be between 1 and 3650, not {days}")
-        since = timezone.now().date() - timedelta(days=days - 1)
+        today = timezone.now().date()
+        since = today - timedelta(days=days - 1)
         rolled = JobConfig.objects.filter(job_type="roll_up_statistics").values_list("last_success_at", flat=True)
         last = rolled.first()
-        self.stdout.write(f"last rollup: {last:%Y-%m-%d %H:%M} UTC" if last else
-                          "last rollup: never (manage.py runjob roll_up_statistics makes one now)")
+        self.stdout.write((f"last rollup: {last:%Y-%m-%d %H:%M} UTC" if last else "last rollup: never")
+                          + "; today is counted live")
         if manga is not None:
-            return self._title(tracked_title(manga), since)
-        rows = list(DailyStats.objects.filter(day__gte=since).order_by("day"))
+            return self._title(tracked_title(manga), since, today)
+        rows = [{"day": row.day, "checks": row.checks, "failures": row.failures, "new_chapters": row.new_chapters,
+                 "mean_duration_ms": row.mean_duration_ms}
+                for row in DailyStats.objects.filter(day__gte=since, day__lt=today).order_by("day")]
+        rows += [{**row, "new_chapters": row["new_chapters"] or 0, "mean_duration_ms": round(row["mean_duration_ms"])}
+                 for row in ScrapeLog.objects.filter(started_at__date=today).per_day()]
         if not rows:
-            self.stdout.write(f"no statistics since {since}")
+            self.stdout.write(f"no checks since {since}")
             return
         self.stdout.write(f"{'day':<10}  {'checks':>7}  {'failed':>7}  {'error %':>7}  {'new ch.':>7}  {'mean ms':>7}")
         for row in rows:
-            rate = 100 * row.failures / row.checks if row.checks else 0
-            self.stdout.write(f"{row.day}  {row.checks:>7}  {row.failures:>7}  {rate:>6.1f}%  {row.new_chapters:>7}  "
-                              f"{row.mean_duration_ms:>7}")
-        checks = sum(r.checks for r in rows)
-        failures = sum(r.failures for r in rows)
-        mean = sum(r.mean_duration_ms * r.checks for r in rows) / checks if checks else 0
+            rate = 100 * row["failures"] / row["checks"] if row["checks"] else 0
+            self.stdout.write(f"{row['day']}  {row['checks']:>7}  {row['failures']:>7}  {rate:>6.1f}%  "
+                              f"{row['new_chapters']:>7}  {row['mean_duration_ms']:>7}")
+        checks = sum(r["checks"] for r in rows)
+        failures = sum(r["failures"] for r in rows)
+        mean = sum(r["mean_duration_ms"] * r["checks"] for r in rows) / checks if checks else 0
         self.stdout.write(
             f"{'total':<10}  {checks:>7}  {failures:>7}  {100 * failures / checks if checks else 0:>6.1f}%  "
-            f"{sum(r.new_chapters for r in rows):>7}  {mean:>7.0f}"
+            f"{sum(r['new_chapters'] for r in rows):>7}  {mean:>7.0f}"
         )
+        self.stdout.write("new ch. counts chapters found by checks; chapters an import stored are not new")
 
-    def _title(self, title, since):
-        rows = TitleDailyStats.objects.filter(manga=title, day__gte=since).order_by("day")
+    def _title(self, title, since, today):
+        # Releases come from the chapters themselves (never pruned); checks from the rollups, and today's live.
+        counted = title_days(ScrapeLog.objects.filter(manga=title, started_at__date=today),
+                             Chapter.objects.filter(manga=title, published_at__date__gte=since))
+        rows = {day: [counts["releases"], counts["checks"]] for (_, day), counts in counted.items()}
+        for row in TitleDailyStats.objects.filter(manga=title, day__gte=since, day__lt=today):
+            rows.setdefault(row.day, [0, 0])[1] = row.checks
         self.stdout.write(f"{title}")
-        for row in rows:
-            self.stdout.write(f"{row.day}  {row.releases:>3} release(s)  {row.checks:>3} check(s)")
-        totals = rows.aggregate(releases=Sum("releases"), checks=Sum("checks"))
-        self.stdout.write(f"total: {totals['releases'] or 0} release(s) in {totals['checks'] or 0} check(s) since {since}")
+        for day, (releases, checks) in sorted(rows.items()):
+            self.stdout.write(f"{day}  {releases:>3} release(s)  {checks:>3} check(s)")
+        self.stdout.write(f"total: {sum(r for r, _ in rows.values())} release(s) in "
+                          f"{sum(c for _, c in rows.values())} check(s) since {since}")

@@ -204,6 +204,7 @@ class Notification(models.Model):
             "manga_id": self.manga_id,
             "manga_name": self.manga.name if self.manga_id else "",
             "kind": self.kind,
+            "kind_display": self.get_kind_display(),
             "importance": self.importance,
             "message": self.message,
             "chapter_name": str(chapter) if chapter else "",

@@ -4,12 +4,13 @@ from django.contrib.admin import helpers
 from django.db.models import Count, Max
 from django.template.response import TemplateResponse
 from django.utils import timezone
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 from django_q.tasks import async_task
 
 from notifications.forms import MoveTitleForm
 from scraping.jobs import REGISTRY, run_manual
 from scraping.models import (
+    LANGUAGE_CODE,
     PIN_HOURS,
     Chapter,
     CheckRequest,
@@ -102,6 +103,39 @@ class RecentScrapeLogInline(admin.TabularInline):
         return queryset.filter(pk__in=list(newest[:RECENT_LOGS])).order_by("-started_at", "-pk")
 
 
+def as_text(value):
+    """A stored list or mapping as a person reads it: "a · b", "1: 37, 2: 74", an ISO time as a UTC time."""
+    if isinstance(value, list):
+        return " · ".join(as_text(item) for item in value) or "-"
+    if isinstance(value, dict):
+        return ", ".join(f"{key}: {as_text(item)}" for key, item in value.items()) or "-"
+    if isinstance(value, str) and len(value) >= 19 and value[4] == "-" and value[10] == "T":
+        return f"{value[:10]} {value[11:16]} UTC"
+    return str(value)
+
+
+class LanguagesField(forms.CharField):
+    """Language codes typed as "en, pt-br", stored as a list; empty for the source's default."""
+
+    def prepare_value(self, value):
+        return ", ".join(value) if isinstance(value, list) else value
+
+    def to_python(self, value):
+        codes = [code.strip().lower() for code in (value or "").split(",") if code.strip()]
+        wrong = [code for code in codes if not LANGUAGE_CODE.match(code)]
+        if wrong:
+            raise forms.ValidationError(f"Not language codes: {', '.join(wrong)}. Use codes such as en, pt-br, es-la.")
+        return codes
+
+
+class MangaForm(forms.ModelForm):
+    languages = LanguagesField(
+        required=False, help_text="Chapter languages to follow where the source has several (MangaDex), comma-"
+                                  "separated, e.g. en, pt-br; empty for MANGADEX_LANGUAGES. A change fetches the "
+                                  "title's whole list again at its next check, telling nobody.",
+    )
+
+
 class ManualIntervalForm(forms.Form):
     hours = forms.FloatField(
         label="Check every (hours)", min_value=PIN_HOURS[0], max_value=PIN_HOURS[1],
@@ -120,20 +154,23 @@ class MangaAdmin(admin.ModelAdmin):
     search_fields = ("name", "source_id", "alt_names", "authors")
     date_hierarchy = "first_seen_at"
     list_select_related = ("schedule",)
+    form = MangaForm
     readonly_fields = ("source", "source_id", "first_seen_at", "refreshed_at", "chapters_link", "source_link",
-                       "moved_to", "cover_link")
+                       "moved_to", "cover_link", "alt_names_text", "authors_text", "artists_text", "genres_text",
+                       "score_distribution_text", "emotions_text")
     inlines = [CheckScheduleInline, RecentScrapeLogInline]
     actions = ("check_now", "pause_checks", "resume_checks", "reset_schedule", "set_manual_interval",
                "find_elsewhere")
     fieldsets = (
-        (None, {"fields": ("name", ("source", "source_id"), "source_link", "chapters_link", "moved_to", "alt_names",
-                           "description", "languages")}),
+        (None, {"fields": ("name", ("source", "source_id"), "source_link", "chapters_link", "moved_to",
+                           "alt_names_text", "description", "languages")}),
         ("Status", {"fields": ("upload_status", "original_status", "year", "original_pub_from", "original_pub_till")}),
-        ("Credits", {"fields": ("authors", "artists", "genres", "orig_lang", "read_direction", "cover_link")}),
+        ("Credits", {"fields": ("authors_text", "artists_text", "genres_text", "orig_lang", "read_direction",
+                                "cover_link")}),
         ("Figures on the source", {
             "classes": ("collapse",),
-            "fields": ("score", "votes", "score_distribution", "follows", "reviews", "replies",
-                       "views_all_time", "emotions"),
+            "fields": ("score", "votes", "score_distribution_text", "follows", "reviews", "replies",
+                       "views_all_time", "emotions_text"),
         }),
         ("Tracking", {"fields": ("first_seen_at", "refreshed_at")}),
     )
@@ -248,6 +285,30 @@ class MangaAdmin(admin.ModelAdmin):
     def source_link(self, obj):
         return format_html('<a href="{}" rel="noreferrer">{}</a>', obj.source_url, obj.source_url)
 
+    @admin.display(description="other names")
+    def alt_names_text(self, obj):
+        return as_text(obj.alt_names)
+
+    @admin.display(description="authors")
+    def authors_text(self, obj):
+        return as_text(obj.authors)
+
+    @admin.display(description="artists")
+    def artists_text(self, obj):
+        return as_text(obj.artists)
+
+    @admin.display(description="genres")
+    def genres_text(self, obj):
+        return as_text(obj.genres)
+
+    @admin.display(description="score distribution")
+    def score_distribution_text(self, obj):
+        return as_text(obj.score_distribution)
+
+    @admin.display(description="emotions")
+    def emotions_text(self, obj):
+        return as_text(obj.emotions)
+
     @admin.display(description="cover image")
     def cover_link(self, obj):
         # A link, not an image: MangaDex answers hot-linked covers with the wrong picture.
@@ -263,11 +324,13 @@ class ChapterAdmin(admin.ModelAdmin):
     date_hierarchy = "published_at"
     list_select_related = ("manga",)
     raw_id_fields = ("manga",)
+    exclude = ("groups",)
+    readonly_fields = ("group_names",)
     ordering = ("-published_at",)
 
     @admin.display(description="groups")
     def group_names(self, chapter):
-        return ", ".join(chapter.groups or [])
+        return as_text(chapter.groups or [])
 
 
 @admin.register(CheckSchedule)
@@ -282,8 +345,14 @@ class CheckScheduleAdmin(LearnedRhythmDisplay, admin.ModelAdmin):
     date_hierarchy = "next_check_at"
     list_select_related = ("manga",)
     raw_id_fields = ("manga",)
-    readonly_fields = ("last_checked_at", "misses", "failures", "reason", "predicted_release", "rhythm", "learned")
+    exclude = ("learned",)
+    readonly_fields = ("last_checked_at", "misses", "failures", "reason", "predicted_release", "rhythm",
+                       "learned_text")
     ordering = ("next_check_at",)
+
+    @admin.display(description="what was learned")
+    def learned_text(self, schedule):
+        return as_text(schedule.learned or {})
     actions = ("pause_checks", "resume_checks", "follow_learned_rhythm")
 
     @admin.action(description="Pause checks of the selected titles")
@@ -412,6 +481,19 @@ class JobRunAdmin(ReadOnlyAdmin):
     @admin.display(description="log")
     def first_line(self, run):
         return run.log[0]["message"] if run.log else ""
+
+    @admin.display(description="log")
+    def log_lines(self, run):
+        return format_html_join(
+            "\n", "<div>{} {} {}</div>",
+            ((as_text(line.get("time", ""))[11:], line.get("level", ""), line.get("message", "")) for line in run.log),
+        ) or "-"
+
+    def get_fields(self, request, obj=None):
+        return [name for name in super().get_fields(request, obj) if name != "log"] + ["log_lines"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return [*super().get_readonly_fields(request, obj), "log_lines"]
 
 
 @admin.register(DailyStats)

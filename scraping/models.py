@@ -451,9 +451,7 @@ class CheckRequestQuerySet(models.QuerySet):
         cooldown = timedelta(seconds=settings.BATO_REQUESTED_CHECK_COOLDOWN)
         recent = self.filter(manga=manga, requested_at__gt=now - cooldown).order_by("-requested_at").first()
         if recent:
-            return CheckRequestAnswer(
-                queued=False, detail=f"A check of this title was asked for at {recent.requested_at:%H:%M:%S} UTC."
-            )
+            return CheckRequestAnswer(queued=False, detail=recent.progress())
         self.create(manga=manga, requested_by=user, requested_at=now)
         return CheckRequestAnswer(queued=True, detail="A check of this title is queued.")
 
@@ -487,6 +485,22 @@ class CheckRequest(models.Model):
 
     def __str__(self):
         return f"check of {self.manga_id} asked by {self.requested_by_id} at {self.requested_at:%Y-%m-%d %H:%M}"
+
+    def progress(self):
+        """Where this ask stands, for whoever asks again: waiting, under way, or what the check found."""
+        asked = f"A check of this title was asked for at {self.requested_at:%H:%M:%S} UTC"
+        if self.taken_at is None:
+            return f"{asked}; it waits for a worker."
+        log = ScrapeLog.objects.filter(manga_id=self.manga_id, started_at__gte=self.taken_at).order_by(
+            "started_at").first()
+        if log is None:
+            return f"{asked}; a worker took it at {self.taken_at:%H:%M:%S} UTC and is checking it."
+        found = {
+            ScrapeLog.Outcome.SUCCESS: f"found {log.new_chapters} new chapter(s)",
+            ScrapeLog.Outcome.NO_CHANGE: "found nothing new",
+            ScrapeLog.Outcome.IMPORTED: f"stored {log.new_chapters} chapter(s)",
+        }.get(log.outcome, f"{log.get_outcome_display()}: {log.message[:200]}")
+        return f"{asked}; it ran at {log.started_at:%H:%M:%S} UTC and {found}."
 
 
 class SitePaused(Exception):

@@ -153,3 +153,21 @@ def test_a_titles_page_shows_its_last_twenty_checks(staff_client, standin, title
     page = staff_client.get(reverse("admin:scraping_manga_change", args=[manga.pk])).content.decode()
     logs = page.split(f"Last {RECENT_LOGS} checks")[1]
     assert logs.count("no change") == RECENT_LOGS
+
+
+def test_a_titles_page_shows_names_and_figures_as_text_and_takes_languages_as_codes(staff_client, standin):
+    track(standin, [], 1)
+    manga = Manga.objects.get()
+    url = reverse("admin:scraping_manga_change", args=[manga.pk])
+    page = staff_client.get(url).content.decode()
+    assert "악녀의 문구점에 오지 마세요! · 悪女の文房具店に来ないでください!" in page
+    assert "1: 37, 2: 74" in page and "[&quot;" not in page
+    form = {"name": manga.name, "description": "", "upload_status": "ongoing", "original_status": "", "year": "",
+            "original_pub_from": "", "original_pub_till": "", "orig_lang": "ko", "read_direction": "",
+            "score": "", "votes": "", "follows": "", "reviews": "", "replies": "", "views_all_time": "",
+            "schedule-TOTAL_FORMS": "0", "schedule-INITIAL_FORMS": "0", "scrape_logs-TOTAL_FORMS": "0",
+            "scrape_logs-INITIAL_FORMS": "0"}
+    refused = staff_client.post(url, {**form, "languages": "en, English"})
+    assert "Not language codes: english" in refused.content.decode()
+    staff_client.post(url, {**form, "languages": "en, PT-BR"})
+    assert Manga.objects.get().languages == ["en", "pt-br"]

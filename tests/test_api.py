@@ -1,5 +1,7 @@
 """The JSON API: each user sees and changes only their own notifications; checks are queued, not run."""
 
+import re
+
 import pytest
 from django.test import Client
 from django.utils import timezone
@@ -8,6 +10,7 @@ from django_q.brokers import get_broker
 from notifications.models import Follow, Notification
 from scraping.checks import check_manga, import_title
 from scraping.models import CheckRequest
+from scraping.tasks import run_asked_for_checks
 from tests.conftest import bato
 
 pytestmark = pytest.mark.django_db
@@ -132,8 +135,17 @@ def test_a_follower_asks_for_a_check_and_it_is_queued_not_run(as_reader, reader,
 
     again = as_reader.post(f"/api/manga/{title.pk}/scrape")
     assert again.status_code == 202 and again.json()["queued"] is False
-    assert "was asked for at" in again.json()["detail"]
+    assert "was asked for at" in again.json()["detail"] and again.json()["detail"].endswith("waits for a worker.")
     broker.purge_queue()
+
+
+def test_asking_again_says_whether_the_check_ran_and_what_it_found(as_reader, title, standin):
+    as_reader.post(f"/api/manga/{title.pk}/scrape")
+    get_broker().purge_queue()
+    standin.add_chapters(title.source_id, 2)
+    run_asked_for_checks()
+    detail = as_reader.post(f"/api/manga/{title.pk}/scrape").json()["detail"]
+    assert re.search(r"it ran at \d\d:\d\d:\d\d UTC and found 2 new chapter\(s\)\.$", detail), detail
 
 
 def test_only_followers_and_staff_may_ask_for_a_check(as_other, other_reader, title):

@@ -61,6 +61,20 @@ def service(standin, tmp_path):
         assert code == 0, server.output()
 
 
+def first_group(driver):
+    from selenium.webdriver.common.by import By
+
+    return driver.find_element(By.CSS_SELECTOR, "#notification-list > li.group")
+
+
+def request_check_again(manga, user):
+    """Ask for a check past the cool-down of the last one asked for."""
+    from scraping.models import CheckRequest
+
+    CheckRequest.objects.filter(manga=manga).delete()
+    assert request_check(manga, user).queued
+
+
 def test_a_new_chapter_appears_live_and_is_marked_read(browser, service, standin, reader, tmp_path):
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
@@ -104,6 +118,18 @@ def test_a_new_chapter_appears_live_and_is_marked_read(browser, service, standin
         browser.refresh()
         wait.until(lambda d: d.find_element(By.ID, "live-status").text == "live")
         assert "Chapter 4" not in browser.find_element(By.ID, "notification-list").text
+
+        # Two chapters in one check: live, they join one group, newest first, as a reload shows them.
+        standin.add_chapters("110100", 2)
+        Notification.objects.all().delete()
+        request_check_again(manga, reader)
+        WebDriverWait(browser, ARRIVAL_TIMEOUT).until(lambda d: "Chapter 6" in first_group(d).text)
+        live = first_group(browser).text
+        assert live.splitlines()[0].startswith("Solo Stationer: 2 notifications from one check")
+        assert live.index("Chapter 6") < live.index("Chapter 5")
+        browser.refresh()
+        wait.until(lambda d: d.find_element(By.ID, "live-status").text == "live")
+        assert first_group(browser).text == live
     except Exception:
         browser.save_screenshot(str(tmp_path / "failure.png"))
         print(f"screenshot: {tmp_path / 'failure.png'}; browser log: {browser.get_log('browser')}")

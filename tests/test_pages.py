@@ -115,8 +115,16 @@ def test_the_shelf_shows_latest_chapter_checks_and_predicted_release(as_reader, 
     page = as_reader.get("/shelf/").content.decode()
     assert "Solo Stationer" in page
     assert "Chapter 3" in page
-    assert "2026-12-01 12:00" in page
+    assert "2026-12-01 12:00" in page and "late</span>" not in page
     assert schedule.next_check_at.strftime("%Y-%m-%d %H:%M") in page
+
+
+def test_an_expected_release_that_did_not_come_by_the_last_check_is_marked_late(as_reader, title):
+    schedule = title.schedule
+    schedule.learned = {**schedule.learned, "predicted": (timezone.now() - timedelta(hours=3)).isoformat()}
+    schedule.last_checked_at = timezone.now() - timedelta(hours=1)
+    schedule.save()
+    assert 'class="status late"' in as_reader.get("/shelf/").content.decode()
 
 
 @pytest.mark.parametrize("pasted, error", [

@@ -61,14 +61,15 @@
     return form;
   }
 
-  // Built with textContent only: a title's name is the site's text, not ours.
+  // Built with textContent only: a title's name is the site's text, not ours. The same markup
+  // as templates/notifications/list.html, so a live row and a reloaded one look alike.
   function notificationRow(n) {
     const row = document.createElement("li");
     row.className = `notification importance-${n.importance}` + (n.is_read ? "" : " unread") + " just-arrived";
     row.dataset.notificationId = String(n.id);
     const kind = document.createElement("span");
     kind.className = "kind";
-    kind.textContent = n.kind.replace("_", " ");
+    kind.textContent = n.kind_display;
     const text = document.createElement(n.chapter_url ? "a" : "span");
     text.textContent = n.message;
     if (n.chapter_url) {
@@ -76,24 +77,62 @@
       text.rel = "noopener noreferrer";
       text.target = "_blank";
     }
-    const time = document.createElement("time");
-    time.dateTime = n.created_at;
-    time.textContent = n.created_at.slice(0, 16).replace("T", " ");
-    row.append(kind, " ", text, " ", time, " ");
+    row.append(kind, " ", text, " ");
+    if (n.chapter_external) {
+      const external = document.createElement("span");
+      external.className = "status";
+      external.textContent = "external";
+      row.append(external, " ");
+    }
+    row.append(timeOf(n.created_at), " ");
     if (!n.is_read) row.append(markReadForm(n.id));
     return row;
+  }
+
+  function timeOf(isoTime) {
+    const time = document.createElement("time");
+    time.dateTime = isoTime;
+    time.textContent = isoTime.slice(0, 16).replace("T", " ");
+    return time;
+  }
+
+  // One check's notifications for one title share a group, as on the page the server renders.
+  function groupFor(n) {
+    const newest = list.querySelector(":scope > li.group");
+    const mangaId = String(n.manga_id ?? "");  // staff alerts about a whole source have no title
+    if (newest && newest.dataset.mangaId === mangaId && newest.dataset.createdAt === n.created_at) {
+      return newest;
+    }
+    const group = document.createElement("li");
+    group.className = "group";
+    group.dataset.mangaId = mangaId;
+    group.dataset.createdAt = n.created_at;
+    group.append(document.createElement("ul"));
+    list.prepend(group);
+    return group;
   }
 
   function showOnPage(n) {
     if (!list || list.dataset.live !== "1") return;
     document.getElementById("no-notifications")?.remove();
-    const group = document.createElement("li");
-    group.className = "group" + (n.is_read ? "" : " unread");
-    group.dataset.mangaId = String(n.manga_id);
-    const inner = document.createElement("ul");
-    inner.append(notificationRow(n));
-    group.append(inner);
-    list.prepend(group);
+    const group = groupFor(n);
+    const rows = group.querySelector("ul");
+    // Newest first, as the server orders them: before the first row with a smaller id.
+    const after = [...rows.children].find((row) => Number(row.dataset.notificationId) < n.id);
+    rows.insertBefore(notificationRow(n), after || null);
+    if (!n.is_read) group.classList.add("unread");
+    const count = rows.children.length;
+    if (count > 1) {
+      let head = group.querySelector(".group-head");
+      if (!head) {
+        head = document.createElement("div");
+        head.className = "group-head";
+        group.prepend(head);
+      }
+      const name = document.createElement("strong");
+      name.textContent = n.manga_name;
+      head.replaceChildren(name, `: ${count} notifications from one check `, timeOf(n.created_at));
+    }
   }
 
   function receive(n, { announce }) {

@@ -1,4 +1,4 @@
-# batoshelf: one image for the web (daphne) and the task worker (manage.py worker).
+# batoshelf: one image for the pages (gunicorn), the WebSockets (daphne) and the task worker (manage.py worker).
 #   docker build -t batoshelf .      (compose.yaml builds and runs it with MariaDB and Redis)
 
 # Build the wheels where the compiler and the MariaDB headers are; the image keeps neither.
@@ -32,6 +32,7 @@ COPY static static
 RUN SECRET_KEY=collectstatic-only python manage.py collectstatic --noinput -v 0
 USER batoshelf
 EXPOSE 8000
-# The worker service runs `python manage.py worker` instead. As PID 1 it alone gets
-# `docker stop`'s SIGTERM, so the check in flight finishes (see README, "worker").
-CMD ["daphne", "-b", "0.0.0.0", "-p", "8000", "batoshelf.asgi:application"]
+# Pages and the API. The ws service runs daphne for the WebSockets instead, and the worker service
+# `python manage.py worker`: as PID 1 it alone gets `docker stop`'s SIGTERM, so the check in flight
+# finishes (see README, "worker").
+CMD ["gunicorn", "-c", "python:batoshelf.gunicorn", "batoshelf.wsgi:application"]

@@ -62,7 +62,7 @@ MIDDLEWARE = [
 
 ROOT_URLCONF = "batoshelf.urls"
 ASGI_APPLICATION = "batoshelf.asgi.application"
-WSGI_APPLICATION = None
+WSGI_APPLICATION = "batoshelf.wsgi.application"
 
 TEMPLATES = [
     {

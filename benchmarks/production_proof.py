@@ -5,12 +5,13 @@
 
 It makes a fresh MariaDB database and uses a Redis database of its own, starts
 the three sources' stand-ins with the titles spread over them (Bato, MangaDex,
-MangaUpdates in turn), 2 daphne and 2 `manage.py worker` processes, and
-WebSocket clients for the readers, half on each daphne. Chapters arrive on the
+MangaUpdates in turn), gunicorn for the pages (2 worker processes), 2 daphne
+for the WebSockets and 2 `manage.py worker` processes, and WebSocket clients
+for the readers, half on each daphne. Chapters arrive on the
 stand-ins over time. Then, each scripted and reported: a worker killed with
 SIGKILL mid-check, MariaDB restarted, Redis stopped, every source answering
 garbage. Then load: 1,000 sockets on one daphne, and the notifications page
-under wrk.
+under wrk, served by gunicorn as production serves it.
 
 Every promise it checks is printed PASS or FAIL with its figures; it exits 1
 if any fails. Time is compressed where the defaults would make a run take
@@ -324,8 +325,12 @@ class Proof:
 
         from tests.processes import free_port
 
+        self.page_port = free_port()
+        self.pages = Service("gunicorn", [sys.executable, "-m", "gunicorn", "-c", "python:batoshelf.gunicorn",
+                                          "--bind", f"127.0.0.1:{self.page_port}", "--workers", "2",
+                                          "batoshelf.wsgi:application"], self.child_env(), self.log_dir)
         self.ports = [free_port(), free_port()]
-        self.webs = [
+        self.webs = [self.pages] + [
             Service(f"daphne-{i}", [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port),
                                     "batoshelf.asgi:application"], self.child_env(), self.log_dir)
             for i, port in enumerate(self.ports)
@@ -337,8 +342,8 @@ class Proof:
         ]
         from tests.processes import http_status, wait_for
 
-        for port in self.ports:
-            wait_for(lambda: http_status(f"http://127.0.0.1:{port}/accounts/login/") == 200, 60, f"daphne on {port}")
+        for port in [self.page_port, *self.ports]:
+            wait_for(lambda: http_status(f"http://127.0.0.1:{port}/accounts/login/") == 200, 60, f"the server on {port}")
         self.fleet = Fleet()
         self.fleet.connect([(user_id, key, self.ports[i % 2]) for i, (user_id, key) in enumerate(self.sessions)])
         log(f"{len(self.sessions)} readers connected, half on each daphne")
@@ -615,7 +620,7 @@ class Proof:
             self.report.promise("load: the notifications page under wrk", False,
                                 "wrk is not installed (scripts/prove-production installs Debian's)")
             return
-        url = f"http://127.0.0.1:{self.ports[1]}/notifications/"
+        url = f"http://127.0.0.1:{self.page_port}/notifications/"
         done = subprocess.run(["wrk", "-t2", "-c32", f"-d{seconds}s", "--latency", "-H",
                                f"Cookie: sessionid={session_key}", url], capture_output=True, text=True)
         out = done.stdout
@@ -626,13 +631,14 @@ class Proof:
         errors = re.search(r"Socket errors: (.*)", out)
         total = re.search(r"(\d+) requests in", out)
         server_errors = sum(s.log_path.read_text(errors="replace").count("Internal Server Error") for s in self.webs)
+        server_errors += self.pages.log_path.read_text(errors="replace").count("Traceback")
         ok = done.returncode == 0 and p50 and not bad and not errors and not server_errors
-        self.report.promise("load: the notifications page under wrk, no errors", ok,
+        self.report.promise("load: the notifications page under wrk (gunicorn, 2 workers), no errors", ok,
                             f"{total.group(1) if total else '?'} requests in {seconds} s with 32 connections, "
                             f"{rate.group(1) if rate else '?'}/s, p50 {p50.group(1) if p50 else '?'}, "
                             f"p99 {p99.group(1) if p99 else '?'}, "
                             f"{bad.group(1) if bad else 0} non-2xx, socket errors: {errors.group(1) if errors else 'none'}; "
-                            f"{server_errors} server errors in the daphne logs over the whole run")
+                            f"{server_errors} server errors in the gunicorn and daphne logs over the whole run")
 
     def teardown(self):
         if hasattr(self, "fleet"):

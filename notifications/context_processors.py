@@ -9,10 +9,4 @@ def notification_badge(request):
     if user is None or not user.is_authenticated:
         return {}
 
-    def badge():
-        return {
-            "unread": Notification.objects.unread_count(user),
-            "last_id": Notification.objects.filter(user=user).order_by("-pk").values_list("pk", flat=True).first() or 0,
-        }
-
-    return {"notification_badge": SimpleLazyObject(badge)}
+    return {"notification_badge": SimpleLazyObject(lambda: Notification.objects.badge(user))}

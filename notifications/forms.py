@@ -1,7 +1,9 @@
 from django import forms
 
+from scraping.models import SitePaused
+from scraping.moving import CannotMove, move_title
 from scraping.sources import ACCEPTED, parse_reference
-from scraping.sources.errors import InvalidTitleReference
+from scraping.sources.errors import InvalidTitleReference, SourceError
 
 
 class TitleReferenceField(forms.CharField):
@@ -33,3 +35,15 @@ class MoveTitleForm(forms.Form):
         widget=forms.TextInput(attrs={"placeholder": "https://mangadex.org/title/… or mangaupdates:64897697818",
                                       "size": 60}),
     )
+
+    def move(self, manga, by):
+        """Move `manga` to the title the form names; the MoveResult, or None with the reason on the form."""
+        if not self.is_valid():
+            return None
+        try:
+            return move_title(manga, self.cleaned_data["to"], by=by)
+        except CannotMove as error:
+            self.add_error("to", str(error))
+        except (SourceError, SitePaused) as error:
+            self.add_error("to", getattr(error, "message", str(error)))
+        return None

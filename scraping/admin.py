@@ -20,12 +20,10 @@ from scraping.models import (
     JobRun,
     Manga,
     ScrapeLog,
-    SitePaused,
     SiteState,
     TitleDailyStats,
 )
-from scraping.moving import CannotMove, find_elsewhere, move_title
-from scraping.sources.errors import SourceError
+from scraping.moving import find_elsewhere
 from scraping.tasks import request_check
 
 # Checks shown on a title's page.
@@ -227,14 +225,9 @@ class MangaAdmin(admin.ModelAdmin):
             return None
         manga = queryset.get()
         form = MoveTitleForm(request.POST if "apply" in request.POST else None)
-        if form.is_valid():
-            try:
-                result = move_title(manga, form.cleaned_data["to"], by=request.user)
-            except CannotMove as error:
-                form.add_error("to", str(error))
-            except (SourceError, SitePaused) as error:
-                form.add_error("to", getattr(error, "message", str(error)))
-            else:
+        if "apply" in request.POST:
+            result = form.move(manga, by=request.user)
+            if result:
                 self.message_user(request, (
                     f"{manga.name} moved to {result.new} with {result.moved + result.merged} follower(s); "
                     "the old title is paused."))

@@ -132,6 +132,18 @@ def mangaupdates(settings):
         yield server
 
 
+def url_routes(patterns=None, prefix=""):
+    """Every route of the URL configuration, as written ("shelf/<id:manga_id>/follow"), the admin's too."""
+    from django.urls import URLPattern, URLResolver, get_resolver
+
+    for entry in get_resolver().url_patterns if patterns is None else patterns:
+        route = prefix + str(entry.pattern)
+        if isinstance(entry, URLResolver):
+            yield from url_routes(entry.url_patterns, route)
+        elif isinstance(entry, URLPattern):
+            yield route
+
+
 def run_command(*args):
     """Run a management command here; return what it wrote to stdout and stderr."""
     out, err = StringIO(), StringIO()

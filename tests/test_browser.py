@@ -111,7 +111,7 @@ def test_a_new_chapter_appears_live_and_is_marked_read(browser, service, standin
         row = browser.find_element(By.CSS_SELECTOR, "li.notification.unread")
         assert "Chapter 4 of Solo Stationer" in row.text
 
-        row.find_element(By.CSS_SELECTOR, "form.mark-read button").click()
+        row.find_element(By.CSS_SELECTOR, "button.mark-read").click()
         wait.until(lambda d: not badge().is_displayed())
         assert Notification.objects.get(user=reader).is_read
 

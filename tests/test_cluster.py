@@ -1,6 +1,9 @@
 """The running service: a real django-q2 cluster checks due titles, and `serve` runs and stops cleanly."""
 
 import signal
+import subprocess
+import sys
+import urllib.request
 
 import pytest
 from django_q.tasks import async_task
@@ -12,7 +15,7 @@ from scraping.checks import import_title
 from scraping.models import CheckSchedule, ScrapeLog
 from scraping.jobs import ensure_all
 from scraping.tasks import check_manga_task
-from tests.processes import ManagedProcess, free_port, http_status, wait_for
+from tests.processes import ROOT, ManagedProcess, free_port, http_status, logged_in_sessions, project_env, wait_for
 from tests.conftest import bato
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
@@ -83,3 +86,27 @@ def test_serve_runs_web_and_worker_and_ctrl_c_stops_both(tmp_path):
     assert server.output().rstrip().endswith("stopped")
     assert http_status(f"http://127.0.0.1:{port}/admin/login/") is None
 
+
+
+def test_productions_gunicorn_serves_the_pages_and_static_files(tmp_path):
+    """The page server production runs (gunicorn with batoshelf/gunicorn.py), against the test database."""
+    [(user_id, session_key)] = logged_in_sessions("served-", 1)
+    Notification.objects.create(user_id=user_id, kind="alert", message="Gunicorn was here")
+    port = free_port()
+    with open(tmp_path / "gunicorn.log", "w") as log:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "-c", "python:batoshelf.gunicorn", "--bind", f"127.0.0.1:{port}",
+             "--workers", "1", "batoshelf.wsgi:application"],
+            cwd=ROOT, env=project_env(STATIC_ROOT=str(tmp_path / "not-collected")), stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        wait_for(lambda: http_status(f"http://127.0.0.1:{port}/accounts/login/") == 200, 30, "gunicorn to answer")
+        request = urllib.request.Request(f"http://127.0.0.1:{port}/notifications/",
+                                         headers={"Cookie": f"sessionid={session_key}"})
+        with urllib.request.urlopen(request, timeout=10) as page:
+            assert page.status == 200 and "Gunicorn was here" in page.read().decode()
+        assert http_status(f"http://127.0.0.1:{port}/static/batoshelf/notifications.js") == 200
+    finally:
+        server.send_signal(signal.SIGTERM)
+        assert server.wait(timeout=30) == 0, (tmp_path / "gunicorn.log").read_text()

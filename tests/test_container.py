@@ -35,10 +35,10 @@ def compose(tmp_path):
     return run
 
 
-def test_compose_resolves_to_web_worker_migrate_mariadb_and_redis(compose):
+def test_compose_resolves_to_a_proxy_web_ws_worker_migrate_mariadb_and_redis(compose):
     done = compose("--services", SECRET_KEY="k" * 50, DB_PASSWORD="pw")
     assert done.returncode == 0, done.stderr
-    assert sorted(done.stdout.split()) == ["db", "migrate", "redis", "web", "worker"]
+    assert sorted(done.stdout.split()) == ["db", "migrate", "proxy", "redis", "web", "worker", "ws"]
 
 
 def test_the_services_run_the_right_commands_against_mariadb_and_redis(compose):
@@ -49,6 +49,10 @@ def test_the_services_run_the_right_commands_against_mariadb_and_redis(compose):
     assert "redis://redis:6379/0" in config
     worker = config[config.index("\n  worker:"):]
     assert re.search(r"command:\n\s+- python\n\s+- manage.py\n\s+- worker", worker)
+    ws = config[config.index("\n  ws:"):]
+    assert re.search(r"command:\n\s+- daphne\n\s+- -b\n\s+- 0.0.0.0\n\s+- -p\n\s+- '?8001'?", ws)
+    proxy = config[config.index("\n  proxy:"):config.index("\n  redis:")]
+    assert "Caddyfile:/etc/caddy/Caddyfile:ro" in proxy and ("published: 8000" in proxy or "8000:8000" in proxy)
     assert "stop_grace_period: 1m0s" in worker or "stop_grace_period: 60s" in worker
     assert "--character-set-server=utf8mb4" in config
     assert "condition: service_completed_successfully" in config
@@ -67,11 +71,17 @@ def test_the_image_holds_every_app_and_only_the_runtime_requirements():
     assert {"batoshelf", "templates", "static", "manage.py"} <= copied
     runtime = subprocess.run(["sed", "/^# Tests/,$d", str(ROOT / "requirements.txt")],
                              capture_output=True, text=True, check=True).stdout
-    assert "daphne" in runtime and "mysqlclient" in runtime and "channels-redis" in runtime
+    assert "daphne" in runtime and "gunicorn" in runtime and "mysqlclient" in runtime and "channels-redis" in runtime
     assert "pytest" not in runtime and "selenium" not in runtime
 
 
-def test_the_image_serves_with_daphne_as_a_non_root_user():
+def test_the_image_serves_pages_with_gunicorn_as_a_non_root_user():
     cmd = json.loads(re.search(r"^CMD (\[.*\])$", DOCKERFILE, re.MULTILINE).group(1))
-    assert cmd[:1] == ["daphne"] and cmd[-1] == "batoshelf.asgi:application"
+    assert cmd == ["gunicorn", "-c", "python:batoshelf.gunicorn", "batoshelf.wsgi:application"]
     assert re.search(r"^USER batoshelf$", DOCKERFILE, re.MULTILINE)
+
+
+def test_the_proxy_sends_websockets_to_daphne_and_the_rest_to_gunicorn():
+    caddyfile = (ROOT / "Caddyfile").read_text()
+    assert re.search(r"handle /ws/\* \{\s+reverse_proxy ws:8001\s+\}", caddyfile)
+    assert re.search(r"handle \{\s+reverse_proxy web:8000\s+\}", caddyfile)

@@ -14,7 +14,6 @@ from asgiref.sync import async_to_sync
 from channels.testing import WebsocketCommunicator
 from django.contrib import admin
 from django.test import Client
-from django.urls import URLPattern, URLResolver, get_resolver
 from django.utils import timezone
 from hypothesis import HealthCheck, given, settings, strategies as st
 
@@ -22,7 +21,7 @@ from batoshelf.asgi import application
 from notifications import delivery
 from notifications.models import Follow, Notification
 from scraping.models import Chapter, CheckSchedule, JobRun, Manga, ScrapeLog
-from tests.conftest import logged_in
+from tests.conftest import logged_in, url_routes
 
 pytestmark = pytest.mark.django_db
 
@@ -49,15 +48,6 @@ HOSTILE_IDS = [str(2**63 - 1), str(2**63), "9" * 25, "9" * 5000, "x"]
 HOSTILE_VALUES = [str(2**64), "9" * 5000, "-" + "9" * 25, "😀\x00"]
 
 
-def _routes(patterns, prefix=""):
-    for entry in patterns:
-        route = prefix + str(entry.pattern)
-        if isinstance(entry, URLResolver):
-            yield from _routes(entry.url_patterns, route)
-        elif isinstance(entry, URLPattern):
-            yield route
-
-
 def admin_parameters(model, model_admin):
     """What a model's change list and add form read from the query string: its filters, its date
     drill-down, and every field (a change list filters by it, an add form starts from it)."""
@@ -79,7 +69,7 @@ ADMIN_ROUTES = {
 }
 
 
-ROUTES = sorted(set(_routes(get_resolver().url_patterns)))
+ROUTES = sorted(set(url_routes()))
 PARAMETERS = APP_PARAMETERS + ADMIN_PARAMETERS + sorted({p for names in ADMIN_ROUTES.values() for p in names})
 
 

@@ -42,6 +42,20 @@ def test_new_chapters_show_grouped_by_title_with_the_unread_badge(as_reader, rea
     assert "Chapter 4 of Solo Stationer" in page and "Chapter 5 of Solo Stationer" in page
 
 
+def test_what_a_source_names_things_is_shown_as_text_never_as_markup(as_reader, reader, title):
+    Manga.objects.filter(pk=title.pk).update(name="<b>Bold</b> & Co")
+    chapter, now = title.chapters.first(), timezone.now()
+    for message in ('<script>alert(1)</script>', '"><img src=x onerror=alert(1)>'):
+        Notification.objects.create(user=reader, manga=title, chapter=chapter if "img" in message else None,
+                                    kind="new_chapter", message=message, created_at=now)
+    page = as_reader.get("/notifications/").content.decode()
+    assert "<script>alert(1)" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert "<img src=x" not in page and "&quot;&gt;&lt;img src=x onerror=alert(1)&gt;" in page
+    assert "&lt;b&gt;Bold&lt;/b&gt; &amp; Co</strong>: 2 notifications from one check" in page
+    # One mark-read form for the page (and mark all, and log out), not one per row.
+    assert page.count('form="mark-read-form"') == 2 and page.count("csrfmiddlewaretoken") == 3
+
+
 def test_the_badge_is_on_every_page(as_reader, reader, title):
     Notification.objects.create(user=reader, manga=title, kind="new_chapter", message="Chapter 9")
     assert 'data-count="1"' in as_reader.get("/shelf/").content.decode()
@@ -99,13 +113,12 @@ def test_the_list_is_paginated(as_reader, reader, title):
 
 def test_group_by_check_joins_one_checks_notifications_of_one_title():
     now = timezone.now()
-    a, b = Manga(pk=1, name="A"), Manga(pk=2, name="B")
 
-    def n(manga, at, read=False):
-        return Notification(manga=manga, created_at=at, is_read=read)
+    def n(manga_id, at, read=False):
+        return Notification(manga_id=manga_id, created_at=at, is_read=read)
 
-    groups = group_by_check([n(a, now), n(a, now, read=True), n(b, now), n(a, now - timedelta(hours=1))])
-    assert [(g["manga"].name, len(g["items"]), g["unread"]) for g in groups] == [("A", 2, 1), ("B", 1, 1), ("A", 1, 1)]
+    groups = group_by_check([n(1, now), n(1, now, read=True), n(2, now), n(1, now - timedelta(hours=1))])
+    assert [(g["manga_id"], len(g["items"]), g["unread"]) for g in groups] == [(1, 2, 1), (2, 1, 1), (1, 1, 1)]
 
 
 def test_the_shelf_shows_latest_chapter_checks_and_predicted_release(as_reader, title):

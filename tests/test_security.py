@@ -12,11 +12,10 @@ import sys
 
 import pytest
 from django.test import Client
-from django.urls import URLPattern, URLResolver, get_resolver
 
 from notifications.models import Follow, Notification
 from scraping.models import Manga
-from tests.conftest import logged_in
+from tests.conftest import logged_in, url_routes
 from tests.processes import ROOT
 
 PRODUCTION_HTTPS = {
@@ -82,17 +81,9 @@ def test_behind_a_tls_proxy_its_forwarded_scheme_is_trusted(settings, db):
     assert Client().get("/accounts/login/", headers={"X-Forwarded-Proto": "https"}).status_code == 200
 
 
-def _paths(patterns, prefix=""):
-    """Every concrete path of the URLconf: converters filled with 1."""
-    for entry in patterns:
-        route = prefix + str(entry.pattern)
-        if isinstance(entry, URLResolver):
-            yield from _paths(entry.url_patterns, route)
-        elif isinstance(entry, URLPattern):
-            yield "/" + re.sub(r"<(?:\w+:)?\w+>", "1", route).lstrip("^").rstrip("$")
-
-
-STAFF_API = sorted(p for p in _paths(get_resolver().url_patterns) if p.startswith(("/api/admin/", "/api/jobs/")))
+STAFF_API = sorted(  # every concrete path, converters filled with 1
+    "/" + re.sub(r"<(?:\w+:)?\w+>", "1", route).lstrip("^").rstrip("$") for route in url_routes()
+    if route.startswith(("api/admin/", "api/jobs/")))
 STAFF_PAGES = ["/admin/dashboard/", "/admin/", "/admin/scraping/manga/", "/admin/scraping/sitestate/",
                "/admin/scraping/jobconfig/", "/admin/auth/user/"]
 

@@ -44,25 +44,20 @@
     setTimeout(() => item.remove(), 8000);
   }
 
-  function markReadForm(id) {
-    const form = document.createElement("form");
-    form.method = "post";
-    form.action = `/notifications/${id}/read`;
-    form.className = "inline mark-read";
-    form.dataset.notificationId = String(id);
-    const token = document.createElement("input");
-    token.type = "hidden";
-    token.name = "csrfmiddlewaretoken";
-    token.value = csrfToken;
+  // Every row's button submits the page's one mark-read form (without JavaScript too).
+  function markReadButton(id) {
     const button = document.createElement("button");
     button.type = "submit";
+    button.className = "mark-read";
+    button.setAttribute("form", "mark-read-form");
+    button.formAction = `/notifications/${id}/read`;
+    button.dataset.notificationId = String(id);
     button.textContent = "Mark read";
-    form.append(token, button);
-    return form;
+    return button;
   }
 
   // Built with textContent only: a title's name is the site's text, not ours. The same markup
-  // as templates/notifications/list.html, so a live row and a reloaded one look alike.
+  // as group_html in notifications/views.py, so a live row and a reloaded one look alike.
   function notificationRow(n) {
     const row = document.createElement("li");
     row.className = `notification importance-${n.importance}` + (n.is_read ? "" : " unread") + " just-arrived";
@@ -84,8 +79,8 @@
       external.textContent = "external";
       row.append(external, " ");
     }
-    row.append(timeOf(n.created_at), " ");
-    if (!n.is_read) row.append(markReadForm(n.id));
+    row.append(timeOf(n.created_at));
+    if (!n.is_read) row.append(" ", markReadButton(n.id));
     return row;
   }
 
@@ -147,7 +142,7 @@
     ids.forEach((id) => {
       document.querySelectorAll(`li.notification[data-notification-id="${id}"]`).forEach((row) => {
         row.classList.remove("unread");
-        row.querySelector("form.mark-read")?.remove();
+        row.querySelector("button.mark-read")?.remove();
       });
     });
   }
@@ -197,11 +192,13 @@
   // Mark read without leaving the page; without JavaScript the form posts as usual.
   document.addEventListener("submit", async (event) => {
     const form = event.target;
-    if (form.matches("form.mark-read")) {
+    if (form.id === "mark-read-form") {
       event.preventDefault();
+      const id = Number(event.submitter?.dataset.notificationId);
+      if (!id) return;
       try {
-        const data = await postJSON(`/api/notifications/${form.dataset.notificationId}/read`);
-        showRead([Number(form.dataset.notificationId)]);
+        const data = await postJSON(`/api/notifications/${id}/read`);
+        showRead([id]);
         setBadge(data.unread_count);
       } catch (error) {
         toast(`Could not mark it read: ${error.message}`, null);

@@ -12,20 +12,12 @@ import itertools
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
+from scraping.sources.mangaupdates.parsing import base36
 from tests.standins.server import StandIn, json_answer, now_ms, weekly_times_ms
 
 FIRST_ID = 64_897_697_818  # "ttaew4a" in base 36, the example in MangaUpdates' docs
 MAX_PER_PAGE = 100
 _release_ids = itertools.count(987_654)
-
-
-def base36(number):
-    digits = ""
-    while True:
-        number, digit = divmod(number, 36)
-        digits = "0123456789abcdefghijklmnopqrstuvwxyz"[digit] + digits
-        if number == 0:
-            return digits
 
 
 def time_value(ms):

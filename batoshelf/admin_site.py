@@ -4,9 +4,11 @@ Django's admin fills an add form's fields from the query string
 (`/add/?next_run=...`) and renders whatever it is given: a date widget handed
 a number crashes the page. And a change list filters by any field the query
 string names: a 5,000-digit number for a float field is infinity, which
-MariaDB cannot even be asked about. Every model admin registered here (ours,
-django-q2's, auth's) keeps only the initial values its fields accept, and
-refuses an infinite number as a filter the way it refuses any bad one.
+MariaDB cannot even be asked about. And an empty `?_to_field=` on a change or
+delete page is taken for a field named "". Every model admin registered here
+(ours, django-q2's, auth's) keeps only the initial values its fields accept,
+refuses an infinite number as a filter the way it refuses any bad one, and
+reads an empty `_to_field` as none.
 """
 
 import math
@@ -47,6 +49,10 @@ class CheckedQueryStrings:
             except (FieldDoesNotExist, ValidationError, ValueError, TypeError, OverflowError):
                 continue  # not a field, or not a value it can hold: the form starts empty there
         return typed
+
+    def get_object(self, request, object_id, from_field=None):
+        # An empty ?_to_field= reads as "no field", not as a field named "".
+        return super().get_object(request, object_id, from_field or None)
 
     def get_changelist_instance(self, request):
         for name, value in request.GET.items():

@@ -138,6 +138,14 @@ def test_the_admin_answers_a_number_past_any_id_without_a_server_error(admin_cli
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize("view", ["change", "delete"])
+def test_an_empty_to_field_on_an_admin_page_is_no_server_error(admin_client, view):
+    job = admin_client.get("/admin/scraping/jobconfig/")  # makes the job rows
+    assert job.status_code == 200
+    assert admin_client.get(f"/admin/scraping/jobconfig/1/{view}/?_to_field=").status_code < 500
+
+
+@pytest.mark.django_db
 def test_deeply_nested_json_is_a_reason_not_a_server_error(admin_client):
     response = admin_client.post("/api/jobs/config", b"[" * 100_000, content_type="application/json")
     assert response.status_code == 400 and "nested too deep" in response.json()["error"]

@@ -5,11 +5,11 @@ from io import StringIO
 from urllib.parse import urlsplit
 
 import pytest
-from hypothesis import settings as hypothesis_settings
 from django.conf import settings as django_settings
 from django.core.management import call_command
 from django.test import Client
 from django.utils import timezone
+from hypothesis import settings as hypothesis_settings
 
 from scraping.sources import TitleRef
 from tests.standins import BatoStandIn, MangaDexStandIn, MangaUpdatesStandIn

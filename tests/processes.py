@@ -96,7 +96,12 @@ def http_status(url):
 
 def logged_in_sessions(prefix, count):
     """`count` new users named `prefix`0.. with a logged-in session each: [(user id, session key)]."""
-    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY, get_user_model
+    from django.contrib.auth import (
+        BACKEND_SESSION_KEY,
+        HASH_SESSION_KEY,
+        SESSION_KEY,
+        get_user_model,
+    )
     from django.contrib.sessions.backends.db import SessionStore
 
     User = get_user_model()

@@ -7,8 +7,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from notifications.models import Follow
-from scraping.checks import check_manga, import_title
 from scraping.admin import RECENT_LOGS
+from scraping.checks import check_manga, import_title
 from scraping.models import CheckRequest, CheckSchedule, Manga, SiteState
 from tests.conftest import bato
 

@@ -9,7 +9,14 @@ from django.utils import timezone
 
 from notifications.models import Follow, Notification
 from scraping.checks import check_manga, import_title
-from scraping.models import Chapter, CheckSchedule, Manga, ScrapeLog, SitePaused, SiteState
+from scraping.models import (
+    Chapter,
+    CheckSchedule,
+    Manga,
+    ScrapeLog,
+    SitePaused,
+    SiteState,
+)
 from tests.conftest import bato
 
 pytestmark = pytest.mark.django_db

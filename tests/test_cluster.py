@@ -6,17 +6,25 @@ import sys
 import urllib.request
 
 import pytest
-from django_q.tasks import async_task
 from django.utils import timezone
 from django_q.brokers import get_broker
+from django_q.tasks import async_task
 
 from notifications.models import Notification
 from scraping.checks import import_title
-from scraping.models import CheckSchedule, ScrapeLog
 from scraping.jobs import ensure_all
+from scraping.models import CheckSchedule, ScrapeLog
 from scraping.tasks import check_manga_task
-from tests.processes import ROOT, ManagedProcess, free_port, http_status, logged_in_sessions, project_env, wait_for
 from tests.conftest import bato
+from tests.processes import (
+    ROOT,
+    ManagedProcess,
+    free_port,
+    http_status,
+    logged_in_sessions,
+    project_env,
+    wait_for,
+)
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 

@@ -1,7 +1,6 @@
 """The staff dashboard and its JSON: figures, system state, recent checks, charts."""
 
 import re
-
 from datetime import timedelta
 
 import pytest

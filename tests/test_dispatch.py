@@ -8,10 +8,10 @@ from django_q.conf import Conf
 from django_q.models import Schedule, Task
 
 from scraping.checks import import_title
-from tests.conftest import bato
-from scraping.models import CheckSchedule, ScrapeLog, SiteState
 from scraping.jobs import SCHEDULE_PREFIX, ensure_all
+from scraping.models import CheckSchedule, ScrapeLog, SiteState
 from scraping.tasks import check_manga_task, dispatch_due_checks
+from tests.conftest import bato
 
 # Real commits: the dispatcher queues each check only after its claim commits.
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -9,7 +9,14 @@ from pathlib import Path
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
-from batoshelf.env import database_from_url, env_bool, env_float, env_int, env_list, env_urls
+from batoshelf.env import (
+    database_from_url,
+    env_bool,
+    env_float,
+    env_int,
+    env_list,
+    env_urls,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 

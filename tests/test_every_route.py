@@ -15,7 +15,8 @@ from channels.testing import WebsocketCommunicator
 from django.contrib import admin
 from django.test import Client
 from django.utils import timezone
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from batoshelf.asgi import application
 from notifications import delivery

@@ -7,19 +7,21 @@ crash, and a check stores a whole answer or nothing.
 import json
 
 import pytest
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from scraping.checks import check_manga, import_title
 from scraping.models import Chapter, Manga, ScrapeLog, SiteState
 from scraping.sources import parse_reference
 from scraping.sources.base import Answer
-from scraping.sources.bato.parsing import parse_title_response
+from scraping.sources.bato import parse_title_response
 from scraping.sources.errors import InvalidTitleReference, SourceError
 from scraping.sources.http import read_json
+from scraping.sources.mangadex import parse_feed, parse_manga
+from scraping.sources.mangadex import parse_search as parse_mangadex_search
 from scraping.sources.mangadex import read as read_mangadex
-from scraping.sources.mangadex.parsing import parse_feed, parse_manga, parse_search as parse_mangadex_search
-from scraping.sources.mangaupdates.parsing import parse_releases, parse_search as parse_mangaupdates_search
-from scraping.sources.mangaupdates.parsing import parse_series
+from scraping.sources.mangaupdates import parse_releases, parse_series
+from scraping.sources.mangaupdates import parse_search as parse_mangaupdates_search
 from tests.conftest import bato
 from tests.standins.bato import make_details
 

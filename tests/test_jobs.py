@@ -3,7 +3,8 @@
 import json
 import threading
 import time
-from datetime import datetime, timedelta, timezone as dt_timezone
+from datetime import datetime, timedelta
+from datetime import timezone as dt_timezone
 
 import pytest
 from django.core.management import CommandError
@@ -15,11 +16,27 @@ from django_q.models import Schedule
 
 from notifications.models import Notification
 from scraping import jobs
-from scraping.sources.errors import SourceError
 from scraping.checks import check_manga, import_title
-from scraping.jobs import REGISTRY, SCHEDULE_PREFIX, JobOutcome, JobType, config_for, ensure_all, run_job
-from scraping.models import CheckSchedule, DailyStats, JobConfig, Manga, JobRun, ScrapeLog, TitleDailyStats
+from scraping.jobs import (
+    REGISTRY,
+    SCHEDULE_PREFIX,
+    JobOutcome,
+    JobType,
+    config_for,
+    ensure_all,
+    run_job,
+)
+from scraping.models import (
+    CheckSchedule,
+    DailyStats,
+    JobConfig,
+    JobRun,
+    Manga,
+    ScrapeLog,
+    TitleDailyStats,
+)
 from scraping.scheduling import in_active_window
+from scraping.sources.errors import SourceError
 from tests.conftest import bato, run_command
 
 

@@ -9,10 +9,14 @@ import requests
 import tests.standins.mangadex as standin_module
 from scraping.sources import get
 from scraping.sources.base import Answer, Known, Request
-from scraping.sources.errors import BadResponse, Misconfigured, RateLimited, TitleNotFound
+from scraping.sources.errors import (
+    BadResponse,
+    Misconfigured,
+    RateLimited,
+    TitleNotFound,
+)
 from scraping.sources.http import Direct, honest_user_agent, send
-from scraping.sources.mangadex import read
-from scraping.sources.mangadex.parsing import parse_feed, parse_manga
+from scraping.sources.mangadex import parse_feed, parse_manga, read
 from tests.standins import MangaDexStandIn
 
 MANGADEX = get("mangadex")

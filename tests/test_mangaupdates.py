@@ -9,7 +9,7 @@ from scraping.sources import get
 from scraping.sources.base import DAY, EXACT, Known
 from scraping.sources.errors import BadResponse, TitleNotFound
 from scraping.sources.http import Direct
-from scraping.sources.mangaupdates.parsing import base36, parse_releases, parse_series
+from scraping.sources.mangaupdates import base36, parse_releases, parse_series
 from tests.standins import MangaUpdatesStandIn
 
 MANGAUPDATES = get("mangaupdates")

@@ -9,7 +9,16 @@ from django.db.migrations.executor import MigrationExecutor
 from django.utils import timezone
 
 from notifications.models import Follow, Notification
-from scraping.models import Chapter, CheckRequest, CheckSchedule, DailyStats, Manga, ScrapeLog, SiteState, TitleDailyStats
+from scraping.models import (
+    Chapter,
+    CheckRequest,
+    CheckSchedule,
+    DailyStats,
+    Manga,
+    ScrapeLog,
+    SiteState,
+    TitleDailyStats,
+)
 
 BEFORE = [("scraping", "0009_site_gate"), ("notifications", "0004_site_alerts")]
 AFTER = [("scraping", "0010_sources"), ("notifications", "0005_title_moved")]

@@ -8,8 +8,8 @@ from django.utils import timezone
 
 from notifications.models import Follow, Notification
 from scraping.checks import import_title
-from scraping.sources import TitleRef
 from scraping.models import Manga, SiteState
+from scraping.sources import TitleRef
 from tests.conftest import bato, logged_in, run_command
 from tests.standins.__main__ import VILLAINESS
 

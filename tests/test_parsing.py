@@ -5,7 +5,11 @@ from decimal import Decimal
 
 import pytest
 
-from scraping.sources.bato.parsing import TITLE_QUERY, parse_chapter_number, parse_title_response
+from scraping.sources.bato import (
+    TITLE_QUERY,
+    parse_chapter_number,
+    parse_title_response,
+)
 from scraping.sources.errors import BadResponse, TitleNotFound
 from scraping.sources.values import epoch_ms as epoch_ms_to_datetime
 from tests.standins.bato import StandInTitle, make_details

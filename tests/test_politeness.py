@@ -2,16 +2,6 @@
 
 import pytest
 
-from scraping.sources.errors import (
-    BadResponse,
-    Blocked,
-    NetworkError,
-    NotJson,
-    RateLimited,
-    RequestTimedOut,
-    ServerError,
-    TitleNotFound,
-)
 from scraping.politeness import (
     HOUR,
     PRIORITY_LEASE,
@@ -24,6 +14,16 @@ from scraping.politeness import (
     next_mirror,
     rate_limit_wait,
     spacing,
+)
+from scraping.sources.errors import (
+    BadResponse,
+    Blocked,
+    NetworkError,
+    NotJson,
+    RateLimited,
+    RequestTimedOut,
+    ServerError,
+    TitleNotFound,
 )
 
 T0 = 1_800_000_000.0

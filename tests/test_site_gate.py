@@ -15,7 +15,14 @@ from notifications.models import Follow, Notification
 from scraping import site
 from scraping.checks import check_manga, import_title
 from scraping.jobs import run_job
-from scraping.models import CheckRequest, CheckSchedule, Manga, ScrapeLog, SitePaused, SiteState
+from scraping.models import (
+    CheckRequest,
+    CheckSchedule,
+    Manga,
+    ScrapeLog,
+    SitePaused,
+    SiteState,
+)
 from scraping.politeness import decide_turn
 from scraping.tasks import check_manga_task, dispatch_due_checks, request_check
 from tests.conftest import bato, run_command

@@ -17,7 +17,7 @@ from scraping.checks import check_manga, import_title
 from scraping.models import Chapter, CheckSchedule, Manga, ScrapeLog, SiteState
 from scraping.sources import TitleRef, parse_reference
 from scraping.sources.mangadex import MangaDex
-from scraping.sources.mangaupdates.parsing import base36
+from scraping.sources.mangaupdates import base36
 from scraping.tasks import dispatch_due_checks
 from tests.conftest import bato
 

@@ -7,7 +7,13 @@ import itertools
 import re
 from dataclasses import dataclass, field
 
-from tests.standins.server import COMMON_FAULTS, StandIn, json_answer, now_ms, weekly_times_ms
+from tests.standins.server import (
+    COMMON_FAULTS,
+    StandIn,
+    json_answer,
+    now_ms,
+    weekly_times_ms,
+)
 
 DETAILS_FIELD = "get_content_comicNode"
 CHAPTERS_FIELD = "get_content_chapterList"

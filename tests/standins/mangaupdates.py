@@ -12,7 +12,7 @@ import itertools
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
-from scraping.sources.mangaupdates.parsing import base36
+from scraping.sources.mangaupdates import base36
 from tests.standins.server import StandIn, json_answer, now_ms, weekly_times_ms
 
 FIRST_ID = 64_897_697_818  # "ttaew4a" in base 36, the example in MangaUpdates' docs

@@ -1,0 +1,396 @@
+"""MangaDex (API v5): chapters per language and scanlation group.
+
+A check asks for the newest page of the title's feed in its languages, and
+pages further only while a whole page is new: an unchanged title costs one
+request, two on the day its details are refreshed. An import pages through
+the whole feed, 500 chapters a request, narrowing by creation time past the
+API's 10,000-result window. Requests carry batoshelf's own User-Agent:
+MangaDex turns away browser-like agents with a plain-text 400.
+
+The parsers come first, pure functions (no Django, no I/O) from MangaDex's answers to the shared
+records.
+
+Answers come in envelopes: `{"result": "ok", "response": "entity" | "collection",
+"data": ...}`, or `{"result": "error", "errors": [{status, title, detail}]}`.
+Times are RFC 3339 in UTC. A chapter's number is free text (null for oneshots).
+"""
+
+import re
+from dataclasses import replace
+from datetime import timedelta
+
+from django.conf import settings
+
+import scraping.sources.values as values
+from scraping.sources.base import (
+    Candidate,
+    ChapterRecord,
+    Link,
+    Politeness,
+    Request,
+    Source,
+    TitleDetails,
+    TitleSnapshot,
+)
+from scraping.sources.errors import BadResponse, InvalidTitleReference, Misconfigured
+from scraping.sources.http import honest_user_agent, read_json
+from scraping.sources.values import link_on
+
+UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+# /title/<uuid>, /title/<uuid>/<slug>, and the older /manga/<uuid>
+TITLE_PATH = re.compile(r"^/(?:title|manga)/(?P<id>[0-9a-fA-F-]{36})(?:/[^/]*)?/?$")
+LANGUAGE = re.compile(r"^[a-z]{2}(-[a-z]{2})?$")
+
+SITE = "https://mangadex.org"
+COVERS = "https://uploads.mangadex.org/covers"
+STATUSES = {"ongoing", "completed", "hiatus", "cancelled"}
+# Titles in a name map, most readable first.
+NAME_LANGUAGES = ("en", "ja-ro", "ko-ro", "zh-ro")
+# Every content rating: the default leaves pornographic titles' feeds empty.
+CONTENT_RATINGS = ("safe", "suggestive", "erotica", "pornographic")
+
+
+def parse_uuid(text):
+    """The lowercase UUID in `text`, or None."""
+    lowered = values.text(text).lower()
+    return lowered if UUID.match(lowered) else None
+
+
+def error_detail(payload):
+    """The errors of an error envelope, as one line ("" when it is none)."""
+    if not isinstance(payload, dict) or payload.get("result") != "error":
+        return ""
+    errors = payload.get("errors")
+    if not isinstance(errors, list):
+        return "an error without details"
+    return "; ".join(
+        f"{values.text(e.get('title'))}: {values.text(e.get('detail'))}" if isinstance(e, dict) else values.text(e)
+        for e in errors
+    )[:500]
+
+
+def _envelope(payload, response):
+    if not isinstance(payload, dict):
+        raise BadResponse(f"expected a JSON object, got {type(payload).__name__}")
+    if payload.get("result") != "ok":
+        raise BadResponse(f"MangaDex answered an error: {error_detail(payload) or payload.get('result')!r}")
+    if payload.get("response") != response:
+        raise BadResponse(f"expected a MangaDex {response}, got {payload.get('response')!r}")
+    return payload.get("data")
+
+
+def _name(names):
+    """The most readable name in a {language: name} map."""
+    if not isinstance(names, dict):
+        return ""
+    for language in NAME_LANGUAGES:
+        if values.text(names.get(language)):
+            return values.text(names[language])
+    return next((values.text(v) for v in names.values() if values.text(v)), "")
+
+
+def _related(relationships, kind):
+    return [r for r in relationships if isinstance(r, dict) and r.get("type") == kind]
+
+
+def _relationships(obj):
+    relationships = obj.get("relationships")
+    return relationships if isinstance(relationships, list) else []
+
+
+def _attributes(obj, what):
+    if not isinstance(obj, dict):
+        raise BadResponse(f"a {what} is a {type(obj).__name__}, not an object")
+    attributes = obj.get("attributes")
+    if not isinstance(attributes, dict):
+        raise BadResponse(f"a {what} has no attributes")
+    return attributes
+
+
+def parse_manga(payload, requested_id):
+    """TitleDetails from `GET /manga/{id}` with authors, artists and cover art expanded."""
+    manga = _envelope(payload, "entity")
+    attributes = _attributes(manga, "manga")
+    manga_id = parse_uuid(manga.get("id"))
+    if manga_id != requested_id:
+        raise BadResponse(f"asked for title {requested_id}, the answer is about {manga.get('id')!r}")
+    relationships = _relationships(manga)
+    title_map = attributes.get("title") if isinstance(attributes.get("title"), dict) else {}
+    name = _name(title_map)
+    alt_names = [values.text(v) for v in title_map.values() if values.text(v) and values.text(v) != name]
+    for alt in attributes.get("altTitles") or []:
+        if isinstance(alt, dict):
+            alt_names.extend(values.text(v) for v in alt.values() if values.text(v))
+    status = values.text(attributes.get("status"))
+    return TitleDetails(
+        source_id=manga_id,
+        name=name or f"Title {manga_id}",
+        alt_names=list(dict.fromkeys(a for a in alt_names if a != name)),
+        authors=_people(relationships, "author"),
+        artists=_people(relationships, "artist"),
+        genres=_tags(attributes.get("tags")),
+        upload_status=status if status in STATUSES else "",
+        original_status=status,
+        year=_year(attributes.get("year")),
+        description=_name(attributes.get("description")),
+        cover_url=_cover(manga_id, relationships),
+        orig_lang=values.text(attributes.get("originalLanguage")),
+    )
+
+
+def _people(relationships, kind):
+    names = [values.text((r.get("attributes") or {}).get("name")) for r in _related(relationships, kind)
+             if isinstance(r.get("attributes"), dict)]
+    return list(dict.fromkeys(n for n in names if n))
+
+
+def _tags(tags):
+    if not isinstance(tags, list):
+        return []
+    names = []
+    for tag in tags:
+        attributes = tag.get("attributes") if isinstance(tag, dict) else None
+        if isinstance(attributes, dict):
+            names.append(_name(attributes.get("name")))
+    return [n for n in names if n]
+
+
+def _year(value):
+    year = values.integer(value)
+    return year if year is not None and 1800 < year < 3000 else None
+
+
+def _cover(manga_id, relationships):
+    for art in _related(relationships, "cover_art"):
+        file_name = values.text((art.get("attributes") or {}).get("fileName")) if isinstance(
+            art.get("attributes"), dict) else ""
+        if re.fullmatch(r"[\w.-]{1,200}", file_name):
+            return f"{COVERS}/{manga_id}/{file_name}.512.jpg"
+    return ""
+
+
+def parse_feed(payload):
+    """(chapters, total) from a page of `GET /manga/{id}/feed` or `GET /chapter`."""
+    data = _envelope(payload, "collection")
+    if not isinstance(data, list):
+        raise BadResponse(f"a MangaDex collection's data is a {type(data).__name__}, not a list")
+    total = values.integer(payload.get("total"))
+    if total is None or total < 0:
+        raise BadResponse("a MangaDex collection has no total")
+    return [_chapter(c) for c in data], total
+
+
+def _chapter(raw):
+    attributes = _attributes(raw, "chapter")
+    chapter_id = parse_uuid(raw.get("id"))
+    if chapter_id is None:
+        raise BadResponse(f"a chapter has no usable id: {raw.get('id')!r}")
+    number_text = values.text(attributes.get("chapter"))
+    number_from, number = values.chapter_numbers(number_text)
+    title = values.text(attributes.get("title"))
+    external = values.external_link(attributes.get("externalUrl"))
+    published = values.iso_datetime(attributes.get("readableAt")) or values.iso_datetime(attributes.get("publishAt"))
+    groups = [values.text((g.get("attributes") or {}).get("name"))
+              for g in _related(_relationships(raw), "scanlation_group") if isinstance(g.get("attributes"), dict)]
+    return ChapterRecord(
+        source_id=chapter_id,
+        dname=f"Chapter {number_text}" if number_text else (title or "Oneshot"),
+        title=title,
+        number=number,
+        number_from=number_from,
+        volume=values.text(attributes.get("volume")),
+        language=values.text(attributes.get("translatedLanguage")),
+        groups=tuple(g for g in groups if g),
+        published_at=published,
+        created_at=values.iso_datetime(attributes.get("createdAt")),
+        url_path="" if external else f"/chapter/{chapter_id}",
+        external_url=external,
+        # Taken down (DMCA): listed, but its pages are gone.
+        available=attributes.get("isUnavailable") is not True,
+    )
+
+
+def parse_search(payload):
+    """[(Candidate without its latest chapter, id of its latest uploaded chapter or "")] from `GET /manga`."""
+    data = _envelope(payload, "collection")
+    if not isinstance(data, list):
+        raise BadResponse("a MangaDex search's data is not a list")
+    found = []
+    for manga in data:
+        attributes = _attributes(manga, "manga")
+        manga_id = parse_uuid(manga.get("id"))
+        if manga_id is None:
+            continue
+        title_map = attributes.get("title") if isinstance(attributes.get("title"), dict) else {}
+        alt = [values.text(v) for a in attributes.get("altTitles") or [] if isinstance(a, dict) for v in a.values()]
+        found.append((
+            Candidate(source="mangadex", source_id=manga_id, name=_name(title_map) or manga_id,
+                      alt_names=tuple(a for a in alt if a)[:5], year=_year(attributes.get("year")),
+                      url=f"{SITE}/title/{manga_id}"),
+            parse_uuid(attributes.get("latestUploadedChapter")) or "",
+        ))
+    return found
+
+
+# The source: what it accepts, how it asks (each request through the gate's `ask`), its links.
+
+
+# Chapters a request: an import takes the most the API gives; a check's first
+# page is small, since it is usually all known.
+FULL_PAGE = 500
+CHECK_PAGE = 100
+# The API serves no result past offset + limit = 10,000.
+WINDOW = 10_000
+# An import of a title past any real size stops here (40 × 500 chapters).
+MAX_FULL_REQUESTS = 40
+DETAILS_EVERY = timedelta(days=1)
+
+
+class WindowTooLarge(BadResponse):
+    """The feed refused a page past its 10,000-result window."""
+
+
+class MangaDex(Source):
+    name = "mangadex"
+    display_name = "MangaDex"
+    aliases = ("mangadex", "md")
+    searchable = True
+    accepted = "a MangaDex title URL (https://mangadex.org/title/<uuid>) or its UUID"
+
+    def hosts(self):
+        return {"mangadex.org", "canary.mangadex.dev"}
+
+    def parse_id(self, text):
+        return parse_uuid(text)
+
+    def id_from_url(self, parts, text):
+        match = TITLE_PATH.match(parts.path)
+        manga_id = parse_uuid(match.group("id")) if match else None
+        if manga_id is None:
+            hint = " (that is a chapter; paste its title's page)" if parts.path.startswith("/chapter/") else ""
+            raise InvalidTitleReference(
+                f"{text!r} is not a MangaDex title page{hint}: expected https://mangadex.org/title/<uuid>."
+            )
+        return manga_id
+
+    def base_urls(self):
+        return [settings.MANGADEX_API_URL]
+
+    def politeness(self):
+        return Politeness(settings.MANGADEX_MIN_DELAY, settings.MANGADEX_MAX_DELAY,
+                          settings.MANGADEX_MAX_REQUESTS_PER_HOUR)
+
+    def headers(self, base_url, request):
+        # Never a Via header: MangaDex refuses requests through non-transparent proxies.
+        return {"User-Agent": honest_user_agent(), "Accept": "application/json"}
+
+    def languages(self, chosen):
+        return tuple(chosen) if chosen else tuple(settings.MANGADEX_LANGUAGES)
+
+    def fetch_title(self, ask, source_id, known):
+        details = None
+        if known.details_due(DETAILS_EVERY):
+            details = ask(
+                Request("GET", f"/manga/{source_id}", (("includes[]", "author"), ("includes[]", "artist"),
+                                                       ("includes[]", "cover_art"))),
+                lambda answer: read(answer, lambda payload: parse_manga(payload, source_id),
+                                    not_found=f"MangaDex has no title {source_id}"),
+            )
+        fetch = self._whole_feed if known.full else self._new_in_feed
+        return TitleSnapshot(details=details, chapters=fetch(ask, source_id, known))
+
+    def _feed(self, ask, source_id, languages, params):
+        return ask(
+            Request("GET", f"/manga/{source_id}/feed", feed_filters(languages) + params),
+            lambda answer: read(answer, parse_feed, not_found=f"MangaDex has no title {source_id}"),
+        )
+
+    def _new_in_feed(self, ask, source_id, known):
+        """The newest chapters, a page at a time, until a page holds one already stored."""
+        chapters, offset = [], 0
+        while offset + CHECK_PAGE <= WINDOW:
+            page, total = self._feed(ask, source_id, known.languages, (
+                ("order[readableAt]", "desc"), ("limit", str(CHECK_PAGE)), ("offset", str(offset))))
+            chapters.extend(page)
+            offset += CHECK_PAGE
+            if not page or offset >= total or any(c.source_id in known.chapter_ids for c in page):
+                break
+        return chapters
+
+    def _whole_feed(self, ask, source_id, known):
+        """Every chapter, oldest first; past the 10,000-result window, again from the last creation time."""
+        chapters, offset, since = {}, 0, None
+        for _ in range(MAX_FULL_REQUESTS):
+            params = (("order[createdAt]", "asc"), ("limit", str(FULL_PAGE)), ("offset", str(offset)))
+            if since:
+                params += (("createdAtSince", since),)
+            try:
+                page, total = self._feed(ask, source_id, known.languages, params)
+            except WindowTooLarge:
+                page, total = [], offset + FULL_PAGE + 1  # the server's window is smaller than we thought
+            chapters.update((c.source_id, c) for c in page)
+            offset += FULL_PAGE
+            if offset >= total and page:
+                break
+            if offset + FULL_PAGE > WINDOW or not page:
+                newest = max((c.created_at for c in chapters.values() if c.created_at), default=None)
+                next_since = newest.strftime("%Y-%m-%dT%H:%M:%S") if newest else None
+                if next_since is None or next_since == since:
+                    break  # nothing newer to narrow to
+                since, offset = next_since, 0
+        return list(chapters.values())
+
+    def search(self, ask, query, limit):
+        found = ask(
+            Request("GET", "/manga", (("title", query[:200]), ("limit", str(limit)), ("order[relevance]", "desc"),
+                                      ("includes[]", "cover_art"), *rating_filters())),
+            lambda answer: read(answer, parse_search),
+        )
+        latest = [chapter_id for _, chapter_id in found if chapter_id]
+        names = {}
+        if latest:
+            chapters, _ = ask(
+                Request("GET", "/chapter", tuple(("ids[]", i) for i in latest) + (
+                    ("limit", str(len(latest))), *rating_filters())),
+                lambda answer: read(answer, parse_feed),
+            )
+            names = {c.source_id: f"{c.dname} ({c.language})" if c.language else c.dname for c in chapters}
+        return [replace(candidate, latest_chapter=names.get(chapter_id, "")) for candidate, chapter_id in found]
+
+    def title_url(self, source_id):
+        return f"{SITE}/title/{source_id}"
+
+    def chapter_link(self, title_source_id, url_path, external_url):
+        if external_url:
+            return Link(external_url, external=True)
+        return Link(link_on(SITE, url_path) or self.title_url(title_source_id))
+
+
+def rating_filters():
+    return tuple(("contentRating[]", rating) for rating in CONTENT_RATINGS)
+
+
+def feed_filters(languages):
+    """What every feed request asks for: the title's languages, every rating, the groups' names,
+    chapters taken down listed (marked, not announced), nothing scheduled for later."""
+    return (
+        *(("translatedLanguage[]", language) for language in languages), *rating_filters(),
+        ("includes[]", "scanlation_group"), ("includeFuturePublishAt", "0"), ("includeUnavailable", "1"),
+    )
+
+
+def read(answer, parse, *, not_found=None):
+    """`parse` of a MangaDex answer, or the SourceError it is."""
+    if answer.status == 400 and not answer.text.lstrip().startswith("{"):
+        raise Misconfigured(
+            f"MangaDex refused the request with a plain-text HTTP 400 ({answer.text[:80]!r}): it turns away "
+            f"User-Agents that look like a browser. batoshelf sends {honest_user_agent()!r}; make sure no proxy "
+            "replaces it, and set BATOSHELF_CONTACT_URL to a page where MangaDex can reach you.",
+            status=400,
+        )
+    if answer.status == 400 and "result window is too large" in answer.text.lower():
+        raise WindowTooLarge("MangaDex refused a page past its 10,000-result window", status=400)
+    return read_json(answer, "MangaDex", parse, not_found=not_found, reason=error_detail)
+
+
+SOURCE = MangaDex()

@@ -140,7 +140,7 @@ else:
 
 # Where requests for titles go, most preferred first. When the mirror in use
 # blocks us or cannot be reached, the next check goes to the next one, and the
-# one that works is remembered (SiteState.mirror) across restarts. Links in
+# one that works is remembered (SourceState.mirror) across restarts. Links in
 # pages point at the first.
 BATO_SITE_URLS = env_urls(
     "BATO_SITE_URLS",
@@ -169,7 +169,7 @@ BATO_TIMEOUT = env_float("BATO_TIMEOUT", 15.0, minimum=1)
 # Unset: each title is checked on the schedule learned from its releases. Set:
 # every title every this many hours (demos, or a site that wants it simple).
 BATO_CHECK_INTERVAL_HOURS = env_float("BATO_CHECK_INTERVAL_HOURS", None, minimum=0.01)
-# The cluster-wide limiter (scraping.site): at most this many requests an
+# The cluster-wide limiter (scraping.gate.keeper): at most this many requests an
 # hour, on top of the spacing above. A check waits at most BATO_TURN_MAX_WAIT
 # seconds for its turn; then it gives its title back for a later dispatch.
 BATO_MAX_REQUESTS_PER_HOUR = env_int("BATO_MAX_REQUESTS_PER_HOUR", 300, minimum=1)

@@ -30,6 +30,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+
 from scraping.sources import TitleRef  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -137,7 +138,13 @@ def measure(mode, counts, rounds, relay_interval):
 def run_service_and_clients(mode, site, counts, rounds, relay_interval):
     from notifications.models import Follow
     from scraping.checks import import_title
-    from tests.processes import ManagedProcess, free_port, http_status, logged_in_sessions, wait_for
+    from tests.processes import (
+        ManagedProcess,
+        free_port,
+        http_status,
+        logged_in_sessions,
+        wait_for,
+    )
 
     manga = import_title(TitleRef("bato", str(TITLE))).manga
     sessions = logged_in_sessions("bench", max(counts))

@@ -2,7 +2,7 @@
 
     .venv/bin/python benchmarks/polite_month.py [--releases FILE] [--copies 1 4] [--days 30]
 
-Every request goes through one channel to one simulated site (scraping.site_simulation).
+Every request goes through one channel to one simulated site (scraping.gate.simulation).
 The month starts with every title due, as after a restart. Compared in the same run:
 batoshelf (learned schedule, the cluster limiter: 4-7 s spacing, 300 requests an hour,
 Retry-After honoured), the learned schedule with the seed's waits, and the seed's rules
@@ -18,8 +18,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from scraping.simulation import load_release_histories  # noqa: E402
-from scraping.site_simulation import CITIZENS, SiteRules, simulate_month  # noqa: E402
+from scraping.gate.simulation import CITIZENS, SiteRules, simulate_month  # noqa: E402
+from scraping.schedule.simulation import load_release_histories  # noqa: E402
 
 # 471 real release histories (what they are and where they come from: their "about" and "source_notes").
 REAL_HISTORIES = ROOT / "benchmarks" / "data" / "release-histories.json"

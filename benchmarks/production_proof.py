@@ -554,7 +554,7 @@ class Proof:
         return sum(len(site.api_requests()) for site in self.sites.values())
 
     def site_garbage(self):
-        from scraping.models import Chapter, SiteState
+        from scraping.models import Chapter, SourceState
 
         seconds = self.size["garbage"]
         log(f"fault: every source answers garbage for {seconds} s")
@@ -564,10 +564,10 @@ class Proof:
         deadline = time.monotonic() + seconds
         opened = set()
         while time.monotonic() < deadline:
-            opened |= {s.source for s in SiteState.objects.filter(breaker_until__isnull=False)}
+            opened |= {s.source for s in SourceState.objects.filter(breaker_until__isnull=False)}
             time.sleep(1)
         written = Chapter.objects.count() - stored_before
-        states = {s.source: s for s in SiteState.objects.all()}
+        states = {s.source: s for s in SourceState.objects.all()}
         self.set_fault(None)
         self.report.promise("garbage from every source: nothing written, every breaker open",
                             written == 0 and opened == set(self.sites),
@@ -577,7 +577,7 @@ class Proof:
                             + ")")
         recovered_at = time.monotonic()
         ok = self.settle("after the garbage", timeout=300)
-        still_open = sorted(SiteState.objects.filter(breaker_until__isnull=False).values_list("source", flat=True))
+        still_open = sorted(SourceState.objects.filter(breaker_until__isnull=False).values_list("source", flat=True))
         self.report.promise("garbage from every source: recovery after", ok and not still_open,
                             f"breakers {'all closed' if not still_open else 'still open: ' + ', '.join(still_open)}; "
                             f"everything stored and delivered {time.monotonic() - recovered_at:.0f} s after the "

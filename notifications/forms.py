@@ -1,6 +1,6 @@
 from django import forms
 
-from scraping.models import SitePaused
+from scraping.gate.keeper import SourcePaused
 from scraping.moving import CannotMove, move_title
 from scraping.sources import ACCEPTED, parse_reference
 from scraping.sources.errors import InvalidTitleReference, SourceError
@@ -44,6 +44,6 @@ class MoveTitleForm(forms.Form):
             return move_title(manga, self.cleaned_data["to"], by=by)
         except CannotMove as error:
             self.add_error("to", str(error))
-        except (SourceError, SitePaused) as error:
+        except (SourceError, SourcePaused) as error:
             self.add_error("to", getattr(error, "message", str(error)))
         return None

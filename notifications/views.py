@@ -20,9 +20,10 @@ from batoshelf.http import api_login_required, int_parameter
 from notifications.delivery import publish_read_state
 from notifications.forms import AddTitleForm, MoveTitleForm
 from notifications.models import Follow, Notification
-from scraping.checks import import_title
 from scraping import sources
-from scraping.models import Chapter, Manga, SitePaused
+from scraping.checks import import_title
+from scraping.gate.keeper import SourcePaused
+from scraping.models import Chapter, Manga
 from scraping.moving import find_elsewhere, sources_down_long
 from scraping.sources.errors import SourceError
 
@@ -186,7 +187,7 @@ def shelf(request):
         ref = form.cleaned_data["url"]
         try:
             imported = import_title(ref, user=request.user)
-        except (SourceError, SitePaused) as error:
+        except (SourceError, SourcePaused) as error:
             form.add_error("url", getattr(error, "message", str(error)))
         else:
             verb = "Now following" if imported.followed else "You already follow"

@@ -20,7 +20,7 @@ from scraping.models import (
     JobRun,
     Manga,
     ScrapeLog,
-    SiteState,
+    SourceState,
     TitleDailyStats,
 )
 from scraping.moving import find_elsewhere
@@ -393,8 +393,8 @@ class ScrapeLogAdmin(admin.ModelAdmin):
         return False
 
 
-@admin.register(SiteState)
-class SiteStateAdmin(admin.ModelAdmin):
+@admin.register(SourceState)
+class SourceStateAdmin(admin.ModelAdmin):
     """Staff may end a pause or close the breaker here by clearing its time."""
 
     list_display = ("__str__", "mirror", "paused_until", "pause_reason", "breaker_until", "breaker_opened_at",

@@ -14,11 +14,11 @@ from django.utils import timezone
 from batoshelf.logs import PERFORMANCE_LOGGER
 from notifications.delivery import publish_on_commit
 from notifications.models import Follow, Notification
-from scraping import site
-from scraping.models import Chapter, CheckSchedule, Manga, ScrapeLog, SitePaused
+from scraping.gate import keeper
+from scraping.gate.keeper import SourcePaused
+from scraping.models import Chapter, CheckSchedule, Manga, ScrapeLog
 from scraping.sources.base import Known
 from scraping.sources.errors import SourceError
-
 
 performance = logging.getLogger(PERFORMANCE_LOGGER)
 
@@ -94,10 +94,10 @@ def _check(manga, claim_token, priority):
     schedule.claim_token = token
     stored = _stored_chapters(manga)
     known = _known(manga, stored, timer.started_at)
-    requests = site.Requests(manga.source, priority=priority)
+    requests = keeper.Requests(manga.source, priority=priority)
     try:
         snapshot = manga.source_object.fetch_title(requests, manga.source_id, known)
-    except SitePaused as paused:
+    except SourcePaused as paused:
         schedule.release()
         return _skip(manga, timer, str(paused), requests)
     except SourceError as error:
@@ -118,7 +118,7 @@ def import_title(ref, *, user=None, languages=None):
 
     The first import notifies no one. `user`, when given, follows the title;
     `languages` choose its chapter languages where the source has several.
-    Raises SourceError or SitePaused when the source cannot give us the title;
+    Raises SourceError or SourcePaused when the source cannot give us the title;
     then nothing is stored.
     """
     manga = Manga.objects.filter(source=ref.source, source_id=ref.source_id).first()
@@ -126,7 +126,7 @@ def import_title(ref, *, user=None, languages=None):
         timer = _Timer()
         manga = Manga(source=ref.source, source_id=ref.source_id, languages=list(languages or []))
         known = _known(manga, {}, timer.started_at)
-        requests = site.Requests(ref.source)
+        requests = keeper.Requests(ref.source)
         snapshot = manga.source_object.fetch_title(requests, ref.source_id, known)
         try:
             _store(manga, CheckSchedule(manga=manga), snapshot, timer, requests, {}, known, announce=False)

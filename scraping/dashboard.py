@@ -7,7 +7,8 @@ from django.db.models import Avg, Count, Q, Sum
 from django.db.models.functions import TruncHour
 from django.utils.html import escape
 
-from scraping import site, sources
+from scraping import sources
+from scraping.gate import keeper
 from scraping.models import CheckSchedule, Heartbeat, JobConfig, Manga, ScrapeLog
 
 logger = logging.getLogger(__name__)
@@ -115,7 +116,7 @@ def system_status(now):
         "cluster_alive": bool(beat and now - beat.beat_at < HEARTBEAT_STALE),
         "cluster_last_heartbeat": beat.beat_at.isoformat() if beat else None,
         "queue_depth": queue_depth,
-        "sources": site.status(now),
+        "sources": keeper.status(now),
         "jobs_running": sorted(JobConfig.objects.filter(running_until__gt=now).values_list("job_type", flat=True)),
     }
 

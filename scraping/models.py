@@ -7,13 +7,14 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
-from django.db import models, transaction
+from django.db import models
 from django.db.models import Avg, Count, Q, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
-from scraping import politeness, scheduling, sources
-from scraping.politeness import LimiterState, Turn, Verdict
+from scraping import sources
+from scraping.gate import rules
+from scraping.schedule import policy
 from scraping.sources.base import DAY, EXACT
 from scraping.sources.errors import TitleNotFound
 
@@ -322,7 +323,7 @@ class CheckSchedule(models.Model):
         self.failures = self.not_found_checks = 0
         self.failure_alerted = False
         self.last_checked_at = now
-        plan = scheduling.plan_next_check(release_times, now, status, self.misses)
+        plan = policy.plan_next_check(release_times, now, status, self.misses)
         self.learned = plan.rhythm.as_json()
         pinned = self.manual_interval_hours or settings.BATO_CHECK_INTERVAL_HOURS
         if pinned:
@@ -350,7 +351,7 @@ class CheckSchedule(models.Model):
             self.reason = (f"paused: its source did not have it {self.not_found_checks} checks in a row; "
                            "resume it when it is back")
         else:
-            self.next_check_at = scheduling.retry_after_failure(now, self.failures)
+            self.next_check_at = policy.retry_after_failure(now, self.failures)
             self.reason = f"retrying after {self.failures} failure(s): {error.kind}"
         self._release()
         self.save()
@@ -503,41 +504,17 @@ class CheckRequest(models.Model):
         return f"{asked}; it ran at {log.started_at:%H:%M:%S} UTC and {found}."
 
 
-class SitePaused(Exception):
-    def __init__(self, until, reason, *, source=""):
-        who = sources.get(source).display_name if source else "the source"
-        super().__init__(f"checks to {who} are paused until {until:%Y-%m-%d %H:%M:%S} UTC: {reason}")
-        self.until = until
-        self.reason = reason
-        self.source = source
-
-
-@dataclass(frozen=True)
-class SiteChange:
-    """What one answer changed that staff should hear about."""
-
-    opened_first: bool = False  # the breaker opened after working fine
-    recovered: bool = False  # the breaker closed after being open
-    reason: str = ""
-    until: datetime | None = None
-
-
-class SiteStateQuerySet(models.QuerySet):
+class SourceStateQuerySet(models.QuerySet):
     def of(self, source):
         return self.filter(source=source)
 
 
-class SiteState(models.Model):
+class SourceState(models.Model):
     """The row every worker consults about one source: its database limiter, pause, breaker, base URL.
 
-    One row per source, so a 429 from one never pauses another. The rules are
-    in scraping.politeness; scraping.site drives them. Changes are conditional
-    updates or made under the row's lock, so workers on several machines agree.
+    One row per source, so a 429 from one never pauses another. The gate
+    (scraping.gate) reads and changes it; this model only holds it.
     """
-
-    # The probe check holds the half-open breaker this long at most (a turn's
-    # wait plus a request), so a worker killed mid-probe cannot hold it.
-    PROBE_LEASE = timedelta(minutes=3)
 
     source = models.CharField(max_length=16, choices=sources.choices(), unique=True)
     limiter = models.JSONField(default=dict, blank=True, editable=False,
@@ -563,7 +540,7 @@ class SiteState(models.Model):
         help_text="The base URL requests go to; on failure the next configured one takes over.",
     )
 
-    objects = SiteStateQuerySet.as_manager()
+    objects = SourceStateQuerySet.as_manager()
 
     class Meta:
         verbose_name = "source state"
@@ -584,171 +561,15 @@ class SiteState(models.Model):
         stored = {state.source: state for state in cls.objects.all()}
         return {name: stored.get(name) or cls(source=name) for name in sources.SOURCES}
 
-    # The database limiter
-
-    @classmethod
-    def limiter_state(cls, source, row=None):
-        """(version, LimiterState) of a source's database limiter, from `row` when the caller just read it."""
-        row = row or cls.current(source)
-        return row.limiter_version, LimiterState.from_json(row.limiter)
-
-    @classmethod
-    def replace_limiter_state(cls, source, version, state):
-        """Store `state` if nobody changed the limiter since `version` was read; True if stored."""
-        return bool(cls.objects.of(source).filter(limiter_version=version).update(
-            limiter=state.as_json(), limiter_version=version + 1,
-        ))
-
-    # Pause and breaker
-
     @property
     def mirror_in_use(self):
-        return politeness.mirror_in_use(sources.get(self.source).base_urls(), self.mirror)
-
-    def stopped_at(self, now):
-        """SitePaused for a pause or an open breaker in force at `now`, or None."""
-        if self.paused_until and self.paused_until > now:
-            return SitePaused(self.paused_until, self.pause_reason, source=self.source)
-        if self.breaker_until and self.breaker_until > now:
-            return SitePaused(self.breaker_until, f"circuit breaker open after {self.breaker_reason}",
-                              source=self.source)
-        return None
-
-    def admit(self, now):
-        """A Turn for a request about to wait for the limiter, or SitePaused, as this row says.
-
-        While the breaker is open nobody goes; once its wait is over exactly one
-        check (the probe) goes, and the others wait for what it finds.
-        """
-        stopped = self.stopped_at(now)
-        if stopped:
-            raise stopped
-        if self.breaker_until is None:
-            return Turn(self.source, self.mirror_in_use, failures_seen=self.failures_in_a_row)
-        free = Q(probe_until__isnull=True) | Q(probe_until__lt=now)
-        if SiteState.objects.filter(free, pk=self.pk, breaker_until=self.breaker_until).update(
-            probe_until=now + self.PROBE_LEASE
-        ):
-            return Turn(self.source, self.mirror_in_use, probe=True, failures_seen=self.failures_in_a_row)
-        raise SitePaused(now + self.PROBE_LEASE, "circuit breaker half open: one probe check is under way",
-                         source=self.source)
-
-    @classmethod
-    def still_open(cls, source, now):
-        """Raise SitePaused if a pause or the breaker started while a turn waited for the limiter."""
-        stopped = cls.current(source).stopped_at(now)
-        if stopped:
-            raise stopped
-
-    @classmethod
-    def give_back_probe(cls, source):
-        cls.objects.of(source).update(probe_until=None)
-
-    @classmethod
-    def pause(cls, source, now, seconds, reason):
-        """Stop every check to `source` for `seconds`; a longer pause already set stands."""
-        cls.current(source)
-        until = now + timedelta(seconds=seconds)
-        cls.objects.of(source).filter(Q(paused_until__isnull=True) | Q(paused_until__lt=until)).update(
-            paused_until=until, pause_reason=reason[:300],
-        )
-        return until
-
-    @classmethod
-    def active_pause(cls, source, now):
-        """SitePaused for the pause or open breaker of `source` in force at `now`, or None."""
-        return cls.current(source).stopped_at(now)
-
-    def dispatch_allowance(self, now, limit):
-        """How many checks of this source may be handed out now, and why fewer than `limit` ("" when all)."""
-        stopped = self.stopped_at(now)
-        if stopped:
-            return 0, str(stopped)
-        if self.breaker_until is not None:
-            if self.probe_until and self.probe_until > now:
-                return 0, "circuit breaker half open: the probe check is under way"
-            return 1, "circuit breaker half open: one probe check"
-        return limit, ""
-
-    @classmethod
-    def record_answer(cls, turn, error, now):
-        """Apply what the source answered on `turn` (`error` None when it worked); return a SiteChange."""
-        verdict = politeness.judge(error)
-        if verdict is Verdict.FINE and not turn.probe:
-            # The common case costs no query. A failure another worker met while
-            # this request was out stays counted: the breaker opens a little sooner.
-            if turn.failures_seen:
-                cls.objects.of(turn.source).update(failures_in_a_row=0)
-            return SiteChange()
-        with transaction.atomic():
-            cls.current(turn.source)
-            row = cls.objects.select_for_update().get(source=turn.source)
-            change = SiteChange()
-            if verdict is Verdict.FINE:
-                row.failures_in_a_row = 0
-                if row.breaker_until is not None:
-                    row.breaker_until = row.probe_until = row.breaker_opened_at = None
-                    row.breaker_openings, row.breaker_reason = 0, ""
-                    change = SiteChange(recovered=True)
-            elif verdict is Verdict.RATE_LIMITED:
-                wait = politeness.rate_limit_wait(
-                    error.retry_after, default=settings.BATO_RATE_LIMIT_BACKOFF, cap=settings.BATO_MAX_RETRY_AFTER,
-                )
-                if not row.paused_until or row.paused_until < now + timedelta(seconds=wait):
-                    row.paused_until, row.pause_reason = now + timedelta(seconds=wait), error.message[:300]
-                row.rate_limited_at = now
-                if turn.probe:
-                    row.probe_until = None  # the next probe goes after the pause
-            else:
-                if row.mirror_in_use == turn.mirror:
-                    row.mirror = politeness.next_mirror(sources.get(turn.source).base_urls(), turn.mirror)
-                row.failures_in_a_row += 1
-                opens = verdict is Verdict.BLOCKED or row.failures_in_a_row >= settings.BATO_BREAKER_FAILURES
-                if turn.probe or (opens and row.breaker_until is None):
-                    row.breaker_openings += 1
-                    wait = politeness.breaker_wait(
-                        row.breaker_openings, first=settings.BATO_BREAKER_FIRST_WAIT,
-                        longest=settings.BATO_BREAKER_MAX_WAIT,
-                    )
-                    row.breaker_until, row.probe_until = now + timedelta(seconds=wait), None
-                    row.breaker_reason = f"{error.message} (through {turn.mirror})"[:300]
-                    if row.breaker_openings == 1:
-                        row.breaker_opened_at = now
-                        change = SiteChange(opened_first=True, reason=row.breaker_reason, until=row.breaker_until)
-            row.save()
-        return change
+        return rules.mirror_in_use(sources.get(self.source).base_urls(), self.mirror)
 
     def down_for(self, now):
         """How long the breaker has stayed open since the source last worked (a timedelta), or None."""
         if self.breaker_until is None or self.breaker_opened_at is None:
             return None
         return now - self.breaker_opened_at
-
-    def describe(self, now):
-        """The pause, breaker and address as staff see them."""
-        pause = self.paused_until if self.paused_until and self.paused_until > now else None
-        if self.breaker_until is None:
-            breaker = "closed"
-        elif self.breaker_until > now:
-            breaker = "open"
-        else:
-            breaker = "half open"
-        return {
-            "source": self.source,
-            "display_name": str(self),
-            "mirror": self.mirror_in_use,
-            "paused_until": pause.isoformat() if pause else None,
-            "pause_reason": self.pause_reason if pause else "",
-            "slow_pace_until": (self.rate_limited_at + timedelta(seconds=politeness.SLOW_PACE_FOR)).isoformat()
-            if self.rate_limited_at and now - self.rate_limited_at < timedelta(seconds=politeness.SLOW_PACE_FOR)
-            else None,
-            "breaker": breaker,
-            "breaker_until": self.breaker_until.isoformat() if self.breaker_until else None,
-            "breaker_opened_at": self.breaker_opened_at.isoformat() if self.breaker_opened_at else None,
-            "breaker_openings": self.breaker_openings,
-            "breaker_reason": self.breaker_reason,
-            "failures_in_a_row": self.failures_in_a_row,
-        }
 
 
 class JobConfig(models.Model):
@@ -829,7 +650,7 @@ class JobConfig(models.Model):
         return bool(self.running_until and self.running_until > now)
 
     def in_window(self, now):
-        return scheduling.in_active_window(
+        return policy.in_active_window(
             now, self.active_from_hour, self.active_until_hour, self.window_buffer_minutes
         )
 

@@ -14,9 +14,11 @@ from django.utils import timezone
 
 from notifications.delivery import publish_on_commit
 from notifications.models import Follow, Notification
-from scraping import site, sources
+from scraping import sources
 from scraping.checks import import_title
-from scraping.models import CheckSchedule, SitePaused, SiteState
+from scraping.gate import keeper
+from scraping.gate.keeper import SourcePaused
+from scraping.models import CheckSchedule, SourceState
 from scraping.sources.errors import SourceError
 
 CANDIDATES_PER_SOURCE = 5
@@ -50,8 +52,8 @@ def find_elsewhere(manga):
 def _search(source, names):
     for name in names:
         try:
-            candidates = source.search(site.Requests(source.name, priority=True), name, CANDIDATES_PER_SOURCE)
-        except (SourceError, SitePaused) as problem:
+            candidates = source.search(keeper.Requests(source.name, priority=True), name, CANDIDATES_PER_SOURCE)
+        except (SourceError, SourcePaused) as problem:
             return Search(source, error=getattr(problem, "message", str(problem)))
         if candidates:
             return Search(source, candidates)
@@ -74,7 +76,7 @@ def move_title(old, ref, *, by=None):
     """Move every follower of `old` to the title `ref` names (imported quietly if new), keeping their mutes;
     pause `old` with a note saying where it went; tell the followers who did not do it themselves.
 
-    Raises CannotMove, or SourceError / SitePaused when the new title cannot be fetched (nothing changes then).
+    Raises CannotMove, or SourceError / SourcePaused when the new title cannot be fetched (nothing changes then).
     """
     if (ref.source, ref.source_id) == (old.source, old.source_id):
         raise CannotMove("That is the same title.")
@@ -106,6 +108,6 @@ def move_title(old, ref, *, by=None):
 def sources_down_long(now):
     """{source name: since when} for each source whose breaker has stayed open for DOWN_LONG or more."""
     return {
-        name: state.breaker_opened_at for name, state in SiteState.all_sources().items()
+        name: state.breaker_opened_at for name, state in SourceState.all_sources().items()
         if (state.down_for(now) or timedelta(0)) >= DOWN_LONG
     }

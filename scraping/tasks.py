@@ -8,7 +8,7 @@ from django.utils import timezone
 from django_q.tasks import async_task
 
 from scraping.checks import check_manga
-from scraping import site
+from scraping.gate import keeper
 from scraping.models import CheckRequest, CheckSchedule, Manga
 from scraping.worker import cluster_is_stopping
 
@@ -27,7 +27,7 @@ def dispatch_due_checks(limit=None):
     now = timezone.now()
     queued = 0
     for source in CheckSchedule.objects.due(now).values_list("manga__source", flat=True).distinct():
-        allowed, reason = site.dispatch_allowance(source, site.clock.now(), limit or settings.BATO_DISPATCH_LIMIT)
+        allowed, reason = keeper.dispatch_allowance(source, keeper.clock.now(), limit or settings.BATO_DISPATCH_LIMIT)
         if reason:
             logger.info("dispatch of %s limited to %d: %s", source, allowed, reason)
         if not allowed:

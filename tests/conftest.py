@@ -68,7 +68,7 @@ def pytest_report_header(config):
 @pytest.fixture(autouse=True)
 def fresh_limiter():
     """The Redis limiters' keys outlive a test (the database limiters' rows do not): start each test clean."""
-    from scraping.site import limiter
+    from scraping.gate.limiter import limiter
 
     if django_settings.REDIS_URL:
         for source in ("bato", "mangadex", "mangaupdates"):
@@ -96,10 +96,10 @@ class FakeClock:
 @pytest.fixture
 def site_clock(monkeypatch):
     """The site gate's clock (pauses, breaker, limiter), under the test's control."""
-    import scraping.site
+    import scraping.gate.keeper
 
     clock = FakeClock(timezone.now())
-    monkeypatch.setattr(scraping.site, "clock", clock)
+    monkeypatch.setattr(scraping.gate.keeper, "clock", clock)
     return clock
 
 

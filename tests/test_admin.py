@@ -9,7 +9,8 @@ from django.utils import timezone
 from notifications.models import Follow
 from scraping.admin import RECENT_LOGS
 from scraping.checks import check_manga, import_title
-from scraping.models import CheckRequest, CheckSchedule, Manga, SiteState
+from scraping.gate import keeper
+from scraping.models import CheckRequest, CheckSchedule, Manga
 from tests.conftest import bato
 
 pytestmark = pytest.mark.django_db
@@ -86,7 +87,7 @@ def test_the_admin_is_for_staff_only(client, reader):
 
 def test_every_admin_page_says_when_checks_to_the_site_are_paused(staff_client):
     assert "are paused" not in staff_client.get(reverse("admin:index")).content.decode()
-    SiteState.pause("bato", timezone.now(), 600, "Bato is rate limiting us (HTTP 429)")
+    keeper.pause("bato", timezone.now(), 600, "Bato is rate limiting us (HTTP 429)")
     page = staff_client.get(reverse("admin:scraping_manga_changelist")).content.decode()
     assert "Checks to Bato are paused until" in page and "rate limiting us" in page
 

@@ -9,13 +9,13 @@ from django.utils import timezone
 
 from notifications.models import Follow, Notification
 from scraping.checks import check_manga, import_title
+from scraping.gate import keeper
+from scraping.gate.keeper import SourcePaused
 from scraping.models import (
     Chapter,
     CheckSchedule,
     Manga,
     ScrapeLog,
-    SitePaused,
-    SiteState,
 )
 from tests.conftest import bato
 
@@ -196,7 +196,7 @@ def test_a_429_pauses_every_check_until_its_retry_after(title, standin):
     other = import_title(bato("7")).manga
     standin.set_fault("rate_limit", retry_after=120)
     failed = check_manga(fresh(title))
-    paused = SiteState.active_pause("bato", timezone.now())
+    paused = keeper.active_pause("bato", timezone.now())
     assert paused is not None
     assert paused.until == pytest.approx(failed.log.started_at + timedelta(seconds=120), abs=timedelta(seconds=2))
     requests_so_far = len(standin.api_requests())
@@ -212,14 +212,14 @@ def test_a_block_opens_the_breaker_for_its_first_wait(title, standin, settings):
     standin.set_fault("cloudflare")
     started = timezone.now()
     check_manga(fresh(title))
-    assert SiteState.active_pause("bato", started + timedelta(seconds=290)) is not None
-    assert SiteState.active_pause("bato", started + timedelta(seconds=310)) is None
+    assert keeper.active_pause("bato", started + timedelta(seconds=290)) is not None
+    assert keeper.active_pause("bato", started + timedelta(seconds=310)) is None
 
 
 def test_import_while_the_site_is_paused_stores_nothing(standin):
     standin.add_title("8", chapters=1)
-    SiteState.pause("bato", timezone.now(), 60, "testing")
-    with pytest.raises(SitePaused):
+    keeper.pause("bato", timezone.now(), 60, "testing")
+    with pytest.raises(SourcePaused):
         import_title(bato("8"))
     assert not Manga.objects.exists()
     assert not standin.api_requests()

@@ -13,7 +13,8 @@ from django.db.migrations.recorder import MigrationRecorder
 from django.utils import timezone
 
 from notifications.models import Follow, Notification
-from scraping.models import CheckSchedule, Manga, ScrapeLog, SiteState
+from scraping.gate import keeper
+from scraping.models import CheckSchedule, Manga, ScrapeLog
 from tests.conftest import run_command as run
 from tests.processes import ROOT, free_port, project_env
 
@@ -135,7 +136,7 @@ def test_a_429_ends_the_cycle_and_the_next_cycle_waits_for_the_pause(two_titles)
     assert len(two_titles.api_requests()) == 3  # two imports, one check
     out, _ = run("scrape", "--once", "--force")
     assert "checks to Bato are paused until" in out and "checked 0:" in out
-    assert SiteState.active_pause("bato", timezone.now()) is not None
+    assert keeper.active_pause("bato", timezone.now()) is not None
 
 
 def test_scrape_rejects_a_bad_limit():

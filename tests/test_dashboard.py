@@ -8,8 +8,9 @@ from django.utils import timezone
 
 from scraping.checks import import_title
 from scraping.dashboard import bar_chart
+from scraping.gate import keeper
 from scraping.jobs import run_job
-from scraping.models import CheckSchedule, ScrapeLog, SiteState
+from scraping.models import CheckSchedule, ScrapeLog
 from tests.conftest import bato
 
 pytestmark = pytest.mark.django_db
@@ -74,7 +75,7 @@ def test_system_status_reads_the_heartbeat_the_queue_and_the_site_pause(admin_cl
     assert isinstance(status["queue_depth"], int)
 
     run_job("heartbeat")
-    SiteState.pause("bato", timezone.now(), 600, "HTTP 429")
+    keeper.pause("bato", timezone.now(), 600, "HTTP 429")
     status = admin_client.get("/api/admin/system-status").json()
     assert status["cluster_alive"] is True
     bato = next(s for s in status["sources"] if s["source"] == "bato")

@@ -8,8 +8,9 @@ from django_q.conf import Conf
 from django_q.models import Schedule, Task
 
 from scraping.checks import import_title
+from scraping.gate import keeper
 from scraping.jobs import SCHEDULE_PREFIX, ensure_all
-from scraping.models import CheckSchedule, ScrapeLog, SiteState
+from scraping.models import CheckSchedule, ScrapeLog
 from scraping.tasks import check_manga_task, dispatch_due_checks
 from tests.conftest import bato
 
@@ -78,7 +79,7 @@ def test_the_dispatch_limit_holds_back_the_rest(titles, queued, settings):
 
 def test_nothing_is_queued_while_the_site_is_paused(titles, queued):
     make_due(titles[0])
-    SiteState.pause("bato", timezone.now(), 60, "429")
+    keeper.pause("bato", timezone.now(), 60, "429")
     assert dispatch_due_checks() == 0
     assert not queued
 

@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from scraping.checks import check_manga, import_title
-from scraping.models import Chapter, Manga, ScrapeLog, SiteState
+from scraping.models import Chapter, Manga, ScrapeLog, SourceState
 from scraping.sources import parse_reference
 from scraping.sources.base import Answer
 from scraping.sources.bato import parse_title_response
@@ -142,7 +142,7 @@ def test_a_check_stores_a_whole_answer_or_nothing(standin, answer):
     if not Manga.objects.exists():
         standin.add_title("1", chapters=2)
         import_title(bato("1"))
-    SiteState.objects.all().delete()  # garbage opens the breaker; each answer gets its own check
+    SourceState.objects.all().delete()  # garbage opens the breaker; each answer gets its own check
     manga = Manga.objects.select_related("schedule").get()
     before = sorted(Chapter.objects.values_list("source_id", "dname"))
     standin.raw_answer = (200, {"Content-Type": "application/json"}, answer)

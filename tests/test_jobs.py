@@ -35,7 +35,7 @@ from scraping.models import (
     ScrapeLog,
     TitleDailyStats,
 )
-from scraping.scheduling import in_active_window
+from scraping.schedule.policy import in_active_window
 from scraping.sources.errors import SourceError
 from tests.conftest import bato, run_command
 

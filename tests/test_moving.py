@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from notifications.models import Follow, Notification
 from scraping.checks import import_title
-from scraping.models import Manga, SiteState
+from scraping.models import Manga, SourceState
 from scraping.sources import TitleRef
 from tests.conftest import bato, logged_in, run_command
 from tests.standins.__main__ import VILLAINESS
@@ -107,10 +107,10 @@ def test_movetitle_moves_by_url_or_id_and_says_what_it_did(bato_title, mangaupda
 
 def test_a_source_silent_for_7_days_shows_on_its_titles_with_the_way_out(as_reader, bato_title):
     now = timezone.now()
-    SiteState.objects.update_or_create(source="bato", defaults={
+    SourceState.objects.update_or_create(source="bato", defaults={
         "breaker_until": now + timedelta(hours=6), "breaker_opened_at": now - timedelta(days=6),
         "breaker_openings": 9, "breaker_reason": "could not reach bato.to"})
     assert "source-down" not in as_reader.get("/shelf/").content.decode()
-    SiteState.objects.filter(source="bato").update(breaker_opened_at=now - timedelta(days=7, minutes=1))
+    SourceState.objects.filter(source="bato").update(breaker_opened_at=now - timedelta(days=7, minutes=1))
     page = as_reader.get("/shelf/").content.decode()
     assert 'class="notice source-down">Bato has not answered since' in page and "Find it on another source" in page

@@ -2,7 +2,7 @@
 
 import pytest
 
-from scraping.politeness import (
+from scraping.gate.rules import (
     HOUR,
     PRIORITY_LEASE,
     LimiterState,

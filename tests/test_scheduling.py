@@ -4,7 +4,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from scraping.scheduling import learn_rhythm, next_check_at, plan_next_check
+from scraping.schedule.policy import learn_rhythm, next_check_at, plan_next_check
 
 UTC = timezone.utc
 HOUR = timedelta(hours=1)

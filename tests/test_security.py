@@ -84,7 +84,7 @@ def test_behind_a_tls_proxy_its_forwarded_scheme_is_trusted(settings, db):
 STAFF_API = sorted(  # every concrete path, converters filled with 1
     "/" + re.sub(r"<(?:\w+:)?\w+>", "1", route).lstrip("^").rstrip("$") for route in url_routes()
     if route.startswith(("api/admin/", "api/jobs/")))
-STAFF_PAGES = ["/admin/dashboard/", "/admin/", "/admin/scraping/manga/", "/admin/scraping/sitestate/",
+STAFF_PAGES = ["/admin/dashboard/", "/admin/", "/admin/scraping/manga/", "/admin/scraping/sourcestate/",
                "/admin/scraping/jobconfig/", "/admin/auth/user/"]
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from django.core.management import CommandError
 
-from scraping.simulation import (
+from scraping.schedule.simulation import (
     POLICIES,
     Series,
     fixed_policy,

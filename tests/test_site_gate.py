@@ -12,18 +12,19 @@ from django.utils import timezone
 from django_q.brokers import get_broker
 
 from notifications.models import Follow, Notification
-from scraping import site
 from scraping.checks import check_manga, import_title
+from scraping.gate import keeper
+from scraping.gate.keeper import SourcePaused
+from scraping.gate.limiter import DatabaseLimiter, RedisLimiter, limiter
+from scraping.gate.rules import decide_turn
 from scraping.jobs import run_job
 from scraping.models import (
     CheckRequest,
     CheckSchedule,
     Manga,
     ScrapeLog,
-    SitePaused,
-    SiteState,
+    SourceState,
 )
-from scraping.politeness import decide_turn
 from scraping.tasks import check_manga_task, dispatch_due_checks, request_check
 from tests.conftest import bato, run_command
 from tests.processes import ManagedProcess, free_port, wait_for
@@ -84,7 +85,7 @@ def test_four_workers_and_fifty_due_titles_never_put_two_requests_closer_than_th
 
 
 def test_while_redis_is_unreachable_the_database_keeps_the_spacing(site_clock):
-    unreachable = site.RedisLimiter(f"redis://127.0.0.1:{free_port()}/0", "bato")
+    unreachable = RedisLimiter(f"redis://127.0.0.1:{free_port()}/0", "bato")
     now = site_clock.now().timestamp()
 
     def decide(state):
@@ -92,7 +93,7 @@ def test_while_redis_is_unreachable_the_database_keeps_the_spacing(site_clock):
 
     assert unreachable.attempt(decide).granted
     assert not unreachable.attempt(decide).granted, "the second turn came without the spacing"
-    assert SiteState.limiter_state("bato")[1].next_at == now + 5
+    assert DatabaseLimiter("bato").peek().next_at == now + 5
     assert unreachable.peek().requests_in_last_hour(now) == 1
 
 
@@ -124,7 +125,7 @@ def test_a_429_with_retry_after_120_means_no_request_from_anyone_for_120_seconds
     make_due(*others)
 
     for seconds in (1, 60, 119):
-        site_clock.current = SiteState.current("bato").paused_until - timedelta(seconds=120 - seconds)
+        site_clock.current = SourceState.current("bato").paused_until - timedelta(seconds=120 - seconds)
         for manga in others:  # four workers, each with its title
             result = check_manga(fresh(manga))
             assert result.log.outcome == ScrapeLog.Outcome.SKIPPED and "paused until" in result.log.message
@@ -147,12 +148,12 @@ def test_after_a_429_the_cluster_keeps_twice_the_spacing_for_an_hour(standin, si
     standin.set_fault(None)
     site_clock.advance(120)
     check_manga(fresh(manga))
-    assert site.limiter("bato").peek().next_at == (site_clock.now() + timedelta(seconds=10)).timestamp()
-    assert site.source_status("bato", site_clock.now())["slow_pace_until"] is not None
+    assert limiter("bato").peek().next_at == (site_clock.now() + timedelta(seconds=10)).timestamp()
+    assert keeper.source_status("bato", site_clock.now())["slow_pace_until"] is not None
 
     site_clock.advance(3600)
     check_manga(fresh(manga))
-    assert site.limiter("bato").peek().next_at == (site_clock.now() + timedelta(seconds=5)).timestamp()
+    assert limiter("bato").peek().next_at == (site_clock.now() + timedelta(seconds=5)).timestamp()
 
 
 def test_retry_after_as_an_http_date_is_honoured_and_a_huge_one_is_capped(standin, site_clock, settings):
@@ -160,13 +161,13 @@ def test_retry_after_as_an_http_date_is_honoured_and_a_huge_one_is_capped(standi
     (manga,) = titles(standin, 1)
     standin.set_fault("rate_limit", retry_after=format_datetime(timezone.now() + timedelta(seconds=300), usegmt=True))
     check_manga(fresh(manga))
-    paused = SiteState.current("bato").paused_until - site_clock.now()
+    paused = SourceState.current("bato").paused_until - site_clock.now()
     assert timedelta(seconds=298) <= paused <= timedelta(seconds=301)
 
     site_clock.advance(301)
     standin.set_fault("rate_limit", retry_after=86_400)
     check_manga(fresh(manga))
-    assert SiteState.current("bato").paused_until == site_clock.now() + timedelta(seconds=600)
+    assert SourceState.current("bato").paused_until == site_clock.now() + timedelta(seconds=600)
 
 
 def test_a_429_without_retry_after_waits_the_default_backoff(standin, site_clock, settings):
@@ -174,7 +175,7 @@ def test_a_429_without_retry_after_waits_the_default_backoff(standin, site_clock
     (manga,) = titles(standin, 1)
     standin.set_fault("rate_limit")
     check_manga(fresh(manga))
-    assert SiteState.current("bato").paused_until == site_clock.now() + timedelta(seconds=90)
+    assert SourceState.current("bato").paused_until == site_clock.now() + timedelta(seconds=90)
 
 
 # The circuit breaker
@@ -184,7 +185,7 @@ def test_a_cloudflare_page_opens_the_breaker_and_a_probe_that_works_closes_it(st
     blocked, other = titles(standin, 2)
     standin.set_fault("cloudflare", status=403)
     assert check_manga(fresh(blocked)).log.error_kind == "blocked"
-    assert site.source_status("bato", site_clock.now())["breaker"] == "open"
+    assert keeper.source_status("bato", site_clock.now())["breaker"] == "open"
     assert len(staff_alerts()) == 1 and "Checks to Bato stopped" in staff_alerts()[0]
     standin.requests.clear()
     make_due(blocked, other)
@@ -195,18 +196,18 @@ def test_a_cloudflare_page_opens_the_breaker_and_a_probe_that_works_closes_it(st
     assert not standin.api_requests()
 
     site_clock.advance(2)  # five minutes: one probe may go
-    assert site.source_status("bato", site_clock.now())["breaker"] == "half open"
-    assert site.dispatch_allowance("bato", site_clock.now(), 15) == (1, "circuit breaker half open: one probe check")
+    assert keeper.source_status("bato", site_clock.now())["breaker"] == "half open"
+    assert keeper.dispatch_allowance("bato", site_clock.now(), 15) == (1, "circuit breaker half open: one probe check")
     probe = check_manga(fresh(other))
     assert probe.log.error_kind == "blocked", "the site still blocks"
-    state = SiteState.current("bato")
+    state = SourceState.current("bato")
     assert state.breaker_openings == 2 and state.breaker_until == site_clock.now() + timedelta(seconds=600)
     assert len(staff_alerts()) == 1, "staff were told twice about one outage"
 
     site_clock.advance(601)
     standin.set_fault(None)
     assert check_manga(fresh(other)).log.outcome == ScrapeLog.Outcome.NO_CHANGE
-    assert site.source_status("bato", site_clock.now())["breaker"] == "closed"
+    assert keeper.source_status("bato", site_clock.now())["breaker"] == "closed"
     assert "Bato answers again" in staff_alerts()[0]
     assert check_manga(fresh(blocked)).log.outcome == ScrapeLog.Outcome.NO_CHANGE
     assert len(standin.api_requests()) == 3
@@ -217,14 +218,14 @@ def test_while_the_probe_is_out_no_other_check_goes(standin, site_clock):
     standin.set_fault("cloudflare")
     check_manga(fresh(manga))
     site_clock.advance(301)
-    state = SiteState.current("bato")
-    assert state.admit(site_clock.now()).probe
-    with pytest.raises(SitePaused, match="one probe check is under way"):
-        SiteState.current("bato").admit(site_clock.now())
-    assert site.dispatch_allowance("bato", site_clock.now(), 15)[0] == 0
+    state = SourceState.current("bato")
+    assert keeper.admit(state, site_clock.now()).probe
+    with pytest.raises(SourcePaused, match="one probe check is under way"):
+        keeper.admit(SourceState.current("bato"), site_clock.now())
+    assert keeper.dispatch_allowance("bato", site_clock.now(), 15)[0] == 0
     # A probe whose worker died gives way after its lease.
-    site_clock.advance(SiteState.PROBE_LEASE.total_seconds() + 1)
-    assert SiteState.current("bato").admit(site_clock.now()).probe
+    site_clock.advance(keeper.PROBE_LEASE.total_seconds() + 1)
+    assert keeper.admit(SourceState.current("bato"), site_clock.now()).probe
 
 
 def test_a_run_of_network_failures_opens_the_breaker(standin, site_clock, settings):
@@ -233,7 +234,7 @@ def test_a_run_of_network_failures_opens_the_breaker(standin, site_clock, settin
     settings.BATO_SITE_URLS = [f"http://127.0.0.1:{free_port()}"]  # nothing listens there
     for count, manga in enumerate(mangas, 1):
         assert check_manga(fresh(manga)).log.error_kind == "network"
-        assert site.source_status("bato", site_clock.now())["breaker"] == ("open" if count == 3 else "closed")
+        assert keeper.source_status("bato", site_clock.now())["breaker"] == ("open" if count == 3 else "closed")
     assert all(fresh(m).schedule.failures == 0 for m in mangas)
 
 
@@ -245,7 +246,7 @@ def test_a_site_answering_garbage_writes_nothing_opens_the_breaker_and_recovers(
     standin.set_fault("malformed")
     for manga in mangas[:3]:
         assert check_manga(fresh(manga)).log.error_kind == "bad_response"
-    assert site.source_status("bato", site_clock.now())["breaker"] == "open"
+    assert keeper.source_status("bato", site_clock.now())["breaker"] == "open"
     assert check_manga(fresh(mangas[3])).log.outcome == ScrapeLog.Outcome.SKIPPED
     assert not Notification.objects.exists() and all(m.chapters.count() == 2 for m in mangas)
 
@@ -253,7 +254,7 @@ def test_a_site_answering_garbage_writes_nothing_opens_the_breaker_and_recovers(
     site_clock.advance(301)
     for manga in mangas:
         assert check_manga(fresh(manga)).log.new_chapters == 1
-    assert site.source_status("bato", site_clock.now())["breaker"] == "closed"
+    assert keeper.source_status("bato", site_clock.now())["breaker"] == "closed"
     assert Notification.objects.filter(user=reader).count() == 4
 
 
@@ -268,12 +269,12 @@ def test_failover_moves_to_the_next_mirror_and_stays_there_across_a_restart(stan
         standin.set_fault("cloudflare")
         standin.requests.clear()
         assert check_manga(fresh(manga)).log.error_kind == "blocked"
-        assert site.source_status("bato", site_clock.now())["mirror"] == second.url
+        assert keeper.source_status("bato", site_clock.now())["mirror"] == second.url
 
         site_clock.advance(301)  # the probe goes to the next mirror and works
         assert check_manga(fresh(manga)).log.outcome == ScrapeLog.Outcome.NO_CHANGE
         standin.set_fault(None)  # the first mirror is back: we stay where it works
-        assert SiteState.current("bato").mirror == second.url  # in the database, not in this process
+        assert SourceState.current("bato").mirror == second.url  # in the database, not in this process
         for _ in range(2):
             assert check_manga(fresh(manga)).log.outcome == ScrapeLog.Outcome.NO_CHANGE
         assert len(standin.api_requests()) == 1
@@ -289,8 +290,8 @@ def test_an_unreachable_mirror_gives_way_to_the_next_on_the_next_check(standin, 
     standin.requests.clear()
     assert check_manga(fresh(manga)).log.error_kind == "network"
     assert check_manga(fresh(manga)).log.outcome == ScrapeLog.Outcome.NO_CHANGE
-    assert SiteState.current("bato").mirror == standin.url
-    assert site.source_status("bato", site_clock.now())["breaker"] == "closed"
+    assert SourceState.current("bato").mirror == standin.url
+    assert keeper.source_status("bato", site_clock.now())["breaker"] == "closed"
 
 
 # Per title

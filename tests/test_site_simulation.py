@@ -2,14 +2,14 @@
 
 from datetime import datetime, timedelta, timezone
 
-from scraping.simulation import Series
-from scraping.site_simulation import (
+from scraping.gate.simulation import (
     CITIZENS,
     Citizen,
     SiteRules,
     align_on_one_month,
     simulate_month,
 )
+from scraping.schedule.simulation import Series
 
 MONDAY = datetime(2026, 1, 5, 15, tzinfo=timezone.utc)
 WEEK = timedelta(days=7)

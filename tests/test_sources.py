@@ -14,7 +14,8 @@ from django.utils import timezone
 
 from notifications.models import Follow, Notification
 from scraping.checks import check_manga, import_title
-from scraping.models import Chapter, CheckSchedule, Manga, ScrapeLog, SiteState
+from scraping.gate import keeper
+from scraping.models import Chapter, CheckSchedule, Manga, ScrapeLog, SourceState
 from scraping.sources import TitleRef, parse_reference
 from scraping.sources.mangadex import MangaDex
 from scraping.sources.mangaupdates import base36
@@ -137,8 +138,8 @@ def test_a_mangadex_429_pauses_mangadex_alone(mangadex, mangaupdates, dex_title,
     (_, dex), (series, mu) = dex_title, mu_title
     mangadex.set_fault("rate_limit", retry_after=120)
     assert check_manga(fresh(dex)).log.error_kind == "rate_limited"
-    assert SiteState.active_pause("mangadex", timezone.now()) is not None
-    assert SiteState.active_pause("mangaupdates", timezone.now()) is None
+    assert keeper.active_pause("mangadex", timezone.now()) is not None
+    assert keeper.active_pause("mangaupdates", timezone.now()) is None
     mangaupdates.add_chapters(series.series_id, 1)
     assert check_manga(fresh(mu)).log.new_chapters == 1
     CheckSchedule.objects.update(next_check_at=timezone.now() - timedelta(minutes=1))
@@ -156,15 +157,15 @@ def test_a_refused_user_agent_is_reported_as_a_setting_to_change(mangadex, dex_t
     assert fresh(manga).schedule.failures == 0, "not the title's fault"
     [alert] = Notification.objects.filter(kind="alert")
     assert alert.message.startswith("Checks to MangaDex stopped: MangaDex refused the request with a plain-text HTTP 400")
-    assert SiteState.current("mangadex").breaker_until is not None
-    assert SiteState.current("bato").breaker_until is None
+    assert SourceState.current("mangadex").breaker_until is not None
+    assert SourceState.current("bato").breaker_until is None
 
 
 def test_a_spent_quota_holds_every_request_to_that_source_until_it_comes_back(mangadex, dex_title):
     title, manga = dex_title
     mangadex.quota_spent_for = 30
     check_manga(fresh(manga))
-    paused = SiteState.active_pause("mangadex", timezone.now())
+    paused = keeper.active_pause("mangadex", timezone.now())
     assert paused is not None and "quota is spent" in paused.reason
     assert timedelta(seconds=25) < paused.until - timezone.now() <= timedelta(seconds=32)
 

@@ -2,8 +2,9 @@
 
 import django.db.models.deletion
 import django.utils.timezone
-import scraping.models
 from django.db import migrations, models
+
+import scraping.models
 
 
 class Migration(migrations.Migration):

@@ -1,5 +1,4 @@
 from django.db import migrations
-
 from django.utils import timezone
 
 # Replaced by the job registry's schedules in 0006.

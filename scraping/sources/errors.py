@@ -3,7 +3,7 @@
 `kind` is what a scrape log records; `transient` says whether asking again
 later may succeed; `site_wide` says the fault is the source's or the road to
 it (a 429, a block, no answer), not the title's: it counts against the source
-at the gate (scraping.politeness), never against the title.
+at the gate (scraping.gate.rules), never against the title.
 """
 
 

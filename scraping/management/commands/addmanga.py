@@ -2,8 +2,9 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
 from scraping.checks import import_title
+from scraping.gate.keeper import SourcePaused
 from scraping.management.titles import reference
-from scraping.models import LANGUAGE_CODE, SitePaused
+from scraping.models import LANGUAGE_CODE
 from scraping.progress import ProgressBar
 from scraping.sources import ACCEPTED
 from scraping.sources.errors import SourceError
@@ -30,7 +31,7 @@ class Command(BaseCommand):
         if reference:
             try:
                 self.stdout.write(self._add(reference, follower, chosen)[1])
-            except (SourceError, SitePaused) as exc:
+            except (SourceError, SourcePaused) as exc:
                 raise CommandError(getattr(exc, "message", str(exc))) from None
             return
         self._add_from_file(file, follower, chosen)
@@ -84,7 +85,7 @@ class Command(BaseCommand):
         for n, line in wanted:
             try:
                 result, message = self._add(line, follower, languages)
-            except (CommandError, SourceError, SitePaused) as exc:
+            except (CommandError, SourceError, SourcePaused) as exc:
                 reason = getattr(exc, "message", str(exc))
                 failures.append((n, line, reason))
                 progress.step(f"line {n}: failed: {reason[:80]}")

@@ -1,7 +1,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
+from scraping.gate.keeper import SourcePaused
 from scraping.management.titles import reference, tracked_title
-from scraping.models import SitePaused
 from scraping.moving import CannotMove, move_title
 from scraping.sources import ACCEPTED
 from scraping.sources.errors import SourceError
@@ -24,7 +24,7 @@ class Command(BaseCommand):
             result = move_title(title, reference(new))
         except CannotMove as error:
             raise CommandError(str(error)) from None
-        except (SourceError, SitePaused) as error:
+        except (SourceError, SourcePaused) as error:
             raise CommandError(f"could not fetch {new}: {getattr(error, 'message', str(error))}") from None
         self.stdout.write(
             f"moved to {result.new.name} ({result.new.reference}): {result.moved} follower(s) moved, "

@@ -3,10 +3,10 @@ import time
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from scraping import site
 from scraping.checks import check_manga
+from scraping.gate import keeper
 from scraping.management.titles import tracked_title
-from scraping.models import CheckSchedule, ScrapeLog, SiteState
+from scraping.models import CheckSchedule, ScrapeLog
 
 CYCLE_SECONDS = 60
 
@@ -40,8 +40,8 @@ class Command(BaseCommand):
 
     def cycle(self, *, only=None, force=False, limit=None):
         now = timezone.now()
-        for state in site.status(site.clock.now()):
-            self.stdout.write(site.describe_status(state))
+        for state in keeper.status(keeper.clock.now()):
+            self.stdout.write(keeper.describe_status(state))
         titles = self._titles(now, only=only, force=force, limit=limit)
         if not titles:
             if only is None:
@@ -58,7 +58,7 @@ class Command(BaseCommand):
         for title in titles:
             if title.source in stopped:
                 continue
-            paused = SiteState.active_pause(title.source, site.clock.now())
+            paused = keeper.active_pause(title.source, keeper.clock.now())
             if paused:
                 stopped.add(title.source)
                 self.stdout.write(f"{paused}; its titles wait for a later cycle")

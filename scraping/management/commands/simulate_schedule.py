@@ -4,7 +4,7 @@ from datetime import timedelta
 from django.core.management.base import BaseCommand, CommandError
 
 from scraping.progress import ProgressBar
-from scraping.simulation import (
+from scraping.schedule.simulation import (
     POLICIES,
     NotReleaseHistories,
     dump_release_histories,

@@ -1,9 +1,9 @@
 """How batoshelf behaves towards a source: pure rules, no database, no clock of their own.
 
 The limiter's turn-taking, the waits after a 429 or a block, what an answer
-says about the source, and which base URL (Bato's mirrors) comes next. `scraping.site` keeps the
+says about the source, and which base URL (Bato's mirrors) comes next. `scraping.gate.keeper` keeps the
 state these rules read and write, cluster-wide; the month-long replay in
-`scraping.simulation` runs the very same rules.
+`scraping.schedule.simulation` runs the very same rules.
 """
 
 import enum

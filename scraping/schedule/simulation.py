@@ -1,7 +1,7 @@
 """Replaying release histories against check policies: ours and the peers' we measure it against.
 
 A policy is a function (release_times, now, status, misses) -> next check time,
-the signature of `scraping.scheduling.next_check_at`. Each title starts with its
+the signature of `scraping.schedule.policy.next_check_at`. Each title starts with its
 history before a start point known and is then checked wherever the policy
 says; every release is found by the first check at or after it.
 """
@@ -15,7 +15,7 @@ from bisect import bisect_right
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
-from scraping import scheduling
+from scraping.schedule import policy
 
 HOUR = timedelta(hours=1)
 DAY = timedelta(days=1)
@@ -173,7 +173,7 @@ def miniflux_policy(release_times, now, status, misses):
 
 
 POLICIES = {
-    "batoshelf": scheduling.next_check_at,
+    "batoshelf": policy.next_check_at,
     "seed rules": seed_policy,
     "fixed 24 h": fixed_policy(24),
     "fixed 6 h": fixed_policy(6),
@@ -253,10 +253,10 @@ def _percentile(values, share):
 def simulate(series, policies=POLICIES, horizon=timedelta(days=180), progress=None):
     """A PolicyReport per policy over every series."""
     reports = []
-    for name, policy in policies.items():
+    for name, next_check_at in policies.items():
         runs = []
         for index, one in enumerate(series, 1):
-            runs.append((one, replay(one, policy, horizon)))
+            runs.append((one, replay(one, next_check_at, horizon)))
             if progress:
                 progress(name, index, len(series))
         latencies = [h for _, run in runs for h in run.latencies]

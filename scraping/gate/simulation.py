@@ -1,11 +1,11 @@
 """A simulated month of one tracker's requests against a site that rate-limits.
 
-Unlike `scraping.simulation.replay`, which follows each title alone, every
+Unlike `scraping.schedule.simulation.replay`, which follows each title alone, every
 request here goes through one channel to one site, as the cluster's limiter
 makes them: the titles compete for turns, and the site answers 429 when it
 is asked too often. A tracker ("citizen") is a check policy plus its manners:
 its hourly budget and what it does after a 429. batoshelf's manners are the
-rules of `scraping.politeness`, run as they are.
+rules of `scraping.gate.rules`, run as they are.
 """
 
 import heapq
@@ -17,8 +17,9 @@ from collections import deque
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
-from scraping import politeness, scheduling
-from scraping.simulation import DAY, seed_policy
+from scraping.gate import rules
+from scraping.schedule import policy
+from scraping.schedule.simulation import DAY, seed_policy
 
 WEEK = 7 * DAY
 
@@ -52,8 +53,8 @@ class Citizen:
 
 SEED_WAITS = (60.0, 300.0)
 CITIZENS = (
-    Citizen("batoshelf: learned schedule + limiter", scheduling.next_check_at, per_hour=300),
-    Citizen("learned schedule, seed's waits", scheduling.next_check_at, honours_retry_after=False,
+    Citizen("batoshelf: learned schedule + limiter", policy.next_check_at, per_hour=300),
+    Citizen("learned schedule, seed's waits", policy.next_check_at, honours_retry_after=False,
             fixed_waits=SEED_WAITS),
     Citizen("seed rules", seed_policy, honours_retry_after=False, fixed_waits=SEED_WAITS),
 )
@@ -124,18 +125,18 @@ def simulate_month(series, citizen, *, site=SiteRules(), days=30, copies=1, seed
     # Every title due within the first minute, in a stable order.
     due = [(start + zlib.crc32(str(i).encode()) % 60, i) for i in range(len(titles))]
     heapq.heapify(due)
-    limiter = politeness.LimiterState()
+    limiter = rules.LimiterState()
     seen_by_site = deque()
     silent_until, refusals_in_a_row, rate_limited_at = start, 0, None
     while due:
         when, index = heapq.heappop(due)
         title = titles[index]
         now = max(when, silent_until)
-        while True:  # the turn, as scraping.site.take_turn takes it
+        while True:  # the turn, as scraping.gate.keeper.take_turn takes it
             delay = rng.uniform(citizen.min_delay, citizen.max_delay)
             if citizen.honours_retry_after:
-                delay = politeness.spacing(delay, now, rate_limited_at)
-            decision = politeness.decide_turn(limiter, now, delay=delay, per_hour=citizen.per_hour or 10**9)
+                delay = rules.spacing(delay, now, rate_limited_at)
+            decision = rules.decide_turn(limiter, now, delay=delay, per_hour=citizen.per_hour or 10**9)
             limiter = decision.state
             if decision.granted:
                 break
@@ -150,7 +151,7 @@ def simulate_month(series, citizen, *, site=SiteRules(), days=30, copies=1, seed
         if refused:
             report.rate_limited += 1
             if citizen.honours_retry_after:
-                wait = politeness.rate_limit_wait(site.retry_after, default=default_backoff, cap=max_retry_after)
+                wait = rules.rate_limit_wait(site.retry_after, default=default_backoff, cap=max_retry_after)
                 rate_limited_at = now
             else:
                 wait = citizen.fixed_waits[min(refusals_in_a_row, len(citizen.fixed_waits) - 1)]

@@ -25,7 +25,7 @@ from django.conf import settings  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 
-from scraping.checks import check_manga, import_title  # noqa: E402
+from scraping.checking.pipeline import check_manga, import_title  # noqa: E402
 from scraping.models import Chapter, Manga  # noqa: E402
 from scraping.sources import TitleRef, get  # noqa: E402
 from scraping.sources.base import Known  # noqa: E402

@@ -137,7 +137,7 @@ def measure(mode, counts, rounds, relay_interval):
 
 def run_service_and_clients(mode, site, counts, rounds, relay_interval):
     from notifications.models import Follow
-    from scraping.checks import import_title
+    from scraping.checking.pipeline import import_title
     from tests.processes import (
         ManagedProcess,
         free_port,
@@ -184,8 +184,8 @@ async def clients_round_trip(port, session_keys, site, manga, first_chapter, rou
     from django.db import close_old_connections
     from django_q.tasks import async_task
 
+    from scraping.checking.tasks import check_manga_task
     from scraping.models import ScrapeLog
-    from scraping.tasks import check_manga_task
 
     received = {}  # chapter name -> [receipt times]
     ready = asyncio.Semaphore(CONNECT_CONCURRENCY)

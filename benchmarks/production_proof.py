@@ -300,7 +300,7 @@ class Proof:
         log(f"compressed time: {', '.join(f'{k}={self.env[k]}' for k in ('BATO_CHECK_INTERVAL_HOURS', 'BATO_CLAIM_LEASE', 'BATO_BREAKER_FIRST_WAIT', 'BATO_BREAKER_MAX_WAIT', 'BATO_MIN_DELAY', 'BATO_MAX_DELAY'))}")
 
         from notifications.models import Follow
-        from scraping.checks import import_title
+        from scraping.checking.pipeline import import_title
         from tests.processes import logged_in_sessions
 
         refs = []

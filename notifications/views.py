@@ -21,7 +21,7 @@ from notifications.delivery import publish_read_state
 from notifications.forms import AddTitleForm, MoveTitleForm
 from notifications.models import Follow, Notification
 from scraping import sources
-from scraping.checks import import_title
+from scraping.checking.pipeline import import_title
 from scraping.gate.keeper import SourcePaused
 from scraping.models import Chapter, Manga
 from scraping.moving import find_elsewhere, sources_down_long

@@ -8,7 +8,8 @@ from django.utils.html import format_html, format_html_join
 from django_q.tasks import async_task
 
 from notifications.forms import MoveTitleForm
-from scraping.jobs import REGISTRY, run_manual
+from scraping.checking.jobs import REGISTRY, option_errors, run_manual
+from scraping.checking.tasks import request_check
 from scraping.models import (
     LANGUAGE_CODE,
     PIN_HOURS,
@@ -24,7 +25,6 @@ from scraping.models import (
     TitleDailyStats,
 )
 from scraping.moving import find_elsewhere
-from scraping.tasks import request_check
 
 # Checks shown on a title's page.
 RECENT_LOGS = 20
@@ -405,8 +405,18 @@ class SourceStateAdmin(admin.ModelAdmin):
         return False
 
 
+class JobConfigForm(forms.ModelForm):
+    """A job's options are checked by its job type (the list page's rows have no options field)."""
+
+    def _post_clean(self):
+        super()._post_clean()
+        for error in option_errors(self.instance):
+            self.add_error("options" if "options" in self.fields else None, error)
+
+
 @admin.register(JobConfig)
 class JobConfigAdmin(admin.ModelAdmin):
+    form = JobConfigForm
     list_display = ("job_type", "display_name", "enabled", "interval_minutes", "active_window", "last_success_at",
                     "running")
     list_editable = ("enabled", "interval_minutes")

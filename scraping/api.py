@@ -5,8 +5,8 @@ from django.shortcuts import get_object_or_404
 from django.views.decorators.http import require_GET, require_POST
 
 from batoshelf.http import api_login_required, int_parameter, json_error
+from scraping.checking.tasks import request_check
 from scraping.models import Manga
-from scraping.tasks import request_check
 
 
 @api_login_required

@@ -7,6 +7,14 @@ class ScrapingConfig(AppConfig):
     name = "scraping"
     verbose_name = "Titles and checks"
 
+    def ready(self):
+        from django.db.models.signals import post_save
+
+        from scraping.checking.jobs import config_saved
+        from scraping.models import JobConfig
+
+        post_save.connect(config_saved, sender=JobConfig, dispatch_uid="batoshelf-job-schedule")
+
 
 @checks.register(checks.Tags.compatibility, deploy=True)
 def contact_url_is_set(app_configs, **kwargs):

@@ -421,6 +421,14 @@ class ScrapeLog(models.Model):
     def __str__(self):
         return f"{self.manga_id} {self.started_at:%Y-%m-%d %H:%M} {self.outcome}"
 
+    def to_dict(self):
+        return {
+            "id": self.pk, "manga_id": self.manga_id, "manga_name": self.manga.name,
+            "started_at": self.started_at.isoformat(), "outcome": self.outcome, "duration_ms": self.duration_ms,
+            "chapters_seen": self.chapters_seen, "new_chapters": self.new_chapters, "http_status": self.http_status,
+            "error_kind": self.error_kind, "message": self.message,
+        }
+
 
 @dataclass(frozen=True)
 class CheckRequestAnswer:
@@ -602,44 +610,13 @@ class JobConfig(models.Model):
         return self.job_type
 
     def clean(self):
-        from scraping.jobs import REGISTRY
-
+        # Its options are checked by its job type, where staff change them (scraping.checking.jobs).
         if (self.active_from_hour is None) != (self.active_until_hour is None):
             raise ValidationError("Give both hours of the active window, or neither.")
-        job = REGISTRY.get(self.job_type)
-        if job is None:
-            raise ValidationError(f"Unknown job type {self.job_type!r}.")
-        errors = job.validate_options(self.options)
-        if errors:
-            raise ValidationError({"options": errors})
 
-    def save(self, *args, **kwargs):
-        from scraping.jobs import sync_schedule
-
-        super().save(*args, **kwargs)
-        sync_schedule(self)  # the queue runs it at the new interval from now on, no restart
-
-    EDITABLE = {
-        "enabled": bool, "interval_minutes": int, "active_from_hour": (int, type(None)),
-        "active_until_hour": (int, type(None)), "window_buffer_minutes": int, "options": dict,
-    }
-
-    def change(self, data):
-        """Apply the changes in `data` (from the API), validated; ValidationError says what is wrong."""
-        unknown = sorted(set(data) - set(self.EDITABLE))
-        if unknown:
-            raise ValidationError(f"unknown field(s) {', '.join(unknown)}; known: {', '.join(self.EDITABLE)}")
-        for name, value in data.items():
-            wanted = self.EDITABLE[name]
-            if isinstance(value, bool) and wanted is not bool or not isinstance(value, wanted):
-                raise ValidationError(f"{name} has the wrong type: {value!r}")
-            setattr(self, name, value)
-        self.full_clean()
-        self.save()
-
-    def as_json(self, display_name):
+    def to_dict(self):
         return {
-            "job_type": self.job_type, "display_name": display_name, "enabled": self.enabled,
+            "job_type": self.job_type, "enabled": self.enabled,
             "interval_minutes": self.interval_minutes, "active_from_hour": self.active_from_hour,
             "active_until_hour": self.active_until_hour, "window_buffer_minutes": self.window_buffer_minutes,
             "options": self.options,
@@ -688,7 +665,7 @@ class JobRun(models.Model):
     def __str__(self):
         return f"{self.job_type} {self.started_at:%Y-%m-%d %H:%M} {self.status}"
 
-    def as_json(self):
+    def to_dict(self):
         return {
             "id": self.pk, "job_type": self.job_type, "trigger": self.trigger,
             "triggered_by": self.triggered_by.get_username() if self.triggered_by else None,

@@ -15,7 +15,7 @@ from django.utils import timezone
 from notifications.delivery import publish_on_commit
 from notifications.models import Follow, Notification
 from scraping import sources
-from scraping.checks import import_title
+from scraping.checking.pipeline import import_title
 from scraping.gate import keeper
 from scraping.gate.keeper import SourcePaused
 from scraping.models import CheckSchedule, SourceState

@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from notifications.models import Follow
 from scraping.admin import RECENT_LOGS
-from scraping.checks import check_manga, import_title
+from scraping.checking.pipeline import check_manga, import_title
 from scraping.gate import keeper
 from scraping.models import CheckRequest, CheckSchedule, Manga
 from tests.conftest import bato

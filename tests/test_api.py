@@ -8,9 +8,9 @@ from django.utils import timezone
 from django_q.brokers import get_broker
 
 from notifications.models import Follow, Notification
-from scraping.checks import check_manga, import_title
+from scraping.checking.pipeline import check_manga, import_title
+from scraping.checking.tasks import run_asked_for_checks
 from scraping.models import CheckRequest
-from scraping.tasks import run_asked_for_checks
 from tests.conftest import bato
 
 pytestmark = pytest.mark.django_db

@@ -10,8 +10,8 @@ from django.contrib.auth.hashers import PBKDF2PasswordHasher
 from django_q.brokers import get_broker
 
 from notifications.models import Notification
-from scraping.checks import import_title
-from scraping.tasks import request_check
+from scraping.checking.pipeline import import_title
+from scraping.checking.tasks import request_check
 from tests.conftest import UNDER_CI, bato
 from tests.processes import ManagedProcess, free_port, http_status, wait_for
 

@@ -8,7 +8,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from notifications.models import Follow, Notification
-from scraping.checks import check_manga, import_title
+from scraping.checking.pipeline import check_manga, import_title
 from scraping.gate import keeper
 from scraping.gate.keeper import SourcePaused
 from scraping.models import (

@@ -11,10 +11,10 @@ from django_q.brokers import get_broker
 from django_q.tasks import async_task
 
 from notifications.models import Notification
-from scraping.checks import import_title
-from scraping.jobs import ensure_all
+from scraping.checking.jobs import ensure_all
+from scraping.checking.pipeline import import_title
+from scraping.checking.tasks import check_manga_task
 from scraping.models import CheckSchedule, ScrapeLog
-from scraping.tasks import check_manga_task
 from tests.conftest import bato
 from tests.processes import (
     ROOT,

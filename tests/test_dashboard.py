@@ -6,11 +6,11 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from scraping.checks import import_title
-from scraping.dashboard import bar_chart
+from scraping.checking.jobs import run_job
+from scraping.checking.pipeline import import_title
 from scraping.gate import keeper
-from scraping.jobs import run_job
 from scraping.models import CheckSchedule, ScrapeLog
+from scraping.staff.dashboard import bar_chart
 from tests.conftest import bato
 
 pytestmark = pytest.mark.django_db
@@ -118,7 +118,7 @@ def test_imported_chapters_are_not_counted_as_new(admin_client, title):
 
 
 def test_the_heartbeat_logs_a_line_every_five_minutes(monkeypatch, title):
-    from scraping import jobs
+    from scraping.checking import jobs
 
     on_the_fifth = timezone.now().replace(minute=10)
     monkeypatch.setattr(jobs.timezone, "now", lambda: on_the_fifth)

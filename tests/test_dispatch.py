@@ -7,11 +7,11 @@ from django.utils import timezone
 from django_q.conf import Conf
 from django_q.models import Schedule, Task
 
-from scraping.checks import import_title
+from scraping.checking.jobs import SCHEDULE_PREFIX, ensure_all
+from scraping.checking.pipeline import import_title
+from scraping.checking.tasks import check_manga_task, dispatch_due_checks
 from scraping.gate import keeper
-from scraping.jobs import SCHEDULE_PREFIX, ensure_all
 from scraping.models import CheckSchedule, ScrapeLog
-from scraping.tasks import check_manga_task, dispatch_due_checks
 from tests.conftest import bato
 
 # Real commits: the dispatcher queues each check only after its claim commits.
@@ -38,7 +38,7 @@ def make_due(manga, minutes_ago=1, **fields):
 def queued(monkeypatch):
     """Capture what the dispatcher hands to the queue instead of running it."""
     calls = []
-    monkeypatch.setattr("scraping.tasks.async_task", lambda func, *args, **kw: calls.append(args))
+    monkeypatch.setattr("scraping.checking.tasks.async_task", lambda func, *args, **kw: calls.append(args))
     return calls
 
 
@@ -47,7 +47,7 @@ def test_the_dispatch_schedule_exists_once_runs_every_minute_and_is_idempotent()
     ensure_all()
     [schedule] = Schedule.objects.filter(name=SCHEDULE_PREFIX + "dispatch_due_checks")
     assert (schedule.func, schedule.args, schedule.schedule_type, schedule.minutes, schedule.repeats) == (
-        "scraping.jobs.run_scheduled_job", "'dispatch_due_checks'", Schedule.MINUTES, 1, -1,
+        "scraping.checking.jobs.run_scheduled_job", "'dispatch_due_checks'", Schedule.MINUTES, 1, -1,
     )
 
 

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from scraping.checks import check_manga, import_title
+from scraping.checking.pipeline import check_manga, import_title
 from scraping.models import Chapter, Manga, ScrapeLog, SourceState
 from scraping.sources import parse_reference
 from scraping.sources.base import Answer

@@ -15,9 +15,8 @@ from django_q.brokers import get_broker
 from django_q.models import Schedule
 
 from notifications.models import Notification
-from scraping import jobs
-from scraping.checks import check_manga, import_title
-from scraping.jobs import (
+from scraping.checking import jobs
+from scraping.checking.jobs import (
     REGISTRY,
     SCHEDULE_PREFIX,
     JobOutcome,
@@ -25,7 +24,9 @@ from scraping.jobs import (
     config_for,
     ensure_all,
     run_job,
+    update_config,
 )
+from scraping.checking.pipeline import check_manga, import_title
 from scraping.models import (
     CheckSchedule,
     DailyStats,
@@ -107,7 +108,7 @@ def test_a_failed_run_keeps_the_last_success_and_is_retried_in_a_minute(quiet_jo
     assert failed.status == "failed" and "the site was down" in failed.log[0]["message"]
     assert JobConfig.objects.get(job_type="quiet").last_success_at == first.started_at
     retry = Schedule.objects.get(name=jobs.RETRY_PREFIX + "quiet")
-    assert retry.func == "scraping.jobs.run_retry" and retry.schedule_type == Schedule.ONCE
+    assert retry.func == "scraping.checking.jobs.run_retry" and retry.schedule_type == Schedule.ONCE
     assert timedelta(seconds=55) < retry.next_run - failed.started_at <= timedelta(seconds=61)
     assert JobConfig.objects.get(job_type="quiet").running_until is None
 
@@ -132,12 +133,12 @@ def test_configuration_changes_move_the_queue_schedule_without_a_restart(quiet_j
     config = config_for("quiet")
     config.save()
     assert Schedule.objects.get(name=SCHEDULE_PREFIX + "quiet").minutes == 5
-    config.change({"interval_minutes": 30})
+    update_config(config, {"interval_minutes": 30})
     assert Schedule.objects.get(name=SCHEDULE_PREFIX + "quiet").minutes == 30
-    config.change({"enabled": False})
+    update_config(config, {"enabled": False})
     assert not Schedule.objects.filter(name=SCHEDULE_PREFIX + "quiet").exists()
     assert run_job("quiet").log[0]["message"] == "skipped: the job is disabled"
-    config.change({"enabled": True})
+    update_config(config, {"enabled": True})
     assert Schedule.objects.filter(name=SCHEDULE_PREFIX + "quiet").exists()
 
 
@@ -182,7 +183,7 @@ def test_rollups_count_each_day_and_survive_pruning(checked_title):
     log(checked_title, 40, "success", new=2, ms=200)
     log(checked_title, 40, "failed", ms=400)
     config = config_for("roll_up_statistics")
-    config.change({"options": {"days": 60}})
+    update_config(config, {"options": {"days": 60}})
     assert run_job("roll_up_statistics").status == "succeeded"
     old_day = (timezone.now() - timedelta(days=40)).date()
     stats = DailyStats.objects.get(day=old_day)
@@ -192,11 +193,11 @@ def test_rollups_count_each_day_and_survive_pruning(checked_title):
     releases = TitleDailyStats.objects.filter(manga=checked_title, releases__gt=0)
     assert sorted(releases.values_list("releases", flat=True)) == [1, 1, 1]
 
-    config_for("prune_history").change({"options": {"scrape_log_days": 30, "read_notification_days": 30,
+    update_config(config_for("prune_history"), {"options": {"scrape_log_days": 30, "read_notification_days": 30,
                                                     "job_run_days": 30}})
     pruned = run_job("prune_history")
     assert pruned.items_updated >= 2 and not ScrapeLog.objects.filter(started_at__date=old_day).exists()
-    config.change({"options": {"days": 3}})
+    update_config(config, {"options": {"days": 3}})
     run_job("roll_up_statistics")
     assert DailyStats.objects.get(day=old_day).checks == 2
 
@@ -245,6 +246,23 @@ def test_invalid_configuration_is_a_400_with_the_reason(admin_client, body, reas
     assert response.status_code == 400
     assert reason in response.json()["error"]
     assert JobConfig.objects.get(job_type="prune_history").interval_minutes == 1440
+
+
+@pytest.mark.django_db
+def test_the_admin_checks_options_as_the_job_type_does_and_moves_the_schedule(admin_client):
+    config = config_for("prune_history")
+    page = f"/admin/scraping/jobconfig/{config.pk}/change/"
+    form = {"enabled": "on", "interval_minutes": "1440", "active_from_hour": "", "active_until_hour": "",
+            "window_buffer_minutes": "0"}
+    refused = admin_client.post(page, {**form, "options": json.dumps({"scrape_log_days": 2, "read_notification_days": 1,
+                                                                       "job_run_days": 1})})
+    assert refused.status_code == 200
+    assert "scrape_log_days must be a whole number of at least 7" in refused.content.decode()
+    assert JobConfig.objects.get(pk=config.pk).options["scrape_log_days"] == 90
+    saved = admin_client.post(page, {**form, "interval_minutes": "720", "options": json.dumps(
+        {"scrape_log_days": 30, "read_notification_days": 30, "job_run_days": 30})})
+    assert saved.status_code == 302
+    assert Schedule.objects.get(name=SCHEDULE_PREFIX + "prune_history").minutes == 720
 
 
 @pytest.mark.django_db
@@ -351,7 +369,7 @@ def test_shelfstats_refuses_bad_arguments(args, message):
 @pytest.mark.django_db
 def test_runjob_honours_the_window_unless_forced(quiet_job):
     now = timezone.now()
-    config_for("quiet").change({"active_from_hour": (now.hour + 2) % 24, "active_until_hour": (now.hour + 3) % 24})
+    update_config(config_for("quiet"), {"active_from_hour": (now.hour + 2) % 24, "active_until_hour": (now.hour + 3) % 24})
     assert "skipped: outside its active window" in run_command_out("runjob", "quiet")
     assert "quiet: succeeded, 3 checked, 1 updated" in run_command_out("runjob", "quiet", "--force")
 

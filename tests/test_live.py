@@ -17,7 +17,7 @@ from django.utils import timezone
 from batoshelf.asgi import application
 from notifications import delivery
 from notifications.models import Notification
-from scraping.checks import check_manga, import_title
+from scraping.checking.pipeline import check_manga, import_title
 from tests.conftest import bato, logged_in
 
 pytestmark = pytest.mark.django_db(transaction=True)

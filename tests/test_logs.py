@@ -11,11 +11,11 @@ from batoshelf.logs import PERFORMANCE_LOGGER, KeyValueFormatter, logging_config
 
 def test_lines_are_key_value_with_the_extra_fields_quoted_where_needed():
     record = logging.makeLogRecord({
-        "name": "scraping.checks", "levelname": "WARNING", "msg": 'title "X" failed', "manga_id": 7,
+        "name": "scraping.checking.pipeline", "levelname": "WARNING", "msg": 'title "X" failed', "manga_id": 7,
         "reason": "HTTP 429", "created": 0, "msecs": 5,
     })
     assert KeyValueFormatter().format(record) == (
-        'time=1970-01-01T00:00:00.005Z level=warning logger=scraping.checks msg="title \\"X\\" failed" '
+        'time=1970-01-01T00:00:00.005Z level=warning logger=scraping.checking.pipeline msg="title \\"X\\" failed" '
         'manga_id=7 reason="HTTP 429"'
     )
 
@@ -37,8 +37,8 @@ def test_with_a_log_directory_general_errors_and_performance_go_to_their_files(c
         for handler in logger.handlers:
             if type(handler) is logging.StreamHandler:  # not the file handlers, which subclass it
                 handler.setStream(stdout)
-    logging.getLogger("scraping.tasks").info("dispatched 3 due check(s)")
-    logging.getLogger("scraping.jobs").error("job prune_history failed")
+    logging.getLogger("scraping.checking.tasks").info("dispatched 3 due check(s)")
+    logging.getLogger("scraping.checking.jobs").error("job prune_history failed")
     logging.getLogger(PERFORMANCE_LOGGER).info("check", extra={"manga_id": 1, "duration_ms": 250})
 
     general = (configured / "general.log").read_text()

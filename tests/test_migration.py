@@ -9,6 +9,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.migrations.executor import MigrationExecutor
 from django.db.migrations.loader import MigrationLoader
 from django.utils import timezone
+from django_q.models import Schedule
 
 from notifications.models import Follow, Notification
 from scraping.models import (
@@ -61,6 +62,9 @@ def fill_at_the_old_schema(apps, now):
     apps.get_model("notifications", "Notification").objects.create(
         user=user, manga=manga, chapter=chapters[2], kind="new_chapter", importance=3, message="Chapter 3 of 진격의 문구점")
     apps.get_model("notifications", "Notification").objects.create(user=user, kind="alert", message="site down")
+    # The queue's schedule rows as they named the jobs' module then.
+    apps.get_model("django_q", "Schedule").objects.update_or_create(
+        name="batoshelf job: heartbeat", defaults={"func": "scraping.jobs.run_scheduled_job", "args": "'heartbeat'"})
 
 
 @pytest.mark.django_db(transaction=True)
@@ -90,6 +94,7 @@ def test_every_bato_row_carries_over_to_the_sources_schema():
         notification = Notification.objects.get(kind="new_chapter")
         assert notification.chapter == chapters[2] and notification.manga == manga
         assert Notification.objects.get(kind="alert").manga is None
+        assert Schedule.objects.get(name="batoshelf job: heartbeat").func == "scraping.checking.jobs.run_scheduled_job"
         state = SourceState.objects.get()
         assert (state.source, state.mirror, state.breaker_openings, state.limiter_version) == (
             "bato", "https://batotwo.com", 4, 7)

@@ -7,7 +7,7 @@ from django.core.management import CommandError
 from django.utils import timezone
 
 from notifications.models import Follow, Notification
-from scraping.checks import import_title
+from scraping.checking.pipeline import import_title
 from scraping.models import Manga, SourceState
 from scraping.sources import TitleRef
 from tests.conftest import bato, logged_in, run_command

@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from notifications.models import Follow, Notification
 from notifications.views import PAGE_SIZE, group_by_check
-from scraping.checks import check_manga, import_title
+from scraping.checking.pipeline import check_manga, import_title
 from scraping.models import Manga
 from tests.conftest import bato, logged_in
 

@@ -6,7 +6,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from scraping.checks import check_manga, import_title
+from scraping.checking.pipeline import check_manga, import_title
 from scraping.models import CheckSchedule, Manga
 from tests.conftest import bato
 

@@ -12,12 +12,13 @@ from django.utils import timezone
 from django_q.brokers import get_broker
 
 from notifications.models import Follow, Notification
-from scraping.checks import check_manga, import_title
+from scraping.checking.jobs import run_job
+from scraping.checking.pipeline import check_manga, import_title
+from scraping.checking.tasks import check_manga_task, dispatch_due_checks, request_check
 from scraping.gate import keeper
 from scraping.gate.keeper import SourcePaused
 from scraping.gate.limiter import DatabaseLimiter, RedisLimiter, limiter
 from scraping.gate.rules import decide_turn
-from scraping.jobs import run_job
 from scraping.models import (
     CheckRequest,
     CheckSchedule,
@@ -25,7 +26,6 @@ from scraping.models import (
     ScrapeLog,
     SourceState,
 )
-from scraping.tasks import check_manga_task, dispatch_due_checks, request_check
 from tests.conftest import bato, run_command
 from tests.processes import ManagedProcess, free_port, wait_for
 from tests.standins import BatoStandIn

@@ -13,13 +13,13 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from notifications.models import Follow, Notification
-from scraping.checks import check_manga, import_title
+from scraping.checking.pipeline import check_manga, import_title
+from scraping.checking.tasks import dispatch_due_checks
 from scraping.gate import keeper
 from scraping.models import Chapter, CheckSchedule, Manga, ScrapeLog, SourceState
 from scraping.sources import TitleRef, parse_reference
 from scraping.sources.mangadex import MangaDex
 from scraping.sources.mangaupdates import base36
-from scraping.tasks import dispatch_due_checks
 from tests.conftest import bato
 
 pytestmark = pytest.mark.django_db

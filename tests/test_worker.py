@@ -2,7 +2,7 @@
 
 import os
 
-from scraping import worker
+from scraping.checking import worker
 
 
 def test_a_worker_sees_its_own_clusters_marker_and_ignores_a_stale_one():

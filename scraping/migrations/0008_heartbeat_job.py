@@ -1,6 +1,6 @@
 from django.db import migrations
 
-from scraping.jobs import ensure_all
+from scraping.checking.jobs import ensure_all
 
 
 def schedule_jobs(apps, schema_editor):

@@ -1,11 +1,11 @@
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
-from scraping.checks import import_title
+from scraping.checking.pipeline import import_title
 from scraping.gate.keeper import SourcePaused
+from scraping.management.progress import ProgressBar
 from scraping.management.titles import reference
 from scraping.models import LANGUAGE_CODE
-from scraping.progress import ProgressBar
 from scraping.sources import ACCEPTED
 from scraping.sources.errors import SourceError
 

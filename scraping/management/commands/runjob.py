@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from scraping.jobs import REGISTRY, run_job
+from scraping.checking.jobs import REGISTRY, run_job
 from scraping.models import JobRun
 
 

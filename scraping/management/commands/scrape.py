@@ -3,7 +3,7 @@ import time
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from scraping.checks import check_manga
+from scraping.checking.pipeline import check_manga
 from scraping.gate import keeper
 from scraping.management.titles import tracked_title
 from scraping.models import CheckSchedule, ScrapeLog

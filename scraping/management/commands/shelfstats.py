@@ -3,7 +3,7 @@ from datetime import timedelta
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from scraping.jobs import title_days
+from scraping.checking.jobs import title_days
 from scraping.management.titles import tracked_title
 from scraping.models import Chapter, DailyStats, JobConfig, ScrapeLog, TitleDailyStats
 

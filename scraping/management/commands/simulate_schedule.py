@@ -3,7 +3,7 @@ from datetime import timedelta
 
 from django.core.management.base import BaseCommand, CommandError
 
-from scraping.progress import ProgressBar
+from scraping.management.progress import ProgressBar
 from scraping.schedule.simulation import (
     POLICIES,
     NotReleaseHistories,

@@ -1,7 +1,7 @@
 from django.conf import settings
 from django_q.management.commands.qcluster import Command as QclusterCommand
 
-from scraping.worker import StoppingCluster
+from scraping.checking.worker import StoppingCluster
 
 
 class Command(QclusterCommand):

@@ -6,7 +6,9 @@ from datetime import timedelta
 from django.db.models import Avg, Count, Q, Sum
 from django.db.models.functions import TruncHour
 from django.utils.html import escape
+from django_q.brokers import get_broker
 
+from batoshelf.http import BadParameter, int_parameter
 from scraping import sources
 from scraping.gate import keeper
 from scraping.models import CheckSchedule, Heartbeat, JobConfig, Manga, ScrapeLog
@@ -103,9 +105,24 @@ def stats(now):
     }
 
 
-def system_status(now):
-    from django_q.brokers import get_broker
+# The check log filters the dashboard and the API take from the query string.
+LOG_FILTERS = ("outcome", "error_kind", "manga")
 
+
+def recent_logs(request, default_limit):
+    """The newest scrape logs, filtered by the request's outcome, error_kind and manga (id)."""
+    limit = int_parameter(request, "limit", default=default_limit, minimum=1, maximum=500)
+    outcome = request.GET.get("outcome")
+    if outcome and outcome not in ScrapeLog.Outcome.values:
+        raise BadParameter(f"outcome must be one of {', '.join(ScrapeLog.Outcome.values)}, not {outcome!r}")
+    logs = ScrapeLog.objects.recent(
+        outcome=outcome, error_kind=request.GET.get("error_kind"),
+        manga_id=int_parameter(request, "manga", default=None, minimum=1, maximum=2**63 - 1),
+    )
+    return list(logs[:limit])
+
+
+def system_status(now):
     beat = Heartbeat.objects.filter(name=Heartbeat.CLUSTER).first()
     try:
         queue_depth = get_broker().queue_size()

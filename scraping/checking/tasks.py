@@ -7,10 +7,10 @@ from django.db import transaction
 from django.utils import timezone
 from django_q.tasks import async_task
 
-from scraping.checks import check_manga
+from scraping.checking.pipeline import check_manga
+from scraping.checking.worker import cluster_is_stopping
 from scraping.gate import keeper
 from scraping.models import CheckRequest, CheckSchedule, Manga
-from scraping.worker import cluster_is_stopping
 
 logger = logging.getLogger(__name__)
 

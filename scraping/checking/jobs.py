@@ -14,19 +14,35 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Callable
 
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Count, Q
 from django.db.models.functions import TruncDate
 from django.utils import timezone
+from django_q.models import Schedule
 
 from batoshelf.logs import PERFORMANCE_LOGGER
+from notifications.delivery import publish_on_commit
+from notifications.models import Notification
+from scraping.checking.tasks import dispatch_due_checks
+from scraping.models import (
+    Chapter,
+    CheckSchedule,
+    DailyStats,
+    Heartbeat,
+    JobConfig,
+    JobRun,
+    ScrapeLog,
+    TitleDailyStats,
+)
 
 logger = logging.getLogger(__name__)
 performance = logging.getLogger(PERFORMANCE_LOGGER)
 
 SCHEDULE_PREFIX = "batoshelf job: "
 RETRY_PREFIX = "batoshelf job retry: "
-RUN_FUNC = "scraping.jobs.run_scheduled_job"
+RUN_FUNC = "scraping.checking.jobs.run_scheduled_job"
 RETRY_AFTER = timedelta(minutes=1)
 # A run holds its job type this long at most; a worker killed mid-run frees it then.
 RUN_LEASE = timedelta(minutes=30)
@@ -73,8 +89,6 @@ class JobType:
 
 
 def dispatch(options, now):
-    from scraping.tasks import dispatch_due_checks
-
     outcome = JobOutcome()
     queued = dispatch_due_checks()
     outcome.checked = outcome.updated = queued
@@ -84,8 +98,6 @@ def dispatch(options, now):
 
 def roll_up(options, now):
     """Recount the last few days from the scrape logs and chapters into DailyStats and TitleDailyStats."""
-    from scraping.models import Chapter, DailyStats, ScrapeLog, TitleDailyStats
-
     outcome = JobOutcome()
     since = (now - timedelta(days=options["days"] - 1)).date()
     with transaction.atomic():
@@ -107,8 +119,6 @@ def roll_up(options, now):
 def title_days(logs, chapters):
     """{(title id, day): {"checks", "releases"}}: checks from `logs`, releases (chapters by the day they
     were published) from `chapters`."""
-    from scraping.models import ScrapeLog
-
     titles = {}
     for row in (logs.exclude(outcome=ScrapeLog.Outcome.SKIPPED).annotate(day=TruncDate("started_at")).values("manga_id", "day")
                 .annotate(n=Count("pk"))):
@@ -120,9 +130,6 @@ def title_days(logs, chapters):
 
 def prune(options, now):
     """Delete scrape logs, read notifications and job runs older than their retention."""
-    from notifications.models import Notification
-    from scraping.models import JobRun, ScrapeLog
-
     outcome = JobOutcome()
     for label, queryset, days in (
         ("scrape logs", ScrapeLog.objects, options["scrape_log_days"]),
@@ -138,10 +145,6 @@ def prune(options, now):
 
 def alert_failing(options, now):
     """Tell every staff member once when a title has failed `failures` checks in a row."""
-    from notifications.delivery import publish_on_commit
-    from notifications.models import Notification
-    from scraping.models import CheckSchedule
-
     outcome = JobOutcome()
     failing = list(CheckSchedule.objects.filter(failures__gte=options["failures"], failure_alerted=False)
                    .select_related("manga"))
@@ -162,8 +165,6 @@ def alert_failing(options, now):
 
 def heartbeat(options, now):
     """Say the cluster is alive (every minute), and what it has done (every five)."""
-    from scraping.models import Heartbeat, ScrapeLog
-
     Heartbeat.beat(Heartbeat.CLUSTER, now)
     outcome = JobOutcome(updated=1)
     if now.minute % 5 == 0:
@@ -187,11 +188,48 @@ REGISTRY = {job.name: job for job in (
 )}
 
 
+def option_errors(config):
+    """What is wrong with a job's stored options, as its type checks them ([] when all is well)."""
+    job = REGISTRY.get(config.job_type)
+    if job is None:
+        return [f"unknown job type {config.job_type!r}"]
+    return job.validate_options(config.options)
+
+
+# What the job API may change, and the types it accepts.
+EDITABLE = {
+    "enabled": bool, "interval_minutes": int, "active_from_hour": (int, type(None)),
+    "active_until_hour": (int, type(None)), "window_buffer_minutes": int, "options": dict,
+}
+
+
+def update_config(config, data):
+    """Apply the changes in `data` (from the API) to `config`, validated, and save it;
+    ValidationError says what is wrong and nothing is saved."""
+    unknown = sorted(set(data) - set(EDITABLE))
+    if unknown:
+        raise ValidationError(f"unknown field(s) {', '.join(unknown)}; known: {', '.join(EDITABLE)}")
+    for name, value in data.items():
+        wanted = EDITABLE[name]
+        if isinstance(value, bool) and wanted is not bool or not isinstance(value, wanted):
+            raise ValidationError(f"{name} has the wrong type: {value!r}")
+        setattr(config, name, value)
+    config.full_clean()
+    errors = option_errors(config)
+    if errors:
+        raise ValidationError({"options": errors})
+    config.save()
+
+
+def config_saved(sender, instance, **kwargs):
+    """The queue runs a job at its new interval from the moment its configuration is saved, no restart
+    (connected to JobConfig's post_save in ScrapingConfig.ready)."""
+    sync_schedule(instance)
+
+
 def config_for(name, config_model=None):
     """The stored configuration of a job type, made from its defaults the first time."""
-    if config_model is None:
-        from scraping.models import JobConfig as config_model
-
+    config_model = config_model or JobConfig
     job = REGISTRY[name]
     return config_model.objects.get_or_create(
         job_type=name, defaults={"interval_minutes": job.default_interval, "options": dict(job.default_options)},
@@ -200,16 +238,13 @@ def config_for(name, config_model=None):
 
 def all_configs():
     """{job type: its configuration} for every registered job, in one query (plus any first creations)."""
-    from scraping.models import JobConfig
-
     stored = {config.job_type: config for config in JobConfig.objects.filter(job_type__in=REGISTRY)}
     return {name: stored.get(name) or config_for(name) for name in REGISTRY}
 
 
 def sync_schedule(config, schedule_model=None):
     """Make the queue's schedule row of a job match its configuration (found by name)."""
-    if schedule_model is None:
-        from django_q.models import Schedule as schedule_model
+    schedule_model = schedule_model or Schedule
     name = SCHEDULE_PREFIX + config.job_type
     if not config.enabled:
         schedule_model.objects.filter(name=name).delete()
@@ -237,8 +272,6 @@ def run_retry(name):
 
 def run_manual(name, user_id):
     """What a staff member's trigger queues: runs whatever the window says."""
-    from django.contrib.auth import get_user_model
-
     return str(run_job(name, trigger="manual", user=get_user_model().objects.filter(pk=user_id).first()))
 
 
@@ -249,8 +282,6 @@ def run_job(name, *, trigger="schedule", user=None, force=False):
     outside its active window; a manual run or `force` runs anyway. A run of a
     type already running is skipped. A failed run is retried after a minute.
     """
-    from scraping.models import JobConfig, JobRun
-
     job = REGISTRY[name]
     config = config_for(name)
     now = timezone.now()
@@ -295,9 +326,7 @@ def run_job(name, *, trigger="schedule", user=None, force=False):
 
 
 def _queue_retry(name, now):
-    from django_q.models import Schedule
-
     Schedule.objects.update_or_create(name=RETRY_PREFIX + name, defaults={
-        "func": "scraping.jobs.run_retry", "args": repr(name), "schedule_type": Schedule.ONCE,
+        "func": "scraping.checking.jobs.run_retry", "args": repr(name), "schedule_type": Schedule.ONCE,
         "repeats": 1, "next_run": now + RETRY_AFTER,
     })

@@ -5,7 +5,9 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from batoshelf.http import MAX_ID
-from notifications.delivery import user_group, web_process
+from notifications import messages
+from notifications.delivery import web_process
+from notifications.messages import user_group
 from notifications.models import Notification
 
 # A browser asleep for longer than this many notifications reloads the page.
@@ -27,12 +29,10 @@ def parse_since(query_string):
 def sync_message(user, since):
     """What a browser gets on (re)connecting: its unread count and what it missed since `since`."""
     missed = list(Notification.objects.missed_by(user, since, BACKLOG_LIMIT + 1))
-    return {
-        "type": "sync",
-        "unread_count": Notification.objects.unread_count(user),
-        "notifications": [n.as_message() for n in missed[:BACKLOG_LIMIT]],
-        "more_missed": len(missed) > BACKLOG_LIMIT,
-    }
+    return messages.sync(
+        Notification.objects.unread_count(user), [n.to_dict() for n in missed[:BACKLOG_LIMIT]],
+        more_missed=len(missed) > BACKLOG_LIMIT,
+    )
 
 
 class NotificationConsumer(AsyncJsonWebsocketConsumer):
@@ -50,7 +50,7 @@ class NotificationConsumer(AsyncJsonWebsocketConsumer):
             since = parse_since(self.scope.get("query_string", b""))
         except BadSince as error:
             await self.accept()
-            await self.send_json({"type": "error", "error": str(error)})
+            await self.send_json(messages.error(str(error)))
             await self.close(code=4400)
             return
         # Listen before reading the backlog, so nothing falls between the two;
@@ -69,14 +69,13 @@ class NotificationConsumer(AsyncJsonWebsocketConsumer):
 
     async def receive(self, text_data=None, bytes_data=None, **kwargs):
         # Nothing is decoded: whatever a client sends, JSON or not, gets the same answer.
-        await self.send_json({"type": "error", "error": "this socket only sends; use the API to change things"})
+        await self.send_json(messages.error("this socket only sends; use the API to change things"))
 
-    async def notification_new(self, event):
-        """A new notification for this user, handed over by this process's WebProcess."""
-        await self.send_json(
-            {"type": "notification", "notification": event["notification"], "unread_count": event["unread_count"]}
-        )
+    async def send_notification(self, event):
+        """A new notification for this user (a messages.NewNotification), handed over by this
+        process's WebProcess; not a Channels handler."""
+        await self.send_json(messages.notification(event))
 
     async def notification_read(self, event):
-        """Another tab of this user read notifications (a message to the user's group)."""
-        await self.send_json({"type": "read", "ids": event["ids"], "unread_count": event["unread_count"]})
+        """Channels' handler of a messages.ReadEvent to the user's group: another tab read notifications."""
+        await self.send_json(messages.read(event))

@@ -37,6 +37,8 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from notifications import messages
+from notifications.messages import NEW_NOTIFICATIONS, user_group
 from notifications.models import Notification
 
 logger = logging.getLogger(__name__)
@@ -47,18 +49,11 @@ STALE_AFTER = timedelta(minutes=10)
 RELAY_BATCH = 1000
 
 
-# The group every web process joins to hear of new notifications.
-NEW_NOTIFICATIONS = "notifications.new"
 # Notifications per channel-layer message: a few hundred KB at most.
 MESSAGE_BATCH = 500
 # How often a web process renews its membership of NEW_NOTIFICATIONS: group
 # memberships expire (a day), and a restarted Redis keeps none.
 MEMBERSHIP_REFRESH = 60
-
-
-def user_group(user_id):
-    """The channel-layer group of one user's open connections."""
-    return f"notifications.user.{user_id}"
 
 
 def claim(queryset, now):
@@ -86,7 +81,7 @@ def events_for(notifications, now):
     fresh = [n for n in notifications if n.created_at >= now - STALE_AFTER]
     counts = Notification.objects.unread_counts({n.user_id for n in fresh})
     return [
-        {"user_id": n.user_id, "notification": n.as_message(), "unread_count": counts[n.user_id]}
+        messages.NewNotification(user_id=n.user_id, notification=n.to_dict(), unread_count=counts[n.user_id])
         for n in fresh
     ]
 
@@ -95,7 +90,7 @@ async def send_events(events):
     layer = get_channel_layer()
     for start in range(0, len(events), MESSAGE_BATCH):
         batch = events[start:start + MESSAGE_BATCH]
-        await layer.group_send(NEW_NOTIFICATIONS, {"type": "notifications.new", "events": batch})
+        await layer.group_send(NEW_NOTIFICATIONS, messages.new_notifications(batch))
 
 
 def _claim_and_build(queryset):
@@ -148,9 +143,8 @@ def publish_on_commit(notifications):
 
 def publish_read_state(user, ids, unread_count):
     """Tell the user's other open tabs that these notifications were read."""
-    event = {"type": "notification.read", "ids": ids, "unread_count": unread_count}
     try:
-        async_to_sync(get_channel_layer().group_send)(user_group(user.pk), event)
+        async_to_sync(get_channel_layer().group_send)(user_group(user.pk), messages.read_event(ids, unread_count))
     except Exception:
         logger.warning("could not tell user %s's browsers about read notifications", user.pk, exc_info=True)
 
@@ -205,7 +199,7 @@ class WebProcess:
     async def deliver(self, events):
         for event in events:
             for socket in list(self.sockets.get(event["user_id"], ())):
-                await socket.notification_new(event)
+                await socket.send_notification(event)
 
     async def _join(self):
         await get_channel_layer().group_add(NEW_NOTIFICATIONS, self._channel)

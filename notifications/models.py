@@ -201,8 +201,8 @@ class Notification(models.Model):
         """Where the chapter is read (a Link), or None for notifications about no chapter."""
         return self.manga.chapter_link(self.chapter) if self.chapter_id and self.manga_id else None
 
-    def as_message(self):
-        """What a browser receives: the same fields the JSON API gives."""
+    def to_dict(self):
+        """The notification as the JSON API gives it and a browser's socket receives it (notifications.messages)."""
         chapter = self.chapter
         link = self.chapter_link()
         return {

@@ -268,7 +268,7 @@ def api_notifications(request):
     notifications = Notification.objects.filter(user=request.user).select_related("manga", "chapter")
     if request.GET.get("unread") in ("1", "true"):
         notifications = notifications.unread()
-    return JsonResponse({"notifications": [n.as_message() for n in notifications[:limit]]})
+    return JsonResponse({"notifications": [n.to_dict() for n in notifications[:limit]]})
 
 
 @api_login_required

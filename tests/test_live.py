@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from batoshelf.asgi import application
 from notifications import delivery
+from notifications.messages import NEW_NOTIFICATIONS
 from notifications.models import Notification
 from scraping.checking.pipeline import check_manga, import_title
 from tests.conftest import bato, logged_in
@@ -237,7 +238,7 @@ async def test_reading_in_one_tab_updates_the_others(reader, followed_title):
 def test_the_committing_process_publishes_after_commit_when_redis_carries_it(standin, reader, followed_title):
     layer = get_channel_layer()
     channel = async_to_sync(layer.new_channel)()
-    async_to_sync(layer.group_add)(delivery.NEW_NOTIFICATIONS, channel)
+    async_to_sync(layer.group_add)(NEW_NOTIFICATIONS, channel)
     standin.add_chapters("110100", 1)
 
     with transaction.atomic():

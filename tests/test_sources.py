@@ -80,7 +80,7 @@ def test_taken_down_chapters_tell_no_one_and_official_ones_link_out(mangadex, de
     result = check_manga(fresh(manga))
     assert result.log.new_chapters == 2
     [notification] = Notification.objects.filter(user=reader)
-    message = notification.as_message()
+    message = notification.to_dict()
     assert message["chapter_url"] == "https://mangaplus.shueisha.co.jp/viewer/11" and message["chapter_external"]
     taken_down = Chapter.objects.get(manga=manga, available=False)
     assert taken_down.url == f"https://mangadex.org/chapter/{taken_down.source_id}"
@@ -107,7 +107,7 @@ def test_mangaupdates_releases_of_one_chapter_by_several_groups_tell_once(mangau
     assert told(reader) == ["Chapter 11 of Kaguya's Love & War", "Chapter 12-13 of Kaguya's Love & War",
                             "Chapter Extra of Kaguya's Love & War"]
     assert Chapter.objects.filter(manga=manga).count() == 15
-    link = Notification.objects.filter(user=reader).first().as_message()["chapter_url"]
+    link = Notification.objects.filter(user=reader).first().to_dict()["chapter_url"]
     assert link == manga.source_url, "MangaUpdates has no chapter pages: the series' page lists its releases"
 
 

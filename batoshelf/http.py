@@ -64,7 +64,7 @@ class NumbersBeyondAnyRow:
 
     SQLite holds 64-bit integers and raises OverflowError on a larger one. Our
     URLs keep such ids out (IdConverter); this covers what the admin takes from
-    its own URLs and query strings (`?manga=99999999999999999999999`).
+    its own URLs and query strings (`?title=99999999999999999999999`).
     """
 
     def __init__(self, get_response):

@@ -167,7 +167,7 @@ if BATO_MAX_DELAY < BATO_MIN_DELAY:
 # With the gate's spacing this bounds a check: a stopping worker waits for it.
 BATO_TIMEOUT = env_float("BATO_TIMEOUT", 15.0, minimum=1)
 # Unset: each title is checked on the schedule learned from its releases. Set:
-# every title every this many hours (demos, or a site that wants it simple).
+# every title every this many hours (demos, or an install that wants it simple).
 BATO_CHECK_INTERVAL_HOURS = env_float("BATO_CHECK_INTERVAL_HOURS", None, minimum=0.01)
 # The cluster-wide limiter (scraping.gate.keeper): at most this many requests an
 # hour, on top of the spacing above. A check waits at most BATO_TURN_MAX_WAIT
@@ -179,15 +179,15 @@ BATO_TURN_MAX_WAIT = env_float("BATO_TURN_MAX_WAIT", 60.0, minimum=1)
 BATO_RATE_LIMIT_BACKOFF = env_float("BATO_RATE_LIMIT_BACKOFF", 60.0, minimum=1)
 BATO_MAX_RETRY_AFTER = env_float("BATO_MAX_RETRY_AFTER", 3600.0, minimum=1)
 # The circuit breaker opens on a block, or on this many failures in a row to
-# reach the site; it waits BATO_BREAKER_FIRST_WAIT seconds, doubling on each
+# reach a source; it waits BATO_BREAKER_FIRST_WAIT seconds, doubling on each
 # failed probe up to BATO_BREAKER_MAX_WAIT.
 BATO_BREAKER_FAILURES = env_int("BATO_BREAKER_FAILURES", 3, minimum=1)
 BATO_BREAKER_FIRST_WAIT = env_float("BATO_BREAKER_FIRST_WAIT", 300.0, minimum=1)
 BATO_BREAKER_MAX_WAIT = env_float("BATO_BREAKER_MAX_WAIT", 6 * 3600.0, minimum=1)
-# A title the site says it does not have this many checks in a row is paused,
+# A title its source says it does not have this many checks in a row is paused,
 # and its followers are told once.
 BATO_NOT_FOUND_PAUSE_AFTER = env_int("BATO_NOT_FOUND_PAUSE_AFTER", 3, minimum=1)
-# Titles handed to the queue per dispatch (every minute): more than the site
+# Titles handed to the queue per dispatch (every minute): more than the sources'
 # spacing lets through in a minute would only wait in the queue.
 BATO_DISPATCH_LIMIT = env_int("BATO_DISPATCH_LIMIT", 15, minimum=1)
 
@@ -236,7 +236,7 @@ BATO_REQUESTED_CHECK_COOLDOWN = env_int("BATO_REQUESTED_CHECK_COOLDOWN", 300, mi
 # publish with Redis) every this many seconds.
 NOTIFICATIONS_RELAY_INTERVAL = env_float("NOTIFICATIONS_RELAY_INTERVAL", 5.0 if REDIS_URL else 1.0, minimum=0.1)
 
-# django-q2. A check takes one request plus its wait for a turn at the site, far
+# django-q2. A check takes one request plus its wait for a turn at its source, far
 # below the timeout; retry must exceed timeout or the ORM broker hands a running
 # check to a second worker.
 Q_TIMEOUT = env_int("Q_TIMEOUT", 300, minimum=30)

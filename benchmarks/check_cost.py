@@ -25,8 +25,8 @@ from django.conf import settings  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 
-from scraping.checking.pipeline import check_manga, import_title  # noqa: E402
-from scraping.models import Chapter, Manga  # noqa: E402
+from scraping.checking.pipeline import check_title, import_title  # noqa: E402
+from scraping.models import Chapter, Title  # noqa: E402
 from scraping.sources import TitleRef, get  # noqa: E402
 from scraping.sources.base import Known  # noqa: E402
 from scraping.sources.http import Direct  # noqa: E402
@@ -35,8 +35,8 @@ from tests.standins import BatoStandIn, MangaDexStandIn, MangaUpdatesStandIn  # 
 RUNS = 3
 
 
-def fresh(manga):
-    return Manga.objects.select_related("schedule").get(pk=manga.pk)
+def fresh(title):
+    return Title.objects.select_related("schedule").get(pk=title.pk)
 
 
 def timed(action):
@@ -68,7 +68,7 @@ class MangaDex:
 
     def title(self, n):
         title = self.standin.add_title(chapters=1500, languages=self.languages, groups=("A", "B", "C"))
-        return TitleRef("mangadex", title.manga_id)
+        return TitleRef("mangadex", title.dex_id)
 
     def publish(self, ref, count):
         self.standin.add_chapters(ref.source_id, count)
@@ -113,20 +113,20 @@ def report(source, standin):
         import_requests = len(standin.api_requests()) - before
         imports.append(seconds)
         baselines.append(one_row_at_a_time(ref, standin, languages))
-    stored = result.manga.chapters.count()
+    stored = result.title.chapters.count()
     best, baseline = min(imports), min(baselines)
     print(f"\n{source.name}, {source.what}:")
     print(f"  import: {import_requests} requests, {stored} chapters stored, {best:.3f} s; baseline, the same "
           f"chapters saved row by row: {baseline:.3f} s; ratio {baseline / best:.1f}x")
-    manga = result.manga
+    title = result.title
     before = len(standin.api_requests())
     with CaptureQueriesContext(connection) as unchanged:
-        _, unchanged_seconds = timed(lambda: check_manga(fresh(manga)))
+        _, unchanged_seconds = timed(lambda: check_title(fresh(title)))
     unchanged_requests = len(standin.api_requests()) - before
     source.publish(ref, 5)
     before = len(standin.api_requests())
     with CaptureQueriesContext(connection) as five_new:
-        _, five_new_seconds = timed(lambda: check_manga(fresh(manga)))
+        _, five_new_seconds = timed(lambda: check_title(fresh(title)))
     print(f"  check, unchanged: {unchanged_requests} request(s), {len(unchanged)} queries, {unchanged_seconds:.3f} s")
     print(f"  check, 5 new chapters: {len(standin.api_requests()) - before} request(s), {len(five_new)} queries, "
           f"{five_new_seconds:.3f} s")
@@ -138,9 +138,9 @@ def one_row_at_a_time(ref, standin, languages):
     started = time.perf_counter()
     snapshot = source.fetch_title(Direct(source, source.base_urls()[0], timeout=60), ref.source_id,
                                   Known(full=True, languages=tuple(languages or source.languages(None))))
-    manga = Manga.objects.create(source=ref.source, source_id=f"baseline-{ref.source_id}", name=snapshot.details.name)
+    title = Title.objects.create(source=ref.source, source_id=f"baseline-{ref.source_id}", name=snapshot.details.name)
     for record in snapshot.chapters:
-        Chapter.objects.create(manga=manga, first_seen_at=manga.first_seen_at, **Chapter.values_of(record))
+        Chapter.objects.create(title=title, first_seen_at=title.first_seen_at, **Chapter.values_of(record))
     return time.perf_counter() - started
 
 

@@ -10,7 +10,7 @@ and then, each round, adds a chapter on the stand-in and queues a check. The
 worker checks, commits, and the notification travels: published by the worker
 through Redis (redis mode), or relayed by daphne from the outbox (embedded).
 
-Commit time is read from the check's scrape log (its start plus its duration,
+Commit time is read from the check's check log (its start plus its duration,
 the last write before the commit), so latencies are if anything overstated.
 The baseline is the seed's behaviour, a relay that polls every 60 s, measured
 in the same run with 100 clients. Each round starts at a random point of the
@@ -146,7 +146,7 @@ def run_service_and_clients(mode, site, counts, rounds, relay_interval):
         wait_for,
     )
 
-    manga = import_title(TitleRef("bato", str(TITLE))).manga
+    title = import_title(TitleRef("bato", str(TITLE))).title
     sessions = logged_in_sessions("bench", max(counts))
     port = free_port()
     extra = {"Q_WORKERS": "1", "LOG_LEVEL": "WARNING"}
@@ -159,10 +159,10 @@ def run_service_and_clients(mode, site, counts, rounds, relay_interval):
         chapter = 3
         for count in counts:
             Follow.objects.bulk_create(
-                [Follow(user_id=pk, manga=manga) for pk, _ in sessions[:count]], ignore_conflicts=True
+                [Follow(user_id=pk, title=title) for pk, _ in sessions[:count]], ignore_conflicts=True
             )
             latencies, missing = asyncio.run(clients_round_trip(
-                port, [key for _, key in sessions[:count]], site, manga, chapter, rounds, float(relay_interval or 1)
+                port, [key for _, key in sessions[:count]], site, title, chapter, rounds, float(relay_interval or 1)
             ))
             chapter += rounds
             print(f"  {count} clients: p50 {percentile(latencies, 0.5) * 1000:.0f} ms, "
@@ -175,7 +175,7 @@ def run_service_and_clients(mode, site, counts, rounds, relay_interval):
         log.unlink(missing_ok=True)
 
 
-async def clients_round_trip(port, session_keys, site, manga, first_chapter, rounds, poll_seconds):
+async def clients_round_trip(port, session_keys, site, title, first_chapter, rounds, poll_seconds):
     """Connect every client, then per round add a chapter, queue a check and time its arrival everywhere.
 
     Each round starts at a random point of the relay's poll, as a real release would.
@@ -184,8 +184,8 @@ async def clients_round_trip(port, session_keys, site, manga, first_chapter, rou
     from django.db import close_old_connections
     from django_q.tasks import async_task
 
-    from scraping.checking.tasks import check_manga_task
-    from scraping.models import ScrapeLog
+    from scraping.checking.tasks import check_title_task
+    from scraping.models import CheckLog
 
     received = {}  # chapter name -> [receipt times]
     ready = asyncio.Semaphore(CONNECT_CONCURRENCY)
@@ -226,12 +226,12 @@ async def clients_round_trip(port, session_keys, site, manga, first_chapter, rou
 
     def check_and_commit_time():
         close_old_connections()
-        last_log = ScrapeLog.objects.order_by("-pk").values_list("pk", flat=True).first()
+        last_log = CheckLog.objects.order_by("-pk").values_list("pk", flat=True).first()
         site.add_chapters(TITLE, 1)
-        async_task(check_manga_task, manga.pk)
+        async_task(check_title_task, title.pk)
         deadline = time.monotonic() + ROUND_TIMEOUT
         while time.monotonic() < deadline:
-            log = ScrapeLog.objects.filter(manga=manga, pk__gt=last_log).first()
+            log = CheckLog.objects.filter(title=title, pk__gt=last_log).first()
             if log:
                 if log.outcome != "success":
                     raise RuntimeError(f"the check did not find the chapter: {log.outcome} {log.message}")

@@ -60,7 +60,7 @@ def make_database():
     from django.utils import timezone
 
     from notifications.models import Notification
-    from scraping.models import Chapter, Manga
+    from scraping.models import Chapter, Title
 
     for leftover in DATABASE.parent.glob(DATABASE.name + "*"):
         leftover.unlink()
@@ -68,10 +68,10 @@ def make_database():
     user = get_user_model().objects.create_user("reader")
     now = timezone.now()
     for i in range(25):
-        manga = Manga.objects.create(source="bato", source_id=str(i + 1), name=f"Title {i}")
-        chapter = Chapter.objects.create(manga=manga, source_id=str(1000 + i), dname=f"Chapter {i}",
+        title = Title.objects.create(source="bato", source_id=str(i + 1), name=f"Title {i}")
+        chapter = Chapter.objects.create(title=title, source_id=str(1000 + i), name=f"Chapter {i}",
                                          url_path=f"/title/{i}-x/{1000 + i}-ch_{i}")
-        Notification.objects.create(user=user, manga=manga, chapter=chapter, kind="new_chapter",
+        Notification.objects.create(user=user, title=title, chapter=chapter, kind="new_chapter",
                                     message=f"Chapter {i} of Title {i}", created_at=now)
     session = SessionStore()
     session.update({SESSION_KEY: str(user.pk), BACKEND_SESSION_KEY: "django.contrib.auth.backends.ModelBackend",

@@ -1,8 +1,8 @@
-"""Requests per detected chapter and detection latency over a simulated month, against a site that rate-limits.
+"""Requests per detected chapter and detection latency over a simulated month, against a source that rate-limits.
 
     .venv/bin/python benchmarks/polite_month.py [--releases FILE] [--copies 1 4] [--days 30]
 
-Every request goes through one channel to one simulated site (scraping.gate.simulation).
+Every request goes through one channel to one simulated source (scraping.gate.simulation).
 The month starts with every title due, as after a restart. Compared in the same run:
 batoshelf (learned schedule, the cluster limiter: 4-7 s spacing, 300 requests an hour,
 Retry-After honoured), the learned schedule with the seed's waits, and the seed's rules
@@ -18,7 +18,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from scraping.gate.simulation import CITIZENS, SiteRules, simulate_month  # noqa: E402
+from scraping.gate.simulation import CITIZENS, SourceRules, simulate_month  # noqa: E402
 from scraping.schedule.simulation import load_release_histories  # noqa: E402
 
 # 471 real release histories (what they are and where they come from: their "about" and "source_notes").
@@ -33,8 +33,8 @@ def main():
     parser.add_argument("--days", type=int, default=30)
     args = parser.parse_args()
     series = load_release_histories(args.releases)
-    site = SiteRules()
-    print(f"{len(series)} series from {args.releases}; {args.days} days; {site.describe()}")
+    source = SourceRules()
+    print(f"{len(series)} series from {args.releases}; {args.days} days; {source.describe()}")
     print()
     print("| titles | tracker | requests | 429s | chapters found | requests / chapter | mean latency h "
           "| p95 h | missed | seconds |")
@@ -43,7 +43,7 @@ def main():
         reports = []
         for citizen in CITIZENS:
             started = time.perf_counter()
-            report = simulate_month(series, citizen, site=site, days=args.days, copies=copies)
+            report = simulate_month(series, citizen, source=source, days=args.days, copies=copies)
             reports.append(report)
             print(f"| {report.titles} | {report.citizen} | {report.requests:,} | {report.rate_limited:,} "
                   f"| {report.detected:,} | {report.requests_per_chapter:.2f} | {report.mean_latency_h:.2f} "

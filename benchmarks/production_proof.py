@@ -310,16 +310,16 @@ class Proof:
             if source == "bato":
                 title_id = site.add_title(str(500_000 + n), f"Proof title {n}", chapters=3).comic_id
             elif source == "mangadex":
-                title_id = site.add_title(name=f"Proof title {n}", chapters=3).manga_id
+                title_id = site.add_title(name=f"Proof title {n}", chapters=3).dex_id
             else:
                 title_id = str(site.add_title(name=f"Proof title {n}", releases=3).series_id)
             refs.append(TitleRef(source, title_id))
         started = time.monotonic()
-        self.mangas = [import_title(ref).manga for ref in refs]
-        log(f"{len(self.mangas)} titles imported in {time.monotonic() - started:.1f} s")
+        self.titles = [import_title(ref).title for ref in refs]
+        log(f"{len(self.titles)} titles imported in {time.monotonic() - started:.1f} s")
         self.sessions = logged_in_sessions("proof-reader-", size["readers"])
         Follow.objects.bulk_create([
-            Follow(user_id=user_id, manga=self.mangas[(i * size["follows"] + k) % len(self.mangas)])
+            Follow(user_id=user_id, title=self.titles[(i * size["follows"] + k) % len(self.titles)])
             for i, (user_id, _) in enumerate(self.sessions) for k in range(size["follows"])
         ], ignore_conflicts=True)
 
@@ -357,7 +357,7 @@ class Proof:
 
     def publish(self, count, titles=None):
         """A new chapter for `count` random titles (or these (source, title id) pairs) on their stand-ins."""
-        every = [(m.source, m.source_id) for m in self.mangas]
+        every = [(m.source, m.source_id) for m in self.titles]
         titles = titles or random.sample(every, min(count, len(every)))
         for source, title_id in titles:
             for chapter in self.sites[source].add_chapters(title_id, 1):
@@ -372,7 +372,7 @@ class Proof:
 
         wanted = [chapter_id for _, (_, chapter_id), _ in self.added]
         return {(source, chapter_id): n for source, chapter_id, n in Chapter.objects.filter(source_id__in=wanted)
-                .values("manga__source", "source_id").annotate(n=Count("pk")).values_list("manga__source", "source_id", "n")}
+                .values("title__source", "source_id").annotate(n=Count("pk")).values_list("title__source", "source_id", "n")}
 
     def set_fault(self, fault, **options):
         for site in self.sites.values():
@@ -421,15 +421,15 @@ class Proof:
                             f"{len(stored)} of {len(self.added)} new chapters stored; {in_db} chapters stored, "
                             f"{on_sites} on the three stand-ins")
         expected = {}
-        titles = {(m.source, m.source_id): m.pk for m in self.mangas}
+        pk_of = {(m.source, m.source_id): m.pk for m in self.titles}
         per_title = {}
         for title, _, _ in self.added:
-            per_title[titles[title]] = per_title.get(titles[title], 0) + 1
-        for user_id, manga_id in Follow.objects.filter(manga_id__in=per_title).values_list("user_id", "manga_id"):
-            expected[(user_id, manga_id)] = per_title[manga_id]
+            per_title[pk_of[title]] = per_title.get(pk_of[title], 0) + 1
+        for user_id, title_id in Follow.objects.filter(title_id__in=per_title).values_list("user_id", "title_id"):
+            expected[(user_id, title_id)] = per_title[title_id]
         told = dict(((u, m), n) for u, m, n in Notification.objects.filter(kind__in=["new_chapter", "batch"])
-                    .values("user_id", "manga_id").annotate(n=Sum("chapter_count"))
-                    .values_list("user_id", "manga_id", "n"))
+                    .values("user_id", "title_id").annotate(n=Sum("chapter_count"))
+                    .values_list("user_id", "title_id", "n"))
         wrong = {k: (expected.get(k, 0), told.get(k, 0)) for k in set(expected) | set(told)
                  if expected.get(k, 0) != told.get(k, 0)}
         self.report.promise(f"{phase}: every follower told of each chapter exactly once", not wrong,
@@ -475,12 +475,12 @@ class Proof:
         from scraping.models import Chapter
 
         source, chapter_id = chapter
-        first_seen = Chapter.objects.filter(manga__source=source, source_id=chapter_id).values_list(
+        first_seen = Chapter.objects.filter(title__source=source, source_id=chapter_id).values_list(
             "first_seen_at", flat=True).first()
         return first_seen.timestamp() - published_at if first_seen else None
 
     def kill_a_worker_mid_check(self):
-        from scraping.models import ScrapeLog
+        from scraping.models import CheckLog
 
         log("fault: SIGKILL a worker in the middle of a check")
         # One worker alone takes the checks, so the one killed surely has one in flight.
@@ -506,7 +506,7 @@ class Proof:
                             f"worker killed with a request in flight; all {len(comic_ids)} titles' chapters "
                             f"stored {time.monotonic() - killed_at:.0f} s later (claim lease 60 s)")
         self.check_books("after the kill")
-        self.report.figure("after the kill", f"{ScrapeLog.objects.filter(outcome='failed').count()} failed checks "
+        self.report.figure("after the kill", f"{CheckLog.objects.filter(outcome='failed').count()} failed checks "
                            "logged in all (none is needed: the killed check left no row)")
 
     def restart_mariadb(self):
@@ -535,8 +535,8 @@ class Proof:
         shut_down_redis()
         down_at = time.monotonic()
         self.publish(self.size["per_round"])
-        # The queue lives in Redis, so the workers wait; `scrape --once` checks without it.
-        scrape = subprocess.run([sys.executable, "manage.py", "scrape", "--once", "--force"], cwd=ROOT,
+        # The queue lives in Redis, so the workers wait; `checktitles --once` checks without it.
+        checked = subprocess.run([sys.executable, "manage.py", "checktitles", "--once", "--force"], cwd=ROOT,
                                 env=self.child_env(), capture_output=True, text=True, timeout=down * 10 + 120)
         made_while_down = Notification.objects.count() - before
         time.sleep(max(0.0, down - (time.monotonic() - down_at)))
@@ -544,9 +544,9 @@ class Proof:
         ok = self.settle("after Redis came back", timeout=300)
         alive = all(s.alive() for s in self.webs + self.workers)
         self.report.promise(f"Redis down {down} s: notifications kept and delivered after",
-                            ok and alive and made_while_down > 0 and scrape.returncode == 0,
-                            f"{made_while_down} notifications made while it was down by `scrape --once` (exit "
-                            f"{scrape.returncode}; the queue itself is in Redis); all delivered after it came back; "
+                            ok and alive and made_while_down > 0 and checked.returncode == 0,
+                            f"{made_while_down} notifications made while it was down by `checktitles --once` (exit "
+                            f"{checked.returncode}; the queue itself is in Redis); all delivered after it came back; "
                             f"processes {'alive' if alive else 'NOT all alive'}")
         self.check_books("after the Redis stop")
 
@@ -594,15 +594,15 @@ class Proof:
         log(f"load: {count} sockets held by one daphne")
         close_old_connections()
         sessions = logged_in_sessions("proof-load-", count)
-        manga = self.mangas[0]
-        Follow.objects.bulk_create([Follow(user_id=pk, manga=manga) for pk, _ in sessions])
+        title = self.titles[0]
+        Follow.objects.bulk_create([Follow(user_id=pk, title=title) for pk, _ in sessions])
         self.fleet.connect_seconds.clear()
         began = time.monotonic()
         self.fleet.connect([(pk, key, self.ports[0]) for pk, key in sessions], timeout=600)
         took = time.monotonic() - began
         connects = list(self.fleet.connect_seconds)
         before = Notification.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
-        self.publish(1, [(manga.source, manga.source_id)])
+        self.publish(1, [(title.source, title.source_id)])
         ok = self.settle("load", timeout=300)
         self.report.promise(f"load: {count} sockets on one daphne, each gets its notification", ok,
                             f"connected in {took:.1f} s (handshake and backlog p50 {percentile(connects, 0.5) * 1000:.0f} ms, "

@@ -68,7 +68,7 @@ def claim(queryset, now):
         return None, []
     token = uuid.uuid4().hex
     Notification.objects.filter(pk__in=ids, emitted_at__isnull=True).update(emitted_at=now, emit_token=token)
-    return token, list(Notification.objects.filter(emit_token=token).select_related("manga", "chapter"))
+    return token, list(Notification.objects.filter(emit_token=token).select_related("title", "chapter"))
 
 
 def release(token):

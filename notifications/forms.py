@@ -36,12 +36,12 @@ class MoveTitleForm(forms.Form):
                                       "size": 60}),
     )
 
-    def move(self, manga, by):
-        """Move `manga` to the title the form names; the MoveResult, or None with the reason on the form."""
+    def move(self, title, by):
+        """Move `title` to the title the form names; the MoveResult, or None with the reason on the form."""
         if not self.is_valid():
             return None
         try:
-            return move_title(manga, self.cleaned_data["to"], by=by)
+            return move_title(title, self.cleaned_data["to"], by=by)
         except CannotMove as error:
             self.add_error("to", str(error))
         except (SourceError, SourcePaused) as error:

@@ -19,8 +19,8 @@ def user_group(user_id: int) -> str:
 
 class NotificationDict(TypedDict):
     id: int
-    manga_id: int | None
-    manga_name: str
+    title_id: int | None
+    title_name: str
     kind: str
     kind_display: str
     importance: int

@@ -10,35 +10,35 @@ BATCH_THRESHOLD = 3
 
 class Follow(models.Model):
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="follows")
-    manga = models.ForeignKey(
-        "scraping.Manga", on_delete=models.CASCADE, related_name="followers", verbose_name="title"
+    title = models.ForeignKey(
+        "scraping.Title", on_delete=models.CASCADE, related_name="followers", verbose_name="title"
     )
     muted = models.BooleanField(default=False, help_text="Stays on the shelf; new chapters notify no one.")
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["user", "manga"], name="one_follow_per_user_and_title")]
+        constraints = [models.UniqueConstraint(fields=["user", "title"], name="one_follow_per_user_and_title")]
 
     def __str__(self):
-        return f"{self.user} follows {self.manga_id}"
+        return f"{self.user} follows {self.title_id}"
 
 
 class NotificationQuerySet(models.QuerySet):
-    def create_for_check(self, manga, new_chapters, old_status, now):
-        """Tell every follower of `manga` what one check found; return the notifications made.
+    def create_for_check(self, title, new_chapters, old_status, now):
+        """Tell every follower of `title` what one check found; return the notifications made.
 
         `new_chapters` are saved Chapter rows, oldest first. One notification
         per chapter, or one batch when BATCH_THRESHOLD or more arrive at once;
         a change of upload status gets its own. Unique per (user, chapter), so
         a re-run of the same check cannot add a second copy.
         """
-        status_changed = bool(old_status) and old_status != manga.upload_status
+        status_changed = bool(old_status) and old_status != title.upload_status
         if not new_chapters and not status_changed:
             return []
-        user_ids = list(Follow.objects.filter(manga=manga, muted=False).values_list("user_id", flat=True))
+        user_ids = list(Follow.objects.filter(title=title, muted=False).values_list("user_id", flat=True))
         if not user_ids:
             return []
-        several_languages = len(manga.chapter_languages()) > 1
+        several_languages = len(title.chapter_languages()) > 1
 
         def name(chapter):
             return f"{chapter} [{chapter.language}]" if several_languages and chapter.language else str(chapter)
@@ -51,7 +51,7 @@ class NotificationQuerySet(models.QuerySet):
                 importance=Notification.Importance.NORMAL,
                 chapter=last,
                 chapter_count=len(new_chapters),
-                message=f"{len(new_chapters)} new chapters of {manga.name}: {name(first)} – {name(last)}",
+                message=f"{len(new_chapters)} new chapters of {title.name}: {name(first)} – {name(last)}",
             ))
         else:
             drafts.extend(
@@ -59,7 +59,7 @@ class NotificationQuerySet(models.QuerySet):
                     kind=Notification.Kind.NEW_CHAPTER,
                     importance=Notification.Importance.HIGH,
                     chapter=chapter,
-                    message=f"{name(chapter)} of {manga.name}" + (f": {chapter.title}" if chapter.title else ""),
+                    message=f"{name(chapter)} of {title.name}" + (f": {chapter.subtitle}" if chapter.subtitle else ""),
                 )
                 for chapter in new_chapters
             )
@@ -68,25 +68,25 @@ class NotificationQuerySet(models.QuerySet):
                 kind=Notification.Kind.STATUS_CHANGE,
                 importance=Notification.Importance.NORMAL,
                 old_status=old_status,
-                new_status=manga.upload_status,
-                message=f"{manga.name} is now {manga.upload_status or 'without a status'} (was {old_status})",
+                new_status=title.upload_status,
+                message=f"{title.name} is now {title.upload_status or 'without a status'} (was {old_status})",
             ))
         return self.bulk_create(
             [
-                Notification(user_id=user_id, manga=manga, created_at=now, **{**draft, "message": draft["message"][:500]})
+                Notification(user_id=user_id, title=title, created_at=now, **{**draft, "message": draft["message"][:500]})
                 for user_id in user_ids
                 for draft in drafts
             ]
         )
 
-    def create_for_paused_title(self, manga, now):
-        """Tell each follower of `manga`, once, that checks of it stopped because the site lost it."""
-        user_ids = Follow.objects.filter(manga=manga).values_list("user_id", flat=True)
-        message = (f"{manga.name} could not be found on {manga.source_object.display_name} "
-                   f"{manga.schedule.not_found_checks} times in a row, so it is no longer checked; staff can resume "
+    def create_for_paused_title(self, title, now):
+        """Tell each follower of `title`, once, that checks of it stopped because its source lost it."""
+        user_ids = Follow.objects.filter(title=title).values_list("user_id", flat=True)
+        message = (f"{title.name} could not be found on {title.source_object.display_name} "
+                   f"{title.schedule.not_found_checks} times in a row, so it is no longer checked; staff can resume "
                    "it when it is back, or it can move to another source.")
         return self.bulk_create([
-            Notification(user_id=user_id, manga=manga, kind=Notification.Kind.TITLE_PAUSED,
+            Notification(user_id=user_id, title=title, kind=Notification.Kind.TITLE_PAUSED,
                          importance=Notification.Importance.HIGH, created_at=now, message=message[:500])
             for user_id in user_ids
         ])
@@ -97,18 +97,18 @@ class NotificationQuerySet(models.QuerySet):
         message = (f"{old.name} moved{who} from {old.source_object.display_name} to "
                    f"{new.source_object.display_name} ({new.name}): you follow it there now.")
         return self.bulk_create([
-            Notification(user_id=user_id, manga=new, kind=Notification.Kind.TITLE_MOVED,
+            Notification(user_id=user_id, title=new, kind=Notification.Kind.TITLE_MOVED,
                          importance=Notification.Importance.NORMAL, created_at=now, message=message[:500])
             for user_id in user_ids
         ])
 
-    def create_for_staff(self, message, now, manga=None):
-        """Tell every active staff member something about the checking (`manga` None: about the whole site)."""
+    def create_for_staff(self, message, now, title=None):
+        """Tell every active staff member something about the checking (`title` None: about a whole source or the checking as a whole)."""
         from django.contrib.auth import get_user_model
 
         staff = get_user_model().objects.filter(is_staff=True, is_active=True).values_list("pk", flat=True)
         return self.bulk_create([
-            Notification(user_id=user_id, manga=manga, kind=Notification.Kind.ALERT,
+            Notification(user_id=user_id, title=title, kind=Notification.Kind.ALERT,
                          importance=Notification.Importance.HIGH, created_at=now, message=message[:500])
             for user_id in staff
         ])
@@ -127,7 +127,7 @@ class NotificationQuerySet(models.QuerySet):
 
     def missed_by(self, user, since_id, limit):
         """What `user` has not seen yet: notifications after id `since_id`, oldest first."""
-        return self.filter(user=user, pk__gt=since_id).select_related("manga", "chapter").order_by("pk")[:limit]
+        return self.filter(user=user, pk__gt=since_id).select_related("title", "chapter").order_by("pk")[:limit]
 
     def mark_read(self, now):
         """Mark these read; return the ids that were unread."""
@@ -161,9 +161,9 @@ class Notification(models.Model):
         HIGH = 3, "high"
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications")
-    # Empty for staff alerts about the whole site.
-    manga = models.ForeignKey(
-        "scraping.Manga", on_delete=models.CASCADE, null=True, blank=True, related_name="notifications",
+    # Empty for staff alerts about a whole source.
+    title = models.ForeignKey(
+        "scraping.Title", on_delete=models.CASCADE, null=True, blank=True, related_name="notifications",
         verbose_name="title",
     )
     chapter = models.ForeignKey(
@@ -199,7 +199,7 @@ class Notification(models.Model):
 
     def chapter_link(self):
         """Where the chapter is read (a Link), or None for notifications about no chapter."""
-        return self.manga.chapter_link(self.chapter) if self.chapter_id and self.manga_id else None
+        return self.title.chapter_link(self.chapter) if self.chapter_id and self.title_id else None
 
     def to_dict(self):
         """The notification as the JSON API gives it and a browser's socket receives it (notifications.messages)."""
@@ -207,8 +207,8 @@ class Notification(models.Model):
         link = self.chapter_link()
         return {
             "id": self.pk,
-            "manga_id": self.manga_id,
-            "manga_name": self.manga.name if self.manga_id else "",
+            "title_id": self.title_id,
+            "title_name": self.title.name if self.title_id else "",
             "kind": self.kind,
             "kind_display": self.get_kind_display(),
             "importance": self.importance,

@@ -23,7 +23,7 @@ from notifications.models import Follow, Notification
 from scraping import sources
 from scraping.checking.pipeline import import_title
 from scraping.gate.keeper import SourcePaused
-from scraping.models import Chapter, Manga
+from scraping.models import Chapter, Title
 from scraping.moving import find_elsewhere, sources_down_long
 from scraping.sources.errors import SourceError
 
@@ -32,8 +32,8 @@ PAGE_SIZE = 25
 
 # What a row of the notifications page shows, read as plain tuples: building 25 notifications,
 # titles and chapters as models costs a millisecond the page does not have.
-PAGE_FIELDS = ("id", "manga_id", "kind", "importance", "message", "is_read", "created_at", "manga__name",
-               "manga__source", "manga__source_id", "chapter_id", "chapter__url_path", "chapter__external_url")
+PAGE_FIELDS = ("id", "title_id", "kind", "importance", "message", "is_read", "created_at", "title__name",
+               "title__source", "title__source_id", "chapter_id", "chapter__url_path", "chapter__external_url")
 KIND_NAMES = dict(Notification.Kind.choices)
 
 
@@ -49,10 +49,10 @@ def group_by_check(notifications):
     groups = []
     for notification in notifications:
         last = groups[-1] if groups else None
-        if last and last["manga_id"] == notification.manga_id and last["created_at"] == notification.created_at:
+        if last and last["title_id"] == notification.title_id and last["created_at"] == notification.created_at:
             last["items"].append(notification)
         else:
-            groups.append({"manga_id": notification.manga_id, "created_at": notification.created_at,
+            groups.append({"title_id": notification.title_id, "created_at": notification.created_at,
                            "items": [notification]})
     for group in groups:
         group["unread"] = sum(not n.is_read for n in group["items"])
@@ -61,10 +61,10 @@ def group_by_check(notifications):
 
 def row_link(row):
     """Where a page row's chapter is read (a Link), or None for a notification about no chapter."""
-    if row.chapter_id is None or row.manga__source is None:
+    if row.chapter_id is None or row.title__source is None:
         return None
-    return sources.get(row.manga__source).chapter_link(
-        row.manga__source_id, row.chapter__url_path or "", row.chapter__external_url or "")
+    return sources.get(row.title__source).chapter_link(
+        row.title__source_id, row.chapter__url_path or "", row.chapter__external_url or "")
 
 
 # The rows of the notifications page are built here, not in its template: 25 rows through the
@@ -93,11 +93,11 @@ def group_html(group, read_url):
     iso = group["created_at"].isoformat()
     head = ""
     if len(rows) > 1:
-        head = (f'<div class="group-head"><strong>{escape(group["items"][0].manga__name or "")}</strong>: '
+        head = (f'<div class="group-head"><strong>{escape(group["items"][0].title__name or "")}</strong>: '
                 f'{len(rows)} notifications from one check '
                 f'<time datetime="{iso}">{utc_minute(group["created_at"])}</time></div>')
     return mark_safe(
-        f'<li class="group{" unread" if group["unread"] else ""}" data-manga-id="{group["manga_id"] or ""}" '
+        f'<li class="group{" unread" if group["unread"] else ""}" data-title-id="{group["title_id"] or ""}" '
         f'data-created-at="{iso}">{head}<ul>{"".join(rows)}</ul></li>'
     )
 
@@ -165,17 +165,17 @@ def notification_read_all(request):
 
 
 def _shelf_follows(user):
-    latest = Chapter.objects.filter(manga=OuterRef("manga")).order_by("-published_at", "-pk")
+    latest = Chapter.objects.filter(title=OuterRef("title")).order_by("-published_at", "-pk")
     return (
         Follow.objects.filter(user=user)
-        .select_related("manga", "manga__schedule")
+        .select_related("title", "title__schedule")
         .annotate(
-            latest_chapter_name=Subquery(latest.values("dname")[:1]),
+            latest_chapter_name=Subquery(latest.values("name")[:1]),
             latest_chapter_path=Subquery(latest.values("url_path")[:1]),
             latest_chapter_external=Subquery(latest.values("external_url")[:1]),
             latest_chapter_at=Subquery(latest.values("published_at")[:1]),
         )
-        .order_by("manga__name")
+        .order_by("title__name")
     )
 
 
@@ -191,73 +191,73 @@ def shelf(request):
             form.add_error("url", getattr(error, "message", str(error)))
         else:
             verb = "Now following" if imported.followed else "You already follow"
-            messages.success(request, f"{verb} {imported.manga.name} on {imported.manga.source_object.display_name} "
+            messages.success(request, f"{verb} {imported.title.name} on {imported.title.source_object.display_name} "
                                       f"({imported.chapters} chapters).")
             return redirect("notifications:shelf")
     down = sources_down_long(timezone.now())
     follows = list(_shelf_follows(request.user))
     for follow in follows:
-        manga = follow.manga
-        follow.latest_chapter_link = manga.source_object.chapter_link(
-            manga.source_id, follow.latest_chapter_path or "", follow.latest_chapter_external or "")
-        follow.source_down_since = down.get(manga.source)
-    others = Manga.objects.exclude(followers__user=request.user).filter(moved_to__isnull=True).order_by("name")[:50]
+        title = follow.title
+        follow.latest_chapter_link = title.source_object.chapter_link(
+            title.source_id, follow.latest_chapter_path or "", follow.latest_chapter_external or "")
+        follow.source_down_since = down.get(title.source)
+    others = Title.objects.exclude(followers__user=request.user).filter(moved_to__isnull=True).order_by("name")[:50]
     return render(request, "notifications/shelf.html", {"form": form, "follows": follows, "others": others})
 
 
-def _movable(request, manga_id):
-    """The title `manga_id`, if this user may move it (a follower, or staff); else 404."""
-    manga = get_object_or_404(Manga.objects.select_related("schedule"), pk=manga_id)
-    if not (request.user.is_staff or manga.followers.filter(user=request.user).exists()):
+def _movable(request, title_id):
+    """The title `title_id`, if this user may move it (a follower, or staff); else 404."""
+    title = get_object_or_404(Title.objects.select_related("schedule"), pk=title_id)
+    if not (request.user.is_staff or title.followers.filter(user=request.user).exists()):
         raise Http404("You do not follow that title.")
-    return manga
+    return title
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def move(request, manga_id):
+def move(request, title_id):
     """Find a title on another source and move its followers there: the candidates, then one click."""
-    manga = _movable(request, manga_id)
+    title = _movable(request, title_id)
     form = MoveTitleForm(request.POST or None)
     if request.method == "POST":
-        result = form.move(manga, by=request.user)
+        result = form.move(title, by=request.user)
         if result:
             messages.success(request, (
-                f"{manga.name} moved to {result.new.source_object.display_name} as {result.new.name}: "
+                f"{title.name} moved to {result.new.source_object.display_name} as {result.new.name}: "
                 f"{result.moved + result.merged} follower(s) follow it there now; the old title is no longer checked."
             ))
             return redirect("notifications:shelf")
     return render(request, "notifications/move.html", {
-        "manga": manga, "form": form, "searches": find_elsewhere(manga),
+        "title": title, "form": form, "searches": find_elsewhere(title),
     })
 
 
 @login_required
 @require_POST
-def follow_title(request, manga_id):
-    manga = get_object_or_404(Manga, pk=manga_id)
-    Follow.objects.get_or_create(user=request.user, manga=manga)
-    messages.success(request, f"Now following {manga.name}.")
+def follow_title(request, title_id):
+    title = get_object_or_404(Title, pk=title_id)
+    Follow.objects.get_or_create(user=request.user, title=title)
+    messages.success(request, f"Now following {title.name}.")
     return redirect("notifications:shelf")
 
 
 @login_required
 @require_POST
-def unfollow_title(request, manga_id):
-    follow = get_object_or_404(Follow, user=request.user, manga_id=manga_id)
+def unfollow_title(request, title_id):
+    follow = get_object_or_404(Follow, user=request.user, title_id=title_id)
     follow.delete()
-    messages.success(request, f"No longer following {follow.manga.name}.")
+    messages.success(request, f"No longer following {follow.title.name}.")
     return redirect("notifications:shelf")
 
 
 @login_required
 @require_POST
-def mute_title(request, manga_id):
-    follow = get_object_or_404(Follow.objects.select_related("manga"), user=request.user, manga_id=manga_id)
+def mute_title(request, title_id):
+    follow = get_object_or_404(Follow.objects.select_related("title"), user=request.user, title_id=title_id)
     follow.muted = request.POST.get("muted") == "1"
     follow.save(update_fields=["muted"])
     state = "muted: new chapters will not notify you" if follow.muted else "unmuted"
-    messages.success(request, f"{follow.manga.name} is {state}.")
+    messages.success(request, f"{follow.title.name} is {state}.")
     return redirect("notifications:shelf")
 
 
@@ -265,7 +265,7 @@ def mute_title(request, manga_id):
 @require_GET
 def api_notifications(request):
     limit = int_parameter(request, "limit", default=20, minimum=1, maximum=100)
-    notifications = Notification.objects.filter(user=request.user).select_related("manga", "chapter")
+    notifications = Notification.objects.filter(user=request.user).select_related("title", "chapter")
     if request.GET.get("unread") in ("1", "true"):
         notifications = notifications.unread()
     return JsonResponse({"notifications": [n.to_dict() for n in notifications[:limit]]})

@@ -14,14 +14,14 @@ from scraping.models import (
     LANGUAGE_CODE,
     PIN_HOURS,
     Chapter,
+    CheckLog,
     CheckRequest,
     CheckSchedule,
     DailyStats,
     JobConfig,
     JobRun,
-    Manga,
-    ScrapeLog,
     SourceState,
+    Title,
     TitleDailyStats,
 )
 from scraping.moving import find_elsewhere
@@ -76,10 +76,10 @@ class CheckScheduleInline(LearnedRhythmDisplay, admin.StackedInline):
     readonly_fields = ("last_checked_at", "misses", "failures", "reason", "predicted_release", "rhythm")
 
 
-class RecentScrapeLogInline(admin.TabularInline):
+class RecentCheckLogInline(admin.TabularInline):
     """The title's last checks, newest first, read-only."""
 
-    model = ScrapeLog
+    model = CheckLog
     verbose_name_plural = f"last {RECENT_LOGS} checks"
     fields = ("started_at", "outcome", "new_chapters", "chapters_seen", "duration_ms", "http_status", "error_kind",
               "message")
@@ -94,10 +94,10 @@ class RecentScrapeLogInline(admin.TabularInline):
     def get_queryset(self, request):
         # An inline cannot slice its queryset; keep the ids of each title's newest rows instead.
         queryset = super().get_queryset(request)
-        manga_id = request.resolver_match.kwargs.get("object_id") if request.resolver_match else None
-        if manga_id is None:
+        title_id = request.resolver_match.kwargs.get("object_id") if request.resolver_match else None
+        if title_id is None:
             return queryset.none()
-        newest = queryset.filter(manga_id=manga_id).order_by("-started_at", "-pk").values_list("pk", flat=True)
+        newest = queryset.filter(title_id=title_id).order_by("-started_at", "-pk").values_list("pk", flat=True)
         return queryset.filter(pk__in=list(newest[:RECENT_LOGS])).order_by("-started_at", "-pk")
 
 
@@ -126,7 +126,7 @@ class LanguagesField(forms.CharField):
         return codes
 
 
-class MangaForm(forms.ModelForm):
+class TitleForm(forms.ModelForm):
     languages = LanguagesField(
         required=False, help_text="Chapter languages to follow where the source has several (MangaDex), comma-"
                                   "separated, e.g. en, pt-br; empty for MANGADEX_LANGUAGES. A change fetches the "
@@ -142,8 +142,8 @@ class ManualIntervalForm(forms.Form):
     )
 
 
-@admin.register(Manga)
-class MangaAdmin(admin.ModelAdmin):
+@admin.register(Title)
+class TitleAdmin(admin.ModelAdmin):
     list_display = (
         "name", "source", "source_id", "upload_status", "orig_lang", "chapter_count", "latest_release",
         "next_check", "follower_count", "refreshed_at",
@@ -152,11 +152,11 @@ class MangaAdmin(admin.ModelAdmin):
     search_fields = ("name", "source_id", "alt_names", "authors")
     date_hierarchy = "first_seen_at"
     list_select_related = ("schedule",)
-    form = MangaForm
+    form = TitleForm
     readonly_fields = ("source", "source_id", "first_seen_at", "refreshed_at", "chapters_link", "source_link",
                        "moved_to", "cover_link", "alt_names_text", "authors_text", "artists_text", "genres_text",
                        "score_distribution_text", "emotions_text")
-    inlines = [CheckScheduleInline, RecentScrapeLogInline]
+    inlines = [CheckScheduleInline, RecentCheckLogInline]
     actions = ("check_now", "pause_checks", "resume_checks", "reset_schedule", "set_manual_interval",
                "find_elsewhere")
     fieldsets = (
@@ -174,12 +174,12 @@ class MangaAdmin(admin.ModelAdmin):
     )
 
     def has_add_permission(self, request):
-        # A title starts with a fetch from its source: the shelf, or `manage.py addmanga URL`.
+        # A title starts with a fetch from its source: the shelf, or `manage.py addtitle URL`.
         return False
 
     @admin.action(description="Check the selected titles now (queued)")
     def check_now(self, request, queryset):
-        answers = [request_check(manga, request.user) for manga in queryset]
+        answers = [request_check(title, request.user) for title in queryset]
         queued = sum(answer.queued for answer in answers)
         refused = [answer.detail for answer in answers if answer.retry_after is not None]
         self.message_user(request, f"Queued {queued} check(s); {len(answers) - queued} already asked for.")
@@ -188,17 +188,17 @@ class MangaAdmin(admin.ModelAdmin):
 
     @admin.action(description="Pause checks of the selected titles")
     def pause_checks(self, request, queryset):
-        count = CheckSchedule.objects.filter(manga__in=queryset).update(paused=True)
+        count = CheckSchedule.objects.filter(title__in=queryset).update(paused=True)
         self.message_user(request, f"Paused {count} title(s).")
 
     @admin.action(description="Resume checks of the selected titles (due now)")
     def resume_checks(self, request, queryset):
-        count = CheckSchedule.objects.filter(manga__in=queryset).resume(timezone.now())
+        count = CheckSchedule.objects.filter(title__in=queryset).resume(timezone.now())
         self.message_user(request, f"Resumed {count} title(s); they are checked at the next dispatch.")
 
     @admin.action(description="Reset the schedule: forget what was learned, unpin, check now")
     def reset_schedule(self, request, queryset):
-        count = CheckSchedule.objects.filter(manga__in=queryset).reset(timezone.now())
+        count = CheckSchedule.objects.filter(title__in=queryset).reset(timezone.now())
         self.message_user(request, f"Reset {count} schedule(s); each title is checked at the next dispatch.")
 
     @admin.action(description="Pin a check interval for the selected titles…")
@@ -206,10 +206,10 @@ class MangaAdmin(admin.ModelAdmin):
         form = ManualIntervalForm(request.POST if "apply" in request.POST else None)
         if form.is_valid():
             hours = form.cleaned_data["hours"]
-            count = CheckSchedule.objects.filter(manga__in=queryset).update(manual_interval_hours=hours)
+            count = CheckSchedule.objects.filter(title__in=queryset).update(manual_interval_hours=hours)
             self.message_user(request, f"{count} title(s) are checked every {hours:g} h from their next check.")
             return None
-        return TemplateResponse(request, "admin/scraping/manga/set_manual_interval.html", {
+        return TemplateResponse(request, "admin/scraping/title/set_manual_interval.html", {
             **self.admin_site.each_context(request),
             "title": "Pin a check interval",
             "form": form,
@@ -223,21 +223,21 @@ class MangaAdmin(admin.ModelAdmin):
         if queryset.count() != 1:
             self.message_user(request, "Choose one title to move at a time.", level=messages.WARNING)
             return None
-        manga = queryset.get()
+        title = queryset.get()
         form = MoveTitleForm(request.POST if "apply" in request.POST else None)
         if "apply" in request.POST:
-            result = form.move(manga, by=request.user)
+            result = form.move(title, by=request.user)
             if result:
                 self.message_user(request, (
-                    f"{manga.name} moved to {result.new} with {result.moved + result.merged} follower(s); "
+                    f"{title.name} moved to {result.new} with {result.moved + result.merged} follower(s); "
                     "the old title is paused."))
                 return None
-        return TemplateResponse(request, "admin/scraping/manga/move.html", {
+        return TemplateResponse(request, "admin/scraping/title/move.html", {
             **self.admin_site.each_context(request),
-            "title": f"Find {manga.name} on another source",
-            "manga": manga,
+            "title": f"Find {title.name} on another source",  # the page's heading, as every admin page has
+            "moving": title,
             "form": form,
-            "searches": find_elsewhere(manga),
+            "searches": find_elsewhere(title),
             "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
             "opts": self.model._meta,
         })
@@ -271,7 +271,7 @@ class MangaAdmin(admin.ModelAdmin):
     @admin.display(description="chapters")
     def chapters_link(self, obj):
         return format_html(
-            '<a href="../../chapter/?manga__id__exact={}">{} chapters</a>', obj.pk, obj.chapters.count()
+            '<a href="../../chapter/?title__id__exact={}">{} chapters</a>', obj.pk, obj.chapters.count()
         )
 
     @admin.display(description="on the source")
@@ -310,13 +310,13 @@ class MangaAdmin(admin.ModelAdmin):
 
 @admin.register(Chapter)
 class ChapterAdmin(admin.ModelAdmin):
-    list_display = ("dname", "manga", "number", "volume", "language", "group_names", "title", "published_at",
+    list_display = ("name", "title", "number", "volume", "language", "group_names", "subtitle", "published_at",
                     "available", "first_seen_at")
-    list_filter = ("manga__source", "language", "available", "first_seen_at")
-    search_fields = ("dname", "title", "source_id", "manga__name", "manga__source_id")
+    list_filter = ("title__source", "language", "available", "first_seen_at")
+    search_fields = ("name", "subtitle", "source_id", "title__name", "title__source_id")
     date_hierarchy = "published_at"
-    list_select_related = ("manga",)
-    raw_id_fields = ("manga",)
+    list_select_related = ("title",)
+    raw_id_fields = ("title",)
     exclude = ("groups",)
     readonly_fields = ("group_names",)
     ordering = ("-published_at",)
@@ -329,15 +329,15 @@ class ChapterAdmin(admin.ModelAdmin):
 @admin.register(CheckSchedule)
 class CheckScheduleAdmin(LearnedRhythmDisplay, admin.ModelAdmin):
     list_display = (
-        "manga", "next_check_at", "reason", "predicted_release", "last_checked_at", "misses", "failures",
+        "title", "next_check_at", "reason", "predicted_release", "last_checked_at", "misses", "failures",
         "paused", "manual_interval_hours", "priority",
     )
     list_filter = ("paused", "failures", PinnedFilter)
     list_editable = ("paused", "manual_interval_hours", "priority")
-    search_fields = ("manga__name", "manga__source_id")
+    search_fields = ("title__name", "title__source_id")
     date_hierarchy = "next_check_at"
-    list_select_related = ("manga",)
-    raw_id_fields = ("manga",)
+    list_select_related = ("title",)
+    raw_id_fields = ("title",)
     exclude = ("learned",)
     readonly_fields = ("last_checked_at", "misses", "failures", "reason", "predicted_release", "rhythm",
                        "learned_text")
@@ -366,24 +366,24 @@ class CheckScheduleAdmin(LearnedRhythmDisplay, admin.ModelAdmin):
 
 @admin.register(CheckRequest)
 class CheckRequestAdmin(admin.ModelAdmin):
-    list_display = ("requested_at", "manga", "requested_by", "taken_at")
-    search_fields = ("manga__name", "manga__source_id", "requested_by__username")
+    list_display = ("requested_at", "title", "requested_by", "taken_at")
+    search_fields = ("title__name", "title__source_id", "requested_by__username")
     date_hierarchy = "requested_at"
-    list_select_related = ("manga", "requested_by")
-    raw_id_fields = ("manga", "requested_by")
+    list_select_related = ("title", "requested_by")
+    raw_id_fields = ("title", "requested_by")
 
 
-@admin.register(ScrapeLog)
-class ScrapeLogAdmin(admin.ModelAdmin):
+@admin.register(CheckLog)
+class CheckLogAdmin(admin.ModelAdmin):
     list_display = (
-        "started_at", "manga", "outcome", "new_chapters", "chapters_seen", "duration_ms",
+        "started_at", "title", "outcome", "new_chapters", "chapters_seen", "duration_ms",
         "http_requests", "http_status", "error_kind", "message",
     )
     list_filter = ("outcome", "error_kind", "http_status")
-    search_fields = ("manga__name", "manga__source_id", "message")
+    search_fields = ("title__name", "title__source_id", "message")
     date_hierarchy = "started_at"
-    list_select_related = ("manga",)
-    raw_id_fields = ("manga",)
+    list_select_related = ("title",)
+    raw_id_fields = ("title",)
     ordering = ("-started_at",)
 
     def has_add_permission(self, request):
@@ -507,7 +507,7 @@ class DailyStatsAdmin(ReadOnlyAdmin):
 
 @admin.register(TitleDailyStats)
 class TitleDailyStatsAdmin(ReadOnlyAdmin):
-    list_display = ("day", "manga", "releases", "checks")
-    list_select_related = ("manga",)
-    search_fields = ("manga__name", "manga__source_id")
+    list_display = ("day", "title", "releases", "checks")
+    list_select_related = ("title",)
+    search_fields = ("title__name", "title__source_id")
     date_hierarchy = "day"

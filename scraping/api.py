@@ -6,30 +6,30 @@ from django.views.decorators.http import require_GET, require_POST
 
 from batoshelf.http import api_login_required, int_parameter, json_error
 from scraping.checking.tasks import request_check
-from scraping.models import Manga
+from scraping.models import Title
 
 
 @api_login_required
 @require_GET
-def chapters(request, manga_id):
-    manga = get_object_or_404(Manga, pk=manga_id)
+def chapters(request, title_id):
+    title = get_object_or_404(Title, pk=title_id)
     limit = int_parameter(request, "limit", default=100, minimum=1, maximum=1000)
-    rows = manga.chapters.order_by("-published_at", "-pk")[:limit]
+    rows = title.chapters.order_by("-published_at", "-pk")[:limit]
     return JsonResponse({
-        "manga_id": manga.pk,
-        "manga_name": manga.name,
-        "source": manga.source,
-        "source_id": manga.source_id,
-        "source_url": manga.source_url,
-        "chapter_count": manga.chapters.count(),
-        "chapters": [chapter_json(manga, c) for c in rows],
+        "title_id": title.pk,
+        "title_name": title.name,
+        "source": title.source,
+        "source_id": title.source_id,
+        "source_url": title.source_url,
+        "chapter_count": title.chapters.count(),
+        "chapters": [chapter_json(title, c) for c in rows],
     })
 
 
-def chapter_json(manga, chapter):
-    link = manga.chapter_link(chapter)
+def chapter_json(title, chapter):
+    link = title.chapter_link(chapter)
     return {
-        "id": chapter.pk, "source_id": chapter.source_id, "name": str(chapter), "title": chapter.title,
+        "id": chapter.pk, "source_id": chapter.source_id, "name": str(chapter), "subtitle": chapter.subtitle,
         "url": link.url, "external": link.external,
         "number": None if chapter.number is None else str(chapter.number),
         "volume": chapter.volume, "language": chapter.language, "groups": chapter.groups,
@@ -42,11 +42,11 @@ def chapter_json(manga, chapter):
 
 @api_login_required
 @require_GET
-def schedule(request, manga_id):
-    manga = get_object_or_404(Manga.objects.select_related("schedule"), pk=manga_id)
-    s = manga.schedule
+def schedule(request, title_id):
+    title = get_object_or_404(Title.objects.select_related("schedule"), pk=title_id)
+    s = title.schedule
     return JsonResponse({
-        "manga_id": manga.pk,
+        "title_id": title.pk,
         "next_check_at": s.next_check_at.isoformat(),
         "last_checked_at": s.last_checked_at.isoformat() if s.last_checked_at else None,
         "reason": s.reason,
@@ -60,12 +60,12 @@ def schedule(request, manga_id):
 
 @api_login_required
 @require_POST
-def scrape(request, manga_id):
+def check(request, title_id):
     """Queue a check of a title: for its followers and staff, within the per-user limits."""
-    manga = get_object_or_404(Manga, pk=manga_id)
-    if not (request.user.is_staff or manga.followers.filter(user=request.user).exists()):
+    title = get_object_or_404(Title, pk=title_id)
+    if not (request.user.is_staff or title.followers.filter(user=request.user).exists()):
         return json_error(403, "only followers of this title and staff may ask for a check")
-    answer = request_check(manga, request.user)
+    answer = request_check(title, request.user)
     if answer.retry_after is not None:
         return json_error(429, answer.detail, Retry_After=answer.retry_after)
-    return JsonResponse({"manga_id": manga.pk, "queued": answer.queued, "detail": answer.detail}, status=202)
+    return JsonResponse({"title_id": title.pk, "queued": answer.queued, "detail": answer.detail}, status=202)

@@ -37,7 +37,7 @@ class PlainTextJSONEncoder(json.JSONEncoder):
 LANGUAGE_CODE = re.compile(r"^[a-z]{2}(-[a-z]{2})?$")
 
 
-class Manga(models.Model):
+class Title(models.Model):
     """A title on one source, as its details read at the last successful check."""
 
     source = models.CharField(max_length=16, choices=sources.choices(), default="bato", db_index=True)
@@ -143,13 +143,13 @@ class Chapter(models.Model):
         DAY = DAY, "day only"
 
     # Fields an edit on the source can change; compared on every check.
-    EDITABLE_FIELDS = ("dname", "title", "volume", "language", "groups", "url_path", "external_url", "number",
+    EDITABLE_FIELDS = ("name", "subtitle", "volume", "language", "groups", "url_path", "external_url", "number",
                        "number_from", "published_at", "published_precision", "available")
 
     source_id = models.CharField("id on the source", max_length=64)
-    manga = models.ForeignKey(Manga, on_delete=models.CASCADE, related_name="chapters", verbose_name="title")
-    dname = models.CharField("name", max_length=255)
-    title = models.CharField(max_length=500, blank=True)
+    title = models.ForeignKey(Title, on_delete=models.CASCADE, related_name="chapters", verbose_name="title")
+    name = models.CharField(max_length=255)
+    subtitle = models.CharField(max_length=500, blank=True, help_text="The chapter's own title, if the source gives one.")
     volume = models.CharField(max_length=20, blank=True)
     language = models.CharField(max_length=16, blank=True)
     groups = models.JSONField(default=list, blank=True, encoder=PlainTextJSONEncoder)
@@ -174,15 +174,15 @@ class Chapter(models.Model):
     first_seen_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
-        indexes = [models.Index(fields=["manga", "published_at"])]
-        constraints = [models.UniqueConstraint(fields=["manga", "source_id"], name="one_chapter_per_title_and_id")]
+        indexes = [models.Index(fields=["title", "published_at"])]
+        constraints = [models.UniqueConstraint(fields=["title", "source_id"], name="one_chapter_per_title_and_id")]
 
     def __str__(self):
-        return self.dname or f"Chapter {self.source_id}"
+        return self.name or f"Chapter {self.source_id}"
 
     @property
     def link(self):
-        return self.manga.chapter_link(self)
+        return self.title.chapter_link(self)
 
     @property
     def url(self):
@@ -193,8 +193,8 @@ class Chapter(models.Model):
         """The model's values for a source's ChapterRecord, cut to the columns' sizes."""
         return {
             "source_id": record.source_id,
-            "dname": record.dname[:255],
-            "title": record.title[:500],
+            "name": record.name[:255],
+            "subtitle": record.subtitle[:500],
             "volume": record.volume[:20],
             "language": record.language[:16],
             "groups": [group[:200] for group in record.groups][:20],
@@ -242,31 +242,31 @@ class CheckScheduleQuerySet(models.QuerySet):
         return self.filter(claim_token=token).update(claim_token=None, claimed_until=None)
 
     def claim_due(self, now, limit, lease, source):
-        """Claim up to `limit` due titles of `source`, most urgent first; return [(manga_id, claim_token)].
+        """Claim up to `limit` due titles of `source`, most urgent first; return [(title_id, claim_token)].
 
         Each claim is a conditional UPDATE that must change exactly one row, so
         two dispatchers running at once never hand out the same title.
         """
-        candidates = self.due(now).filter(manga__source=source).order_by("-priority", "next_check_at").values_list(
-            "pk", "manga_id")[:limit]
+        candidates = self.due(now).filter(title__source=source).order_by("-priority", "next_check_at").values_list(
+            "pk", "title_id")[:limit]
         claimed = []
-        for pk, manga_id in candidates:
+        for pk, title_id in candidates:
             token = uuid.uuid4().hex
             if self.due(now).filter(pk=pk).update(claim_token=token, claimed_until=now + lease):
-                claimed.append((manga_id, token))
+                claimed.append((title_id, token))
         return claimed
 
 
 class CheckSchedule(models.Model):
     """When a title is checked next, and what past checks taught about it."""
 
-    manga = models.OneToOneField(Manga, on_delete=models.CASCADE, related_name="schedule", verbose_name="title")
+    title = models.OneToOneField(Title, on_delete=models.CASCADE, related_name="schedule", verbose_name="title")
     next_check_at = models.DateTimeField(default=timezone.now, db_index=True)
     last_checked_at = models.DateTimeField(null=True, blank=True)
     misses = models.PositiveIntegerField(default=0, help_text="Consecutive checks that found nothing new.")
     failures = models.PositiveIntegerField(default=0, help_text="Consecutive checks that failed.")
     not_found_checks = models.PositiveIntegerField(
-        default=0, help_text="Consecutive checks the site said it has no such title; enough of them pause it.",
+        default=0, help_text="Consecutive checks the source said it has no such title; enough of them pause it.",
     )
     paused = models.BooleanField(default=False)
     priority = models.SmallIntegerField(default=0, help_text="Higher is checked first when several are due.")
@@ -287,7 +287,7 @@ class CheckSchedule(models.Model):
         verbose_name = "check schedule"
 
     def __str__(self):
-        return f"schedule of {self.manga_id}"
+        return f"schedule of {self.title_id}"
 
     @staticmethod
     def claim_lease():
@@ -339,7 +339,7 @@ class CheckSchedule(models.Model):
     def record_failure(self, now, error):
         """After a check that failed for this title's own reasons: back off this title alone.
 
-        A title the site says it does not have BATO_NOT_FOUND_PAUSE_AFTER checks
+        A title the source says it does not have BATO_NOT_FOUND_PAUSE_AFTER checks
         in a row is paused instead. Returns True when this failure paused it.
         """
         self.failures += 1
@@ -368,27 +368,27 @@ class CheckSchedule(models.Model):
         return datetime.fromisoformat(predicted) if predicted else None
 
 
-class ScrapeLogQuerySet(models.QuerySet):
+class CheckLogQuerySet(models.QuerySet):
     def per_day(self):
         """Per UTC day: checks (skipped ones are none), failures, new chapters and mean duration.
 
         Chapters an import stored are not new: nobody was told of them.
         """
-        return (self.exclude(outcome=ScrapeLog.Outcome.SKIPPED).annotate(day=TruncDate("started_at")).values("day")
-                .annotate(checks=Count("pk"), failures=Count("pk", filter=Q(outcome=ScrapeLog.Outcome.FAILED)),
-                          new_chapters=Sum("new_chapters", filter=~Q(outcome=ScrapeLog.Outcome.IMPORTED)),
+        return (self.exclude(outcome=CheckLog.Outcome.SKIPPED).annotate(day=TruncDate("started_at")).values("day")
+                .annotate(checks=Count("pk"), failures=Count("pk", filter=Q(outcome=CheckLog.Outcome.FAILED)),
+                          new_chapters=Sum("new_chapters", filter=~Q(outcome=CheckLog.Outcome.IMPORTED)),
                           mean_duration_ms=Avg("duration_ms"))
                 .order_by("day"))
 
-    def recent(self, *, outcome=None, error_kind=None, manga_id=None):
+    def recent(self, *, outcome=None, error_kind=None, title_id=None):
         """Newest first, with the title, narrowed by whichever filters are given."""
-        filters = {"outcome": outcome, "error_kind": error_kind, "manga_id": manga_id}
-        return self.select_related("manga").filter(
+        filters = {"outcome": outcome, "error_kind": error_kind, "title_id": title_id}
+        return self.select_related("title").filter(
             **{name: value for name, value in filters.items() if value not in (None, "")}
         ).order_by("-started_at", "-pk")
 
 
-class ScrapeLog(models.Model):
+class CheckLog(models.Model):
     """One row per attempt to check a title, whatever came of it."""
 
     class Outcome(models.TextChoices):
@@ -398,7 +398,7 @@ class ScrapeLog(models.Model):
         FAILED = "failed", "failed"
         SKIPPED = "skipped", "skipped"
 
-    manga = models.ForeignKey(Manga, on_delete=models.CASCADE, related_name="scrape_logs", verbose_name="title")
+    title = models.ForeignKey(Title, on_delete=models.CASCADE, related_name="check_logs", verbose_name="title")
     started_at = models.DateTimeField(default=timezone.now)
     duration_ms = models.PositiveIntegerField(default=0)
     outcome = models.CharField(max_length=16, choices=Outcome.choices)
@@ -409,21 +409,21 @@ class ScrapeLog(models.Model):
     error_kind = models.CharField(max_length=32, blank=True)
     message = models.TextField(blank=True)
 
-    objects = ScrapeLogQuerySet.as_manager()
+    objects = CheckLogQuerySet.as_manager()
 
     class Meta:
         indexes = [
-            models.Index(fields=["manga", "-started_at"]),
+            models.Index(fields=["title", "-started_at"]),
             models.Index(fields=["outcome", "-started_at"]),
             models.Index(fields=["-started_at"]),
         ]
 
     def __str__(self):
-        return f"{self.manga_id} {self.started_at:%Y-%m-%d %H:%M} {self.outcome}"
+        return f"{self.title_id} {self.started_at:%Y-%m-%d %H:%M} {self.outcome}"
 
     def to_dict(self):
         return {
-            "id": self.pk, "manga_id": self.manga_id, "manga_name": self.manga.name,
+            "id": self.pk, "title_id": self.title_id, "title_name": self.title.name,
             "started_at": self.started_at.isoformat(), "outcome": self.outcome, "duration_ms": self.duration_ms,
             "chapters_seen": self.chapters_seen, "new_chapters": self.new_chapters, "http_status": self.http_status,
             "error_kind": self.error_kind, "message": self.message,
@@ -438,14 +438,14 @@ class CheckRequestAnswer:
 
 
 class CheckRequestQuerySet(models.QuerySet):
-    def admit(self, manga, user, now):
-        """Record `user`'s ask for a check of `manga` now, unless a limit says no.
+    def admit(self, title, user, now):
+        """Record `user`'s ask for a check of `title` now, unless a limit says no.
 
         Each user may ask BATO_USER_CHECKS_PER_HOUR times an hour. A title asked
         for in the last BATO_REQUESTED_CHECK_COOLDOWN seconds is not queued again:
         the check already asked for answers everyone.
         """
-        paused = CheckSchedule.objects.filter(manga=manga, paused=True).values_list("reason", flat=True).first()
+        paused = CheckSchedule.objects.filter(title=title, paused=True).values_list("reason", flat=True).first()
         if paused is not None:
             return CheckRequestAnswer(queued=False, detail=f"Checks of this title are paused ({paused}).")
         hour_ago = now - timedelta(hours=1)
@@ -458,17 +458,17 @@ class CheckRequestQuerySet(models.QuerySet):
                 retry_after=max(1, int((oldest + timedelta(hours=1) - now).total_seconds()) + 1),
             )
         cooldown = timedelta(seconds=settings.BATO_REQUESTED_CHECK_COOLDOWN)
-        recent = self.filter(manga=manga, requested_at__gt=now - cooldown).order_by("-requested_at").first()
+        recent = self.filter(title=title, requested_at__gt=now - cooldown).order_by("-requested_at").first()
         if recent:
             return CheckRequestAnswer(queued=False, detail=recent.progress())
-        self.create(manga=manga, requested_by=user, requested_at=now)
+        self.create(title=title, requested_by=user, requested_at=now)
         return CheckRequestAnswer(queued=True, detail="A check of this title is queued.")
 
     def take_next(self, now):
         """Take the oldest ask nobody has served yet (a conditional UPDATE: one taker each); None if none."""
         while True:
             pending = self.filter(taken_at__isnull=True).order_by("requested_at", "pk").select_related(
-                "manga__schedule").first()
+                "title__schedule").first()
             if pending is None:
                 return None
             if self.filter(pk=pending.pk, taken_at__isnull=True).update(taken_at=now):
@@ -478,7 +478,7 @@ class CheckRequestQuerySet(models.QuerySet):
 class CheckRequest(models.Model):
     """A check someone asked for outside the schedule: which title, who, when."""
 
-    manga = models.ForeignKey(Manga, on_delete=models.CASCADE, related_name="check_requests", verbose_name="title")
+    title = models.ForeignKey(Title, on_delete=models.CASCADE, related_name="check_requests", verbose_name="title")
     requested_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="check_requests"
     )
@@ -493,21 +493,21 @@ class CheckRequest(models.Model):
         ordering = ["-requested_at"]
 
     def __str__(self):
-        return f"check of {self.manga_id} asked by {self.requested_by_id} at {self.requested_at:%Y-%m-%d %H:%M}"
+        return f"check of {self.title_id} asked by {self.requested_by_id} at {self.requested_at:%Y-%m-%d %H:%M}"
 
     def progress(self):
         """Where this ask stands, for whoever asks again: waiting, under way, or what the check found."""
         asked = f"A check of this title was asked for at {self.requested_at:%H:%M:%S} UTC"
         if self.taken_at is None:
             return f"{asked}; it waits for a worker."
-        log = ScrapeLog.objects.filter(manga_id=self.manga_id, started_at__gte=self.taken_at).order_by(
+        log = CheckLog.objects.filter(title_id=self.title_id, started_at__gte=self.taken_at).order_by(
             "started_at").first()
         if log is None:
             return f"{asked}; a worker took it at {self.taken_at:%H:%M:%S} UTC and is checking it."
         found = {
-            ScrapeLog.Outcome.SUCCESS: f"found {log.new_chapters} new chapter(s)",
-            ScrapeLog.Outcome.NO_CHANGE: "found nothing new",
-            ScrapeLog.Outcome.IMPORTED: f"stored {log.new_chapters} chapter(s)",
+            CheckLog.Outcome.SUCCESS: f"found {log.new_chapters} new chapter(s)",
+            CheckLog.Outcome.NO_CHANGE: "found nothing new",
+            CheckLog.Outcome.IMPORTED: f"stored {log.new_chapters} chapter(s)",
         }.get(log.outcome, f"{log.get_outcome_display()}: {log.message[:200]}")
         return f"{asked}; it ran at {log.started_at:%H:%M:%S} UTC and {found}."
 
@@ -677,7 +677,7 @@ class JobRun(models.Model):
 
 
 class DailyStats(models.Model):
-    """One day of checks, rolled up from the scrape logs; kept after those are pruned."""
+    """One day of checks, rolled up from the check logs; kept after those are pruned."""
 
     day = models.DateField(unique=True)
     checks = models.PositiveIntegerField(default=0)
@@ -696,7 +696,7 @@ class DailyStats(models.Model):
 class TitleDailyStats(models.Model):
     """One title's releases and checks on one day, rolled up like DailyStats."""
 
-    manga = models.ForeignKey(Manga, on_delete=models.CASCADE, related_name="daily_stats", verbose_name="title")
+    title = models.ForeignKey(Title, on_delete=models.CASCADE, related_name="daily_stats", verbose_name="title")
     day = models.DateField()
     checks = models.PositiveIntegerField(default=0)
     releases = models.PositiveIntegerField(default=0)
@@ -704,10 +704,10 @@ class TitleDailyStats(models.Model):
     class Meta:
         verbose_name_plural = "title daily stats"
         ordering = ["-day"]
-        constraints = [models.UniqueConstraint(fields=["manga", "day"], name="one_rollup_per_title_and_day")]
+        constraints = [models.UniqueConstraint(fields=["title", "day"], name="one_rollup_per_title_and_day")]
 
     def __str__(self):
-        return f"{self.manga_id} {self.day}: {self.releases} releases"
+        return f"{self.title_id} {self.day}: {self.releases} releases"
 
 
 class Heartbeat(models.Model):

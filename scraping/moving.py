@@ -37,14 +37,14 @@ class Search:
     error: str = ""
 
 
-def find_elsewhere(manga):
+def find_elsewhere(title):
     """Search every live source but the title's own for it: by its name, then by up to two other names
     while nothing is found. Each search takes its turn at the source's gate, ahead of routine checks."""
-    key = f"batoshelf:candidates:{manga.pk}"
+    key = f"batoshelf:candidates:{title.pk}"
     found = cache.get(key)
     if found is None:
-        found = [_search(source, [manga.name, *manga.alt_names[:2]])
-                 for source in sources.searchable() if source.name != manga.source]
+        found = [_search(source, [title.name, *title.alt_names[:2]])
+                 for source in sources.searchable() if source.name != title.source]
         cache.set(key, found, SEARCH_KEPT)
     return found
 
@@ -82,20 +82,20 @@ def move_title(old, ref, *, by=None):
         raise CannotMove("That is the same title.")
     if old.moved_to_id:
         raise CannotMove(f"{old.name} already moved to {old.moved_to}; move that one instead.")
-    new = import_title(ref).manga
+    new = import_title(ref).title
     if new.moved_to_id:
         raise CannotMove(f"{new} itself moved to {new.moved_to}; choose that one.")
     now = timezone.now()
     where = f"{new.source_object.display_name} ({new.reference})"
     with transaction.atomic():
-        follows = list(Follow.objects.select_for_update().filter(manga=old))
+        follows = list(Follow.objects.select_for_update().filter(title=old))
         users = [f.user_id for f in follows]
-        already = set(Follow.objects.filter(manga=new, user_id__in=users).values_list("user_id", flat=True))
-        Follow.objects.filter(manga=old).exclude(user_id__in=already).update(manga=new)
-        Follow.objects.filter(manga=old, user_id__in=already).delete()
+        already = set(Follow.objects.filter(title=new, user_id__in=users).values_list("user_id", flat=True))
+        Follow.objects.filter(title=old).exclude(user_id__in=already).update(title=new)
+        Follow.objects.filter(title=old, user_id__in=already).delete()
         old.moved_to = new
         old.save(update_fields=["moved_to"])
-        CheckSchedule.objects.filter(manga=old).update(
+        CheckSchedule.objects.filter(title=old).update(
             paused=True, reason=f"moved to {where}; its followers follow it there"[:200],
         )
         publish_on_commit(Notification.objects.create_for_move(

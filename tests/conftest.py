@@ -133,7 +133,7 @@ def mangaupdates(settings):
 
 
 def url_routes(patterns=None, prefix=""):
-    """Every route of the URL configuration, as written ("shelf/<id:manga_id>/follow"), the admin's too."""
+    """Every route of the URL configuration, as written ("shelf/<id:title_id>/follow"), the admin's too."""
     from django.urls import URLPattern, URLResolver, get_resolver
 
     for entry in get_resolver().url_patterns if patterns is None else patterns:

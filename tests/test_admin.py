@@ -8,18 +8,18 @@ from django.utils import timezone
 
 from notifications.models import Follow
 from scraping.admin import RECENT_LOGS
-from scraping.checking.pipeline import check_manga, import_title
+from scraping.checking.pipeline import check_title, import_title
 from scraping.gate import keeper
-from scraping.models import CheckRequest, CheckSchedule, Manga
+from scraping.models import CheckRequest, CheckSchedule, Title
 from tests.conftest import bato
 
 pytestmark = pytest.mark.django_db
 
 CHANGELISTS = [
-    "admin:scraping_manga_changelist",
+    "admin:scraping_title_changelist",
     "admin:scraping_chapter_changelist",
     "admin:scraping_checkschedule_changelist",
-    "admin:scraping_scrapelog_changelist",
+    "admin:scraping_checklog_changelist",
     "admin:notifications_follow_changelist",
     "admin:notifications_notification_changelist",
 ]
@@ -34,11 +34,11 @@ def staff_client(client, admin_user):
 def track(standin, users, count, first_id=1):
     for n in range(first_id, first_id + count):
         standin.add_title(str(n), f"타이틀 {n}", chapters=2)
-        manga = import_title(bato(n)).manga
+        title = import_title(bato(n)).title
         for user in users:
-            Follow.objects.create(user=user, manga=manga)
+            Follow.objects.create(user=user, title=title)
         standin.add_chapters(str(n), 1)
-        check_manga(Manga.objects.select_related("schedule").get(pk=manga.pk))
+        check_title(Title.objects.select_related("schedule").get(pk=title.pk))
 
 
 def changelist_queries(staff_client, name):
@@ -58,42 +58,42 @@ def test_change_lists_cost_the_same_queries_for_2_or_12_titles(staff_client, sta
 
 def test_a_title_page_shows_its_schedule_and_links_its_chapters(staff_client, standin, reader):
     track(standin, [reader], 1)
-    manga = Manga.objects.get()
-    page = staff_client.get(reverse("admin:scraping_manga_change", args=[manga.pk])).content.decode()
+    title = Title.objects.get()
+    page = staff_client.get(reverse("admin:scraping_title_change", args=[title.pk])).content.decode()
     assert "타이틀 1" in page
     assert "Next check at" in page
-    assert f"chapter/?manga__id__exact={manga.pk}" in page and "3 chapters" in page
+    assert f"chapter/?title__id__exact={title.pk}" in page and "3 chapters" in page
 
 
 def test_titles_are_searchable_by_name_and_id(staff_client, standin):
     track(standin, [], 2)
-    page = staff_client.get(reverse("admin:scraping_manga_changelist"), {"q": "타이틀 2"}).content.decode()
+    page = staff_client.get(reverse("admin:scraping_title_changelist"), {"q": "타이틀 2"}).content.decode()
     assert "1 result" in page
 
 
-def test_scrape_logs_filter_by_outcome(staff_client, standin):
+def test_check_logs_filter_by_outcome(staff_client, standin):
     track(standin, [], 1)
-    page = staff_client.get(reverse("admin:scraping_scrapelog_changelist"), {"outcome__exact": "success"})
-    assert page.status_code == 200 and "1 scrape log" in page.content.decode(), "the import is not a success"
-    page = staff_client.get(reverse("admin:scraping_scrapelog_changelist"), {"outcome__exact": "imported"})
-    assert "1 scrape log" in page.content.decode()
+    page = staff_client.get(reverse("admin:scraping_checklog_changelist"), {"outcome__exact": "success"})
+    assert page.status_code == 200 and "1 check log" in page.content.decode(), "the import is not a success"
+    page = staff_client.get(reverse("admin:scraping_checklog_changelist"), {"outcome__exact": "imported"})
+    assert "1 check log" in page.content.decode()
 
 
 def test_the_admin_is_for_staff_only(client, reader):
     client.force_login(reader)
-    response = client.get(reverse("admin:scraping_manga_changelist"))
+    response = client.get(reverse("admin:scraping_title_changelist"))
     assert response.status_code == 302 and "/admin/login/" in response["Location"]
 
 
-def test_every_admin_page_says_when_checks_to_the_site_are_paused(staff_client):
+def test_every_admin_page_says_when_checks_to_a_source_are_paused(staff_client):
     assert "are paused" not in staff_client.get(reverse("admin:index")).content.decode()
     keeper.pause("bato", timezone.now(), 600, "Bato is rate limiting us (HTTP 429)")
-    page = staff_client.get(reverse("admin:scraping_manga_changelist")).content.decode()
+    page = staff_client.get(reverse("admin:scraping_title_changelist")).content.decode()
     assert "Checks to Bato are paused until" in page and "rate limiting us" in page
 
 
 def change_titles(staff_client, action, titles, **extra):
-    return staff_client.post(reverse("admin:scraping_manga_changelist"), {
+    return staff_client.post(reverse("admin:scraping_title_changelist"), {
         "action": action, "_selected_action": [t.pk for t in titles], **extra,
     }, follow=True)
 
@@ -103,7 +103,7 @@ def titles(standin):
     made = []
     for n in ("1", "2"):
         standin.add_title(n, f"Title {n}", chapters=3)
-        made.append(import_title(bato(n)).manga)
+        made.append(import_title(bato(n)).title)
     return made
 
 
@@ -118,14 +118,14 @@ def test_staff_queue_checks_of_titles_from_the_admin(staff_client, admin_user, t
 
 
 def test_staff_pause_resume_and_reset_titles(staff_client, titles):
-    schedule = CheckSchedule.objects.get(manga=titles[0])
+    schedule = CheckSchedule.objects.get(title=titles[0])
     assert schedule.learned and schedule.next_check_at > timezone.now()
     change_titles(staff_client, "pause_checks", titles)
     assert CheckSchedule.objects.filter(paused=True).count() == 2
     change_titles(staff_client, "resume_checks", titles[1:])
-    assert list(CheckSchedule.objects.filter(paused=True).values_list("manga", flat=True)) == [titles[0].pk]
+    assert list(CheckSchedule.objects.filter(paused=True).values_list("title", flat=True)) == [titles[0].pk]
 
-    CheckSchedule.objects.filter(manga=titles[0]).update(manual_interval_hours=3, misses=4)
+    CheckSchedule.objects.filter(title=titles[0]).update(manual_interval_hours=3, misses=4)
     change_titles(staff_client, "reset_schedule", titles[:1])
     schedule.refresh_from_db()
     assert (schedule.learned, schedule.manual_interval_hours, schedule.misses, schedule.paused) == ({}, None, 0, False)
@@ -147,28 +147,28 @@ def test_staff_pin_an_interval_through_a_form_that_checks_it(staff_client, title
 
 
 def test_a_titles_page_shows_its_last_twenty_checks(staff_client, standin, titles):
-    manga = Manga.objects.select_related("schedule").get(pk=titles[0].pk)
+    title = Title.objects.select_related("schedule").get(pk=titles[0].pk)
     for _ in range(RECENT_LOGS + 2):
-        check_manga(manga)
-        manga.refresh_from_db()
-    page = staff_client.get(reverse("admin:scraping_manga_change", args=[manga.pk])).content.decode()
+        check_title(title)
+        title.refresh_from_db()
+    page = staff_client.get(reverse("admin:scraping_title_change", args=[title.pk])).content.decode()
     logs = page.split(f"Last {RECENT_LOGS} checks")[1]
     assert logs.count("no change") == RECENT_LOGS
 
 
 def test_a_titles_page_shows_names_and_figures_as_text_and_takes_languages_as_codes(staff_client, standin):
     track(standin, [], 1)
-    manga = Manga.objects.get()
-    url = reverse("admin:scraping_manga_change", args=[manga.pk])
+    title = Title.objects.get()
+    url = reverse("admin:scraping_title_change", args=[title.pk])
     page = staff_client.get(url).content.decode()
     assert "악녀의 문구점에 오지 마세요! · 悪女の文房具店に来ないでください!" in page
     assert "1: 37, 2: 74" in page and "[&quot;" not in page
-    form = {"name": manga.name, "description": "", "upload_status": "ongoing", "original_status": "", "year": "",
+    form = {"name": title.name, "description": "", "upload_status": "ongoing", "original_status": "", "year": "",
             "original_pub_from": "", "original_pub_till": "", "orig_lang": "ko", "read_direction": "",
             "score": "", "votes": "", "follows": "", "reviews": "", "replies": "", "views_all_time": "",
-            "schedule-TOTAL_FORMS": "0", "schedule-INITIAL_FORMS": "0", "scrape_logs-TOTAL_FORMS": "0",
-            "scrape_logs-INITIAL_FORMS": "0"}
+            "schedule-TOTAL_FORMS": "0", "schedule-INITIAL_FORMS": "0", "check_logs-TOTAL_FORMS": "0",
+            "check_logs-INITIAL_FORMS": "0"}
     refused = staff_client.post(url, {**form, "languages": "en, English"})
     assert "Not language codes: english" in refused.content.decode()
     staff_client.post(url, {**form, "languages": "en, PT-BR"})
-    assert Manga.objects.get().languages == ["en", "pt-br"]
+    assert Title.objects.get().languages == ["en", "pt-br"]

@@ -8,7 +8,7 @@ from django.utils import timezone
 from django_q.brokers import get_broker
 
 from notifications.models import Follow, Notification
-from scraping.checking.pipeline import check_manga, import_title
+from scraping.checking.pipeline import check_title, import_title
 from scraping.checking.tasks import run_asked_for_checks
 from scraping.models import CheckRequest
 from tests.conftest import bato
@@ -19,16 +19,16 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def title(standin, reader):
     standin.add_title("110100", chapters=3)
-    return import_title(bato("110100"), user=reader).manga
+    return import_title(bato("110100"), user=reader).title
 
 
 
 
-def notify(user, manga, count=1, **fields):
-    chapters = list(manga.chapters.order_by("pk"))
+def notify(user, title, count=1, **fields):
+    chapters = list(title.chapters.order_by("pk"))
     return Notification.objects.bulk_create([
-        Notification(user=user, manga=manga, chapter=chapters[i], kind="new_chapter",
-                     message=f"{chapters[i]} of {manga.name}", created_at=timezone.now(), **fields)
+        Notification(user=user, title=title, chapter=chapters[i], kind="new_chapter",
+                     message=f"{chapters[i]} of {title.name}", created_at=timezone.now(), **fields)
         for i in range(count)
     ])
 
@@ -38,9 +38,9 @@ def notify(user, manga, count=1, **fields):
     ("get", "/api/notifications/count"),
     ("post", "/api/notifications/1/read"),
     ("post", "/api/notifications/read-all"),
-    ("get", "/api/manga/1/chapters"),
-    ("get", "/api/manga/1/schedule"),
-    ("post", "/api/manga/1/scrape"),
+    ("get", "/api/titles/1/chapters"),
+    ("get", "/api/titles/1/schedule"),
+    ("post", "/api/titles/1/check"),
 ])
 def test_every_endpoint_asks_anonymous_callers_to_log_in(client, method, path):
     response = getattr(client, method)(path)
@@ -55,7 +55,7 @@ def test_the_list_gives_my_notifications_newest_first_and_filters_unread(as_read
 
     everything = as_reader.get("/api/notifications").json()["notifications"]
     assert [n["id"] for n in everything] == [newer.pk, older.pk]
-    assert everything[0]["chapter_name"] == "Chapter 2" and everything[0]["manga_id"] == title.pk
+    assert everything[0]["chapter_name"] == "Chapter 2" and everything[0]["title_id"] == title.pk
 
     unread = as_reader.get("/api/notifications?unread=1&limit=5").json()["notifications"]
     assert [n["id"] for n in unread] == [newer.pk]
@@ -110,49 +110,49 @@ def test_wrong_methods_are_405(as_reader):
 
 
 def test_chapters_and_schedule_of_a_title(as_reader, title, standin):
-    chapters = as_reader.get(f"/api/manga/{title.pk}/chapters?limit=2").json()
+    chapters = as_reader.get(f"/api/titles/{title.pk}/chapters?limit=2").json()
     assert chapters["chapter_count"] == 3
     assert [c["name"] for c in chapters["chapters"]] == ["Chapter 3", "Chapter 2"]
     assert chapters["chapters"][0]["url"].startswith(standin.url)
 
-    schedule = as_reader.get(f"/api/manga/{title.pk}/schedule").json()
-    assert schedule["manga_id"] == title.pk and schedule["reason"]
+    schedule = as_reader.get(f"/api/titles/{title.pk}/schedule").json()
+    assert schedule["title_id"] == title.pk and schedule["reason"]
     assert schedule["next_check_at"] > schedule["last_checked_at"]
-    assert as_reader.get("/api/manga/999999/schedule").status_code == 404
+    assert as_reader.get("/api/titles/999999/schedule").status_code == 404
 
 
 def test_a_follower_asks_for_a_check_and_it_is_queued_not_run(as_reader, reader, title, django_capture_on_commit_callbacks):
     broker = get_broker()
     broker.purge_queue()
-    checks_before = title.scrape_logs.count()
+    checks_before = title.check_logs.count()
     with django_capture_on_commit_callbacks(execute=True):
-        response = as_reader.post(f"/api/manga/{title.pk}/scrape")
+        response = as_reader.post(f"/api/titles/{title.pk}/check")
     assert response.status_code == 202
     assert response.json()["queued"] is True
     assert broker.queue_size() == 1
     assert CheckRequest.objects.get().requested_by == reader
-    assert title.scrape_logs.count() == checks_before, "the check ran in the request"
+    assert title.check_logs.count() == checks_before, "the check ran in the request"
 
-    again = as_reader.post(f"/api/manga/{title.pk}/scrape")
+    again = as_reader.post(f"/api/titles/{title.pk}/check")
     assert again.status_code == 202 and again.json()["queued"] is False
     assert "was asked for at" in again.json()["detail"] and again.json()["detail"].endswith("waits for a worker.")
     broker.purge_queue()
 
 
 def test_asking_again_says_whether_the_check_ran_and_what_it_found(as_reader, title, standin):
-    as_reader.post(f"/api/manga/{title.pk}/scrape")
+    as_reader.post(f"/api/titles/{title.pk}/check")
     get_broker().purge_queue()
     standin.add_chapters(title.source_id, 2)
     run_asked_for_checks()
-    detail = as_reader.post(f"/api/manga/{title.pk}/scrape").json()["detail"]
+    detail = as_reader.post(f"/api/titles/{title.pk}/check").json()["detail"]
     assert re.search(r"it ran at \d\d:\d\d:\d\d UTC and found 2 new chapter\(s\)\.$", detail), detail
 
 
 def test_only_followers_and_staff_may_ask_for_a_check(as_other, other_reader, title):
-    assert as_other.post(f"/api/manga/{title.pk}/scrape").status_code == 403
+    assert as_other.post(f"/api/titles/{title.pk}/check").status_code == 403
     other_reader.is_staff = True
     other_reader.save()
-    assert as_other.post(f"/api/manga/{title.pk}/scrape").status_code == 202
+    assert as_other.post(f"/api/titles/{title.pk}/check").status_code == 202
     get_broker().purge_queue()
 
 
@@ -160,11 +160,11 @@ def test_asking_too_often_is_a_429_with_retry_after(settings, as_reader, reader,
     settings.BATO_USER_CHECKS_PER_HOUR = 2
     settings.BATO_REQUESTED_CHECK_COOLDOWN = 0
     standin.add_title("110101", chapters=1)
-    second_title = import_title(bato("110101"), user=reader).manga
-    assert as_reader.post(f"/api/manga/{title.pk}/scrape").status_code == 202
-    assert as_reader.post(f"/api/manga/{second_title.pk}/scrape").status_code == 202
+    second_title = import_title(bato("110101"), user=reader).title
+    assert as_reader.post(f"/api/titles/{title.pk}/check").status_code == 202
+    assert as_reader.post(f"/api/titles/{second_title.pk}/check").status_code == 202
 
-    refused = as_reader.post(f"/api/manga/{title.pk}/scrape")
+    refused = as_reader.post(f"/api/titles/{title.pk}/check")
     assert refused.status_code == 429
     assert 3500 <= int(refused["Retry-After"]) <= 3601
     assert "2 checks an hour" in refused.json()["error"]
@@ -173,8 +173,8 @@ def test_asking_too_often_is_a_429_with_retry_after(settings, as_reader, reader,
 
 
 def test_muted_followers_are_not_notified(reader, other_reader, title, standin):
-    Follow.objects.create(user=other_reader, manga=title, muted=True)
+    Follow.objects.create(user=other_reader, title=title, muted=True)
     standin.add_chapters("110100", 1)
-    check_manga(title)
+    check_title(title)
     assert Notification.objects.filter(user=reader).count() == 1
     assert not Notification.objects.filter(user=other_reader).exists()

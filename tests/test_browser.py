@@ -67,12 +67,12 @@ def first_group(driver):
     return driver.find_element(By.CSS_SELECTOR, "#notification-list > li.group")
 
 
-def request_check_again(manga, user):
+def request_check_again(title, user):
     """Ask for a check past the cool-down of the last one asked for."""
     from scraping.models import CheckRequest
 
-    CheckRequest.objects.filter(manga=manga).delete()
-    assert request_check(manga, user).queued
+    CheckRequest.objects.filter(title=title).delete()
+    assert request_check(title, user).queued
 
 
 def test_a_new_chapter_appears_live_and_is_marked_read(browser, service, standin, reader, tmp_path):
@@ -84,7 +84,7 @@ def test_a_new_chapter_appears_live_and_is_marked_read(browser, service, standin
     reader.password = hasher.encode("reader-pass-123", hasher.salt())
     reader.save()
     standin.add_title("110100", "Solo Stationer", chapters=3)
-    manga = import_title(bato("110100"), user=reader).manga
+    title = import_title(bato("110100"), user=reader).title
     get_broker().purge_queue()
     wait = WebDriverWait(browser, 15)
 
@@ -101,7 +101,7 @@ def test_a_new_chapter_appears_live_and_is_marked_read(browser, service, standin
         assert not badge().is_displayed()
 
         standin.add_chapters("110100", 1)
-        assert request_check(manga, reader).queued  # the worker inside `serve` runs it
+        assert request_check(title, reader).queued  # the worker inside `serve` runs it
 
         toast = WebDriverWait(browser, ARRIVAL_TIMEOUT).until(
             lambda d: next((t for t in d.find_elements(By.CSS_SELECTOR, ".toast") if "Chapter 4" in t.text), None)
@@ -122,7 +122,7 @@ def test_a_new_chapter_appears_live_and_is_marked_read(browser, service, standin
         # Two chapters in one check: live, they join one group, newest first, as a reload shows them.
         standin.add_chapters("110100", 2)
         Notification.objects.all().delete()
-        request_check_again(manga, reader)
+        request_check_again(title, reader)
         WebDriverWait(browser, ARRIVAL_TIMEOUT).until(lambda d: "Chapter 6" in first_group(d).text)
         live = first_group(browser).text
         assert live.splitlines()[0].startswith("Solo Stationer: 2 notifications from one check")

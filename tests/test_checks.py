@@ -8,28 +8,28 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from notifications.models import Follow, Notification
-from scraping.checking.pipeline import check_manga, import_title
+from scraping.checking.pipeline import check_title, import_title
 from scraping.gate import keeper
 from scraping.gate.keeper import SourcePaused
 from scraping.models import (
     Chapter,
+    CheckLog,
     CheckSchedule,
-    Manga,
-    ScrapeLog,
+    Title,
 )
 from tests.conftest import bato
 
 pytestmark = pytest.mark.django_db
 
 
-def fresh(manga):
-    return Manga.objects.select_related("schedule").get(pk=manga.pk)
+def fresh(title):
+    return Title.objects.select_related("schedule").get(pk=title.pk)
 
 
 def snapshot_of_stored_data():
     """Everything a failed check must leave as it was."""
     return (
-        list(Manga.objects.values()),
+        list(Title.objects.values()),
         list(Chapter.objects.order_by("pk").values()),
         list(Notification.objects.values()),
     )
@@ -38,23 +38,23 @@ def snapshot_of_stored_data():
 @pytest.fixture
 def title(standin, reader):
     standin.add_title("102497", chapters=10)
-    return import_title(bato("102497"), user=reader).manga
+    return import_title(bato("102497"), user=reader).title
 
 
 def test_import_stores_the_title_its_chapters_and_a_schedule_and_tells_no_one(standin, reader):
     standin.add_title("102497", "악녀의 문구점", chapters=10)
     result = import_title(bato("102497"), user=reader)
-    manga = fresh(result.manga)
+    title = fresh(result.title)
     assert result.created and result.followed and result.chapters == 10
-    assert manga.name == "악녀의 문구점" and manga.authors == ["여로은"]
-    assert manga.chapters.count() == 10
+    assert title.name == "악녀의 문구점" and title.authors == ["여로은"]
+    assert title.chapters.count() == 10
     # The stand-in's chapters came out weekly; the next is due a week after the last.
-    last_release = manga.chapters.order_by("-published_at").first().published_at
-    assert manga.schedule.next_check_at == last_release + timedelta(days=7, minutes=5)
-    assert manga.schedule.reason.startswith("predicted weekly release")
-    assert Follow.objects.filter(user=reader, manga=manga).exists()
+    last_release = title.chapters.order_by("-published_at").first().published_at
+    assert title.schedule.next_check_at == last_release + timedelta(days=7, minutes=5)
+    assert title.schedule.reason.startswith("predicted weekly release")
+    assert Follow.objects.filter(user=reader, title=title).exists()
     assert not Notification.objects.exists()
-    assert ScrapeLog.objects.get().outcome == ScrapeLog.Outcome.IMPORTED
+    assert CheckLog.objects.get().outcome == CheckLog.Outcome.IMPORTED
     assert len(standin.api_requests()) == 1
 
 
@@ -62,37 +62,37 @@ def test_importing_a_tracked_title_again_only_follows_it(title, standin, other_r
     again = import_title(bato("102497"), user=other_reader)
     assert not again.created and again.followed
     assert len(standin.api_requests()) == 1
-    assert Manga.objects.count() == 1
+    assert Title.objects.count() == 1
 
 
 def test_new_chapters_are_stored_and_each_follower_is_told_once_per_chapter(title, standin, reader, other_reader):
-    Follow.objects.create(user=other_reader, manga=title)
+    Follow.objects.create(user=other_reader, title=title)
     standin.add_chapters("102497", 2)
-    result = check_manga(fresh(title))
+    result = check_title(fresh(title))
     assert [str(c) for c in result.new_chapters] == ["Chapter 11", "Chapter 12"]
-    assert result.log.outcome == ScrapeLog.Outcome.SUCCESS
+    assert result.log.outcome == CheckLog.Outcome.SUCCESS
     assert (result.log.new_chapters, result.log.chapters_seen, result.log.http_requests) == (2, 12, 1)
     for user in (reader, other_reader):
         mine = Notification.objects.filter(user=user).order_by("chapter__source_id")
         assert [n.kind for n in mine] == ["new_chapter", "new_chapter"]
-        assert [n.chapter.dname for n in mine] == ["Chapter 11", "Chapter 12"]
+        assert [n.chapter.name for n in mine] == ["Chapter 11", "Chapter 12"]
         assert mine[0].importance == Notification.Importance.HIGH
         assert mine[0].message.startswith("Chapter 11 of ")
 
 
 def test_three_or_more_chapters_at_once_make_one_batch_notification(title, standin, reader):
     standin.add_chapters("102497", 4)
-    check_manga(fresh(title))
+    check_title(fresh(title))
     [batch] = Notification.objects.filter(user=reader)
     assert batch.kind == "batch" and batch.chapter_count == 4
-    assert batch.chapter.dname == "Chapter 14"
+    assert batch.chapter.name == "Chapter 14"
     assert "4 new chapters" in batch.message and "Chapter 11 – Chapter 14" in batch.message
 
 
 def test_a_status_change_is_its_own_notification(title, standin, reader):
     standin.set_upload_status("102497", "completed")
-    result = check_manga(fresh(title))
-    assert result.log.outcome == ScrapeLog.Outcome.NO_CHANGE
+    result = check_title(fresh(title))
+    assert result.log.outcome == CheckLog.Outcome.NO_CHANGE
     [change] = Notification.objects.filter(user=reader)
     assert (change.kind, change.old_status, change.new_status) == ("status_change", "ongoing", "completed")
     assert change.chapter is None
@@ -102,31 +102,31 @@ def test_a_status_change_is_its_own_notification(title, standin, reader):
 def test_an_edited_chapter_keeps_its_identity_and_nobody_is_told(title, standin):
     chapter_id = standin.titles["102497"].chapters[3]["id"]
     standin.edit_chapter("102497", chapter_id, urlPath=f"/title/102497-new-slug/{chapter_id}-ch_4", dname="Chapter 4 (fixed)")
-    result = check_manga(fresh(title))
-    assert result.log.outcome == ScrapeLog.Outcome.NO_CHANGE
+    result = check_title(fresh(title))
+    assert result.log.outcome == CheckLog.Outcome.NO_CHANGE
     assert "1 chapter(s) edited" in result.log.message
     edited = Chapter.objects.get(source_id=chapter_id)
     assert edited.url_path.startswith("/title/102497-new-slug/")
-    assert edited.dname == "Chapter 4 (fixed)"
+    assert edited.name == "Chapter 4 (fixed)"
     assert Chapter.objects.count() == 10
     assert not Notification.objects.exists()
 
 
 def test_running_the_same_check_again_creates_nothing(title, standin):
     standin.add_chapters("102497", 2)
-    check_manga(fresh(title))
+    check_title(fresh(title))
     counts = (Chapter.objects.count(), Notification.objects.count())
-    again = check_manga(fresh(title))
-    assert again.log.outcome == ScrapeLog.Outcome.NO_CHANGE
+    again = check_title(fresh(title))
+    assert again.log.outcome == CheckLog.Outcome.NO_CHANGE
     assert (Chapter.objects.count(), Notification.objects.count()) == counts
     assert fresh(title).schedule.misses == 1
 
 
 def test_a_title_without_followers_is_checked_and_stored_all_the_same(standin):
     standin.add_title("5", chapters=1)
-    manga = import_title(bato("5")).manga
+    title = import_title(bato("5")).title
     standin.add_chapters("5", 1)
-    assert check_manga(fresh(manga)).log.new_chapters == 1
+    assert check_title(fresh(title)).log.new_chapters == 1
     assert not Notification.objects.exists()
 
 
@@ -147,9 +147,9 @@ def check_failing_with(title, standin, fault, options):
     standin.set_upload_status("102497", "hiatus")
     before = snapshot_of_stored_data()
     standin.set_fault(fault, **options)
-    result = check_manga(fresh(title))
+    result = check_title(fresh(title))
     assert snapshot_of_stored_data() == before
-    log = ScrapeLog.objects.latest("pk")
+    log = CheckLog.objects.latest("pk")
     assert log.message
     assert result.error.kind == log.error_kind
     assert fresh(title).schedule.claim_token is None
@@ -167,7 +167,7 @@ def test_a_title_error_leaves_stored_data_untouched_and_backs_off_that_title(tit
 
 
 @pytest.mark.parametrize("fault, options, kind, status", SITE_ERRORS)
-def test_a_site_error_leaves_stored_data_untouched_and_the_title_due(title, standin, fault, options, kind, status):
+def test_a_source_error_leaves_stored_data_untouched_and_the_title_due(title, standin, fault, options, kind, status):
     due_at = fresh(title).schedule.next_check_at
     log = check_failing_with(title, standin, fault, options)
     assert (log.outcome, log.error_kind, log.http_status) == ("failed", kind, status)
@@ -180,10 +180,10 @@ def test_a_timeout_and_an_unknown_title_are_failed_checks_too(title, standin, se
     settings.BATO_TIMEOUT = 1
     standin.set_fault("hang")
     standin.hang_seconds = 2
-    assert check_manga(fresh(title)).log.error_kind == "timeout"
+    assert check_title(fresh(title)).log.error_kind == "timeout"
     standin.set_fault(None)
     del standin.titles["102497"]
-    log = check_manga(fresh(title)).log
+    log = check_title(fresh(title)).log
     assert (log.outcome, log.error_kind) == ("failed", "not_found")
     schedule = fresh(title).schedule
     assert schedule.failures == 1, "only the missing title counts against it"
@@ -193,15 +193,15 @@ def test_a_timeout_and_an_unknown_title_are_failed_checks_too(title, standin, se
 
 def test_a_429_pauses_every_check_until_its_retry_after(title, standin):
     standin.add_title("7", chapters=1)
-    other = import_title(bato("7")).manga
+    other = import_title(bato("7")).title
     standin.set_fault("rate_limit", retry_after=120)
-    failed = check_manga(fresh(title))
+    failed = check_title(fresh(title))
     paused = keeper.active_pause("bato", timezone.now())
     assert paused is not None
     assert paused.until == pytest.approx(failed.log.started_at + timedelta(seconds=120), abs=timedelta(seconds=2))
     requests_so_far = len(standin.api_requests())
-    skipped = check_manga(fresh(other))
-    assert skipped.log.outcome == ScrapeLog.Outcome.SKIPPED
+    skipped = check_title(fresh(other))
+    assert skipped.log.outcome == CheckLog.Outcome.SKIPPED
     assert "paused until" in skipped.log.message
     assert len(standin.api_requests()) == requests_so_far
     assert fresh(other).schedule.claim_token is None
@@ -211,25 +211,25 @@ def test_a_block_opens_the_breaker_for_its_first_wait(title, standin, settings):
     settings.BATO_BREAKER_FIRST_WAIT = 300
     standin.set_fault("cloudflare")
     started = timezone.now()
-    check_manga(fresh(title))
+    check_title(fresh(title))
     assert keeper.active_pause("bato", started + timedelta(seconds=290)) is not None
     assert keeper.active_pause("bato", started + timedelta(seconds=310)) is None
 
 
-def test_import_while_the_site_is_paused_stores_nothing(standin):
+def test_import_while_the_source_is_paused_stores_nothing(standin):
     standin.add_title("8", chapters=1)
     keeper.pause("bato", timezone.now(), 60, "testing")
     with pytest.raises(SourcePaused):
         import_title(bato("8"))
-    assert not Manga.objects.exists()
+    assert not Title.objects.exists()
     assert not standin.api_requests()
 
 
 def test_a_title_being_checked_elsewhere_is_skipped_not_checked_twice(title, standin):
     schedule = fresh(title).schedule
     assert schedule.claim(timezone.now()) is not None
-    result = check_manga(fresh(title))
-    assert result.log.outcome == ScrapeLog.Outcome.SKIPPED
+    result = check_title(fresh(title))
+    assert result.log.outcome == CheckLog.Outcome.SKIPPED
     assert "another check" in result.log.message
     assert len(standin.api_requests()) == 1  # only the import
 
@@ -237,21 +237,21 @@ def test_a_title_being_checked_elsewhere_is_skipped_not_checked_twice(title, sta
 def test_a_claim_from_a_killed_worker_expires(title, standin):
     schedule = fresh(title).schedule
     schedule.claim(timezone.now() - CheckSchedule.claim_lease() - timedelta(seconds=1))
-    assert check_manga(fresh(title)).log.outcome == ScrapeLog.Outcome.NO_CHANGE
+    assert check_title(fresh(title)).log.outcome == CheckLog.Outcome.NO_CHANGE
 
 
 def test_an_unchanged_2000_chapter_title_is_checked_in_at_most_10_queries(standin, reader):
     standin.add_title("2000", chapters=2000)
-    manga = import_title(bato("2000"), user=reader).manga
-    loaded = fresh(manga)
+    title = import_title(bato("2000"), user=reader).title
+    loaded = fresh(title)
     with CaptureQueriesContext(connection) as unchanged:
-        assert check_manga(loaded).log.outcome == ScrapeLog.Outcome.NO_CHANGE
+        assert check_title(loaded).log.outcome == CheckLog.Outcome.NO_CHANGE
     assert len(unchanged) <= 10, [q["sql"][:120] for q in unchanged]
 
     standin.add_chapters("2000", 5)
-    loaded = fresh(manga)
+    loaded = fresh(title)
     with CaptureQueriesContext(connection) as five_new:
-        assert check_manga(loaded).log.new_chapters == 5
+        assert check_title(loaded).log.new_chapters == 5
     assert len(five_new) <= 15, [q["sql"][:120] for q in five_new]
     assert Notification.objects.filter(user=reader, kind="batch", chapter_count=5).count() == 1
 
@@ -259,8 +259,8 @@ def test_an_unchanged_2000_chapter_title_is_checked_in_at_most_10_queries(standi
 def test_null_fields_and_non_latin_text_are_stored_as_given(standin, reader):
     standin.add_title("31", "月曜日のたわわ", chapters=2, nulls=True)
     standin.edit_chapter("31", standin.titles["31"].chapters[0]["id"], title=None, dname="第1話 はじまり")
-    manga = fresh(import_title(bato("31"), user=reader).manga)
-    assert manga.name == "月曜日のたわわ"
-    assert (manga.upload_status, manga.description, manga.alt_names, manga.score) == ("", "", [], None)
-    first = manga.chapters.order_by("published_at").first()
-    assert (first.dname, first.title, str(first.number)) == ("第1話 はじまり", "", "1.00")
+    title = fresh(import_title(bato("31"), user=reader).title)
+    assert title.name == "月曜日のたわわ"
+    assert (title.upload_status, title.description, title.alt_names, title.score) == ("", "", [], None)
+    first = title.chapters.order_by("published_at").first()
+    assert (first.name, first.subtitle, str(first.number)) == ("第1話 はじまり", "", "1.00")

@@ -13,8 +13,8 @@ from django_q.tasks import async_task
 from notifications.models import Notification
 from scraping.checking.jobs import ensure_all
 from scraping.checking.pipeline import import_title
-from scraping.checking.tasks import check_manga_task
-from scraping.models import CheckSchedule, ScrapeLog
+from scraping.checking.tasks import check_title_task
+from scraping.models import CheckLog, CheckSchedule
 from tests.conftest import bato
 from tests.processes import (
     ROOT,
@@ -32,32 +32,32 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 def test_the_running_cluster_checks_a_due_title_and_tells_its_follower(standin, reader, tmp_path):
     """On this run's broker: django's ORM on the embedded default, Redis when REDIS_URL is set."""
     standin.add_title("102497", chapters=5)
-    manga = import_title(bato("102497"), user=reader).manga
+    title = import_title(bato("102497"), user=reader).title
     ensure_all()
     get_broker().purge_queue()
     standin.add_chapters("102497", 2)
-    CheckSchedule.objects.filter(manga=manga).update(next_check_at=timezone.now())
+    CheckSchedule.objects.filter(title=title).update(next_check_at=timezone.now())
 
     cluster = ManagedProcess(tmp_path / "worker.log", "worker", Q_WORKERS="1")
     try:
         # The cluster's scheduler looks at its schedules every 30 s.
-        wait_for(lambda: ScrapeLog.objects.filter(manga=manga, new_chapters=2).exists(), 90,
+        wait_for(lambda: CheckLog.objects.filter(title=title, new_chapters=2).exists(), 90,
                  "the cluster to check the title")
     finally:
         code = cluster.stop()
-    assert ScrapeLog.objects.get(manga=manga, new_chapters=2).outcome == "success"
-    assert sorted(Notification.objects.filter(user=reader).values_list("chapter__dname", flat=True)) == [
+    assert CheckLog.objects.get(title=title, new_chapters=2).outcome == "success"
+    assert sorted(Notification.objects.filter(user=reader).values_list("chapter__name", flat=True)) == [
         "Chapter 6", "Chapter 7",
     ]
-    assert CheckSchedule.objects.get(manga=manga).next_check_at > timezone.now()
+    assert CheckSchedule.objects.get(title=title).next_check_at > timezone.now()
     assert code == 0, cluster.output()
 
 
 def test_on_sigterm_the_running_check_finishes_and_the_taken_ones_wait(standin, reader, tmp_path):
     standin.add_title("102497", chapters=5)
     standin.add_title("110100", chapters=3)
-    running = import_title(bato("102497"), user=reader).manga
-    waiting = import_title(bato("110100"), user=reader).manga
+    running = import_title(bato("102497"), user=reader).title
+    waiting = import_title(bato("110100"), user=reader).title
     get_broker().purge_queue()
     cluster = ManagedProcess(tmp_path / "worker.log", "worker", Q_WORKERS="1")
     try:
@@ -66,19 +66,19 @@ def test_on_sigterm_the_running_check_finishes_and_the_taken_ones_wait(standin, 
         standin.set_fault("hang")
         standin.add_chapters("102497", 2)
         standin.add_chapters("110100", 1)
-        CheckSchedule.objects.filter(manga=waiting).update(claim_token="t" * 32, claimed_until=timezone.now())
-        async_task(check_manga_task, running.pk)
-        async_task(check_manga_task, waiting.pk, "t" * 32)  # taken by the worker while the first runs
+        CheckSchedule.objects.filter(title=waiting).update(claim_token="t" * 32, claimed_until=timezone.now())
+        async_task(check_title_task, running.pk)
+        async_task(check_title_task, waiting.pk, "t" * 32)  # taken by the worker while the first runs
         wait_for(lambda: len(standin.api_requests()) == 3, 30, "the first check to reach the site")
     finally:
         code = cluster.stop(signal.SIGTERM, timeout=40)
     assert code == 0, cluster.output()
-    log = ScrapeLog.objects.filter(manga=running).latest("pk")
+    log = CheckLog.objects.filter(title=running).latest("pk")
     assert (log.outcome, log.new_chapters) == ("success", 2), cluster.output()
     assert running.chapters.count() == 7
     assert len(standin.api_requests()) == 3, "a check started after SIGTERM"
     assert waiting.chapters.count() == 3
-    assert CheckSchedule.objects.get(manga=waiting).claim_token is None, "the waiting title was not given back"
+    assert CheckSchedule.objects.get(title=waiting).claim_token is None, "the waiting title was not given back"
 
 
 def test_serve_runs_web_and_worker_and_ctrl_c_stops_both(tmp_path):

@@ -9,7 +9,7 @@ from django.utils import timezone
 from scraping.checking.jobs import run_job
 from scraping.checking.pipeline import import_title
 from scraping.gate import keeper
-from scraping.models import CheckSchedule, ScrapeLog
+from scraping.models import CheckLog, CheckSchedule
 from scraping.staff.dashboard import bar_chart
 from tests.conftest import bato
 
@@ -28,13 +28,13 @@ def test_bar_charts_are_plain_svg_scaled_to_the_largest_value():
 @pytest.fixture
 def title(standin):
     standin.add_title("110100", "Watched", chapters=2)
-    return import_title(bato("110100")).manga
+    return import_title(bato("110100")).title
 
 
-def add_logs(manga, outcomes, ms=100, minutes_ago=10):
+def add_logs(title, outcomes, ms=100, minutes_ago=10):
     at = timezone.now() - timedelta(minutes=minutes_ago)
-    ScrapeLog.objects.bulk_create([
-        ScrapeLog(manga=manga, started_at=at, outcome=outcome, duration_ms=ms * (i + 1),
+    CheckLog.objects.bulk_create([
+        CheckLog(title=title, started_at=at, outcome=outcome, duration_ms=ms * (i + 1),
                   error_kind="blocked" if outcome == "failed" else "")
         for i, outcome in enumerate(outcomes)
     ])
@@ -49,7 +49,7 @@ def test_the_figures_are_for_staff_only(client, reader, path):
 
 
 def test_stats_give_rates_durations_and_hourly_buckets(admin_client, title):
-    ScrapeLog.objects.all().delete()
+    CheckLog.objects.all().delete()
     add_logs(title, ["success"] * 8 + ["failed"] * 2, ms=100)
     stats = admin_client.get("/api/admin/stats").json()
     day = stats["last_24h"]
@@ -61,15 +61,15 @@ def test_stats_give_rates_durations_and_hourly_buckets(admin_client, title):
 
 
 def test_no_alert_at_a_low_error_rate_and_due_titles_are_counted(admin_client, title):
-    ScrapeLog.objects.all().delete()
+    CheckLog.objects.all().delete()
     add_logs(title, ["no_change"] * 19 + ["failed"])
-    CheckSchedule.objects.filter(manga=title).update(next_check_at=timezone.now() - timedelta(hours=1))
+    CheckSchedule.objects.filter(title=title).update(next_check_at=timezone.now() - timedelta(hours=1))
     stats = admin_client.get("/api/admin/stats").json()
     assert stats["alert"] is None
     assert (stats["titles_due"], stats["titles_overdue"]) == (1, 1)
 
 
-def test_system_status_reads_the_heartbeat_the_queue_and_the_site_pause(admin_client):
+def test_system_status_reads_the_heartbeat_the_queue_and_the_source_pause(admin_client):
     status = admin_client.get("/api/admin/system-status").json()
     assert status["cluster_alive"] is False and status["cluster_last_heartbeat"] is None
     assert isinstance(status["queue_depth"], int)
@@ -109,7 +109,7 @@ def test_the_dashboard_page_shows_status_charts_alert_and_filtered_logs(admin_cl
 
 
 def test_imported_chapters_are_not_counted_as_new(admin_client, title):
-    ScrapeLog.objects.create(manga=title, outcome="success", new_chapters=2)
+    CheckLog.objects.create(title=title, outcome="success", new_chapters=2)
     stats = admin_client.get("/api/admin/stats").json()
     assert stats["last_24h"]["new_chapters"] == 2, "the import's chapters are not new"
     assert stats["last_24h"]["checks"] == 2

@@ -9,9 +9,9 @@ from django_q.models import Schedule, Task
 
 from scraping.checking.jobs import SCHEDULE_PREFIX, ensure_all
 from scraping.checking.pipeline import import_title
-from scraping.checking.tasks import check_manga_task, dispatch_due_checks
+from scraping.checking.tasks import check_title_task, dispatch_due_checks
 from scraping.gate import keeper
-from scraping.models import CheckSchedule, ScrapeLog
+from scraping.models import CheckLog, CheckSchedule
 from tests.conftest import bato
 
 # Real commits: the dispatcher queues each check only after its claim commits.
@@ -24,12 +24,12 @@ def titles(standin):
     tracked = []
     for n in range(1, 6):
         standin.add_title(str(n), f"Title {n}", chapters=2)
-        tracked.append(import_title(bato(n)).manga)
+        tracked.append(import_title(bato(n)).title)
     return tracked
 
 
-def make_due(manga, minutes_ago=1, **fields):
-    CheckSchedule.objects.filter(manga=manga).update(
+def make_due(title, minutes_ago=1, **fields):
+    CheckSchedule.objects.filter(title=title).update(
         next_check_at=timezone.now() - timedelta(minutes=minutes_ago), **fields
     )
 
@@ -57,27 +57,27 @@ def test_due_unpaused_titles_are_queued_most_urgent_first(titles, queued):
     make_due(titles[2], minutes_ago=1, priority=10)
     make_due(titles[3], minutes_ago=60, paused=True)
     assert dispatch_due_checks() == 3
-    assert [manga_id for manga_id, _ in queued] == [titles[2].pk, titles[1].pk, titles[0].pk]
+    assert [title_id for title_id, _ in queued] == [titles[2].pk, titles[1].pk, titles[0].pk]
 
 
 def test_a_queued_title_is_not_queued_again_until_its_claim_expires(titles, queued):
     make_due(titles[0])
     assert dispatch_due_checks() == 1
     assert dispatch_due_checks() == 0
-    CheckSchedule.objects.filter(manga=titles[0]).update(claimed_until=timezone.now() - timedelta(seconds=1))
+    CheckSchedule.objects.filter(title=titles[0]).update(claimed_until=timezone.now() - timedelta(seconds=1))
     assert dispatch_due_checks() == 1
 
 
 def test_the_dispatch_limit_holds_back_the_rest(titles, queued, settings):
     settings.BATO_DISPATCH_LIMIT = 2
-    for manga in titles:
-        make_due(manga)
+    for title in titles:
+        make_due(title)
     assert dispatch_due_checks() == 2
     assert dispatch_due_checks() == 2
     assert dispatch_due_checks() == 1
 
 
-def test_nothing_is_queued_while_the_site_is_paused(titles, queued):
+def test_nothing_is_queued_while_the_source_is_paused(titles, queued):
     make_due(titles[0])
     keeper.pause("bato", timezone.now(), 60, "429")
     assert dispatch_due_checks() == 0
@@ -87,17 +87,17 @@ def test_nothing_is_queued_while_the_site_is_paused(titles, queued):
 def test_the_queued_task_checks_the_title_with_its_claim(titles, standin, queued):
     make_due(titles[0])
     dispatch_due_checks()
-    [(manga_id, token)] = queued
+    [(title_id, token)] = queued
     standin.add_chapters("1", 1)
-    assert "1 new chapter(s)" in check_manga_task(manga_id, token)
-    schedule = CheckSchedule.objects.get(manga_id=manga_id)
+    assert "1 new chapter(s)" in check_title_task(title_id, token)
+    schedule = CheckSchedule.objects.get(title_id=title_id)
     assert schedule.claim_token is None and schedule.next_check_at > timezone.now()
     # Delivered twice (at least once): the second run finds the claim gone and the title no longer due.
-    assert "no change" in check_manga_task(manga_id, token)
+    assert "no change" in check_title_task(title_id, token)
 
 
 def test_a_task_for_a_deleted_title_says_so():
-    assert check_manga_task(987654) == "title 987654 no longer exists"
+    assert check_title_task(987654) == "title 987654 no longer exists"
 
 
 def test_in_sync_mode_dispatch_runs_the_checks_through_django_q(titles, standin, monkeypatch):
@@ -105,7 +105,7 @@ def test_in_sync_mode_dispatch_runs_the_checks_through_django_q(titles, standin,
     make_due(titles[0])
     standin.add_chapters("1", 2)
     dispatch_due_checks()
-    log = ScrapeLog.objects.filter(manga=titles[0]).latest("pk")
+    log = CheckLog.objects.filter(title=titles[0]).latest("pk")
     assert (log.outcome, log.new_chapters) == ("success", 2)
     task = Task.objects.get(name=f"check title {titles[0].pk}")
     assert task.success and "2 new chapter(s)" in task.result

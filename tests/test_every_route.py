@@ -21,14 +21,14 @@ from hypothesis import strategies as st
 from batoshelf.asgi import application
 from notifications import delivery
 from notifications.models import Follow, Notification
-from scraping.models import Chapter, CheckSchedule, JobRun, Manga, ScrapeLog
+from scraping.models import Chapter, CheckLog, CheckSchedule, JobRun, Title
 from tests.conftest import logged_in, url_routes
 
 pytestmark = pytest.mark.django_db
 
 NUMBERS = ["1", "0", "-1", str(2**63 - 1), str(2**63), str(2**64), "9" * 25, "9" * 5000, "1e9", "0x10", "1.5",
            "²", "١٢", " 7"]
-TEXTS = ["", "\x00", "😀" * 500, "ß" * 5000, "\u202e", "\ufeff", "'; DROP TABLE scraping_manga; --", "<script>",
+TEXTS = ["", "\x00", "😀" * 500, "ß" * 5000, "\u202e", "\ufeff", "'; DROP TABLE scraping_title; --", "<script>",
          "%00", "../../etc/passwd", "a" * 20000, "null", "true", "[]", "{}"]
 values = st.one_of(st.sampled_from(NUMBERS + TEXTS), st.text(max_size=40), st.integers().map(str))
 DEEP = [b"[" * 100_000, b'{"a":' * 50_000, b"[" * 100_000 + b"]" * 100_000]
@@ -41,7 +41,7 @@ bodies = st.one_of(
         lambda d: json.dumps(d).encode()),
 )
 # Query parameters our views read, and the admin's own.
-APP_PARAMETERS = ["limit", "manga", "outcome", "error_kind", "unread", "show", "page", "job_type", "by_type",
+APP_PARAMETERS = ["limit", "title", "outcome", "error_kind", "unread", "show", "page", "job_type", "by_type",
                   "since", "next"]
 ADMIN_PARAMETERS = ["q", "o", "p", "e", "all", "_changelist_filters", "_popup", "_to_field"]
 # The ids a sweep puts in every id slot of every route, and the values in every parameter.
@@ -104,12 +104,12 @@ def clients(django_user_model, settings):
     settings.BATO_TIMEOUT = 1
     reader = django_user_model.objects.create_user("reader")
     staff = django_user_model.objects.create_superuser("staff", password="x")
-    manga = Manga.objects.create(source="mangadex", source_id="11111111-2222-4333-8444-555555555555", name="T")
-    CheckSchedule.objects.create(manga=manga)
-    chapter = Chapter.objects.create(manga=manga, source_id="c1", dname="Chapter 1", url_path="@evil.example/x")
-    Follow.objects.create(user=reader, manga=manga)
-    Notification.objects.create(user=reader, manga=manga, chapter=chapter, kind="new_chapter", message="m")
-    ScrapeLog.objects.create(manga=manga, outcome="success")
+    title = Title.objects.create(source="mangadex", source_id="11111111-2222-4333-8444-555555555555", name="T")
+    CheckSchedule.objects.create(title=title)
+    chapter = Chapter.objects.create(title=title, source_id="c1", name="Chapter 1", url_path="@evil.example/x")
+    Follow.objects.create(user=reader, title=title)
+    Notification.objects.create(user=reader, title=title, chapter=chapter, kind="new_chapter", message="m")
+    CheckLog.objects.create(title=title, outcome="success")
     JobRun.objects.create(job_type="heartbeat", trigger="manual", started_at=timezone.now())
     return {"anonymous": Client(), "reader": logged_in(reader), "staff": logged_in(staff)}
 

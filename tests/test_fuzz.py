@@ -10,14 +10,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from scraping.checking.pipeline import check_manga, import_title
-from scraping.models import Chapter, Manga, ScrapeLog, SourceState
+from scraping.checking.pipeline import check_title, import_title
+from scraping.models import Chapter, CheckLog, SourceState, Title
 from scraping.sources import parse_reference
 from scraping.sources.base import Answer
 from scraping.sources.bato import parse_title_response
 from scraping.sources.errors import InvalidTitleReference, SourceError
 from scraping.sources.http import read_json
-from scraping.sources.mangadex import parse_feed, parse_manga
+from scraping.sources.mangadex import parse_feed, parse_title
 from scraping.sources.mangadex import parse_search as parse_mangadex_search
 from scraping.sources.mangadex import read as read_mangadex
 from scraping.sources.mangaupdates import parse_releases, parse_series
@@ -110,7 +110,7 @@ def test_any_json_answer_parses_or_is_a_source_error(payload):
 
 
 PARSERS = [
-    lambda payload: parse_manga(payload, UUID), parse_feed, parse_mangadex_search,
+    lambda payload: parse_title(payload, UUID), parse_feed, parse_mangadex_search,
     lambda payload: parse_series(payload, "64897697818"), parse_releases, parse_mangaupdates_search,
 ]
 
@@ -139,21 +139,21 @@ def test_any_http_answer_decodes_or_is_a_source_error(status, content_type, body
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(answer=st.one_of(mutated_payloads().map(lambda p: json.dumps(p).encode()), st.binary(max_size=200)))
 def test_a_check_stores_a_whole_answer_or_nothing(standin, answer):
-    if not Manga.objects.exists():
+    if not Title.objects.exists():
         standin.add_title("1", chapters=2)
         import_title(bato("1"))
     SourceState.objects.all().delete()  # garbage opens the breaker; each answer gets its own check
-    manga = Manga.objects.select_related("schedule").get()
-    before = sorted(Chapter.objects.values_list("source_id", "dname"))
+    title = Title.objects.select_related("schedule").get()
+    before = sorted(Chapter.objects.values_list("source_id", "name"))
     standin.raw_answer = (200, {"Content-Type": "application/json"}, answer)
     standin.set_fault("raw")
-    result = check_manga(manga)
-    after = sorted(Chapter.objects.values_list("source_id", "dname"))
-    if result.log.outcome == ScrapeLog.Outcome.FAILED:
+    result = check_title(title)
+    after = sorted(Chapter.objects.values_list("source_id", "name"))
+    if result.log.outcome == CheckLog.Outcome.FAILED:
         assert after == before
-        assert Manga.objects.get().refreshed_at == manga.refreshed_at
+        assert Title.objects.get().refreshed_at == title.refreshed_at
     else:
-        assert result.log.outcome in (ScrapeLog.Outcome.SUCCESS, ScrapeLog.Outcome.NO_CHANGE)
+        assert result.log.outcome in (CheckLog.Outcome.SUCCESS, CheckLog.Outcome.NO_CHANGE)
         parsed = parse_title_response(json.loads(answer), "1")
         assert {c.source_id for c in parsed.chapters} <= {source_id for source_id, _ in after}
-        assert Manga.objects.get().name == parsed.details.name[:500]
+        assert Title.objects.get().name == parsed.details.name[:500]

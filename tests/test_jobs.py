@@ -26,14 +26,14 @@ from scraping.checking.jobs import (
     run_job,
     update_config,
 )
-from scraping.checking.pipeline import check_manga, import_title
+from scraping.checking.pipeline import check_title, import_title
 from scraping.models import (
+    CheckLog,
     CheckSchedule,
     DailyStats,
     JobConfig,
     JobRun,
-    Manga,
-    ScrapeLog,
+    Title,
     TitleDailyStats,
 )
 from scraping.schedule.policy import in_active_window
@@ -168,12 +168,12 @@ def test_two_triggers_at_once_make_one_run(quiet_job):
 @pytest.fixture
 def checked_title(standin):
     standin.add_title("110100", "Rolled", chapters=3)
-    return import_title(bato("110100")).manga
+    return import_title(bato("110100")).title
 
 
-def log(manga, days_ago, outcome="no_change", new=0, ms=100):
-    return ScrapeLog.objects.create(
-        manga=manga, started_at=timezone.now() - timedelta(days=days_ago), outcome=outcome, new_chapters=new,
+def log(title, days_ago, outcome="no_change", new=0, ms=100):
+    return CheckLog.objects.create(
+        title=title, started_at=timezone.now() - timedelta(days=days_ago), outcome=outcome, new_chapters=new,
         duration_ms=ms,
     )
 
@@ -188,15 +188,15 @@ def test_rollups_count_each_day_and_survive_pruning(checked_title):
     old_day = (timezone.now() - timedelta(days=40)).date()
     stats = DailyStats.objects.get(day=old_day)
     assert (stats.checks, stats.failures, stats.new_chapters, stats.mean_duration_ms) == (2, 1, 2, 300)
-    assert TitleDailyStats.objects.get(manga=checked_title, day=old_day).checks == 2
+    assert TitleDailyStats.objects.get(title=checked_title, day=old_day).checks == 2
     # Releases count on the day they were published: the stand-in's three came out a week apart.
-    releases = TitleDailyStats.objects.filter(manga=checked_title, releases__gt=0)
+    releases = TitleDailyStats.objects.filter(title=checked_title, releases__gt=0)
     assert sorted(releases.values_list("releases", flat=True)) == [1, 1, 1]
 
-    update_config(config_for("prune_history"), {"options": {"scrape_log_days": 30, "read_notification_days": 30,
+    update_config(config_for("prune_history"), {"options": {"check_log_days": 30, "read_notification_days": 30,
                                                     "job_run_days": 30}})
     pruned = run_job("prune_history")
-    assert pruned.items_updated >= 2 and not ScrapeLog.objects.filter(started_at__date=old_day).exists()
+    assert pruned.items_updated >= 2 and not CheckLog.objects.filter(started_at__date=old_day).exists()
     update_config(config, {"options": {"days": 3}})
     run_job("roll_up_statistics")
     assert DailyStats.objects.get(day=old_day).checks == 2
@@ -205,11 +205,11 @@ def test_rollups_count_each_day_and_survive_pruning(checked_title):
 @pytest.mark.django_db
 def test_pruning_keeps_unread_and_recent_notifications(reader, checked_title):
     old = timezone.now() - timedelta(days=400)
-    kept_unread = Notification.objects.create(user=reader, manga=checked_title, kind="new_chapter", message="a",
+    kept_unread = Notification.objects.create(user=reader, title=checked_title, kind="new_chapter", message="a",
                                               created_at=old)
-    Notification.objects.create(user=reader, manga=checked_title, kind="new_chapter", message="b", created_at=old,
+    Notification.objects.create(user=reader, title=checked_title, kind="new_chapter", message="b", created_at=old,
                                 is_read=True)
-    recent_read = Notification.objects.create(user=reader, manga=checked_title, kind="new_chapter", message="c",
+    recent_read = Notification.objects.create(user=reader, title=checked_title, kind="new_chapter", message="c",
                                               is_read=True)
     run_job("prune_history")
     assert set(Notification.objects.values_list("pk", flat=True)) == {kept_unread.pk, recent_read.pk}
@@ -217,7 +217,7 @@ def test_pruning_keeps_unread_and_recent_notifications(reader, checked_title):
 
 @pytest.mark.django_db
 def test_staff_are_told_once_when_a_title_keeps_failing(admin_user, reader, checked_title):
-    CheckSchedule.objects.filter(manga=checked_title).update(failures=5, reason="retrying after 5 failure(s): blocked")
+    CheckSchedule.objects.filter(title=checked_title).update(failures=5, reason="retrying after 5 failure(s): blocked")
     first = run_job("alert_failing_titles")
     assert (first.items_checked, first.items_updated) == (1, 1)
     alert = Notification.objects.get(user=admin_user)
@@ -234,8 +234,8 @@ def test_staff_are_told_once_when_a_title_keeps_failing(admin_user, reader, chec
     ({"job_type": "prune_history", "interval_minutes": 1441}, "interval_minutes"),
     ({"job_type": "prune_history", "enabled": "yes"}, "enabled has the wrong type"),
     ({"job_type": "prune_history", "interval_minutes": True}, "interval_minutes has the wrong type"),
-    ({"job_type": "prune_history", "options": {"scrape_log_days": 1, "read_notification_days": 1,
-                                               "job_run_days": 1}}, "scrape_log_days must be a whole number of at least 7"),
+    ({"job_type": "prune_history", "options": {"check_log_days": 1, "read_notification_days": 1,
+                                               "job_run_days": 1}}, "check_log_days must be a whole number of at least 7"),
     ({"job_type": "prune_history", "options": {"keep": 1}}, "unknown option 'keep'"),
     ({"job_type": "prune_history", "color": "red"}, "unknown field(s) color"),
     ({"job_type": "prune_history", "active_from_hour": 8}, "both hours of the active window"),
@@ -254,13 +254,13 @@ def test_the_admin_checks_options_as_the_job_type_does_and_moves_the_schedule(ad
     page = f"/admin/scraping/jobconfig/{config.pk}/change/"
     form = {"enabled": "on", "interval_minutes": "1440", "active_from_hour": "", "active_until_hour": "",
             "window_buffer_minutes": "0"}
-    refused = admin_client.post(page, {**form, "options": json.dumps({"scrape_log_days": 2, "read_notification_days": 1,
+    refused = admin_client.post(page, {**form, "options": json.dumps({"check_log_days": 2, "read_notification_days": 1,
                                                                        "job_run_days": 1})})
     assert refused.status_code == 200
-    assert "scrape_log_days must be a whole number of at least 7" in refused.content.decode()
-    assert JobConfig.objects.get(pk=config.pk).options["scrape_log_days"] == 90
+    assert "check_log_days must be a whole number of at least 7" in refused.content.decode()
+    assert JobConfig.objects.get(pk=config.pk).options["check_log_days"] == 90
     saved = admin_client.post(page, {**form, "interval_minutes": "720", "options": json.dumps(
-        {"scrape_log_days": 30, "read_notification_days": 30, "job_run_days": 30})})
+        {"check_log_days": 30, "read_notification_days": 30, "job_run_days": 30})})
     assert saved.status_code == 302
     assert Schedule.objects.get(name=SCHEDULE_PREFIX + "prune_history").minutes == 720
 
@@ -343,7 +343,7 @@ def test_shelfstats_shows_today_at_once_and_an_import_is_not_new_chapters(checke
     assert f"{today}        1        0     0.0%        0" in out, "the import: one check, no new chapter"
     log(checked_title, 0, "failed", ms=300)
     standin.add_chapters("110100", 2)
-    check_manga(Manga.objects.select_related("schedule").get(pk=checked_title.pk))
+    check_title(Title.objects.select_related("schedule").get(pk=checked_title.pk))
     out = run_command_out("shelfstats", "--days", "2")
     assert f"{today}        3        1    33.3%        2" in out, "two new chapters, found by a check"
     log(checked_title, 1, "success", new=4)
@@ -352,14 +352,14 @@ def test_shelfstats_shows_today_at_once_and_an_import_is_not_new_chapters(checke
     assert "last rollup: 20" in out
     assert f"{today - timedelta(days=1)}        1        0     0.0%        4" in out
     assert f"{today}        3        1    33.3%        2" in out
-    title = run_command_out("shelfstats", "--manga", checked_title.reference, "--days", "30")
+    title = run_command_out("shelfstats", "--title", checked_title.reference, "--days", "30")
     assert "total: 5 release(s) in 4 check(s)" in title  # 3 a week apart, 2 today; 3 checks today, 1 yesterday
 
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("args, message", [
     (["--days", "0"], "--days must be between 1 and 3650"),
-    (["--manga", "999999"], "bato:999999 is not tracked"),
+    (["--title", "999999"], "bato:999999 is not tracked"),
 ])
 def test_shelfstats_refuses_bad_arguments(args, message):
     with pytest.raises(CommandError, match=message):

@@ -18,7 +18,7 @@ from batoshelf.asgi import application
 from notifications import delivery
 from notifications.messages import NEW_NOTIFICATIONS
 from notifications.models import Notification
-from scraping.checking.pipeline import check_manga, import_title
+from scraping.checking.pipeline import check_title, import_title
 from tests.conftest import bato, logged_in
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -70,13 +70,13 @@ async def connect(headers, query=""):
 @pytest.fixture
 def followed_title(standin, reader):
     standin.add_title("110100", chapters=3)
-    return import_title(bato("110100"), user=reader).manga
+    return import_title(bato("110100"), user=reader).title
 
 
-def make_notifications(user, manga, count, **fields):
+def make_notifications(user, title, count, **fields):
     now = timezone.now()
     return Notification.objects.bulk_create([
-        Notification(user=user, manga=manga, kind="new_chapter", message=f"Chapter {i} of {manga.name}",
+        Notification(user=user, title=title, kind="new_chapter", message=f"Chapter {i} of {title.name}",
                      created_at=now, **fields)
         for i in range(count)
     ])
@@ -151,7 +151,7 @@ async def test_on_connect_the_browser_gets_its_unread_count_and_what_it_missed(r
     assert sync["unread_count"] == 2
     assert [n["id"] for n in sync["notifications"]] == [n.pk for n in missed]
     first = sync["notifications"][0]
-    assert first["manga_id"] == followed_title.pk and first["manga_name"] == followed_title.name
+    assert first["title_id"] == followed_title.pk and first["title_name"] == followed_title.name
     assert set(first) >= {
         "kind", "importance", "message", "chapter_name", "chapter_url", "chapter_count",
         "old_status", "new_status", "is_read", "created_at",
@@ -168,7 +168,7 @@ async def test_a_check_that_commits_reaches_its_follower_live_and_no_one_else(
     await other_socket.receive_json_from()
 
     standin.add_chapters("110100", 1)
-    result = await database_sync_to_async(check_manga)(followed_title)
+    result = await database_sync_to_async(check_title)(followed_title)
     assert result.log.new_chapters == 1
 
     try:
@@ -242,7 +242,7 @@ def test_the_committing_process_publishes_after_commit_when_redis_carries_it(sta
     standin.add_chapters("110100", 1)
 
     with transaction.atomic():
-        check_manga(followed_title)
+        check_title(followed_title)
         assert not Notification.objects.filter(emitted_at__isnull=False).exists(), "pushed before commit"
     pushed = Notification.objects.filter(emitted_at__isnull=False).count()
 

@@ -11,12 +11,12 @@ from batoshelf.logs import PERFORMANCE_LOGGER, KeyValueFormatter, logging_config
 
 def test_lines_are_key_value_with_the_extra_fields_quoted_where_needed():
     record = logging.makeLogRecord({
-        "name": "scraping.checking.pipeline", "levelname": "WARNING", "msg": 'title "X" failed', "manga_id": 7,
+        "name": "scraping.checking.pipeline", "levelname": "WARNING", "msg": 'title "X" failed', "title_id": 7,
         "reason": "HTTP 429", "created": 0, "msecs": 5,
     })
     assert KeyValueFormatter().format(record) == (
         'time=1970-01-01T00:00:00.005Z level=warning logger=scraping.checking.pipeline msg="title \\"X\\" failed" '
-        'manga_id=7 reason="HTTP 429"'
+        'title_id=7 reason="HTTP 429"'
     )
 
 
@@ -39,14 +39,14 @@ def test_with_a_log_directory_general_errors_and_performance_go_to_their_files(c
                 handler.setStream(stdout)
     logging.getLogger("scraping.checking.tasks").info("dispatched 3 due check(s)")
     logging.getLogger("scraping.checking.jobs").error("job prune_history failed")
-    logging.getLogger(PERFORMANCE_LOGGER).info("check", extra={"manga_id": 1, "duration_ms": 250})
+    logging.getLogger(PERFORMANCE_LOGGER).info("check", extra={"title_id": 1, "duration_ms": 250})
 
     general = (configured / "general.log").read_text()
     errors = (configured / "errors.log").read_text()
     performance = (configured / "performance.log").read_text()
     assert "dispatched 3" in general and "prune_history failed" in general and "duration_ms" not in general
     assert "prune_history failed" in errors and "dispatched" not in errors
-    assert "msg=check manga_id=1 duration_ms=250" in performance and "dispatched" not in performance
+    assert "msg=check title_id=1 duration_ms=250" in performance and "dispatched" not in performance
     out = stdout.getvalue()
     assert out.count("\n") == 3 and "level=error" in out
 

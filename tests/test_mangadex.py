@@ -16,7 +16,7 @@ from scraping.sources.errors import (
     TitleNotFound,
 )
 from scraping.sources.http import Direct, honest_user_agent, send
-from scraping.sources.mangadex import parse_feed, parse_manga, read
+from scraping.sources.mangadex import parse_feed, parse_title, read
 from tests.standins import MangaDexStandIn
 
 MANGADEX = get("mangadex")
@@ -30,21 +30,21 @@ def site():
         yield server
 
 
-def fetch(site, manga_id, **known):
+def fetch(site, title_id, **known):
     ask = Direct(MANGADEX, site.api_url)
     known = {"languages": ("en",), "now": NOW, **known}
-    return MANGADEX.fetch_title(ask, manga_id, Known(**known)), ask.count
+    return MANGADEX.fetch_title(ask, title_id, Known(**known)), ask.count
 
 
-def check(site, manga_id, snapshot, **known):
+def check(site, title_id, snapshot, **known):
     """A check after `snapshot` was stored: what it returns and how many requests it made."""
     ids = frozenset(c.source_id for c in snapshot.chapters)
-    return fetch(site, manga_id, chapter_ids=ids, full=False, details_refreshed_at=NOW, **known)
+    return fetch(site, title_id, chapter_ids=ids, full=False, details_refreshed_at=NOW, **known)
 
 
 def test_importing_1500_chapters_in_three_languages_takes_four_requests(site):
     title = site.add_title(chapters=1500, languages=LANGUAGES, groups=("Alpha", "Beta", "Gamma", "Delta"))
-    snapshot, requests_made = fetch(site, title.manga_id, languages=LANGUAGES)
+    snapshot, requests_made = fetch(site, title.dex_id, languages=LANGUAGES)
     assert requests_made == 4  # the details, then three pages of 500
     assert len(snapshot.chapters) == 1500 and len({c.source_id for c in snapshot.chapters}) == 1500
     assert {c.language for c in snapshot.chapters} == set(LANGUAGES)
@@ -58,19 +58,19 @@ def test_importing_1500_chapters_in_three_languages_takes_four_requests(site):
 
 def test_an_unchanged_title_costs_one_request_and_two_on_the_day_its_details_are_refreshed(site):
     title = site.add_title(chapters=1500)
-    snapshot, _ = fetch(site, title.manga_id)
-    again, requests_made = check(site, title.manga_id, snapshot)
+    snapshot, _ = fetch(site, title.dex_id)
+    again, requests_made = check(site, title.dex_id, snapshot)
     assert requests_made == 1 and again.details is None
-    again, requests_made = fetch(site, title.manga_id, chapter_ids=frozenset(c.source_id for c in snapshot.chapters),
+    again, requests_made = fetch(site, title.dex_id, chapter_ids=frozenset(c.source_id for c in snapshot.chapters),
                                  full=False, details_refreshed_at=NOW - timedelta(days=1, minutes=1))
     assert requests_made == 2 and again.details.name == "Example Title"
 
 
 def test_a_check_pages_on_only_while_a_whole_page_is_new(site):
     title = site.add_title(chapters=300)
-    snapshot, _ = fetch(site, title.manga_id)
-    site.add_chapters(title.manga_id, 150)
-    found, requests_made = check(site, title.manga_id, snapshot)
+    snapshot, _ = fetch(site, title.dex_id)
+    site.add_chapters(title.dex_id, 150)
+    found, requests_made = check(site, title.dex_id, snapshot)
     assert requests_made == 2  # 100 new, then 50 new beside known ones
     new = {c.source_id for c in found.chapters} - {c.source_id for c in snapshot.chapters}
     assert len(new) == 150
@@ -78,7 +78,7 @@ def test_a_check_pages_on_only_while_a_whole_page_is_new(site):
 
 def test_past_the_10000_result_window_an_import_narrows_by_creation_time(site):
     title = site.add_title(chapters=10_600)
-    snapshot, requests_made = fetch(site, title.manga_id)
+    snapshot, requests_made = fetch(site, title.dex_id)
     assert len({c.source_id for c in snapshot.chapters}) == 10_600
     assert requests_made <= 25
     windows = [r.query for r in site.api_requests() if r.path.endswith("/feed")]
@@ -89,26 +89,26 @@ def test_past_the_10000_result_window_an_import_narrows_by_creation_time(site):
 def test_a_window_smaller_than_documented_is_narrowed_too(site, monkeypatch):
     monkeypatch.setattr(standin_module, "WINDOW", 1_200)
     title = site.add_title(chapters=2_000)
-    snapshot, _ = fetch(site, title.manga_id)
+    snapshot, _ = fetch(site, title.dex_id)
     assert len({c.source_id for c in snapshot.chapters}) == 2_000
 
 
 def test_a_pornographic_titles_feed_is_not_empty(site):
     title = site.add_title(chapters=3, rating="pornographic")
-    snapshot, _ = fetch(site, title.manga_id)
+    snapshot, _ = fetch(site, title.dex_id)
     assert len(snapshot.chapters) == 3
 
 
 def test_taken_down_and_external_chapters_are_listed_as_such(site):
     title = site.add_title(chapters=2)
-    site.add_chapters(title.manga_id, 1, unavailable=True)
-    site.add_chapters(title.manga_id, 1, external_url="https://mangaplus.shueisha.co.jp/viewer/1000")
-    site.add_chapters(title.manga_id, 1, external_url="javascript:alert(1)")
-    snapshot, _ = fetch(site, title.manga_id)
+    site.add_chapters(title.dex_id, 1, unavailable=True)
+    site.add_chapters(title.dex_id, 1, external_url="https://mangaplus.shueisha.co.jp/viewer/1000")
+    site.add_chapters(title.dex_id, 1, external_url="javascript:alert(1)")
+    snapshot, _ = fetch(site, title.dex_id)
     taken_down, official, bad = snapshot.chapters[-3:]
     assert taken_down.available is False and taken_down.url_path.startswith("/chapter/")
     assert official.external_url == "https://mangaplus.shueisha.co.jp/viewer/1000" and official.url_path == ""
-    assert MANGADEX.chapter_link(title.manga_id, official.url_path, official.external_url).external
+    assert MANGADEX.chapter_link(title.dex_id, official.url_path, official.external_url).external
     assert bad.external_url == "" and bad.url_path.startswith("/chapter/"), "only http(s) links leave MangaDex"
 
 
@@ -121,14 +121,14 @@ def test_a_429_gives_the_epoch_in_x_ratelimit_retry_after_as_seconds(site):
     title = site.add_title(chapters=1)
     site.set_fault("rate_limit", retry_after=90)
     with pytest.raises(RateLimited) as limited:
-        fetch(site, title.manga_id)
+        fetch(site, title.dex_id)
     assert 85 <= limited.value.retry_after <= 92
 
 
 def test_requests_carry_batoshelfs_own_user_agent_and_no_via(site, settings):
     settings.BATOSHELF_CONTACT_URL = "https://shelf.example.org/contact"
     title = site.add_title(chapters=1)
-    fetch(site, title.manga_id)
+    fetch(site, title.dex_id)
     headers = site.api_requests()[0].headers
     assert headers["User-Agent"].startswith("batoshelf/0.") and "(+https://shelf.example.org/contact)" in headers["User-Agent"]
     assert "Via" not in headers and "mozilla" not in headers["User-Agent"].lower()
@@ -136,12 +136,12 @@ def test_requests_carry_batoshelfs_own_user_agent_and_no_via(site, settings):
 
 def test_a_browser_user_agent_gets_the_plain_400_and_it_reads_as_a_setting_to_change(site):
     title = site.add_title(chapters=1)
-    response = requests.get(f"{site.api_url}/manga/{title.manga_id}", headers={"User-Agent": "Mozilla/5.0 Kotatsu"},
+    response = requests.get(f"{site.api_url}/manga/{title.dex_id}", headers={"User-Agent": "Mozilla/5.0 Kotatsu"},
                             timeout=5)
     assert response.status_code == 400 and response.headers["Content-Type"] == "text/plain"
     with pytest.raises(Misconfigured) as refused:
         read(Answer(response.status_code, response.headers, response.content), parse_feed)
-    assert refused.value.site_wide and not refused.value.transient
+    assert refused.value.source_wide and not refused.value.transient
     assert "User-Agent" in refused.value.message and "BATOSHELF_CONTACT_URL" in refused.value.message
     assert honest_user_agent() in refused.value.message
 
@@ -158,7 +158,7 @@ def test_search_finds_titles_with_their_latest_chapter_in_two_requests(site):
 
 def test_the_stand_in_refuses_what_the_api_refuses(site):
     title = site.add_title(chapters=1)
-    feed = f"/manga/{title.manga_id}/feed"
+    feed = f"/manga/{title.dex_id}/feed"
     for params, why in (((("limit", "501"),), "limit"), ((("offset", "9600"), ("limit", "500")), "Result window")):
         answer = send(MANGADEX, site.api_url, Request("GET", feed, params), timeout=5)
         assert answer.status == 400 and why in answer.text
@@ -184,8 +184,8 @@ MANGA = {
 }
 
 
-def test_the_manga_parser_reads_names_people_tags_and_cover():
-    details = parse_manga(MANGA, "11111111-2222-4333-8444-555555555555")
+def test_the_title_parser_reads_names_people_tags_and_cover():
+    details = parse_title(MANGA, "11111111-2222-4333-8444-555555555555")
     assert details.name == "Rei no Taitoru" and details.alt_names == ["例", "The Example"]
     assert details.description == "An example." and details.upload_status == "hiatus" and details.year == 2019
     assert details.authors == ["Someone"] and details.artists == [] and details.genres == ["Action"]
@@ -198,9 +198,9 @@ def test_the_manga_parser_reads_names_people_tags_and_cover():
     ({**MANGA, "data": {**MANGA["data"], "id": "99999999-2222-4333-8444-555555555555"}}, "the answer is about"),
     ({**MANGA, "data": {"id": MANGA["data"]["id"]}}, "no attributes"),
 ])
-def test_unusable_manga_answers_are_bad_responses(payload, why):
+def test_unusable_title_answers_are_bad_responses(payload, why):
     with pytest.raises(BadResponse, match=why):
-        parse_manga(payload, "11111111-2222-4333-8444-555555555555")
+        parse_title(payload, "11111111-2222-4333-8444-555555555555")
 
 
 def chapter(number, **attributes):
@@ -209,11 +209,11 @@ def chapter(number, **attributes):
                            **attributes}, "relationships": []}
 
 
-@pytest.mark.parametrize("number, dname, parsed", [
+@pytest.mark.parametrize("number, name, parsed", [
     ("12", "Chapter 12", Decimal(12)), ("10.5", "Chapter 10.5", Decimal("10.5")),
     (None, "Oneshot", None), ("", "Oneshot", None), ("12a", "Chapter 12a", None),
 ])
-def test_chapter_numbers_are_free_text(number, dname, parsed):
+def test_chapter_numbers_are_free_text(number, name, parsed):
     [record], total = parse_feed({"result": "ok", "response": "collection", "data": [chapter(number)], "total": 1})
-    assert (record.dname, record.number, total) == (dname, parsed, 1)
+    assert (record.name, record.number, total) == (name, parsed, 1)
     assert record.published_at == datetime(2024, 2, 13, 2, 28, 41, tzinfo=timezone.utc)

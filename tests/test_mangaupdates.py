@@ -87,16 +87,16 @@ def release(chapter, release_date="2026-08-20", time_added=None, **fields):
     return {"total_hits": 1, "page": 1, "per_page": 25, "results": [{"record": record, "metadata": {}}]}
 
 
-@pytest.mark.parametrize("chapter, dname, first, last", [
+@pytest.mark.parametrize("chapter, name, first, last", [
     ("25", "Chapter 25", None, Decimal(25)),
     ("25-26", "Chapter 25-26", Decimal(25), Decimal(26)),
     ("10.5", "Chapter 10.5", None, Decimal("10.5")),
     ("Extra", "Chapter Extra", None, None),
     ("", "Release", None, None),
 ])
-def test_a_release_is_a_chapter_a_range_or_text(chapter, dname, first, last):
+def test_a_release_is_a_chapter_a_range_or_text(chapter, name, first, last):
     [record], total, per_page = parse_releases(release(chapter))
-    assert (record.dname, record.number_from, record.number) == (dname, first, last)
+    assert (record.name, record.number_from, record.number) == (name, first, last)
     assert record.groups == ("A & B",) and (total, per_page) == (1, 25)
 
 

@@ -1,5 +1,5 @@
-"""The migrations since sources arrived carry every Bato row over unchanged to today's schema,
-on SQLite and on MariaDB."""
+"""The migrations since sources arrived (sources, the gate's SourceState, the checking paths, one word
+per thing) carry every Bato row over unchanged to today's schema, on SQLite and on MariaDB."""
 
 from datetime import timedelta
 from decimal import Decimal
@@ -14,12 +14,13 @@ from django_q.models import Schedule
 from notifications.models import Follow, Notification
 from scraping.models import (
     Chapter,
+    CheckLog,
     CheckRequest,
     CheckSchedule,
     DailyStats,
-    Manga,
-    ScrapeLog,
+    JobConfig,
     SourceState,
+    Title,
     TitleDailyStats,
 )
 
@@ -65,43 +66,57 @@ def fill_at_the_old_schema(apps, now):
     # The queue's schedule rows as they named the jobs' module then.
     apps.get_model("django_q", "Schedule").objects.update_or_create(
         name="batoshelf job: heartbeat", defaults={"func": "scraping.jobs.run_scheduled_job", "args": "'heartbeat'"})
+    # A prune job configured before its option took the name of check logs.
+    apps.get_model("scraping", "JobConfig").objects.update_or_create(job_type="prune_history", defaults={
+        "interval_minutes": 1440, "options": {"scrape_log_days": 45, "read_notification_days": 180, "job_run_days": 30}})
 
 
 @pytest.mark.django_db(transaction=True)
-def test_every_bato_row_carries_over_to_the_sources_schema():
+def test_every_bato_row_carries_over_to_todays_schema():
     now = timezone.now().replace(microsecond=0)
     try:
         fill_at_the_old_schema(migrate(BEFORE), now)
         migrate(AFTER)
-        manga = Manga.objects.get()
-        assert (manga.source, manga.source_id, manga.name, manga.description) == (
+        title = Title.objects.get()
+        assert (title.source, title.source_id, title.name, title.description) == (
             "bato", "110100", "진격의 문구점", "문구점 이야기")
-        assert (manga.alt_names, manga.score, manga.views_all_time, manga.emotions) == (
+        assert (title.alt_names, title.score, title.views_all_time, title.emotions) == (
             ["別名"], 8.5, 1234567, {"love": 3})
-        assert manga.languages == [] and manga.languages_synced == [] and manga.moved_to is None
-        assert manga.source_url.endswith("/title/110100")
+        assert title.languages == [] and title.languages_synced == [] and title.moved_to is None
+        assert title.source_url.endswith("/title/110100")
         chapters = list(Chapter.objects.order_by("number"))
         assert [c.source_id for c in chapters] == ["1906653", "1906654", "1906655"]
+        assert [c.name for c in chapters] == ["Chapter 1", "Chapter 2", "Chapter 3"]
         assert [c.url_path for c in chapters] == [f"/title/110100-x/{1906652 + n}-ch_{n}" for n in (1, 2, 3)]
         assert all(c.available and c.published_precision == "exact" and c.groups == [] for c in chapters)
         assert chapters[0].published_at == now - timedelta(days=14) and chapters[1].views_guest == 20
         schedule = CheckSchedule.objects.get()
-        assert (schedule.manga, schedule.misses, schedule.learned, schedule.reason) == (
-            manga, 2, {"regular": True}, "weekly")
-        assert ScrapeLog.objects.get().manga == manga and CheckRequest.objects.get().manga == manga
-        assert DailyStats.objects.get().checks == 3 and TitleDailyStats.objects.get().manga == manga
+        assert (schedule.title, schedule.misses, schedule.learned, schedule.reason) == (
+            title, 2, {"regular": True}, "weekly")
+        assert CheckLog.objects.get().title == title and CheckRequest.objects.get().title == title
+        assert DailyStats.objects.get().checks == 3 and TitleDailyStats.objects.get().title == title
         assert sorted(Follow.objects.values_list("user__username", "muted")) == [("other", True), ("reader", False)]
         notification = Notification.objects.get(kind="new_chapter")
-        assert notification.chapter == chapters[2] and notification.manga == manga
-        assert Notification.objects.get(kind="alert").manga is None
+        assert notification.chapter == chapters[2] and notification.title == title
+        assert Notification.objects.get(kind="alert").title is None
         assert Schedule.objects.get(name="batoshelf job: heartbeat").func == "scraping.checking.jobs.run_scheduled_job"
+        assert JobConfig.objects.get(job_type="prune_history").options["check_log_days"] == 45
+        with connection.cursor() as cursor:
+            indexes = {table: connection.introspection.get_constraints(cursor, table)
+                       for table in ("scraping_chapter", "scraping_checklog")}
+        assert "scraping_ch_title_i_f68a13_idx" in indexes["scraping_chapter"]
+        assert indexes["scraping_checklog"]["scraping_ch_title_i_6c6e7f_idx"]["columns"][0] == "title_id"
+        with pytest.raises(IntegrityError), transaction.atomic():
+            Chapter.objects.create(title=title, source_id="1906653", name="again")
+        with pytest.raises(IntegrityError), transaction.atomic():
+            Follow.objects.create(user=notification.user, title=title)
         state = SourceState.objects.get()
         assert (state.source, state.mirror, state.breaker_openings, state.limiter_version) == (
             "bato", "https://batotwo.com", 4, 7)
         assert state.limiter["next_at"] == 5.0 and state.breaker_until == now + timedelta(hours=1)
         # A title is its source and its id, together: the same id on another source is another title.
-        Manga.objects.create(source="mangaupdates", source_id="110100", name="other")
+        Title.objects.create(source="mangaupdates", source_id="110100", name="other")
         with pytest.raises(IntegrityError), transaction.atomic():
-            Manga.objects.create(source="bato", source_id="110100", name="twice")
+            Title.objects.create(source="bato", source_id="110100", name="twice")
     finally:
         migrate(AFTER)

@@ -7,8 +7,8 @@ from django.utils import timezone
 
 from notifications.models import Follow, Notification
 from notifications.views import PAGE_SIZE, group_by_check
-from scraping.checking.pipeline import check_manga, import_title
-from scraping.models import Manga
+from scraping.checking.pipeline import check_title, import_title
+from scraping.models import Title
 from tests.conftest import bato, logged_in
 
 pytestmark = pytest.mark.django_db
@@ -17,7 +17,7 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def title(standin, reader):
     standin.add_title("110100", "Solo Stationer", chapters=3)
-    return import_title(bato("110100"), user=reader).manga
+    return import_title(bato("110100"), user=reader).title
 
 
 
@@ -35,7 +35,7 @@ def test_a_reader_logs_in_with_the_form_and_lands_on_the_shelf(client, reader):
 
 def test_new_chapters_show_grouped_by_title_with_the_unread_badge(as_reader, reader, title, standin):
     standin.add_chapters("110100", 2)
-    check_manga(title)
+    check_title(title)
     page = as_reader.get("/notifications/").content.decode()
     assert 'id="unread-badge" class="badge" data-count="2"' in page
     assert "Solo Stationer</strong>: 2 notifications from one check" in page
@@ -43,10 +43,10 @@ def test_new_chapters_show_grouped_by_title_with_the_unread_badge(as_reader, rea
 
 
 def test_what_a_source_names_things_is_shown_as_text_never_as_markup(as_reader, reader, title):
-    Manga.objects.filter(pk=title.pk).update(name="<b>Bold</b> & Co")
+    Title.objects.filter(pk=title.pk).update(name="<b>Bold</b> & Co")
     chapter, now = title.chapters.first(), timezone.now()
     for message in ('<script>alert(1)</script>', '"><img src=x onerror=alert(1)>'):
-        Notification.objects.create(user=reader, manga=title, chapter=chapter if "img" in message else None,
+        Notification.objects.create(user=reader, title=title, chapter=chapter if "img" in message else None,
                                     kind="new_chapter", message=message, created_at=now)
     page = as_reader.get("/notifications/").content.decode()
     assert "<script>alert(1)" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
@@ -57,13 +57,13 @@ def test_what_a_source_names_things_is_shown_as_text_never_as_markup(as_reader, 
 
 
 def test_the_badge_is_on_every_page(as_reader, reader, title):
-    Notification.objects.create(user=reader, manga=title, kind="new_chapter", message="Chapter 9")
+    Notification.objects.create(user=reader, title=title, kind="new_chapter", message="Chapter 9")
     assert 'data-count="1"' in as_reader.get("/shelf/").content.decode()
 
 
 def test_unread_shows_only_unread_and_all_shows_everything(as_reader, reader, title):
-    read = Notification.objects.create(user=reader, manga=title, kind="new_chapter", message="Old news", is_read=True)
-    Notification.objects.create(user=reader, manga=title, kind="new_chapter", message="Fresh news",
+    read = Notification.objects.create(user=reader, title=title, kind="new_chapter", message="Old news", is_read=True)
+    Notification.objects.create(user=reader, title=title, kind="new_chapter", message="Fresh news",
                                 created_at=read.created_at + timedelta(minutes=1))
     unread_page = as_reader.get("/notifications/").content.decode()
     assert "Fresh news" in unread_page and "Old news" not in unread_page
@@ -72,13 +72,13 @@ def test_unread_shows_only_unread_and_all_shows_everything(as_reader, reader, ti
 
 
 def test_a_user_never_sees_another_users_notifications(as_reader, other_reader, title):
-    Notification.objects.create(user=other_reader, manga=title, kind="new_chapter", message="Not yours")
+    Notification.objects.create(user=other_reader, title=title, kind="new_chapter", message="Not yours")
     assert "Not yours" not in as_reader.get("/notifications/?show=all").content.decode()
 
 
 def test_mark_one_read_and_mark_all_read_from_the_page(as_reader, reader, title):
     first, second, third = (
-        Notification.objects.create(user=reader, manga=title, kind="new_chapter", message=f"News {i}")
+        Notification.objects.create(user=reader, title=title, kind="new_chapter", message=f"News {i}")
         for i in range(3)
     )
     response = as_reader.post(f"/notifications/{first.pk}/read", {"next": "/notifications/?show=all"})
@@ -93,14 +93,14 @@ def test_mark_one_read_and_mark_all_read_from_the_page(as_reader, reader, title)
 
 
 def test_another_users_notification_cannot_be_marked_from_the_page(reader, other_reader, title):
-    (mine,) = [Notification.objects.create(user=reader, manga=title, kind="new_chapter", message="Mine")]
+    (mine,) = [Notification.objects.create(user=reader, title=title, kind="new_chapter", message="Mine")]
     assert logged_in(other_reader).post(f"/notifications/{mine.pk}/read").status_code == 404
 
 
 def test_the_list_is_paginated(as_reader, reader, title):
     start = timezone.now()
     Notification.objects.bulk_create([
-        Notification(user=reader, manga=title, kind="new_chapter", message=f"Item {i:02}",
+        Notification(user=reader, title=title, kind="new_chapter", message=f"Item {i:02}",
                      created_at=start + timedelta(minutes=i))
         for i in range(PAGE_SIZE + 2)
     ])
@@ -114,11 +114,11 @@ def test_the_list_is_paginated(as_reader, reader, title):
 def test_group_by_check_joins_one_checks_notifications_of_one_title():
     now = timezone.now()
 
-    def n(manga_id, at, read=False):
-        return Notification(manga_id=manga_id, created_at=at, is_read=read)
+    def n(title_id, at, read=False):
+        return Notification(title_id=title_id, created_at=at, is_read=read)
 
     groups = group_by_check([n(1, now), n(1, now, read=True), n(2, now), n(1, now - timedelta(hours=1))])
-    assert [(g["manga_id"], len(g["items"]), g["unread"]) for g in groups] == [(1, 2, 1), (2, 1, 1), (1, 1, 1)]
+    assert [(g["title_id"], len(g["items"]), g["unread"]) for g in groups] == [(1, 2, 1), (2, 1, 1), (1, 1, 1)]
 
 
 def test_the_shelf_shows_latest_chapter_checks_and_predicted_release(as_reader, title):
@@ -150,38 +150,38 @@ def test_adding_a_bad_url_shows_the_error_in_the_form(as_reader, pasted, error):
     response = as_reader.post("/shelf/", {"url": pasted})
     assert response.status_code == 200
     assert error in response.content.decode()
-    assert not Manga.objects.exists()
+    assert not Title.objects.exists()
 
 
 def test_adding_a_title_the_site_does_not_have_shows_why(as_reader, standin):
     response = as_reader.post("/shelf/", {"url": "https://bato.to/title/424242-missing"})
     assert response.status_code == 200
     assert 'id="add-title-errors"' in response.content.decode()
-    assert not Manga.objects.exists()
+    assert not Title.objects.exists()
 
 
 def test_adding_a_title_by_url_imports_and_follows_it(as_reader, reader, standin):
     standin.add_title("110100", "Solo Stationer", chapters=4)
     response = as_reader.post("/shelf/", {"url": "https://xbato.com/title/110100-solo-stationer"}, follow=True)
     assert "Now following Solo Stationer on Bato (4 chapters)." in response.content.decode()
-    assert Follow.objects.get(user=reader).manga.chapters.count() == 4
+    assert Follow.objects.get(user=reader).title.chapters.count() == 4
 
 
 def test_follow_mute_and_unfollow(as_reader, reader, other_reader, standin):
     standin.add_title("110100", "Solo Stationer", chapters=1)
-    manga = import_title(bato("110100"), user=other_reader).manga
+    title = import_title(bato("110100"), user=other_reader).title
     assert "Also tracked here" in as_reader.get("/shelf/").content.decode()
 
-    as_reader.post(f"/shelf/{manga.pk}/follow")
-    assert Follow.objects.filter(user=reader, manga=manga, muted=False).exists()
-    as_reader.post(f"/shelf/{manga.pk}/mute", {"muted": "1"})
-    assert Follow.objects.get(user=reader, manga=manga).muted
-    as_reader.post(f"/shelf/{manga.pk}/mute", {"muted": "0"})
-    assert not Follow.objects.get(user=reader, manga=manga).muted
-    as_reader.post(f"/shelf/{manga.pk}/unfollow")
+    as_reader.post(f"/shelf/{title.pk}/follow")
+    assert Follow.objects.filter(user=reader, title=title, muted=False).exists()
+    as_reader.post(f"/shelf/{title.pk}/mute", {"muted": "1"})
+    assert Follow.objects.get(user=reader, title=title).muted
+    as_reader.post(f"/shelf/{title.pk}/mute", {"muted": "0"})
+    assert not Follow.objects.get(user=reader, title=title).muted
+    as_reader.post(f"/shelf/{title.pk}/unfollow")
     assert not Follow.objects.filter(user=reader).exists()
     assert Follow.objects.filter(user=other_reader).exists()
-    assert as_reader.post(f"/shelf/{manga.pk}/unfollow").status_code == 404
+    assert as_reader.post(f"/shelf/{title.pk}/unfollow").status_code == 404
 
 
 def test_pages_load_nothing_from_other_sites(as_reader, title):

@@ -6,26 +6,26 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from scraping.checking.pipeline import check_manga, import_title
-from scraping.models import CheckSchedule, Manga
+from scraping.checking.pipeline import check_title, import_title
+from scraping.models import CheckSchedule, Title
 from tests.conftest import bato
 
 pytestmark = pytest.mark.django_db
 
 
-def fresh(manga):
-    return Manga.objects.select_related("schedule").get(pk=manga.pk)
+def fresh(title):
+    return Title.objects.select_related("schedule").get(pk=title.pk)
 
 
 @pytest.fixture
 def weekly_title(standin):
     standin.add_title("102497", chapters=12)
-    return import_title(bato("102497")).manga
+    return import_title(bato("102497")).title
 
 
 def test_a_check_stores_what_was_learned_and_why_the_next_check_is_then(weekly_title, standin):
     standin.add_chapters("102497", 1)
-    check_manga(fresh(weekly_title))
+    check_title(fresh(weekly_title))
     schedule = fresh(weekly_title).schedule
     newest = weekly_title.chapters.order_by("-published_at").first().published_at
     assert schedule.learned["regular"] is True
@@ -35,8 +35,8 @@ def test_a_check_stores_what_was_learned_and_why_the_next_check_is_then(weekly_t
 
 
 def test_a_staff_pin_overrides_the_learned_time(weekly_title):
-    CheckSchedule.objects.filter(manga=weekly_title).update(manual_interval_hours=3)
-    result = check_manga(fresh(weekly_title))
+    CheckSchedule.objects.filter(title=weekly_title).update(manual_interval_hours=3)
+    result = check_title(fresh(weekly_title))
     schedule = fresh(weekly_title).schedule
     assert schedule.next_check_at == result.log.started_at + timedelta(hours=3)
     assert schedule.reason == "pinned by staff: every 3 h"
@@ -45,7 +45,7 @@ def test_a_staff_pin_overrides_the_learned_time(weekly_title):
 
 def test_bato_check_interval_hours_pins_every_title(weekly_title, settings):
     settings.BATO_CHECK_INTERVAL_HOURS = 0.05
-    result = check_manga(fresh(weekly_title))
+    result = check_title(fresh(weekly_title))
     schedule = fresh(weekly_title).schedule
     assert schedule.next_check_at == result.log.started_at + timedelta(minutes=3)
     assert schedule.reason == "BATO_CHECK_INTERVAL_HOURS: every 0.05 h"
@@ -53,7 +53,7 @@ def test_bato_check_interval_hours_pins_every_title(weekly_title, settings):
 
 def test_a_completed_title_is_checked_monthly(weekly_title, standin):
     standin.set_upload_status("102497", "completed")
-    result = check_manga(fresh(weekly_title))
+    result = check_title(fresh(weekly_title))
     schedule = fresh(weekly_title).schedule
     assert schedule.next_check_at == result.log.started_at + timedelta(days=30)
     assert schedule.reason == "completed: monthly"
@@ -68,7 +68,7 @@ def staff_client(client, admin_user):
 def test_staff_see_the_reason_and_the_predicted_release(staff_client, weekly_title):
     page = staff_client.get(reverse("admin:scraping_checkschedule_changelist")).content.decode()
     assert "predicted weekly release" in page
-    page = staff_client.get(reverse("admin:scraping_manga_change", args=[weekly_title.pk])).content.decode()
+    page = staff_client.get(reverse("admin:scraping_title_change", args=[weekly_title.pk])).content.decode()
     assert "regular, typical gap 7 days" in page and "Predicted release" in page
 
 

@@ -14,7 +14,7 @@ import pytest
 from django.test import Client
 
 from notifications.models import Follow, Notification
-from scraping.models import Manga
+from scraping.models import Title
 from tests.conftest import logged_in, url_routes
 from tests.processes import ROOT
 
@@ -84,7 +84,7 @@ def test_behind_a_tls_proxy_its_forwarded_scheme_is_trusted(settings, db):
 STAFF_API = sorted(  # every concrete path, converters filled with 1
     "/" + re.sub(r"<(?:\w+:)?\w+>", "1", route).lstrip("^").rstrip("$") for route in url_routes()
     if route.startswith(("api/admin/", "api/jobs/")))
-STAFF_PAGES = ["/admin/dashboard/", "/admin/", "/admin/scraping/manga/", "/admin/scraping/sourcestate/",
+STAFF_PAGES = ["/admin/dashboard/", "/admin/", "/admin/scraping/title/", "/admin/scraping/sourcestate/",
                "/admin/scraping/jobconfig/", "/admin/auth/user/"]
 
 
@@ -111,15 +111,15 @@ def test_every_staff_page_sends_a_reader_to_the_admin_login(as_reader, path):
 
 @pytest.mark.django_db
 def test_a_readers_own_follow_and_notifications_are_out_of_anothers_reach(reader, other_reader):
-    title = Manga.objects.create(source_id="102497", name="A title")
-    Follow.objects.create(user=reader, manga=title)
-    mine = Notification.objects.create(user=reader, manga=title, kind="alert", message="mine")
+    title = Title.objects.create(source_id="102497", name="A title")
+    Follow.objects.create(user=reader, title=title)
+    mine = Notification.objects.create(user=reader, title=title, kind="alert", message="mine")
     other = logged_in(other_reader)
     assert other.post(f"/notifications/{mine.pk}/read").status_code == 404
     assert other.post(f"/api/notifications/{mine.pk}/read").status_code == 404
     assert other.post(f"/shelf/{title.pk}/unfollow").status_code == 404
     assert other.post(f"/shelf/{title.pk}/mute").status_code == 404
-    assert Follow.objects.get(user=reader, manga=title).muted is False
+    assert Follow.objects.get(user=reader, title=title).muted is False
     assert Notification.objects.get(pk=mine.pk).is_read is False
 
 
@@ -130,9 +130,9 @@ def test_a_title_id_past_2_63_is_not_found_not_a_server_error(as_reader, action)
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("path", ["/admin/scraping/chapter/?manga=99999999999999999999999",
-                                  "/admin/scraping/scrapelog/?manga=99999999999999999999999",
-                                  "/admin/scraping/manga/99999999999999999999999/change/"])
+@pytest.mark.parametrize("path", ["/admin/scraping/chapter/?title=99999999999999999999999",
+                                  "/admin/scraping/checklog/?title=99999999999999999999999",
+                                  "/admin/scraping/title/99999999999999999999999/change/"])
 def test_the_admin_answers_a_number_past_any_id_without_a_server_error(admin_client, path):
     assert admin_client.get(path).status_code in (200, 302, 404)
 
@@ -155,7 +155,7 @@ def test_deeply_nested_json_is_a_reason_not_a_server_error(admin_client):
 @pytest.mark.parametrize("method, path, status", [
     ("put", "/api/notifications", 405), ("delete", "/api/notifications/count", 405),
     ("get", "/api/no/such/thing", 404), ("get", "/api/notifications/9223372036854775808/read", 404),
-    ("get", "/api/notifications/1/read", 405), ("post", "/api/manga/1/scrape", 404),
+    ("get", "/api/notifications/1/read", 405), ("post", "/api/titles/1/check", 404),
 ])
 def test_every_api_answer_is_json_with_a_reason(as_reader, method, path, status):
     response = getattr(as_reader, method)(path)
@@ -174,15 +174,15 @@ def test_pages_refuse_methods_they_do_not_take(as_reader):
 
 @pytest.mark.django_db
 def test_chapter_links_cannot_leave_the_sources_own_site(settings):
-    from scraping.models import Chapter, Manga
+    from scraping.models import Chapter, Title
 
     settings.BATO_SITE_URLS = ["https://bato.to"]
-    manga = Manga.objects.create(source="bato", source_id="5", name="T")
+    title = Title.objects.create(source="bato", source_id="5", name="T")
     for path in ("@evil.example/phish", "//evil.example/x", "/\\\\evil.example", "https://evil.example/x",
                  "javascript:alert(1)", "/title/5 x"):
-        link = Chapter(manga=manga, source_id="1", url_path=path).link
+        link = Chapter(title=title, source_id="1", url_path=path).link
         assert link.url == "https://bato.to/title/5" and not link.external, path
-    assert Chapter(manga=manga, source_id="1", url_path="/title/5-x/1-ch_1").url == "https://bato.to/title/5-x/1-ch_1"
-    dex = Manga.objects.create(source="mangadex", source_id="11111111-2222-4333-8444-555555555555", name="D")
-    official = Chapter(manga=dex, source_id="c", external_url="https://mangaplus.shueisha.co.jp/viewer/1").link
+    assert Chapter(title=title, source_id="1", url_path="/title/5-x/1-ch_1").url == "https://bato.to/title/5-x/1-ch_1"
+    dex = Title.objects.create(source="mangadex", source_id="11111111-2222-4333-8444-555555555555", name="D")
+    official = Chapter(title=dex, source_id="c", external_url="https://mangaplus.shueisha.co.jp/viewer/1").link
     assert official.external and official.url == "https://mangaplus.shueisha.co.jp/viewer/1"

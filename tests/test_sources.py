@@ -13,10 +13,10 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from notifications.models import Follow, Notification
-from scraping.checking.pipeline import check_manga, import_title
+from scraping.checking.pipeline import check_title, import_title
 from scraping.checking.tasks import dispatch_due_checks
 from scraping.gate import keeper
-from scraping.models import Chapter, CheckSchedule, Manga, ScrapeLog, SourceState
+from scraping.models import Chapter, CheckLog, CheckSchedule, SourceState, Title
 from scraping.sources import TitleRef, parse_reference
 from scraping.sources.mangadex import MangaDex
 from scraping.sources.mangaupdates import base36
@@ -25,8 +25,8 @@ from tests.conftest import bato
 pytestmark = pytest.mark.django_db
 
 
-def fresh(manga):
-    return Manga.objects.select_related("schedule").get(pk=manga.pk)
+def fresh(title):
+    return Title.objects.select_related("schedule").get(pk=title.pk)
 
 
 def told(user):
@@ -36,125 +36,125 @@ def told(user):
 
 @pytest.fixture
 def dex_title(mangadex, reader):
-    title = mangadex.add_title(name="Dex Title", chapters=10, groups=("Alpha", "Beta"))
-    manga = import_title(TitleRef("mangadex", title.manga_id), user=reader).manga
-    return title, manga
+    entry = mangadex.add_title(name="Dex Title", chapters=10, groups=("Alpha", "Beta"))
+    title = import_title(TitleRef("mangadex", entry.dex_id), user=reader).title
+    return entry, title
 
 
 @pytest.fixture
 def mu_title(mangaupdates, reader):
     series = mangaupdates.add_title(releases=10)
-    manga = import_title(TitleRef("mangaupdates", str(series.series_id)), user=reader).manga
-    return series, manga
+    title = import_title(TitleRef("mangaupdates", str(series.series_id)), user=reader).title
+    return series, title
 
 
 def test_a_mangadex_chapter_is_told_once_whichever_groups_upload_it(mangadex, dex_title, reader):
-    title, manga = dex_title
-    mangadex.add_chapters(title.manga_id, 1, group="Alpha")
-    first = check_manga(fresh(manga))
+    entry, title = dex_title
+    mangadex.add_chapters(entry.dex_id, 1, group="Alpha")
+    first = check_title(fresh(title))
     assert first.log.new_chapters == 1 and told(reader) == ["Chapter 11 of Dex Title"]
-    mangadex.add_chapters(title.manga_id, 1, group="Beta", number="11")
-    second = check_manga(fresh(manga))
+    mangadex.add_chapters(entry.dex_id, 1, group="Beta", number="11")
+    second = check_title(fresh(title))
     assert second.log.new_chapters == 1 and len(told(reader)) == 1, "another group's upload of chapter 11"
     assert "1 new upload(s) of chapters already known" in second.log.message
-    assert sorted(Chapter.objects.filter(manga=manga, number=11).values_list("groups", flat=True)) == [
+    assert sorted(Chapter.objects.filter(title=title, number=11).values_list("groups", flat=True)) == [
         ["Alpha"], ["Beta"]]
-    again = check_manga(fresh(manga))
-    assert again.log.outcome == ScrapeLog.Outcome.NO_CHANGE and len(told(reader)) == 1
+    again = check_title(fresh(title))
+    assert again.log.outcome == CheckLog.Outcome.NO_CHANGE and len(told(reader)) == 1
 
 
 def test_a_number_is_told_per_language_and_chapters_without_one_on_their_own(mangadex, reader):
-    title = mangadex.add_title(name="Two Tongues", chapters=4, languages=("en", "es-la"))
-    manga = import_title(TitleRef("mangadex", title.manga_id), user=reader, languages=["en", "es-la"]).manga
-    mangadex.add_chapters(title.manga_id, 1, language="es-la", number="2")  # es-la has 1 and 2 already
-    mangadex.add_chapters(title.manga_id, 1, language="es-la", number="3")
-    mangadex.add_chapters(title.manga_id, 1, language="en", number="")
-    check_manga(fresh(manga))
+    entry = mangadex.add_title(name="Two Tongues", chapters=4, languages=("en", "es-la"))
+    title = import_title(TitleRef("mangadex", entry.dex_id), user=reader, languages=["en", "es-la"]).title
+    mangadex.add_chapters(entry.dex_id, 1, language="es-la", number="2")  # es-la has 1 and 2 already
+    mangadex.add_chapters(entry.dex_id, 1, language="es-la", number="3")
+    mangadex.add_chapters(entry.dex_id, 1, language="en", number="")
+    check_title(fresh(title))
     assert told(reader) == ["Chapter 3 [es-la] of Two Tongues", "Oneshot [en] of Two Tongues"]
 
 
 def test_taken_down_chapters_tell_no_one_and_official_ones_link_out(mangadex, dex_title, reader):
-    title, manga = dex_title
-    mangadex.add_chapters(title.manga_id, 1, unavailable=True)
-    mangadex.add_chapters(title.manga_id, 1, number="11", external_url="https://mangaplus.shueisha.co.jp/viewer/11")
-    result = check_manga(fresh(manga))
+    entry, title = dex_title
+    mangadex.add_chapters(entry.dex_id, 1, unavailable=True)
+    mangadex.add_chapters(entry.dex_id, 1, number="11", external_url="https://mangaplus.shueisha.co.jp/viewer/11")
+    result = check_title(fresh(title))
     assert result.log.new_chapters == 2
     [notification] = Notification.objects.filter(user=reader)
     message = notification.to_dict()
     assert message["chapter_url"] == "https://mangaplus.shueisha.co.jp/viewer/11" and message["chapter_external"]
-    taken_down = Chapter.objects.get(manga=manga, available=False)
+    taken_down = Chapter.objects.get(title=title, available=False)
     assert taken_down.url == f"https://mangadex.org/chapter/{taken_down.source_id}"
 
 
 def test_three_new_numbers_at_once_are_one_batch_on_any_source(mangaupdates, mu_title, reader):
-    series, manga = mu_title
+    series, title = mu_title
     mangaupdates.add_chapters(series.series_id, 3)
-    check_manga(fresh(manga))
+    check_title(fresh(title))
     [batch] = Notification.objects.filter(user=reader)
     assert batch.kind == "batch" and batch.chapter_count == 3
     assert batch.message == "3 new chapters of Kaguya's Love & War: Chapter 11 – Chapter 13"
 
 
 def test_mangaupdates_releases_of_one_chapter_by_several_groups_tell_once(mangaupdates, mu_title, reader):
-    series, manga = mu_title
+    series, title = mu_title
     mangaupdates.add_chapters(series.series_id, 1, chapter="11", group="Alpha")
     mangaupdates.add_chapters(series.series_id, 1, chapter="11", group="Beta")
     mangaupdates.add_chapters(series.series_id, 1, chapter="12-13", group="Alpha")
-    check_manga(fresh(manga))
+    check_title(fresh(title))
     mangaupdates.add_chapters(series.series_id, 1, chapter="13", group="Beta")
     mangaupdates.add_chapters(series.series_id, 1, chapter="Extra", group="Beta")
-    check_manga(fresh(manga))
+    check_title(fresh(title))
     assert told(reader) == ["Chapter 11 of Kaguya's Love & War", "Chapter 12-13 of Kaguya's Love & War",
                             "Chapter Extra of Kaguya's Love & War"]
-    assert Chapter.objects.filter(manga=manga).count() == 15
+    assert Chapter.objects.filter(title=title).count() == 15
     link = Notification.objects.filter(user=reader).first().to_dict()["chapter_url"]
-    assert link == manga.source_url, "MangaUpdates has no chapter pages: the series' page lists its releases"
+    assert link == title.source_url, "MangaUpdates has no chapter pages: the series' page lists its releases"
 
 
 def test_a_hidden_bato_chapter_tells_no_one(standin, reader):
     standin.add_title("5", chapters=2)
-    manga = import_title(bato("5"), user=reader).manga
+    title = import_title(bato("5"), user=reader).title
     [hidden] = standin.add_chapters("5", 1)
     hidden["data"]["isHidden"] = True
-    assert check_manga(fresh(manga)).log.new_chapters == 1
+    assert check_title(fresh(title)).log.new_chapters == 1
     assert not Notification.objects.exists()
     assert Chapter.objects.get(source_id=hidden["id"]).available is False
 
 
 def test_choosing_more_languages_fetches_them_whole_and_quietly_then_tells_of_new_ones(mangadex, dex_title, reader):
-    title, manga = dex_title
-    mangadex.add_chapters(title.manga_id, 30, language="pt-br")
-    Manga.objects.filter(pk=manga.pk).update(languages=["en", "pt-br"])
-    quiet = check_manga(fresh(manga))
+    entry, title = dex_title
+    mangadex.add_chapters(entry.dex_id, 30, language="pt-br")
+    Title.objects.filter(pk=title.pk).update(languages=["en", "pt-br"])
+    quiet = check_title(fresh(title))
     assert quiet.log.new_chapters == 30 and not Notification.objects.exists()
     assert "fetched again for new languages" in quiet.log.message
-    assert fresh(manga).languages_synced == ["en", "pt-br"]
-    mangadex.add_chapters(title.manga_id, 1, language="pt-br")
-    check_manga(fresh(manga))
+    assert fresh(title).languages_synced == ["en", "pt-br"]
+    mangadex.add_chapters(entry.dex_id, 1, language="pt-br")
+    check_title(fresh(title))
     assert told(reader) == ["Chapter 31 [pt-br] of Dex Title"]
 
 
 def test_a_mangadex_429_pauses_mangadex_alone(mangadex, mangaupdates, dex_title, mu_title):
     (_, dex), (series, mu) = dex_title, mu_title
     mangadex.set_fault("rate_limit", retry_after=120)
-    assert check_manga(fresh(dex)).log.error_kind == "rate_limited"
+    assert check_title(fresh(dex)).log.error_kind == "rate_limited"
     assert keeper.active_pause("mangadex", timezone.now()) is not None
     assert keeper.active_pause("mangaupdates", timezone.now()) is None
     mangaupdates.add_chapters(series.series_id, 1)
-    assert check_manga(fresh(mu)).log.new_chapters == 1
+    assert check_title(fresh(mu)).log.new_chapters == 1
     CheckSchedule.objects.update(next_check_at=timezone.now() - timedelta(minutes=1))
     assert dispatch_due_checks() == 1
-    assert CheckSchedule.objects.get(manga=mu).claim_token and not CheckSchedule.objects.get(manga=dex).claim_token
+    assert CheckSchedule.objects.get(title=mu).claim_token and not CheckSchedule.objects.get(title=dex).claim_token
 
 
 def test_a_refused_user_agent_is_reported_as_a_setting_to_change(mangadex, dex_title, monkeypatch, django_user_model):
     django_user_model.objects.create_user("staff", is_staff=True)
-    title, manga = dex_title
+    entry, title = dex_title
     monkeypatch.setattr(MangaDex, "headers", lambda self, base_url, request: {"User-Agent": "Mozilla/5.0 (X11)"})
-    log = check_manga(fresh(manga)).log
+    log = check_title(fresh(title)).log
     assert (log.outcome, log.error_kind, log.http_status) == ("failed", "configuration", 400)
     assert "BATOSHELF_CONTACT_URL" in log.message
-    assert fresh(manga).schedule.failures == 0, "not the title's fault"
+    assert fresh(title).schedule.failures == 0, "not the title's fault"
     [alert] = Notification.objects.filter(kind="alert")
     assert alert.message.startswith("Checks to MangaDex stopped: MangaDex refused the request with a plain-text HTTP 400")
     assert SourceState.current("mangadex").breaker_until is not None
@@ -162,9 +162,9 @@ def test_a_refused_user_agent_is_reported_as_a_setting_to_change(mangadex, dex_t
 
 
 def test_a_spent_quota_holds_every_request_to_that_source_until_it_comes_back(mangadex, dex_title):
-    title, manga = dex_title
+    entry, title = dex_title
     mangadex.quota_spent_for = 30
-    check_manga(fresh(manga))
+    check_title(fresh(title))
     paused = keeper.active_pause("mangadex", timezone.now())
     assert paused is not None and "quota is spent" in paused.reason
     assert timedelta(seconds=25) < paused.until - timezone.now() <= timedelta(seconds=32)
@@ -176,34 +176,34 @@ def test_requests_and_queries_per_import_and_check(source, standin, mangadex, ma
         standin.add_title("2000", chapters=2000)
         ref, stand_in, add = bato("2000"), standin, lambda: standin.add_chapters("2000", 5)
     elif source == "mangadex":
-        title = mangadex.add_title(chapters=1500, languages=("en", "es-la", "pt-br"), groups=("A", "B"))
-        ref, stand_in, add = TitleRef("mangadex", title.manga_id), mangadex, lambda: mangadex.add_chapters(
-            title.manga_id, 5)
+        entry = mangadex.add_title(chapters=1500, languages=("en", "es-la", "pt-br"), groups=("A", "B"))
+        ref, stand_in, add = TitleRef("mangadex", entry.dex_id), mangadex, lambda: mangadex.add_chapters(
+            entry.dex_id, 5)
     else:
         series = mangaupdates.add_title(releases=3000)
         ref, stand_in, add = TitleRef("mangaupdates", str(series.series_id)), mangaupdates, lambda: (
             mangaupdates.add_chapters(series.series_id, 5))
-    manga = import_title(ref, user=reader, languages=["en", "es-la", "pt-br"] if source == "mangadex" else None).manga
-    import_log = ScrapeLog.objects.get(manga=manga)
+    title = import_title(ref, user=reader, languages=["en", "es-la", "pt-br"] if source == "mangadex" else None).title
+    import_log = CheckLog.objects.get(title=title)
     assert import_log.http_requests == {"bato": 1, "mangadex": 4, "mangaupdates": 5}[source]
     assert import_log.http_requests == len(stand_in.api_requests())
-    loaded = fresh(manga)
+    loaded = fresh(title)
     with CaptureQueriesContext(connection) as unchanged:
-        assert check_manga(loaded).log.outcome == ScrapeLog.Outcome.NO_CHANGE
+        assert check_title(loaded).log.outcome == CheckLog.Outcome.NO_CHANGE
     assert len(unchanged) <= 10, [q["sql"][:120] for q in unchanged]
     add()
-    loaded = fresh(manga)
+    loaded = fresh(title)
     with CaptureQueriesContext(connection) as five_new:
-        result = check_manga(loaded)
+        result = check_title(loaded)
     assert result.log.new_chapters == 5 and result.log.http_requests == 1
     assert len(five_new) <= 15, [q["sql"][:120] for q in five_new]
 
 
-def test_the_shelf_and_addmanga_take_every_source(as_reader, reader, mangadex, mangaupdates, standin):
-    title = mangadex.add_title(name="Dex On Shelf", chapters=3)
+def test_the_shelf_and_addtitle_take_every_source(as_reader, reader, mangadex, mangaupdates, standin):
+    entry = mangadex.add_title(name="Dex On Shelf", chapters=3)
     series = mangaupdates.add_title(name="Updates &amp; Shelf", releases=4)
     standin.add_title("110100", "Bato On Shelf", chapters=5)
-    for url in (f"https://mangadex.org/title/{title.manga_id}/dex-on-shelf",
+    for url in (f"https://mangadex.org/title/{entry.dex_id}/dex-on-shelf",
                 f"https://www.mangaupdates.com/series/{base36(series.series_id)}/updates",
                 "https://bato.to/title/110100-bato-on-shelf"):
         response = as_reader.post("/shelf/", {"url": url}, follow=True)
@@ -212,7 +212,7 @@ def test_the_shelf_and_addmanga_take_every_source(as_reader, reader, mangadex, m
     for name, source in (("Dex On Shelf", "MangaDex"), ("Updates &amp; Shelf", "MangaUpdates"),
                          ("Bato On Shelf", "Bato")):
         assert name in page and f"<td>{source}</td>" in page
-    assert {(m.source, m.chapters.count()) for m in Manga.objects.all()} == {
+    assert {(m.source, m.chapters.count()) for m in Title.objects.all()} == {
         ("mangadex", 3), ("mangaupdates", 4), ("bato", 5)}
     assert Follow.objects.filter(user=reader).count() == 3
 
@@ -220,6 +220,6 @@ def test_the_shelf_and_addmanga_take_every_source(as_reader, reader, mangadex, m
 def test_a_malformed_mangadex_id_is_refused_before_any_request(as_reader, mangadex):
     response = as_reader.post("/shelf/", {"url": "https://mangadex.org/title/11111111-2222-4333-8444/x"})
     assert "is not a MangaDex title page" in response.content.decode()
-    assert not mangadex.api_requests() and not Manga.objects.exists()
+    assert not mangadex.api_requests() and not Title.objects.exists()
     with pytest.raises(Exception, match="is not a MangaDex id"):
         parse_reference("mangadex:nope")

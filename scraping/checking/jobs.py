@@ -28,12 +28,12 @@ from notifications.models import Notification
 from scraping.checking.tasks import dispatch_due_checks
 from scraping.models import (
     Chapter,
+    CheckLog,
     CheckSchedule,
     DailyStats,
     Heartbeat,
     JobConfig,
     JobRun,
-    ScrapeLog,
     TitleDailyStats,
 )
 
@@ -97,20 +97,20 @@ def dispatch(options, now):
 
 
 def roll_up(options, now):
-    """Recount the last few days from the scrape logs and chapters into DailyStats and TitleDailyStats."""
+    """Recount the last few days from the check logs and chapters into DailyStats and TitleDailyStats."""
     outcome = JobOutcome()
     since = (now - timedelta(days=options["days"] - 1)).date()
     with transaction.atomic():
-        for row in ScrapeLog.objects.filter(started_at__date__gte=since).per_day():
+        for row in CheckLog.objects.filter(started_at__date__gte=since).per_day():
             DailyStats.objects.update_or_create(day=row["day"], defaults={
                 "checks": row["checks"], "failures": row["failures"], "new_chapters": row["new_chapters"] or 0,
                 "mean_duration_ms": round(row["mean_duration_ms"] or 0),
             })
             outcome.updated += 1
-        titles = title_days(ScrapeLog.objects.filter(started_at__date__gte=since),
+        titles = title_days(CheckLog.objects.filter(started_at__date__gte=since),
                             Chapter.objects.filter(published_at__date__gte=since))
-        for (manga_id, day), counts in titles.items():
-            TitleDailyStats.objects.update_or_create(manga_id=manga_id, day=day, defaults=counts)
+        for (title_id, day), counts in titles.items():
+            TitleDailyStats.objects.update_or_create(title_id=title_id, day=day, defaults=counts)
     outcome.checked = len(titles)
     outcome.say(f"rolled up {outcome.updated} day(s) and {len(titles)} title-day(s) since {since}")
     return outcome
@@ -120,19 +120,19 @@ def title_days(logs, chapters):
     """{(title id, day): {"checks", "releases"}}: checks from `logs`, releases (chapters by the day they
     were published) from `chapters`."""
     titles = {}
-    for row in (logs.exclude(outcome=ScrapeLog.Outcome.SKIPPED).annotate(day=TruncDate("started_at")).values("manga_id", "day")
+    for row in (logs.exclude(outcome=CheckLog.Outcome.SKIPPED).annotate(day=TruncDate("started_at")).values("title_id", "day")
                 .annotate(n=Count("pk"))):
-        titles.setdefault((row["manga_id"], row["day"]), {"checks": 0, "releases": 0})["checks"] = row["n"]
-    for row in chapters.annotate(day=TruncDate("published_at")).values("manga_id", "day").annotate(n=Count("pk")):
-        titles.setdefault((row["manga_id"], row["day"]), {"checks": 0, "releases": 0})["releases"] = row["n"]
+        titles.setdefault((row["title_id"], row["day"]), {"checks": 0, "releases": 0})["checks"] = row["n"]
+    for row in chapters.annotate(day=TruncDate("published_at")).values("title_id", "day").annotate(n=Count("pk")):
+        titles.setdefault((row["title_id"], row["day"]), {"checks": 0, "releases": 0})["releases"] = row["n"]
     return titles
 
 
 def prune(options, now):
-    """Delete scrape logs, read notifications and job runs older than their retention."""
+    """Delete check logs, read notifications and job runs older than their retention."""
     outcome = JobOutcome()
     for label, queryset, days in (
-        ("scrape logs", ScrapeLog.objects, options["scrape_log_days"]),
+        ("check logs", CheckLog.objects, options["check_log_days"]),
         ("read notifications", Notification.objects.filter(is_read=True), options["read_notification_days"]),
         ("job runs", JobRun.objects.exclude(status=JobRun.Status.RUNNING), options["job_run_days"]),
     ):
@@ -147,19 +147,19 @@ def alert_failing(options, now):
     """Tell every staff member once when a title has failed `failures` checks in a row."""
     outcome = JobOutcome()
     failing = list(CheckSchedule.objects.filter(failures__gte=options["failures"], failure_alerted=False)
-                   .select_related("manga"))
+                   .select_related("title"))
     outcome.checked = len(failing)
     with transaction.atomic():
         for schedule in failing:
             told = Notification.objects.create_for_staff(
-                f"{schedule.manga.name} failed {schedule.failures} checks in a row ({schedule.reason})",
-                now, manga=schedule.manga,
+                f"{schedule.title.name} failed {schedule.failures} checks in a row ({schedule.reason})",
+                now, title=schedule.title,
             )
             publish_on_commit(told)
             CheckSchedule.objects.filter(pk=schedule.pk).update(failure_alerted=True)
             outcome.updated += 1
-            outcome.say(f"told {len(told)} staff that {schedule.manga} keeps failing", "warning",
-                        manga_id=schedule.manga_id, failures=schedule.failures)
+            outcome.say(f"told {len(told)} staff that {schedule.title} keeps failing", "warning",
+                        title_id=schedule.title_id, failures=schedule.failures)
     return outcome
 
 
@@ -168,7 +168,7 @@ def heartbeat(options, now):
     Heartbeat.beat(Heartbeat.CLUSTER, now)
     outcome = JobOutcome(updated=1)
     if now.minute % 5 == 0:
-        checks = ScrapeLog.objects.filter(started_at__gte=now - timedelta(minutes=5)).count()
+        checks = CheckLog.objects.filter(started_at__gte=now - timedelta(minutes=5)).count()
         logger.info("task cluster alive: %d check(s) in the last 5 minutes", checks)
         outcome.say(f"alive: {checks} check(s) in the last 5 minutes", checks=checks)
     return outcome
@@ -180,8 +180,8 @@ REGISTRY = {job.name: job for job in (
     JobType("roll_up_statistics", "Roll up statistics", roll_up, default_interval=360,
             default_options={"days": 3}, checks=(_at_least("days", 1),)),
     JobType("prune_history", "Prune old logs and read notifications", prune, default_interval=1440,
-            default_options={"scrape_log_days": 90, "read_notification_days": 180, "job_run_days": 30},
-            checks=(_at_least("scrape_log_days", 7), _at_least("read_notification_days", 1),
+            default_options={"check_log_days": 90, "read_notification_days": 180, "job_run_days": 30},
+            checks=(_at_least("check_log_days", 7), _at_least("read_notification_days", 1),
                     _at_least("job_run_days", 1))),
     JobType("alert_failing_titles", "Alert staff about failing titles", alert_failing, default_interval=60,
             default_options={"failures": 5}, checks=(_at_least("failures", 1),)),

@@ -1,6 +1,6 @@
 """Checking a title on its source: fetch what is new, store it in one transaction, log the attempt.
 
-Used by the queue's tasks, `manage.py scrape` and `manage.py addmanga` alike.
+Used by the queue's tasks, `manage.py checktitles` and `manage.py addtitle` alike.
 """
 
 import logging
@@ -16,7 +16,7 @@ from notifications.delivery import publish_on_commit
 from notifications.models import Follow, Notification
 from scraping.gate import keeper
 from scraping.gate.keeper import SourcePaused
-from scraping.models import Chapter, CheckSchedule, Manga, ScrapeLog
+from scraping.models import Chapter, CheckLog, CheckSchedule, Title
 from scraping.sources.base import Known
 from scraping.sources.errors import SourceError
 
@@ -25,23 +25,23 @@ performance = logging.getLogger(PERFORMANCE_LOGGER)
 
 @dataclass
 class CheckResult:
-    manga: Manga
-    log: ScrapeLog
+    title: Title
+    log: CheckLog
     new_chapters: list = field(default_factory=list)
     notifications: list = field(default_factory=list)
     error: SourceError | None = None
 
     def describe(self):
-        """One line for a person watching `scrape --once` or a task's result."""
+        """One line for a person watching `checktitles --once` or a task's result."""
         log = self.log
-        head = f"{self.manga.reference} {self.manga.name}: "
-        if log.outcome == ScrapeLog.Outcome.SUCCESS:
+        head = f"{self.title.reference} {self.title.name}: "
+        if log.outcome == CheckLog.Outcome.SUCCESS:
             names = ", ".join(str(c) for c in self.new_chapters[:5])
             more = f" and {len(self.new_chapters) - 5} more" if len(self.new_chapters) > 5 else ""
             return head + f"{log.new_chapters} new chapter(s) ({names}{more}), {len(self.notifications)} notification(s)"
-        if log.outcome == ScrapeLog.Outcome.NO_CHANGE:
+        if log.outcome == CheckLog.Outcome.NO_CHANGE:
             return head + f"no change ({log.chapters_seen} chapters)"
-        if log.outcome == ScrapeLog.Outcome.IMPORTED:
+        if log.outcome == CheckLog.Outcome.IMPORTED:
             return head + f"imported {log.new_chapters} chapter(s), telling nobody ({log.chapters_seen} listed)"
         return head + f"{log.outcome}: {log.message}"
 
@@ -55,59 +55,59 @@ class _Timer:
         return int((time.monotonic() - self._start) * 1000)
 
 
-def check_manga(manga, *, claim_token=None, priority=False):
+def check_title(title, *, claim_token=None, priority=False):
     """Check one title now and record the attempt; never two checks of a title at once."""
-    result = _check(manga, claim_token, priority)
+    result = _check(title, claim_token, priority)
     log = result.log
     performance.info("check", extra={
-        "manga_id": manga.pk, "source": manga.source, "outcome": log.outcome, "duration_ms": log.duration_ms,
+        "title_id": title.pk, "source": title.source, "outcome": log.outcome, "duration_ms": log.duration_ms,
         "new_chapters": log.new_chapters, "http_requests": log.http_requests, "http_status": log.http_status,
         "error_kind": log.error_kind,
     })
     return result
 
 
-def _stored_chapters(manga):
-    """{source id: the stored fields a check compares} of `manga`'s chapters."""
-    if manga.pk is None:
+def _stored_chapters(title):
+    """{source id: the stored fields a check compares} of `title`'s chapters."""
+    if title.pk is None:
         return {}
-    rows = Chapter.objects.filter(manga=manga).values_list("source_id", "pk", *Chapter.EDITABLE_FIELDS, named=True)
+    rows = Chapter.objects.filter(title=title).values_list("source_id", "pk", *Chapter.EDITABLE_FIELDS, named=True)
     return {row.source_id: row for row in rows}
 
 
-def _known(manga, stored, now):
+def _known(title, stored, now):
     """What a check tells the source it has: a title whose languages changed is fetched whole, quietly."""
-    languages = manga.chapter_languages()
-    full = manga.pk is None or list(languages) != manga.languages_synced
+    languages = title.chapter_languages()
+    full = title.pk is None or list(languages) != title.languages_synced
     return Known(
-        chapter_ids=frozenset() if full else frozenset(stored), details_refreshed_at=manga.refreshed_at,
+        chapter_ids=frozenset() if full else frozenset(stored), details_refreshed_at=title.refreshed_at,
         languages=languages, full=full, now=now,
     )
 
 
-def _check(manga, claim_token, priority):
+def _check(title, claim_token, priority):
     timer = _Timer()
-    schedule = manga.schedule
+    schedule = title.schedule
     token = schedule.claim(timer.started_at, claim_token)
     if token is None:
-        return _skip(manga, timer, "another check of this title is running")
+        return _skip(title, timer, "another check of this title is running")
     schedule.claim_token = token
-    stored = _stored_chapters(manga)
-    known = _known(manga, stored, timer.started_at)
-    requests = keeper.Requests(manga.source, priority=priority)
+    stored = _stored_chapters(title)
+    known = _known(title, stored, timer.started_at)
+    requests = keeper.Requests(title.source, priority=priority)
     try:
-        snapshot = manga.source_object.fetch_title(requests, manga.source_id, known)
+        snapshot = title.source_object.fetch_title(requests, title.source_id, known)
     except SourcePaused as paused:
         schedule.release()
-        return _skip(manga, timer, str(paused), requests)
+        return _skip(title, timer, str(paused), requests)
     except SourceError as error:
-        return _record_failure(manga, schedule, timer, error, requests)
-    return _store(manga, schedule, snapshot, timer, requests, stored, known, announce=not known.full)
+        return _record_failure(title, schedule, timer, error, requests)
+    return _store(title, schedule, snapshot, timer, requests, stored, known, announce=not known.full)
 
 
 @dataclass
 class ImportResult:
-    manga: Manga
+    title: Title
     created: bool
     followed: bool
     chapters: int
@@ -121,57 +121,57 @@ def import_title(ref, *, user=None, languages=None):
     Raises SourceError or SourcePaused when the source cannot give us the title;
     then nothing is stored.
     """
-    manga = Manga.objects.filter(source=ref.source, source_id=ref.source_id).first()
-    if manga is None:
+    title = Title.objects.filter(source=ref.source, source_id=ref.source_id).first()
+    if title is None:
         timer = _Timer()
-        manga = Manga(source=ref.source, source_id=ref.source_id, languages=list(languages or []))
-        known = _known(manga, {}, timer.started_at)
+        title = Title(source=ref.source, source_id=ref.source_id, languages=list(languages or []))
+        known = _known(title, {}, timer.started_at)
         requests = keeper.Requests(ref.source)
-        snapshot = manga.source_object.fetch_title(requests, ref.source_id, known)
+        snapshot = title.source_object.fetch_title(requests, ref.source_id, known)
         try:
-            _store(manga, CheckSchedule(manga=manga), snapshot, timer, requests, {}, known, announce=False)
+            _store(title, CheckSchedule(title=title), snapshot, timer, requests, {}, known, announce=False)
         except IntegrityError:
             # Another process imported the same title a moment before us.
-            manga = Manga.objects.get(source=ref.source, source_id=ref.source_id)
+            title = Title.objects.get(source=ref.source, source_id=ref.source_id)
         else:
             return ImportResult(
-                manga=manga, created=True, followed=follow(user, manga), chapters=len(snapshot.chapters)
+                title=title, created=True, followed=follow(user, title), chapters=len(snapshot.chapters)
             )
-    return ImportResult(manga=manga, created=False, followed=follow(user, manga), chapters=manga.chapters.count())
+    return ImportResult(title=title, created=False, followed=follow(user, title), chapters=title.chapters.count())
 
 
-def follow(user, manga):
-    """Make `user` follow `manga`; True when the follow is new."""
+def follow(user, title):
+    """Make `user` follow `title`; True when the follow is new."""
     if user is None:
         return False
-    return Follow.objects.get_or_create(user=user, manga=manga)[1]
+    return Follow.objects.get_or_create(user=user, title=title)[1]
 
 
-def _skip(manga, timer, reason, requests=None):
-    log = ScrapeLog.objects.create(
-        manga=manga, started_at=timer.started_at, duration_ms=timer.elapsed_ms(),
-        outcome=ScrapeLog.Outcome.SKIPPED, message=reason, http_requests=requests.count if requests else 0,
+def _skip(title, timer, reason, requests=None):
+    log = CheckLog.objects.create(
+        title=title, started_at=timer.started_at, duration_ms=timer.elapsed_ms(),
+        outcome=CheckLog.Outcome.SKIPPED, message=reason, http_requests=requests.count if requests else 0,
     )
-    return CheckResult(manga=manga, log=log)
+    return CheckResult(title=title, log=log)
 
 
-def _record_failure(manga, schedule, timer, error, requests):
+def _record_failure(title, schedule, timer, error, requests):
     """A failed check changes no stored data: it logs the error, and a title's own error backs it off.
 
     A fault of the source (429, block, no answer) leaves the title due: the gate
     pauses, fails over or opens the breaker, and the title goes when it lets us.
     """
     with transaction.atomic():
-        if error.site_wide:
+        if error.source_wide:
             schedule.release()
         elif schedule.record_failure(timer.started_at, error):
-            publish_on_commit(Notification.objects.create_for_paused_title(manga, timer.started_at))
-        log = ScrapeLog.objects.create(
-            manga=manga, started_at=timer.started_at, duration_ms=timer.elapsed_ms(),
-            outcome=ScrapeLog.Outcome.FAILED, http_requests=requests.count, http_status=error.status,
+            publish_on_commit(Notification.objects.create_for_paused_title(title, timer.started_at))
+        log = CheckLog.objects.create(
+            title=title, started_at=timer.started_at, duration_ms=timer.elapsed_ms(),
+            outcome=CheckLog.Outcome.FAILED, http_requests=requests.count, http_status=error.status,
             error_kind=error.kind, message=error.message,
         )
-    return CheckResult(manga=manga, log=log, error=error)
+    return CheckResult(title=title, log=log, error=error)
 
 
 def chapters_to_announce(new_chapters, stored):
@@ -205,7 +205,7 @@ def _numbers(chapter):
     return {(chapter.language, number) for number in numbers}
 
 
-def _store(manga, schedule, snapshot, timer, requests, stored, known, *, announce):
+def _store(title, schedule, snapshot, timer, requests, stored, known, *, announce):
     """Write everything one successful fetch taught us, all or nothing.
 
     Chapters are matched by the source's id, never by URL: an edited chapter
@@ -227,39 +227,39 @@ def _store(manga, schedule, snapshot, timer, requests, stored, known, *, announc
         if any(fresh[f] != getattr(row, f) for f in Chapter.EDITABLE_FIELDS):
             edited.append(Chapter(pk=row.pk, **{f: fresh[f] for f in Chapter.EDITABLE_FIELDS}))
     with transaction.atomic():
-        old_status = manga.upload_status
-        if snapshot.details or manga.pk is None or manga.languages_synced != list(known.languages):
+        old_status = title.upload_status
+        if snapshot.details or title.pk is None or title.languages_synced != list(known.languages):
             if snapshot.details:
-                old_status = manga.apply_details(snapshot.details, now)
-            manga.languages_synced = list(known.languages)
-            manga.save()
+                old_status = title.apply_details(snapshot.details, now)
+            title.languages_synced = list(known.languages)
+            title.save()
         new_chapters = Chapter.objects.bulk_create(
-            [Chapter(manga=manga, first_seen_at=now, **Chapter.values_of(r)) for r in new_records]
+            [Chapter(title=title, first_seen_at=now, **Chapter.values_of(r)) for r in new_records]
         )
         if edited:
             Chapter.objects.bulk_update(edited, Chapter.EDITABLE_FIELDS)
         announced = chapters_to_announce(new_chapters, stored.values()) if announce else []
-        notifications = Notification.objects.create_for_check(manga, announced, old_status, now)
+        notifications = Notification.objects.create_for_check(title, announced, old_status, now)
         publish_on_commit(notifications)
         release_times = sorted(
             [row.published_at for row in stored.values() if row.published_at]
             + [c.published_at for c in new_chapters if c.published_at]
         )
-        if schedule.record_success(now, release_times, manga.upload_status, found_new=bool(new_chapters)):
+        if schedule.record_success(now, release_times, title.upload_status, found_new=bool(new_chapters)):
             publish_on_commit(Notification.objects.create_for_staff(
-                f"{manga.name} is checked fine again after failing.", now, manga=manga,
+                f"{title.name} is checked fine again after failing.", now, title=title,
             ))
         quiet = len(new_chapters) - len(announced) if announce else 0
-        log = ScrapeLog.objects.create(
-            manga=manga, started_at=now, duration_ms=timer.elapsed_ms(),
-            outcome=(ScrapeLog.Outcome.IMPORTED if not announce
-                     else ScrapeLog.Outcome.SUCCESS if new_chapters else ScrapeLog.Outcome.NO_CHANGE),
+        log = CheckLog.objects.create(
+            title=title, started_at=now, duration_ms=timer.elapsed_ms(),
+            outcome=(CheckLog.Outcome.IMPORTED if not announce
+                     else CheckLog.Outcome.SUCCESS if new_chapters else CheckLog.Outcome.NO_CHANGE),
             chapters_seen=len(records), new_chapters=len(new_chapters), http_requests=requests.count,
             http_status=requests.last_status, message="; ".join(filter(None, [
                 f"{len(edited)} chapter(s) edited on the source" if edited else "",
                 f"{quiet} new upload(s) of chapters already known or not readable: nobody told" if quiet else "",
-                "the whole chapter list was fetched again for new languages" if known.full and manga.pk and stored
+                "the whole chapter list was fetched again for new languages" if known.full and title.pk and stored
                 else "",
             ])),
         )
-    return CheckResult(manga=manga, log=log, new_chapters=new_chapters, notifications=notifications)
+    return CheckResult(title=title, log=log, new_chapters=new_chapters, notifications=notifications)

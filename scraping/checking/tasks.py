@@ -7,10 +7,10 @@ from django.db import transaction
 from django.utils import timezone
 from django_q.tasks import async_task
 
-from scraping.checking.pipeline import check_manga
+from scraping.checking.pipeline import check_title
 from scraping.checking.worker import cluster_is_stopping
 from scraping.gate import keeper
-from scraping.models import CheckRequest, CheckSchedule, Manga
+from scraping.models import CheckRequest, CheckSchedule, Title
 
 logger = logging.getLogger(__name__)
 
@@ -26,17 +26,17 @@ def dispatch_due_checks(limit=None):
     """
     now = timezone.now()
     queued = 0
-    for source in CheckSchedule.objects.due(now).values_list("manga__source", flat=True).distinct():
+    for source in CheckSchedule.objects.due(now).values_list("title__source", flat=True).distinct():
         allowed, reason = keeper.dispatch_allowance(source, keeper.clock.now(), limit or settings.BATO_DISPATCH_LIMIT)
         if reason:
             logger.info("dispatch of %s limited to %d: %s", source, allowed, reason)
         if not allowed:
             continue
         claims = CheckSchedule.objects.claim_due(now, allowed, CheckSchedule.claim_lease(), source)
-        for manga_id, token in claims:
+        for title_id, token in claims:
             transaction.on_commit(
-                lambda m=manga_id, t=token: async_task(
-                    check_manga_task, m, t, task_name=f"check title {m}", group="checks"
+                lambda m=title_id, t=token: async_task(
+                    check_title_task, m, t, task_name=f"check title {m}", group="checks"
                 )
             )
         queued += len(claims)
@@ -45,31 +45,31 @@ def dispatch_due_checks(limit=None):
     return queued
 
 
-def _stopping(manga_id, claim_token=None):
+def _stopping(title_id, claim_token=None):
     if not cluster_is_stopping():
         return False
     # Taken from the queue before the worker was told to stop: leave it for the next dispatch.
     if claim_token:
-        CheckSchedule.objects.filter(manga_id=manga_id).release_claim(claim_token)
-    logger.info("title %s not checked: the worker is stopping", manga_id)
+        CheckSchedule.objects.filter(title_id=title_id).release_claim(claim_token)
+    logger.info("title %s not checked: the worker is stopping", title_id)
     return True
 
 
-def check_manga_task(manga_id, claim_token=None):
+def check_title_task(title_id, claim_token=None):
     """Check one title; the result lines are what staff see in the task list.
 
     Checks someone asked for go first, whichever task a worker takes next.
     """
-    if _stopping(manga_id, claim_token):
-        return f"title {manga_id} not checked: the worker is stopping"
+    if _stopping(title_id, claim_token):
+        return f"title {title_id} not checked: the worker is stopping"
     lines = run_asked_for_checks()
-    manga = Manga.objects.select_related("schedule").filter(pk=manga_id).first()
-    if manga is None:
-        lines.append(f"title {manga_id} no longer exists")
-    elif _stopping(manga_id, claim_token):
-        lines.append(f"title {manga_id} not checked: the worker is stopping")
+    title = Title.objects.select_related("schedule").filter(pk=title_id).first()
+    if title is None:
+        lines.append(f"title {title_id} no longer exists")
+    elif _stopping(title_id, claim_token):
+        lines.append(f"title {title_id} not checked: the worker is stopping")
     else:
-        lines.append(check_manga(manga, claim_token=claim_token).describe())
+        lines.append(check_title(title, claim_token=claim_token).describe())
     return "\n".join(lines)
 
 
@@ -80,7 +80,7 @@ def run_asked_for_checks():
         asked = CheckRequest.objects.take_next(timezone.now())
         if asked is None:
             break
-        lines.append(f"asked for: {check_manga(asked.manga, priority=True).describe()}")
+        lines.append(f"asked for: {check_title(asked.title, priority=True).describe()}")
     return lines
 
 
@@ -88,14 +88,14 @@ def asked_for_checks_task():
     return "\n".join(run_asked_for_checks()) or "the checks asked for were already done by other tasks"
 
 
-def request_check(manga, user, now=None):
-    """Queue a check of `manga` that `user` asked for, within the limits; return the answer."""
+def request_check(title, user, now=None):
+    """Queue a check of `title` that `user` asked for, within the limits; return the answer."""
     with transaction.atomic():
-        answer = CheckRequest.objects.admit(manga, user, now or timezone.now())
+        answer = CheckRequest.objects.admit(title, user, now or timezone.now())
         if answer.queued:
             transaction.on_commit(
                 lambda: async_task(
-                    asked_for_checks_task, task_name=f"check title {manga.pk} (asked by {user})", group="checks"
+                    asked_for_checks_task, task_name=f"check title {title.pk} (asked by {user})", group="checks"
                 )
             )
     return answer

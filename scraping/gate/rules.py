@@ -17,7 +17,7 @@ HOUR = 3600.0
 PRIORITY_LEASE = 5.0
 # How often a check held back by an asked-for one looks again.
 PRIORITY_POLL = 0.5
-# After a 429 the site has told us its limit is near: requests go this many
+# After a 429 the source has told us its limit is near: requests go this many
 # times further apart for this long, so the next burst does not meet it again.
 SLOW_PACE_FACTOR = 2.0
 SLOW_PACE_FOR = HOUR
@@ -25,7 +25,7 @@ SLOW_PACE_FOR = HOUR
 
 @dataclass(frozen=True)
 class LimiterState:
-    """Every worker's shared view of the site's request budget; times are epoch seconds."""
+    """Every worker's shared view of the source's request budget; times are epoch seconds."""
 
     next_at: float = 0.0  # no request before this
     recent: tuple = ()  # when the requests of the last hour went, oldest first
@@ -56,7 +56,7 @@ class TurnDecision:
 
 
 def decide_turn(state, now, *, delay, per_hour, priority=False):
-    """May a request go to the site at `now`? Pure: the caller stores `state` if it changed.
+    """May a request go to the source at `now`? Pure: the caller stores `state` if it changed.
 
     A request needs `next_at` to have passed and fewer than `per_hour` requests
     in the hour before; when it goes, the next one may not follow for `delay`
@@ -92,17 +92,17 @@ class Turn:
 
 
 class Verdict(enum.Enum):
-    """What one answer (or its absence) says about the site, as opposed to the title."""
+    """What one answer (or its absence) says about the source, as opposed to the title."""
 
-    FINE = "fine"  # the site answered as itself: JSON, even if the title was missing
+    FINE = "fine"  # the source answered as itself: JSON, even if the title was missing
     RATE_LIMITED = "rate limited"
     BLOCKED = "blocked"
     UNREACHABLE = "unreachable"
 
 
 def judge(error):
-    """The verdict on the site for one fetch that raised `error` (None when it worked)."""
-    if error is None or not error.site_wide:
+    """The verdict on the source for one fetch that raised `error` (None when it worked)."""
+    if error is None or not error.source_wide:
         return Verdict.FINE
     if isinstance(error, RateLimited):
         return Verdict.RATE_LIMITED

@@ -1,8 +1,8 @@
-"""A simulated month of one tracker's requests against a site that rate-limits.
+"""A simulated month of one tracker's requests against a source that rate-limits.
 
 Unlike `scraping.schedule.simulation.replay`, which follows each title alone, every
-request here goes through one channel to one site, as the cluster's limiter
-makes them: the titles compete for turns, and the site answers 429 when it
+request here goes through one channel to one source, as the cluster's limiter
+makes them: the titles compete for turns, and the source answers 429 when it
 is asked too often. A tracker ("citizen") is a check policy plus its manners:
 its hourly budget and what it does after a 429. batoshelf's manners are the
 rules of `scraping.gate.rules`, run as they are.
@@ -25,8 +25,8 @@ WEEK = 7 * DAY
 
 
 @dataclass(frozen=True)
-class SiteRules:
-    """What the simulated site tolerates. Bato's real limit is unknown; this is the issue's
+class SourceRules:
+    """What the simulated source tolerates. Bato's real limit is unknown; this is the issue's
     "429s after a dozen titles" with its Retry-After of 120 s."""
 
     max_requests: int = 12
@@ -34,13 +34,13 @@ class SiteRules:
     retry_after: float = 120.0
 
     def describe(self):
-        return (f"the site allows {self.max_requests} requests in any {self.window_seconds:g} s and answers "
+        return (f"the source allows {self.max_requests} requests in any {self.window_seconds:g} s and answers "
                 f"429 with Retry-After {self.retry_after:g} s beyond that")
 
 
 @dataclass(frozen=True)
 class Citizen:
-    """A tracker's check policy and its manners towards the site."""
+    """A tracker's check policy and its manners towards the source."""
 
     name: str
     policy: object  # (release_times, now, status, misses) -> next check time
@@ -109,9 +109,9 @@ def align_on_one_month(series, days=30, copies=1):
     return titles, month_start, month_end
 
 
-def simulate_month(series, citizen, *, site=SiteRules(), days=30, copies=1, seed=7,
+def simulate_month(series, citizen, *, source=SourceRules(), days=30, copies=1, seed=7,
                    max_retry_after=3600.0, default_backoff=60.0):
-    """One month of `citizen` checking `series` through one channel to a site that keeps `site`.
+    """One month of `citizen` checking `series` through one channel to a source that keeps `source`.
 
     The month starts with every title due, as after a restart or an outage:
     the burst is when manners matter. A release counts from the first
@@ -126,7 +126,7 @@ def simulate_month(series, citizen, *, site=SiteRules(), days=30, copies=1, seed
     due = [(start + zlib.crc32(str(i).encode()) % 60, i) for i in range(len(titles))]
     heapq.heapify(due)
     limiter = rules.LimiterState()
-    seen_by_site = deque()
+    seen_by_source = deque()
     silent_until, refusals_in_a_row, rate_limited_at = start, 0, None
     while due:
         when, index = heapq.heappop(due)
@@ -144,14 +144,14 @@ def simulate_month(series, citizen, *, site=SiteRules(), days=30, copies=1, seed
         if now > end:
             continue
         report.requests += 1
-        while seen_by_site and seen_by_site[0] <= now - site.window_seconds:
-            seen_by_site.popleft()
-        refused = len(seen_by_site) >= site.max_requests
-        seen_by_site.append(now)
+        while seen_by_source and seen_by_source[0] <= now - source.window_seconds:
+            seen_by_source.popleft()
+        refused = len(seen_by_source) >= source.max_requests
+        seen_by_source.append(now)
         if refused:
             report.rate_limited += 1
             if citizen.honours_retry_after:
-                wait = rules.rate_limit_wait(site.retry_after, default=default_backoff, cap=max_retry_after)
+                wait = rules.rate_limit_wait(source.retry_after, default=default_backoff, cap=max_retry_after)
                 rate_limited_at = now
             else:
                 wait = citizen.fixed_waits[min(refusals_in_a_row, len(citizen.fixed_waits) - 1)]

@@ -1,8 +1,8 @@
-"""How every command names a title: the forms `addmanga` takes (its URL, its id, or `source:id`)."""
+"""How every command names a title: the forms `addtitle` takes (its URL, its id, or `source:id`)."""
 
 from django.core.management.base import CommandError
 
-from scraping.models import Manga
+from scraping.models import Title
 from scraping.sources import parse_reference
 from scraping.sources.errors import InvalidTitleReference
 
@@ -18,7 +18,7 @@ def reference(text):
 def tracked_title(text):
     """The tracked title `text` names; CommandError when it names none."""
     ref = reference(text)
-    manga = Manga.objects.select_related("schedule").filter(source=ref.source, source_id=ref.source_id).first()
-    if manga is None:
-        raise CommandError(f"{ref} is not tracked; add it with `manage.py addmanga {ref}`")
-    return manga
+    title = Title.objects.select_related("schedule").filter(source=ref.source, source_id=ref.source_id).first()
+    if title is None:
+        raise CommandError(f"{ref} is not tracked; add it with `manage.py addtitle {ref}`")
+    return title

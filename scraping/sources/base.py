@@ -50,8 +50,8 @@ class ChapterRecord:
     """One chapter (or, on MangaUpdates, one group's release), identified by the source's id within its title."""
 
     source_id: str
-    dname: str  # how the source names it: "Chapter 12", "Vol.2 Ch.10.5", "c.25-26"
-    title: str = ""
+    name: str  # how the source names it: "Chapter 12", "Vol.2 Ch.10.5", "c.25-26"
+    subtitle: str = ""  # its own title, if the source gives one
     number: Decimal | None = None  # the chapter number, the last of a range
     number_from: Decimal | None = None  # the first number of a range ("25-26"); None for one number
     volume: str = ""

@@ -62,7 +62,7 @@ TITLE_PATH = re.compile(r"^/(?:title/(?P<title>\d{1,12})(?:-[^/]*)?|series/(?P<s
 def parse_title_response(payload, requested_id):
     """Parse the JSON body of TITLE_QUERY's answer.
 
-    Raises TitleNotFound when the site has no such title, BadResponse when the
+    Raises TitleNotFound when Bato has no such title, BadResponse when the
     answer cannot be used.
     """
     if not isinstance(payload, dict):
@@ -138,15 +138,15 @@ def _parse_chapter(raw):
     d = raw.get("data")
     if not isinstance(d, dict):
         d = {}
-    dname = values.text(d.get("dname"))
+    name = values.text(d.get("dname"))
     # Some clients read the id only from data.id: a missing top-level id is no reason to fail.
     raw_id = raw.get("id") if raw.get("id") not in (None, "") else d.get("id")
     return ChapterRecord(
         source_id=_id(raw_id, "chapter"),
-        dname=dname,
-        title=values.text(d.get("title")),
+        name=name,
+        subtitle=values.text(d.get("title")),
         url_path=values.text(d.get("urlPath")),
-        number=parse_chapter_number(dname),
+        number=parse_chapter_number(name),
         published_at=_date(d.get("datePublic")),
         created_at=_date(d.get("dateCreate")),
         available=not (d.get("isHidden") is True or d.get("isDeleted") is True),
@@ -191,15 +191,15 @@ _CHAPTER_NUMBER_PATTERNS = (
     # 第12話 / 第12话 / 第12章 / 第12回, 12화
     re.compile(r"第\s*" + _NUMBER + r"\s*[話话章回]"),
     re.compile(_NUMBER + r"\s*화"),
-    # A dname that is only a number: "12", "#12", "12.5"
+    # A name that is only a number: "12", "#12", "12.5"
     re.compile(r"^\s*#?\s*" + _NUMBER + r"\s*$"),
 )
 
 
-def parse_chapter_number(dname):
+def parse_chapter_number(name):
     """The chapter number in a display name, or None ("Side Story 3", "Extra")."""
     for pattern in _CHAPTER_NUMBER_PATTERNS:
-        match = pattern.search(dname or "")
+        match = pattern.search(name or "")
         if match:
             return Decimal(match.group(1))
     return None

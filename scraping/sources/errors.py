@@ -1,7 +1,7 @@
 """What can go wrong when asking a source, one type per cause, the same for every source.
 
-`kind` is what a scrape log records; `transient` says whether asking again
-later may succeed; `site_wide` says the fault is the source's or the road to
+`kind` is what a check log records; `transient` says whether asking again
+later may succeed; `source_wide` says the fault is the source's or the road to
 it (a 429, a block, no answer), not the title's: it counts against the source
 at the gate (scraping.gate.rules), never against the title.
 """
@@ -10,7 +10,7 @@ at the gate (scraping.gate.rules), never against the title.
 class SourceError(Exception):
     kind = "error"
     transient = True
-    site_wide = False
+    source_wide = False
 
     def __init__(self, message, *, status=None):
         super().__init__(message)
@@ -25,7 +25,7 @@ class TitleNotFound(SourceError):
 
 class RateLimited(SourceError):
     kind = "rate_limited"
-    site_wide = True
+    source_wide = True
 
     def __init__(self, message, *, status=429, retry_after=None):
         super().__init__(message, status=status)
@@ -36,7 +36,7 @@ class Blocked(SourceError):
     """A refusal of every request: an HTML page (Cloudflare) where JSON should be, or a 403."""
 
     kind = "blocked"
-    site_wide = True
+    source_wide = True
 
 
 class Misconfigured(Blocked):
@@ -59,24 +59,24 @@ class NotJson(BadResponse):
     """An answer that is not JSON at all: whatever answered is not the source's API (a broken
     mirror, a proxy's error page), so it counts against the source like an unreachable one."""
 
-    site_wide = True
+    source_wide = True
 
 
 class NetworkError(SourceError):
     kind = "network"
-    site_wide = True
+    source_wide = True
 
 
 class RequestTimedOut(SourceError):
     kind = "timeout"
-    site_wide = True
+    source_wide = True
 
 
 class ServerError(SourceError):
     """A 5xx from the source (or a proxy in front of it): the source is down, not the title."""
 
     kind = "server_error"
-    site_wide = True
+    source_wide = True
 
 
 class InvalidTitleReference(ValueError):

@@ -118,7 +118,7 @@ def _looks_like_html(answer):
     return "html" in answer.headers.get("Content-Type", "").lower() or start.startswith(("<!doctype", "<html"))
 
 
-def raise_site_faults(answer, who):
+def raise_source_faults(answer, who):
     """Raise the source-wide error an answer is (429, block, 5xx, an HTML page), if it is one."""
     status = answer.status
     if status == 429:
@@ -151,7 +151,7 @@ def read_json(answer, who, parse, *, not_found=None, reason=None):
     """
     if answer.status == 404 and not_found:
         raise TitleNotFound(not_found, status=404)
-    raise_site_faults(answer, who)
+    raise_source_faults(answer, who)
     payload = json_of(answer, who)
     if answer.status != 200:
         said = reason(payload) if reason else ""

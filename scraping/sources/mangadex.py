@@ -107,14 +107,14 @@ def _attributes(obj, what):
     return attributes
 
 
-def parse_manga(payload, requested_id):
-    """TitleDetails from `GET /manga/{id}` with authors, artists and cover art expanded."""
-    manga = _envelope(payload, "entity")
-    attributes = _attributes(manga, "manga")
-    manga_id = parse_uuid(manga.get("id"))
-    if manga_id != requested_id:
-        raise BadResponse(f"asked for title {requested_id}, the answer is about {manga.get('id')!r}")
-    relationships = _relationships(manga)
+def parse_title(payload, requested_id):
+    """TitleDetails from `GET /manga/{id}` (MangaDex calls a title a manga) with authors, artists and cover art expanded."""
+    entity = _envelope(payload, "entity")
+    attributes = _attributes(entity, "manga")
+    title_id = parse_uuid(entity.get("id"))
+    if title_id != requested_id:
+        raise BadResponse(f"asked for title {requested_id}, the answer is about {entity.get('id')!r}")
+    relationships = _relationships(entity)
     title_map = attributes.get("title") if isinstance(attributes.get("title"), dict) else {}
     name = _name(title_map)
     alt_names = [values.text(v) for v in title_map.values() if values.text(v) and values.text(v) != name]
@@ -123,8 +123,8 @@ def parse_manga(payload, requested_id):
             alt_names.extend(values.text(v) for v in alt.values() if values.text(v))
     status = values.text(attributes.get("status"))
     return TitleDetails(
-        source_id=manga_id,
-        name=name or f"Title {manga_id}",
+        source_id=title_id,
+        name=name or f"Title {title_id}",
         alt_names=list(dict.fromkeys(a for a in alt_names if a != name)),
         authors=_people(relationships, "author"),
         artists=_people(relationships, "artist"),
@@ -133,7 +133,7 @@ def parse_manga(payload, requested_id):
         original_status=status,
         year=_year(attributes.get("year")),
         description=_name(attributes.get("description")),
-        cover_url=_cover(manga_id, relationships),
+        cover_url=_cover(title_id, relationships),
         orig_lang=values.text(attributes.get("originalLanguage")),
     )
 
@@ -160,12 +160,12 @@ def _year(value):
     return year if year is not None and 1800 < year < 3000 else None
 
 
-def _cover(manga_id, relationships):
+def _cover(title_id, relationships):
     for art in _related(relationships, "cover_art"):
         file_name = values.text((art.get("attributes") or {}).get("fileName")) if isinstance(
             art.get("attributes"), dict) else ""
         if re.fullmatch(r"[\w.-]{1,200}", file_name):
-            return f"{COVERS}/{manga_id}/{file_name}.512.jpg"
+            return f"{COVERS}/{title_id}/{file_name}.512.jpg"
     return ""
 
 
@@ -187,15 +187,15 @@ def _chapter(raw):
         raise BadResponse(f"a chapter has no usable id: {raw.get('id')!r}")
     number_text = values.text(attributes.get("chapter"))
     number_from, number = values.chapter_numbers(number_text)
-    title = values.text(attributes.get("title"))
+    subtitle = values.text(attributes.get("title"))
     external = values.external_link(attributes.get("externalUrl"))
     published = values.iso_datetime(attributes.get("readableAt")) or values.iso_datetime(attributes.get("publishAt"))
     groups = [values.text((g.get("attributes") or {}).get("name"))
               for g in _related(_relationships(raw), "scanlation_group") if isinstance(g.get("attributes"), dict)]
     return ChapterRecord(
         source_id=chapter_id,
-        dname=f"Chapter {number_text}" if number_text else (title or "Oneshot"),
-        title=title,
+        name=f"Chapter {number_text}" if number_text else (subtitle or "Oneshot"),
+        subtitle=subtitle,
         number=number,
         number_from=number_from,
         volume=values.text(attributes.get("volume")),
@@ -216,17 +216,17 @@ def parse_search(payload):
     if not isinstance(data, list):
         raise BadResponse("a MangaDex search's data is not a list")
     found = []
-    for manga in data:
-        attributes = _attributes(manga, "manga")
-        manga_id = parse_uuid(manga.get("id"))
-        if manga_id is None:
+    for entity in data:
+        attributes = _attributes(entity, "manga")
+        title_id = parse_uuid(entity.get("id"))
+        if title_id is None:
             continue
         title_map = attributes.get("title") if isinstance(attributes.get("title"), dict) else {}
         alt = [values.text(v) for a in attributes.get("altTitles") or [] if isinstance(a, dict) for v in a.values()]
         found.append((
-            Candidate(source="mangadex", source_id=manga_id, name=_name(title_map) or manga_id,
+            Candidate(source="mangadex", source_id=title_id, name=_name(title_map) or title_id,
                       alt_names=tuple(a for a in alt if a)[:5], year=_year(attributes.get("year")),
-                      url=f"{SITE}/title/{manga_id}"),
+                      url=f"{SITE}/title/{title_id}"),
             parse_uuid(attributes.get("latestUploadedChapter")) or "",
         ))
     return found
@@ -265,13 +265,13 @@ class MangaDex(Source):
 
     def id_from_url(self, parts, text):
         match = TITLE_PATH.match(parts.path)
-        manga_id = parse_uuid(match.group("id")) if match else None
-        if manga_id is None:
+        title_id = parse_uuid(match.group("id")) if match else None
+        if title_id is None:
             hint = " (that is a chapter; paste its title's page)" if parts.path.startswith("/chapter/") else ""
             raise InvalidTitleReference(
                 f"{text!r} is not a MangaDex title page{hint}: expected https://mangadex.org/title/<uuid>."
             )
-        return manga_id
+        return title_id
 
     def base_urls(self):
         return [settings.MANGADEX_API_URL]
@@ -293,7 +293,7 @@ class MangaDex(Source):
             details = ask(
                 Request("GET", f"/manga/{source_id}", (("includes[]", "author"), ("includes[]", "artist"),
                                                        ("includes[]", "cover_art"))),
-                lambda answer: read(answer, lambda payload: parse_manga(payload, source_id),
+                lambda answer: read(answer, lambda payload: parse_title(payload, source_id),
                                     not_found=f"MangaDex has no title {source_id}"),
             )
         fetch = self._whole_feed if known.full else self._new_in_feed
@@ -354,7 +354,7 @@ class MangaDex(Source):
                     ("limit", str(len(latest))), *rating_filters())),
                 lambda answer: read(answer, parse_feed),
             )
-            names = {c.source_id: f"{c.dname} ({c.language})" if c.language else c.dname for c in chapters}
+            names = {c.source_id: f"{c.name} ({c.language})" if c.language else c.name for c in chapters}
         return [replace(candidate, latest_chapter=names.get(chapter_id, "")) for candidate, chapter_id in found]
 
     def title_url(self, source_id):

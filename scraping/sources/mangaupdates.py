@@ -153,12 +153,12 @@ def _release(result):
     groups = record.get("groups") if isinstance(record.get("groups"), list) else []
     published_at, precision = _release_time(record)
     if chapter:
-        dname = f"Chapter {chapter}"
+        name = f"Chapter {chapter}"
     else:
-        dname = f"Volume {volume}" if volume else "Release"
+        name = f"Volume {volume}" if volume else "Release"
     return ChapterRecord(
         source_id=str(release_id),
-        dname=dname[:255],
+        name=name[:255],
         number=number,
         number_from=number_from,
         volume=volume[:20],

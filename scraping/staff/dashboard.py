@@ -11,7 +11,7 @@ from django_q.brokers import get_broker
 from batoshelf.http import BadParameter, int_parameter
 from scraping import sources
 from scraping.gate import keeper
-from scraping.models import CheckSchedule, Heartbeat, JobConfig, Manga, ScrapeLog
+from scraping.models import CheckLog, CheckSchedule, Heartbeat, JobConfig, Title
 
 logger = logging.getLogger(__name__)
 
@@ -24,15 +24,15 @@ OVERDUE_AFTER = timedelta(minutes=15)
 
 
 # Chapters an import stored are new to batoshelf, not new chapters: nobody was told of them.
-NEW_CHAPTERS = Sum("new_chapters", filter=~Q(outcome=ScrapeLog.Outcome.IMPORTED))
+NEW_CHAPTERS = Sum("new_chapters", filter=~Q(outcome=CheckLog.Outcome.IMPORTED))
 
 
 def check_stats(now, hours, bucket_hours):
     """Checks over the last `hours`: rates, durations, and per-bucket checks and new chapters."""
     since = now - timedelta(hours=hours)
-    logs = ScrapeLog.objects.filter(started_at__gte=since).exclude(outcome=ScrapeLog.Outcome.SKIPPED)
+    logs = CheckLog.objects.filter(started_at__gte=since).exclude(outcome=CheckLog.Outcome.SKIPPED)
     totals = logs.aggregate(
-        checks=Count("pk"), failures=Count("pk", filter=Q(outcome=ScrapeLog.Outcome.FAILED)),
+        checks=Count("pk"), failures=Count("pk", filter=Q(outcome=CheckLog.Outcome.FAILED)),
         new_chapters=NEW_CHAPTERS, mean_ms=Avg("duration_ms"),
     )
     checks = totals["checks"]
@@ -72,12 +72,12 @@ def check_stats(now, hours, bucket_hours):
 
 def source_stats(now, hours=24):
     """Per source: titles tracked, and checks, failures and new chapters over the last `hours`."""
-    logs = (ScrapeLog.objects.filter(started_at__gte=now - timedelta(hours=hours))
-            .exclude(outcome=ScrapeLog.Outcome.SKIPPED).values("manga__source")
-            .annotate(checks=Count("pk"), failures=Count("pk", filter=Q(outcome=ScrapeLog.Outcome.FAILED)),
+    logs = (CheckLog.objects.filter(started_at__gte=now - timedelta(hours=hours))
+            .exclude(outcome=CheckLog.Outcome.SKIPPED).values("title__source")
+            .annotate(checks=Count("pk"), failures=Count("pk", filter=Q(outcome=CheckLog.Outcome.FAILED)),
                       new_chapters=NEW_CHAPTERS))
-    by_source = {row["manga__source"]: row for row in logs}
-    titles = dict(Manga.objects.values("source").annotate(n=Count("pk")).values_list("source", "n"))
+    by_source = {row["title__source"]: row for row in logs}
+    titles = dict(Title.objects.values("source").annotate(n=Count("pk")).values_list("source", "n"))
     return [
         {
             "source": name, "display_name": source.display_name, "titles": titles.get(name, 0),
@@ -106,18 +106,18 @@ def stats(now):
 
 
 # The check log filters the dashboard and the API take from the query string.
-LOG_FILTERS = ("outcome", "error_kind", "manga")
+LOG_FILTERS = ("outcome", "error_kind", "title")
 
 
 def recent_logs(request, default_limit):
-    """The newest scrape logs, filtered by the request's outcome, error_kind and manga (id)."""
+    """The newest check logs, filtered by the request's outcome, error_kind and title (id)."""
     limit = int_parameter(request, "limit", default=default_limit, minimum=1, maximum=500)
     outcome = request.GET.get("outcome")
-    if outcome and outcome not in ScrapeLog.Outcome.values:
-        raise BadParameter(f"outcome must be one of {', '.join(ScrapeLog.Outcome.values)}, not {outcome!r}")
-    logs = ScrapeLog.objects.recent(
+    if outcome and outcome not in CheckLog.Outcome.values:
+        raise BadParameter(f"outcome must be one of {', '.join(CheckLog.Outcome.values)}, not {outcome!r}")
+    logs = CheckLog.objects.recent(
         outcome=outcome, error_kind=request.GET.get("error_kind"),
-        manga_id=int_parameter(request, "manga", default=None, minimum=1, maximum=2**63 - 1),
+        title_id=int_parameter(request, "title", default=None, minimum=1, maximum=2**63 - 1),
     )
     return list(logs[:limit])
 

@@ -9,7 +9,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from batoshelf.http import BadParameter
-from scraping.models import ScrapeLog
+from scraping.models import CheckLog
 from scraping.staff import dashboard
 
 
@@ -40,7 +40,7 @@ def dashboard_page(request):
         "title": "Dashboard", "figures": figures, "status": status, "periods": periods,
         "sources": [{**counts[state["source"]], **state} for state in status["sources"]],
         "logs": logs, "log_error": log_error, "filters": {k: request.GET.get(k, "") for k in dashboard.LOG_FILTERS},
-        "outcomes": ScrapeLog.Outcome.choices,
-        "error_kinds": ScrapeLog.objects.exclude(error_kind="").values_list("error_kind", flat=True)
+        "outcomes": CheckLog.Outcome.choices,
+        "error_kinds": CheckLog.objects.exclude(error_kind="").values_list("error_kind", flat=True)
         .distinct().order_by("error_kind"),
     })

@@ -56,7 +56,7 @@
     return button;
   }
 
-  // Built with textContent only: a title's name is the site's text, not ours. The same markup
+  // Built with textContent only: a title's name is its source's text, not ours. The same markup
   // as group_html in notifications/views.py, so a live row and a reloaded one look alike.
   function notificationRow(n) {
     const row = document.createElement("li");
@@ -94,13 +94,13 @@
   // One check's notifications for one title share a group, as on the page the server renders.
   function groupFor(n) {
     const newest = list.querySelector(":scope > li.group");
-    const mangaId = String(n.manga_id ?? "");  // staff alerts about a whole source have no title
-    if (newest && newest.dataset.mangaId === mangaId && newest.dataset.createdAt === n.created_at) {
+    const titleId = String(n.title_id ?? "");  // staff alerts about a whole source have no title
+    if (newest && newest.dataset.titleId === titleId && newest.dataset.createdAt === n.created_at) {
       return newest;
     }
     const group = document.createElement("li");
     group.className = "group";
-    group.dataset.mangaId = mangaId;
+    group.dataset.titleId = titleId;
     group.dataset.createdAt = n.created_at;
     group.append(document.createElement("ul"));
     list.prepend(group);
@@ -125,7 +125,7 @@
         group.prepend(head);
       }
       const name = document.createElement("strong");
-      name.textContent = n.manga_name;
+      name.textContent = n.title_name;
       head.replaceChildren(name, `: ${count} notifications from one check `, timeOf(n.created_at));
     }
   }
@@ -220,7 +220,7 @@
     if (!button) return;
     button.disabled = true;
     try {
-      const data = await postJSON(`/api/manga/${button.dataset.mangaId}/scrape`);
+      const data = await postJSON(`/api/titles/${button.dataset.titleId}/check`);
       toast(data.detail, null);
     } catch (error) {
       toast(`No check queued: ${error.message}`, null);

@@ -35,7 +35,7 @@ def error(status, title, detail):
 
 @dataclass
 class MangaDexTitle:
-    manga_id: str
+    dex_id: str
     attributes: dict
     authors: list
     artists: list
@@ -55,13 +55,13 @@ class MangaDexStandIn(StandIn):
         self.groups = {}  # name → group id
         self.quota_spent_for = None  # seconds: every answer says the endpoint's quota is used up for this long
 
-    def add_title(self, manga_id=None, name="Example Title", *, chapters=10, languages=("en",),
+    def add_title(self, dex_id=None, name="Example Title", *, chapters=10, languages=("en",),
                   groups=("Some Scans",), status="ongoing", rating="safe", year=2020, alt_names=("例のタイトル",)):
         """A title whose `chapters` chapters go round its languages and groups, a week apart up to now."""
-        manga_id = manga_id or str(uuid.uuid4())
+        dex_id = dex_id or str(uuid.uuid4())
         with self.lock:
             title = MangaDexTitle(
-                manga_id=manga_id,
+                dex_id=dex_id,
                 attributes={
                     "title": {"en": name}, "altTitles": [{"ja": alt} for alt in alt_names],
                     "description": {"en": f"The story of {name}."}, "isLocked": False,
@@ -76,18 +76,18 @@ class MangaDexStandIn(StandIn):
                 },
                 authors=["Someone A"], artists=["Someone B"], cover_file=f"{uuid.uuid4()}.jpg",
             )
-            self.titles[manga_id] = title
+            self.titles[dex_id] = title
             times = weekly_times_ms(chapters)
             for i, when in enumerate(times):
                 self._add(title, number=str(i // len(languages) + 1), language=languages[i % len(languages)],
                           group=groups[i % len(groups)], when=when)
             return title
 
-    def add_chapters(self, manga_id, count=1, *, language="en", group="Some Scans", number=None,
+    def add_chapters(self, dex_id, count=1, *, language="en", group="Some Scans", number=None,
                      external_url=None, unavailable=False, when=None):
         """New chapters now: numbered on from the highest in `language`, unless `number` is given."""
         with self.lock:
-            title = self.titles[manga_id]
+            title = self.titles[dex_id]
             added = []
             for i in range(count):
                 if number is None:
@@ -114,7 +114,7 @@ class MangaDexStandIn(StandIn):
             },
             "relationships": [
                 {"id": group_id, "type": "scanlation_group"},
-                {"id": title.manga_id, "type": "manga"},
+                {"id": title.dex_id, "type": "manga"},
                 {"id": str(uuid.uuid5(uuid.NAMESPACE_DNS, "uploader")), "type": "user"},
             ],
         }
@@ -122,9 +122,9 @@ class MangaDexStandIn(StandIn):
         title.attributes["latestUploadedChapter"] = chapter_id
         return chapter
 
-    def set_status(self, manga_id, status):
+    def set_status(self, dex_id, status):
         with self.lock:
-            self.titles[manga_id].attributes["status"] = status
+            self.titles[dex_id].attributes["status"] = status
 
     # Control API
 
@@ -132,7 +132,7 @@ class MangaDexStandIn(StandIn):
         title = self.add_title(body.get("id"), body.get("name", "Example Title"),
                                chapters=int(body.get("chapters", 10)), languages=tuple(body.get("languages", ["en"])),
                                groups=tuple(body.get("groups", ["Some Scans"])), status=body.get("status", "ongoing"))
-        return title.manga_id, len(title.chapters)
+        return title.dex_id, len(title.chapters)
 
     def add_chapters_from(self, title_id, body):
         added = self.add_chapters(title_id, int(body.get("count", 1)), language=body.get("language", "en"),
@@ -192,7 +192,7 @@ class MangaDexStandIn(StandIn):
         if "cover_art" in includes:
             cover["attributes"] = {"fileName": title.cover_file, "volume": "1", "locale": "ja"}
         relationships.append(cover)
-        return {"id": title.manga_id, "type": "manga", "attributes": dict(title.attributes),
+        return {"id": title.dex_id, "type": "manga", "attributes": dict(title.attributes),
                 "relationships": relationships}
 
     def _chapter(self, chapter, includes):

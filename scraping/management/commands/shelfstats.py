@@ -5,7 +5,7 @@ from django.utils import timezone
 
 from scraping.checking.jobs import title_days
 from scraping.management.titles import tracked_title
-from scraping.models import Chapter, DailyStats, JobConfig, ScrapeLog, TitleDailyStats
+from scraping.models import Chapter, CheckLog, DailyStats, JobConfig, TitleDailyStats
 
 
 class Command(BaseCommand):
@@ -14,10 +14,10 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--days", type=int, default=7, help="how many days back, today included (1-3650)")
-        parser.add_argument("--manga", metavar="TITLE", help="releases and checks of one title by day "
+        parser.add_argument("--title", dest="reference", metavar="TITLE", help="releases and checks of one title by day "
                                                             "(its URL, id or source:id)")
 
-    def handle(self, *args, days, manga, **options):
+    def handle(self, *args, days, reference, **options):
         if not 1 <= days <= 3650:
             raise CommandError(f"--days must be between 1 and 3650, not {days}")
         today = timezone.now().date()
@@ -26,13 +26,13 @@ class Command(BaseCommand):
         last = rolled.first()
         self.stdout.write((f"last rollup: {last:%Y-%m-%d %H:%M} UTC" if last else "last rollup: never")
                           + "; today is counted live")
-        if manga is not None:
-            return self._title(tracked_title(manga), since, today)
+        if reference is not None:
+            return self._title(tracked_title(reference), since, today)
         rows = [{"day": row.day, "checks": row.checks, "failures": row.failures, "new_chapters": row.new_chapters,
                  "mean_duration_ms": row.mean_duration_ms}
                 for row in DailyStats.objects.filter(day__gte=since, day__lt=today).order_by("day")]
         rows += [{**row, "new_chapters": row["new_chapters"] or 0, "mean_duration_ms": round(row["mean_duration_ms"])}
-                 for row in ScrapeLog.objects.filter(started_at__date=today).per_day()]
+                 for row in CheckLog.objects.filter(started_at__date=today).per_day()]
         if not rows:
             self.stdout.write(f"no checks since {since}")
             return
@@ -52,10 +52,10 @@ class Command(BaseCommand):
 
     def _title(self, title, since, today):
         # Releases come from the chapters themselves (never pruned); checks from the rollups, and today's live.
-        counted = title_days(ScrapeLog.objects.filter(manga=title, started_at__date=today),
-                             Chapter.objects.filter(manga=title, published_at__date__gte=since))
+        counted = title_days(CheckLog.objects.filter(title=title, started_at__date=today),
+                             Chapter.objects.filter(title=title, published_at__date__gte=since))
         rows = {day: [counts["releases"], counts["checks"]] for (_, day), counts in counted.items()}
-        for row in TitleDailyStats.objects.filter(manga=title, day__gte=since, day__lt=today):
+        for row in TitleDailyStats.objects.filter(title=title, day__gte=since, day__lt=today):
             rows.setdefault(row.day, [0, 0])[1] = row.checks
         self.stdout.write(f"{title}")
         for day, (releases, checks) in sorted(rows.items()):

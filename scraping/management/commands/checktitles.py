@@ -3,10 +3,10 @@ import time
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from scraping.checking.pipeline import check_manga
+from scraping.checking.pipeline import check_title
 from scraping.gate import keeper
 from scraping.management.titles import tracked_title
-from scraping.models import CheckSchedule, ScrapeLog
+from scraping.models import CheckLog, CheckSchedule
 
 CYCLE_SECONDS = 60
 
@@ -19,14 +19,14 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--once", action="store_true", help="run one cycle and exit")
-        parser.add_argument("--manga", metavar="TITLE", help="check only this title (its URL, id or source:id)")
+        parser.add_argument("--title", dest="reference", metavar="TITLE", help="check only this title (its URL, id or source:id)")
         parser.add_argument("--force", action="store_true", help="check even titles that are not due")
         parser.add_argument("--limit", type=int, help="check at most this many titles per cycle")
 
-    def handle(self, *args, once=False, manga=None, force=False, limit=None, **options):
+    def handle(self, *args, once=False, reference=None, force=False, limit=None, **options):
         if limit is not None and limit < 1:
             raise CommandError("--limit must be 1 or more")
-        only = tracked_title(manga) if manga else None
+        only = tracked_title(reference) if reference else None
         if only is not None:
             self.stdout.write(f"title: {only.name} ({only.reference})")
         while True:
@@ -52,7 +52,7 @@ class Command(BaseCommand):
                     f"{' (paused)' if only.schedule.paused else ''}; --force checks it anyway"
                 )
             return
-        counts = {outcome: 0 for outcome in ScrapeLog.Outcome.values}
+        counts = {outcome: 0 for outcome in CheckLog.Outcome.values}
         new_chapters = 0
         stopped = set()
         for title in titles:
@@ -63,7 +63,7 @@ class Command(BaseCommand):
                 stopped.add(title.source)
                 self.stdout.write(f"{paused}; its titles wait for a later cycle")
                 continue
-            result = check_manga(title)
+            result = check_title(title)
             counts[result.log.outcome] += 1
             new_chapters += result.log.new_chapters
             self.stdout.write(result.describe())
@@ -76,5 +76,5 @@ class Command(BaseCommand):
         if only is not None:
             return [only] if force or (only.schedule.next_check_at <= now and not only.schedule.paused) else []
         schedules = CheckSchedule.objects.all() if force else CheckSchedule.objects.due(now)
-        schedules = schedules.select_related("manga").order_by("-priority", "next_check_at")
-        return [s.manga for s in schedules[:limit]] if limit else [s.manga for s in schedules]
+        schedules = schedules.select_related("title").order_by("-priority", "next_check_at")
+        return [s.title for s in schedules[:limit]] if limit else [s.title for s in schedules]

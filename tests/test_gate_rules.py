@@ -1,4 +1,4 @@
-"""The rules batoshelf keeps towards the site, as pure functions: no database, no clock."""
+"""The rules batoshelf keeps towards a source, as pure functions: no database, no clock."""
 
 import pytest
 
@@ -117,7 +117,7 @@ def test_the_breaker_waits_five_minutes_then_doubles_up_to_six_hours():
     (ServerError("502"), Verdict.UNREACHABLE),
     (NotJson("<garbage>"), Verdict.UNREACHABLE),
 ])
-def test_only_the_sites_own_faults_count_against_the_site(error, verdict):
+def test_only_the_sources_own_faults_count_against_the_source(error, verdict):
     assert judge(error) is verdict
 
 

@@ -58,15 +58,15 @@ class Command(BaseCommand):
     def _add(self, text, follower, languages):
         """Import one title; return the ImportResult and a line that says what happened."""
         result = import_title(reference(text), user=follower, languages=languages)
-        manga = result.manga
+        title = result.title
         followed = f"; {follower} follows it" if result.followed else ""
-        head = f"{manga.reference} {manga.name} ({manga.source_object.display_name})"
+        head = f"{title.reference} {title.name} ({title.source_object.display_name})"
         if not result.created:
             return result, f"{head}: already tracked ({result.chapters} chapters){followed}"
-        latest = manga.chapters.order_by("-published_at", "-pk").first()
+        latest = title.chapters.order_by("-published_at", "-pk").first()
         return result, (
             f"{head}: stored {result.chapters} chapters"
-            f"{f' (latest: {latest})' if latest else ''}, next check {manga.schedule.next_check_at:%Y-%m-%d %H:%M} UTC"
+            f"{f' (latest: {latest})' if latest else ''}, next check {title.schedule.next_check_at:%Y-%m-%d %H:%M} UTC"
             f"{followed}"
         )
 

@@ -101,7 +101,7 @@ def test_a_cloudflare_page_is_a_block_whatever_the_status(site, status):
     with pytest.raises(Blocked) as blocked:
         fetch(site)
     assert blocked.value.status == status
-    assert blocked.value.site_wide
+    assert blocked.value.source_wide
 
 
 def test_5xx_is_a_server_error(site):

@@ -49,7 +49,7 @@ def test_every_documented_field_is_read():
     assert details.emotions["upvote"] == 120
     first = snapshot.chapters[0]
     assert first.source_id == title.chapters[0]["id"]
-    assert first.dname == "Chapter 1" and first.number == Decimal("1")
+    assert first.name == "Chapter 1" and first.number == Decimal("1")
     assert first.published_at == datetime(2022, 3, 22, 9, 15, 59, 44000, tzinfo=timezone.utc)
     assert first.created_at < first.published_at
     assert (first.views_guest, first.views_member, first.replies) == (100, 40, 1)
@@ -74,8 +74,8 @@ def test_null_and_missing_fields_become_empty_values():
     assert snapshot.details.upload_status == "" and snapshot.details.description == ""
     assert snapshot.details.alt_names == [] and snapshot.details.score is None
     assert snapshot.details.views_all_time is None
-    assert [c.title for c in snapshot.chapters] == ["", "", ""]
-    assert snapshot.chapters[1].dname == "" and snapshot.chapters[1].published_at is None
+    assert [c.subtitle for c in snapshot.chapters] == ["", "", ""]
+    assert snapshot.chapters[1].name == "" and snapshot.chapters[1].published_at is None
     assert snapshot.chapters[2].source_id == "13" and snapshot.chapters[2].published_at.year == 2022
 
 
@@ -113,7 +113,7 @@ def test_a_title_with_1500_chapters_keeps_them_all_in_order():
 
 
 @pytest.mark.parametrize(
-    "dname, number",
+    "name, number",
     [
         ("Chapter 1", "1"),
         ("Vol.2 Ch.10.5", "10.5"),
@@ -133,9 +133,9 @@ def test_a_title_with_1500_chapters_keeps_them_all_in_order():
         ("Notice: hiatus until May", None),
     ],
 )
-def test_chapter_numbers_from_free_text_names(dname, number):
+def test_chapter_numbers_from_free_text_names(name, number):
     expected = Decimal(number) if number else None
-    assert parse_chapter_number(dname) == expected
+    assert parse_chapter_number(name) == expected
 
 
 def test_an_unknown_id_is_not_found_in_either_form():

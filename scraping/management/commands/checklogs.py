@@ -2,7 +2,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from scraping.management.columns import fit
 from scraping.management.titles import tracked_title
-from scraping.models import ScrapeLog
+from scraping.models import CheckLog
 
 
 class Command(BaseCommand):
@@ -11,16 +11,16 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--failed", action="store_true", help="only checks that failed")
         parser.add_argument("--limit", type=int, default=20, help="how many (1-1000, default 20)")
-        parser.add_argument("--manga", metavar="TITLE", help="only this title (its URL, id or source:id)")
+        parser.add_argument("--title", dest="reference", metavar="TITLE", help="only this title (its URL, id or source:id)")
 
-    def handle(self, *args, failed, limit, manga, **options):
+    def handle(self, *args, failed, limit, reference, **options):
         if not 1 <= limit <= 1000:
             raise CommandError(f"--limit must be between 1 and 1000, not {limit}")
-        title = tracked_title(manga) if manga else None
+        title = tracked_title(reference) if reference else None
         if title is not None:
             self.stdout.write(f"title: {title.name} ({title.reference})")
-        logs = ScrapeLog.objects.recent(outcome=ScrapeLog.Outcome.FAILED if failed else None,
-                                        manga_id=title.pk if title else None)
+        logs = CheckLog.objects.recent(outcome=CheckLog.Outcome.FAILED if failed else None,
+                                        title_id=title.pk if title else None)
         rows = list(logs[:limit])
         if not rows:
             self.stdout.write("no checks match")
@@ -32,6 +32,6 @@ class Command(BaseCommand):
                 f"HTTP {log.http_status}" if log.http_status else "", log.error_kind, log.message.replace("\n", " "),
             ]))
             self.stdout.write(
-                f"{log.started_at:%Y-%m-%d %H:%M:%S}  {fit(log.manga.name, 30)}  {fit(log.manga.reference, 45)}  "
+                f"{log.started_at:%Y-%m-%d %H:%M:%S}  {fit(log.title.name, 30)}  {fit(log.title.reference, 45)}  "
                 f"{log.outcome:<9}  {log.new_chapters:>4}  {log.duration_ms:>6}  {detail[:80]}"
             )

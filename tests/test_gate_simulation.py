@@ -1,11 +1,11 @@
-"""The month against a rate-limiting site that benchmarks/polite_month.py reports on."""
+"""The month against a rate-limiting source that benchmarks/polite_month.py reports on."""
 
 from datetime import datetime, timedelta, timezone
 
 from scraping.gate.simulation import (
     CITIZENS,
     Citizen,
-    SiteRules,
+    SourceRules,
     align_on_one_month,
     simulate_month,
 )
@@ -41,8 +41,8 @@ def test_a_burst_of_due_titles_draws_fewer_429s_when_retry_after_is_honoured():
     assert ours.undetected == 0
 
 
-def test_a_tracker_that_never_exceeds_the_site_limit_is_never_refused():
+def test_a_tracker_that_never_exceeds_the_source_limit_is_never_refused():
     slow = Citizen("slow", OURS.policy, min_delay=11.0, max_delay=12.0)
-    report = simulate_month([weekly(n) for n in range(30)], slow, site=SiteRules(max_requests=12, window_seconds=120))
+    report = simulate_month([weekly(n) for n in range(30)], slow, source=SourceRules(max_requests=12, window_seconds=120))
     assert report.rate_limited == 0
     assert report.requests_per_chapter == report.requests / report.detected

@@ -12,8 +12,10 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from batoshelf.origins import SameOriginValidator  # noqa: E402
 from notifications.routing import websocket_urlpatterns  # noqa: E402
 
-application = ProtocolTypeRouter({
-    "http": django_asgi_app,
-    # Only logged-in users, and only from this site's own pages (scheme, host and port).
-    "websocket": SameOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
-})
+application = ProtocolTypeRouter(
+    {
+        "http": django_asgi_app,
+        # Only logged-in users, and only from this site's own pages (scheme, host and port).
+        "websocket": SameOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
+    }
+)

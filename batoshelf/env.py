@@ -113,9 +113,7 @@ def database_from_url(url, *, base_dir: Path):
     if parts.scheme in ("mysql", "mariadb"):
         name = parts.path.lstrip("/")
         if not name or not parts.hostname:
-            raise ImproperlyConfigured(
-                f"DATABASE_URL {url!r} must look like mysql://user:password@host:port/name"
-            )
+            raise ImproperlyConfigured(f"DATABASE_URL {url!r} must look like mysql://user:password@host:port/name")
         try:
             port = parts.port
         except ValueError:
@@ -141,6 +139,4 @@ def database_from_url(url, *, base_dir: Path):
             },
             "TEST": {"CHARSET": "utf8mb4", "COLLATION": "utf8mb4_unicode_ci"},
         }
-    raise ImproperlyConfigured(
-        f"DATABASE_URL must start with sqlite:// or mysql://, not {url!r}"
-    )
+    raise ImproperlyConfigured(f"DATABASE_URL must start with sqlite:// or mysql://, not {url!r}")

@@ -45,8 +45,11 @@ class JsonApiAnswers:
 
     def __call__(self, request):
         response = self.get_response(request)
-        if (request.path.startswith("/api/") and response.status_code >= 400
-                and not response.get("Content-Type", "").startswith("application/json")):
+        if (
+            request.path.startswith("/api/")
+            and response.status_code >= 400
+            and not response.get("Content-Type", "").startswith("application/json")
+        ):
             reason = self.REASONS.get(response.status_code, "the request failed")
             if response.status_code == 405:
                 reason = f"{request.method} is not allowed here; use {response.get('Allow', 'another method')}"
@@ -76,8 +79,9 @@ class NumbersBeyondAnyRow:
     def process_exception(self, request, exception):
         if isinstance(exception, OverflowError):
             logger.info("a number past any id in %s: %s", request.path[:200], exception)
-            return HttpResponseNotFound("No such thing here: that number is larger than any id.",
-                                        content_type="text/plain")
+            return HttpResponseNotFound(
+                "No such thing here: that number is larger than any id.", content_type="text/plain"
+            )
         return None
 
 

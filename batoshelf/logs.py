@@ -36,15 +36,18 @@ class KeyValueFormatter(logging.Formatter):
 
 def logging_config(level, log_dir=None):
     """Django's LOGGING: stdout always; with `log_dir`, general, errors and performance files rotating at 10 MB."""
-    handlers = {"stdout": {"class": "logging.StreamHandler", "formatter": "key_value",
-                           "stream": "ext://sys.stdout"}}
+    handlers = {"stdout": {"class": "logging.StreamHandler", "formatter": "key_value", "stream": "ext://sys.stdout"}}
     root, performance = ["stdout"], ["stdout"]
     if log_dir:
         Path(log_dir).mkdir(parents=True, exist_ok=True)
         for name, file_level in (("general", "INFO"), ("errors", "ERROR"), ("performance", "INFO")):
             handlers[name] = {
-                "class": "logging.handlers.RotatingFileHandler", "formatter": "key_value", "level": file_level,
-                "filename": str(Path(log_dir) / f"{name}.log"), "maxBytes": 10 * 1024 * 1024, "backupCount": 5,
+                "class": "logging.handlers.RotatingFileHandler",
+                "formatter": "key_value",
+                "level": file_level,
+                "filename": str(Path(log_dir) / f"{name}.log"),
+                "maxBytes": 10 * 1024 * 1024,
+                "backupCount": 5,
                 "encoding": "utf-8",
             }
         root += ["general", "errors"]

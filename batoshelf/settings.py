@@ -81,9 +81,7 @@ TEMPLATES = [
 ]
 
 DATABASES = {
-    "default": database_from_url(
-        env_str("DATABASE_URL", "sqlite:///var/batoshelf.sqlite3"), base_dir=BASE_DIR
-    )
+    "default": database_from_url(env_str("DATABASE_URL", "sqlite:///var/batoshelf.sqlite3"), base_dir=BASE_DIR)
 }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -148,22 +146,45 @@ BATO_SITE_URLS = env_urls(
     schemes=("https", "http"),
 )
 # The hosts whose title URLs a user may paste (the request mirrors are added).
-BATO_MIRRORS = list(dict.fromkeys(env_list(
-    "BATO_MIRRORS",
-    [
-        "bato.to", "batotwo.com", "batotoo.com", "wto.to", "mto.to", "dto.to", "hto.to",
-        "xbato.com", "zbato.com", "zbato.net", "readtoto.com", "battwo.com", "batocomic.com",
-        "batocomic.net", "batocomic.org", "comiko.net", "comiko.org",
-        "mangatoto.com", "mangatoto.net", "mangatoto.org", "readtoto.net", "readtoto.org",
-        "xbato.net", "xbato.org", "zbato.org",
-    ],
-) + [urlsplit(url).hostname for url in BATO_SITE_URLS]))
+BATO_MIRRORS = list(
+    dict.fromkeys(
+        env_list(
+            "BATO_MIRRORS",
+            [
+                "bato.to",
+                "batotwo.com",
+                "batotoo.com",
+                "wto.to",
+                "mto.to",
+                "dto.to",
+                "hto.to",
+                "xbato.com",
+                "zbato.com",
+                "zbato.net",
+                "readtoto.com",
+                "battwo.com",
+                "batocomic.com",
+                "batocomic.net",
+                "batocomic.org",
+                "comiko.net",
+                "comiko.org",
+                "mangatoto.com",
+                "mangatoto.net",
+                "mangatoto.org",
+                "readtoto.net",
+                "readtoto.org",
+                "xbato.net",
+                "xbato.org",
+                "zbato.org",
+            ],
+        )
+        + [urlsplit(url).hostname for url in BATO_SITE_URLS]
+    )
+)
 BATO_MIN_DELAY = env_float("BATO_MIN_DELAY", 4.0, minimum=0)
 BATO_MAX_DELAY = env_float("BATO_MAX_DELAY", 7.0, minimum=0)
 if BATO_MAX_DELAY < BATO_MIN_DELAY:
-    raise ImproperlyConfigured(
-        f"BATO_MAX_DELAY ({BATO_MAX_DELAY}) must not be below BATO_MIN_DELAY ({BATO_MIN_DELAY})"
-    )
+    raise ImproperlyConfigured(f"BATO_MAX_DELAY ({BATO_MAX_DELAY}) must not be below BATO_MIN_DELAY ({BATO_MIN_DELAY})")
 # With the gate's spacing this bounds a check: a stopping worker waits for it.
 BATO_TIMEOUT = env_float("BATO_TIMEOUT", 15.0, minimum=1)
 # Unset: each title is checked on the schedule learned from its releases. Set:
@@ -206,9 +227,9 @@ for _language in MANGADEX_LANGUAGES:
 MANGADEX_MIN_DELAY = env_float("MANGADEX_MIN_DELAY", 1.0, minimum=0)
 MANGADEX_MAX_DELAY = env_float("MANGADEX_MAX_DELAY", 2.0, minimum=0)
 MANGADEX_MAX_REQUESTS_PER_HOUR = env_int("MANGADEX_MAX_REQUESTS_PER_HOUR", 1200, minimum=1)
-MANGAUPDATES_API_URL = env_urls(
-    "MANGAUPDATES_API_URL", ["https://api.mangaupdates.com/v1"], schemes=("https", "http")
-)[0]
+MANGAUPDATES_API_URL = env_urls("MANGAUPDATES_API_URL", ["https://api.mangaupdates.com/v1"], schemes=("https", "http"))[
+    0
+]
 MANGAUPDATES_MIN_DELAY = env_float("MANGAUPDATES_MIN_DELAY", 2.0, minimum=0)
 MANGAUPDATES_MAX_DELAY = env_float("MANGAUPDATES_MAX_DELAY", 4.0, minimum=0)
 MANGAUPDATES_MAX_REQUESTS_PER_HOUR = env_int("MANGAUPDATES_MAX_REQUESTS_PER_HOUR", 600, minimum=1)

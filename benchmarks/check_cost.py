@@ -96,8 +96,11 @@ def main():
             settings.MANGADEX_API_URL = mangadex.api_url
             settings.MANGAUPDATES_API_URL = mangaupdates.api_url
             print(f"database: {connection.vendor}; stand-ins on loopback; {RUNS} runs each, best shown")
-            for source, standin in ((Bato(bato), bato), (MangaDex(mangadex), mangadex),
-                                    (MangaUpdates(mangaupdates), mangaupdates)):
+            for source, standin in (
+                (Bato(bato), bato),
+                (MangaDex(mangadex), mangadex),
+                (MangaUpdates(mangaupdates), mangaupdates),
+            ):
                 report(source, standin)
     finally:
         connection.creation.destroy_test_db(old_name, verbosity=0)
@@ -116,8 +119,10 @@ def report(source, standin):
     stored = result.title.chapters.count()
     best, baseline = min(imports), min(baselines)
     print(f"\n{source.name}, {source.what}:")
-    print(f"  import: {import_requests} requests, {stored} chapters stored, {best:.3f} s; baseline, the same "
-          f"chapters saved row by row: {baseline:.3f} s; ratio {baseline / best:.1f}x")
+    print(
+        f"  import: {import_requests} requests, {stored} chapters stored, {best:.3f} s; baseline, the same "
+        f"chapters saved row by row: {baseline:.3f} s; ratio {baseline / best:.1f}x"
+    )
     title = result.title
     before = len(standin.api_requests())
     with CaptureQueriesContext(connection) as unchanged:
@@ -128,16 +133,21 @@ def report(source, standin):
     with CaptureQueriesContext(connection) as five_new:
         _, five_new_seconds = timed(lambda: check_title(fresh(title)))
     print(f"  check, unchanged: {unchanged_requests} request(s), {len(unchanged)} queries, {unchanged_seconds:.3f} s")
-    print(f"  check, 5 new chapters: {len(standin.api_requests()) - before} request(s), {len(five_new)} queries, "
-          f"{five_new_seconds:.3f} s")
+    print(
+        f"  check, 5 new chapters: {len(standin.api_requests()) - before} request(s), {len(five_new)} queries, "
+        f"{five_new_seconds:.3f} s"
+    )
 
 
 def one_row_at_a_time(ref, standin, languages):
     """The naive way: the same fetch, then one INSERT per chapter."""
     source = get(ref.source)
     started = time.perf_counter()
-    snapshot = source.fetch_title(Direct(source, source.base_urls()[0], timeout=60), ref.source_id,
-                                  Known(full=True, languages=tuple(languages or source.languages(None))))
+    snapshot = source.fetch_title(
+        Direct(source, source.base_urls()[0], timeout=60),
+        ref.source_id,
+        Known(full=True, languages=tuple(languages or source.languages(None))),
+    )
     title = Title.objects.create(source=ref.source, source_id=f"baseline-{ref.source_id}", name=snapshot.details.name)
     for record in snapshot.chapters:
         Chapter.objects.create(title=title, first_seen_at=title.first_seen_at, **Chapter.values_of(record))

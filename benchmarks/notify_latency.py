@@ -50,8 +50,12 @@ def main():
     parser.add_argument("--modes", default="embedded,redis", help="comma-separated: embedded, redis")
     parser.add_argument("--clients", default="100,1000", help="comma-separated client counts")
     parser.add_argument("--rounds", type=int, default=3, help="new chapters per client count and run")
-    parser.add_argument("--runs", type=int, default=3,
-                        help="fresh services per mode: the relay's and the worker's polls keep one phase per run")
+    parser.add_argument(
+        "--runs",
+        type=int,
+        default=3,
+        help="fresh services per mode: the relay's and the worker's polls keep one phase per run",
+    )
     parser.add_argument("--no-baseline", action="store_true", help="skip the 60 s polling baseline (about 2 min)")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--relay-interval", help=argparse.SUPPRESS)
@@ -69,8 +73,16 @@ def main():
         print(f"\n== {label}", flush=True)
         env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
         env.update({k: v for k, v in MODES[mode].items() if v})
-        command = [sys.executable, __file__, "--child", mode, "--clients", ",".join(map(str, mode_counts)),
-                   "--rounds", str(rounds)]
+        command = [
+            sys.executable,
+            __file__,
+            "--child",
+            mode,
+            "--clients",
+            ",".join(map(str, mode_counts)),
+            "--rounds",
+            str(rounds),
+        ]
         if interval:
             command += ["--relay-interval", interval]
         child = subprocess.run(command, env=env, stdout=subprocess.PIPE, text=True)
@@ -84,25 +96,37 @@ def main():
                 print(line)
         if child.returncode:
             print(f"{label}: the run failed (exit {child.returncode})")
-    report([
-        {"label": label, "clients": clients, "samples": len(entry["latencies"]), "missing": entry["missing"],
-         "p50": percentile(entry["latencies"], 0.50) * 1000, "p99": percentile(entry["latencies"], 0.99) * 1000,
-         "max": max(entry["latencies"]) * 1000}
-        for (label, clients), entry in samples.items()
-    ])
+    report(
+        [
+            {
+                "label": label,
+                "clients": clients,
+                "samples": len(entry["latencies"]),
+                "missing": entry["missing"],
+                "p50": percentile(entry["latencies"], 0.50) * 1000,
+                "p99": percentile(entry["latencies"], 0.99) * 1000,
+                "max": max(entry["latencies"]) * 1000,
+            }
+            for (label, clients), entry in samples.items()
+        ]
+    )
 
 
 def report(results):
     print("\nmode                         clients  samples  missing    p50 ms    p99 ms    max ms")
     for r in results:
-        print(f"{r['label']:<28} {r['clients']:>7} {r['samples']:>8} {r['missing']:>8} "
-              f"{r['p50']:>9.0f} {r['p99']:>9.0f} {r['max']:>9.0f}")
+        print(
+            f"{r['label']:<28} {r['clients']:>7} {r['samples']:>8} {r['missing']:>8} "
+            f"{r['p50']:>9.0f} {r['p99']:>9.0f} {r['max']:>9.0f}"
+        )
     baseline = next((r for r in results if "60 s" in r["label"]), None)
     if baseline:
         for r in results:
             if r is not baseline:
-                print(f"{r['label']} at {r['clients']} clients: p50 {baseline['p50'] / r['p50']:.0f}x "
-                      f"and p99 {baseline['p99'] / r['p99']:.0f}x lower than the 60 s poll")
+                print(
+                    f"{r['label']} at {r['clients']} clients: p50 {baseline['p50'] / r['p50']:.0f}x "
+                    f"and p99 {baseline['p99'] / r['p99']:.0f}x lower than the 60 s poll"
+                )
 
 
 def percentile(values, fraction):
@@ -161,12 +185,17 @@ def run_service_and_clients(mode, site, counts, rounds, relay_interval):
             Follow.objects.bulk_create(
                 [Follow(user_id=pk, title=title) for pk, _ in sessions[:count]], ignore_conflicts=True
             )
-            latencies, missing = asyncio.run(clients_round_trip(
-                port, [key for _, key in sessions[:count]], site, title, chapter, rounds, float(relay_interval or 1)
-            ))
+            latencies, missing = asyncio.run(
+                clients_round_trip(
+                    port, [key for _, key in sessions[:count]], site, title, chapter, rounds, float(relay_interval or 1)
+                )
+            )
             chapter += rounds
-            print(f"  {count} clients: p50 {percentile(latencies, 0.5) * 1000:.0f} ms, "
-                  f"p99 {percentile(latencies, 0.99) * 1000:.0f} ms, {missing} missing", flush=True)
+            print(
+                f"  {count} clients: p50 {percentile(latencies, 0.5) * 1000:.0f} ms, "
+                f"p99 {percentile(latencies, 0.99) * 1000:.0f} ms, {missing} missing",
+                flush=True,
+            )
             print("RESULT " + json.dumps({"clients": count, "missing": missing, "latencies": latencies}), flush=True)
     finally:
         code = service.stop(signal.SIGINT)
@@ -198,7 +227,9 @@ async def clients_round_trip(port, session_keys, site, title, first_chapter, rou
             ws = await websockets.connect(
                 f"ws://127.0.0.1:{port}/ws/notifications/",
                 additional_headers={"Cookie": f"sessionid={key}", "Origin": f"http://127.0.0.1:{port}"},
-                open_timeout=60, ping_interval=None, max_queue=None,
+                open_timeout=60,
+                ping_interval=None,
+                max_queue=None,
             )
             json.loads(await ws.recv())  # the sync message
             connected += 1

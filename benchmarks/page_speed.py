@@ -26,8 +26,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 DATABASE = Path(tempfile.gettempdir()) / "batoshelf-page-speed.sqlite3"
-os.environ.update(DJANGO_SETTINGS_MODULE="batoshelf.settings", SECRET_KEY="page-speed-benchmark-" + "x" * 40,
-                  DATABASE_URL=f"sqlite:///{DATABASE}", ALLOWED_HOSTS="127.0.0.1,testserver", LOG_LEVEL="WARNING")
+os.environ.update(
+    DJANGO_SETTINGS_MODULE="batoshelf.settings",
+    SECRET_KEY="page-speed-benchmark-" + "x" * 40,
+    DATABASE_URL=f"sqlite:///{DATABASE}",
+    ALLOWED_HOSTS="127.0.0.1,testserver",
+    LOG_LEVEL="WARNING",
+)
 
 import django  # noqa: E402
 
@@ -69,13 +74,25 @@ def make_database():
     now = timezone.now()
     for i in range(25):
         title = Title.objects.create(source="bato", source_id=str(i + 1), name=f"Title {i}")
-        chapter = Chapter.objects.create(title=title, source_id=str(1000 + i), name=f"Chapter {i}",
-                                         url_path=f"/title/{i}-x/{1000 + i}-ch_{i}")
-        Notification.objects.create(user=user, title=title, chapter=chapter, kind="new_chapter",
-                                    message=f"Chapter {i} of Title {i}", created_at=now)
+        chapter = Chapter.objects.create(
+            title=title, source_id=str(1000 + i), name=f"Chapter {i}", url_path=f"/title/{i}-x/{1000 + i}-ch_{i}"
+        )
+        Notification.objects.create(
+            user=user,
+            title=title,
+            chapter=chapter,
+            kind="new_chapter",
+            message=f"Chapter {i} of Title {i}",
+            created_at=now,
+        )
     session = SessionStore()
-    session.update({SESSION_KEY: str(user.pk), BACKEND_SESSION_KEY: "django.contrib.auth.backends.ModelBackend",
-                    HASH_SESSION_KEY: user.get_session_auth_hash()})
+    session.update(
+        {
+            SESSION_KEY: str(user.pk),
+            BACKEND_SESSION_KEY: "django.contrib.auth.backends.ModelBackend",
+            HASH_SESSION_KEY: user.get_session_auth_hash(),
+        }
+    )
     session.create()
     return user, session.session_key
 
@@ -100,13 +117,21 @@ def _in_process(user, rounds):
 
 def under_wrk(command, session_key, seconds):
     port = free_port()
-    bind = ["--bind", f"127.0.0.1:{port}"] if command[0] == "gunicorn" else (
-        ["--host", "127.0.0.1", "--port", str(port)] if command[0] == "uvicorn" else ["-b", "127.0.0.1", "-p", str(port)])
+    bind = (
+        ["--bind", f"127.0.0.1:{port}"]
+        if command[0] == "gunicorn"
+        else (
+            ["--host", "127.0.0.1", "--port", str(port)]
+            if command[0] == "uvicorn"
+            else ["-b", "127.0.0.1", "-p", str(port)]
+        )
+    )
     args = [sys.executable, "-m", *command[:1], *bind, *command[1:]]
     if command[0] == "gunicorn":
         args.append("batoshelf.wsgi:application")
-    server = subprocess.Popen(args, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                              start_new_session=True)
+    server = subprocess.Popen(
+        args, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+    )
     try:
         deadline = time.monotonic() + 30
         while True:
@@ -120,8 +145,9 @@ def under_wrk(command, session_key, seconds):
         url = f"http://127.0.0.1:{port}/notifications/"
         cookie = ["-H", f"Cookie: sessionid={session_key}"]
         subprocess.run(["wrk", "-t2", "-c32", "-d2s", *cookie, url], capture_output=True)  # warm up
-        out = subprocess.run(["wrk", "-t2", "-c32", f"-d{seconds}s", "--latency", *cookie, url],
-                             capture_output=True, text=True).stdout
+        out = subprocess.run(
+            ["wrk", "-t2", "-c32", f"-d{seconds}s", "--latency", *cookie, url], capture_output=True, text=True
+        ).stdout
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         try:
@@ -131,8 +157,12 @@ def under_wrk(command, session_key, seconds):
             server.wait()
     rate = float(re.search(r"Requests/sec:\s+(\S+)", out).group(1))
     bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-    return rate, re.search(r"50%\s+(\S+)", out).group(1), re.search(r"99%\s+(\S+)", out).group(1), \
-        int(bad.group(1)) if bad else 0
+    return (
+        rate,
+        re.search(r"50%\s+(\S+)", out).group(1),
+        re.search(r"99%\s+(\S+)", out).group(1),
+        int(bad.group(1)) if bad else 0,
+    )
 
 
 def main():
@@ -147,8 +177,9 @@ def main():
     for name, command in SERVERS.items():
         rate, p50, p99, bad = under_wrk(command, session_key, args.seconds)
         baseline = baseline or rate
-        print(f"  {name:<45} {rate:>7.1f} req/s  p50 {p50:>9}  p99 {p99:>9}  "
-              f"{bad} non-2xx  ratio {rate / baseline:.2f}")
+        print(
+            f"  {name:<45} {rate:>7.1f} req/s  p50 {p50:>9}  p99 {p99:>9}  {bad} non-2xx  ratio {rate / baseline:.2f}"
+        )
     for leftover in DATABASE.parent.glob(DATABASE.name + "*"):
         leftover.unlink()
 

@@ -28,16 +28,19 @@ REAL_HISTORIES = ROOT / "benchmarks" / "data" / "release-histories.json"
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--releases", type=Path, default=REAL_HISTORIES)
-    parser.add_argument("--copies", type=int, nargs="+", default=[1, 4],
-                        help="instance sizes, as copies of every series (default 1 4)")
+    parser.add_argument(
+        "--copies", type=int, nargs="+", default=[1, 4], help="instance sizes, as copies of every series (default 1 4)"
+    )
     parser.add_argument("--days", type=int, default=30)
     args = parser.parse_args()
     series = load_release_histories(args.releases)
     source = SourceRules()
     print(f"{len(series)} series from {args.releases}; {args.days} days; {source.describe()}")
     print()
-    print("| titles | tracker | requests | 429s | chapters found | requests / chapter | mean latency h "
-          "| p95 h | missed | seconds |")
+    print(
+        "| titles | tracker | requests | 429s | chapters found | requests / chapter | mean latency h "
+        "| p95 h | missed | seconds |"
+    )
     print("|---|---|---|---|---|---|---|---|---|---|")
     for copies in args.copies:
         reports = []
@@ -45,15 +48,19 @@ def main():
             started = time.perf_counter()
             report = simulate_month(series, citizen, source=source, days=args.days, copies=copies)
             reports.append(report)
-            print(f"| {report.titles} | {report.citizen} | {report.requests:,} | {report.rate_limited:,} "
-                  f"| {report.detected:,} | {report.requests_per_chapter:.2f} | {report.mean_latency_h:.2f} "
-                  f"| {report.p95_latency_h:.2f} | {report.undetected} | {time.perf_counter() - started:.1f} |",
-                  flush=True)
+            print(
+                f"| {report.titles} | {report.citizen} | {report.requests:,} | {report.rate_limited:,} "
+                f"| {report.detected:,} | {report.requests_per_chapter:.2f} | {report.mean_latency_h:.2f} "
+                f"| {report.p95_latency_h:.2f} | {report.undetected} | {time.perf_counter() - started:.1f} |",
+                flush=True,
+            )
         ours, seed = reports[0], reports[-1]
-        print(f"|  | **ours / seed** | {ours.requests / seed.requests:.2f}× | "
-              f"{ours.rate_limited}/{seed.rate_limited} |  | "
-              f"{ours.requests_per_chapter / seed.requests_per_chapter:.2f}× | "
-              f"{ours.mean_latency_h / seed.mean_latency_h:.3f}× |  |  |  |")
+        print(
+            f"|  | **ours / seed** | {ours.requests / seed.requests:.2f}× | "
+            f"{ours.rate_limited}/{seed.rate_limited} |  | "
+            f"{ours.requests_per_chapter / seed.requests_per_chapter:.2f}× | "
+            f"{ours.mean_latency_h / seed.mean_latency_h:.3f}× |  |  |  |"
+        )
 
 
 if __name__ == "__main__":

@@ -46,15 +46,53 @@ DATABASE_SERVER = os.environ.get("PROOF_DATABASE_URL", "mysql://root@127.0.0.1:3
 REDIS_URL = os.environ.get("PROOF_REDIS_URL", "redis://127.0.0.1:6379/13")
 # How MariaDB and Redis are started on this machine (and on CI, which runs on it).
 MARIADB_START = ["start-stop-daemon", "--start", "--oknodo", "--background", "--exec", "/usr/sbin/mariadbd"]
-REDIS_START = ["redis-server", "--daemonize", "yes", "--bind", "127.0.0.1", "-::1", "--port", "6379", "--save", "",
-               "--appendonly", "no", "--dir", "/var/lib/redis", "--logfile", "/var/log/redis/ci.log"]
+REDIS_START = [
+    "redis-server",
+    "--daemonize",
+    "yes",
+    "--bind",
+    "127.0.0.1",
+    "-::1",
+    "--port",
+    "6379",
+    "--save",
+    "",
+    "--appendonly",
+    "no",
+    "--dir",
+    "/var/lib/redis",
+    "--logfile",
+    "/var/log/redis/ci.log",
+]
 
-FULL = {"titles": 200, "readers": 200, "follows": 5, "rounds": 6, "round_seconds": 20, "per_round": 40,
-        "redis_down": 60, "garbage": 600, "breaker_first": 60, "breaker_max": 120, "sockets": 1000,
-        "wrk_seconds": 20}
-SHORT = {"titles": 20, "readers": 20, "follows": 3, "rounds": 2, "round_seconds": 10, "per_round": 8,
-         "redis_down": 10, "garbage": 75, "breaker_first": 5, "breaker_max": 10, "sockets": 200,
-         "wrk_seconds": 5}
+FULL = {
+    "titles": 200,
+    "readers": 200,
+    "follows": 5,
+    "rounds": 6,
+    "round_seconds": 20,
+    "per_round": 40,
+    "redis_down": 60,
+    "garbage": 600,
+    "breaker_first": 60,
+    "breaker_max": 120,
+    "sockets": 1000,
+    "wrk_seconds": 20,
+}
+SHORT = {
+    "titles": 20,
+    "readers": 20,
+    "follows": 3,
+    "rounds": 2,
+    "round_seconds": 10,
+    "per_round": 8,
+    "redis_down": 10,
+    "garbage": 75,
+    "breaker_first": 5,
+    "breaker_max": 10,
+    "sockets": 200,
+    "wrk_seconds": 5,
+}
 
 
 class Report:
@@ -70,8 +108,11 @@ class Report:
 
     def summary(self):
         failed = [name for name, ok, _ in self.results if not ok]
-        print(f"\n{len(self.results) - len(failed)} of {len(self.results)} promises kept"
-              + (f"; broken: {', '.join(failed)}" if failed else ""), flush=True)
+        print(
+            f"\n{len(self.results) - len(failed)} of {len(self.results)} promises kept"
+            + (f"; broken: {', '.join(failed)}" if failed else ""),
+            flush=True,
+        )
         return 1 if failed else 0
 
 
@@ -92,8 +133,9 @@ def fresh_database(url):
 
     parts = urlsplit(url)
     name = parts.path.lstrip("/")
-    connection = MySQLdb.connect(host=parts.hostname, port=parts.port or 3306, user=parts.username or "root",
-                                 passwd=parts.password or "")
+    connection = MySQLdb.connect(
+        host=parts.hostname, port=parts.port or 3306, user=parts.username or "root", passwd=parts.password or ""
+    )
     with connection.cursor() as cursor:
         cursor.execute(f"DROP DATABASE IF EXISTS `{name}`")
         cursor.execute(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci")
@@ -146,8 +188,9 @@ class Service:
 
     def start(self):
         with open(self.log_path, "a") as out:
-            self.popen = subprocess.Popen(self._argv, cwd=ROOT, env=self._env, stdout=out, stderr=subprocess.STDOUT,
-                                          start_new_session=True)
+            self.popen = subprocess.Popen(
+                self._argv, cwd=ROOT, env=self._env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+            )
         self.started += 1
 
     def alive(self):
@@ -190,12 +233,14 @@ class Fleet:
 
     def connect(self, clients, timeout=180):
         """Connect [(user id, session key, port)]; return when all are connected."""
+
         async def start():
             self._stop = self._stop or asyncio.Event()
             gate = asyncio.Semaphore(50)
             for user_id, key, port in clients:
                 self.received.setdefault(user_id, {})
                 self._tasks.append(asyncio.create_task(self._client(user_id, key, port, gate)))
+
         self.run(start())
         deadline = time.monotonic() + timeout
         while not all(user_id in self.connected for user_id, _, _ in clients):
@@ -214,7 +259,9 @@ class Fleet:
                     ws = await websockets.connect(
                         f"ws://127.0.0.1:{port}/ws/notifications/?since={last_id}",
                         additional_headers={"Cookie": f"sessionid={key}", "Origin": f"http://127.0.0.1:{port}"},
-                        open_timeout=60, ping_interval=None, max_queue=None,
+                        open_timeout=60,
+                        ping_interval=None,
+                        max_queue=None,
                     )
                     first = json.loads(await ws.recv())
                     self.connect_seconds.append(time.monotonic() - began)
@@ -256,6 +303,7 @@ class Fleet:
         async def stop():
             self._stop.set()
             await asyncio.gather(*self._tasks, return_exceptions=True)
+
         self.run(stop(), timeout=60)
         self._tasks.clear()
         self._stop = None
@@ -275,19 +323,36 @@ class Proof:
     def setup(self):
         size = self.size
         fresh_database(DATABASE_SERVER)
-        self.sites = {"bato": BatoStandIn().start(), "mangadex": MangaDexStandIn().start(),
-                      "mangaupdates": MangaUpdatesStandIn().start()}
-        politeness = {f"{source}_{key}": value for source in ("BATO", "MANGADEX", "MANGAUPDATES") for key, value in
-                      (("MIN_DELAY", "0.02"), ("MAX_DELAY", "0.05"), ("MAX_REQUESTS_PER_HOUR", "1000000"))}
+        self.sites = {
+            "bato": BatoStandIn().start(),
+            "mangadex": MangaDexStandIn().start(),
+            "mangaupdates": MangaUpdatesStandIn().start(),
+        }
+        politeness = {
+            f"{source}_{key}": value
+            for source in ("BATO", "MANGADEX", "MANGAUPDATES")
+            for key, value in (("MIN_DELAY", "0.02"), ("MAX_DELAY", "0.05"), ("MAX_REQUESTS_PER_HOUR", "1000000"))
+        }
         self.env = {
-            "DJANGO_SETTINGS_MODULE": "batoshelf.settings", "SECRET_KEY": secrets.token_urlsafe(50),
-            "DATABASE_URL": DATABASE_SERVER, "REDIS_URL": REDIS_URL, "ALLOWED_HOSTS": "127.0.0.1,localhost",
-            "BATO_SITE_URLS": self.sites["bato"].api_url, "MANGADEX_API_URL": self.sites["mangadex"].api_url,
-            "MANGAUPDATES_API_URL": self.sites["mangaupdates"].api_url, **politeness,
+            "DJANGO_SETTINGS_MODULE": "batoshelf.settings",
+            "SECRET_KEY": secrets.token_urlsafe(50),
+            "DATABASE_URL": DATABASE_SERVER,
+            "REDIS_URL": REDIS_URL,
+            "ALLOWED_HOSTS": "127.0.0.1,localhost",
+            "BATO_SITE_URLS": self.sites["bato"].api_url,
+            "MANGADEX_API_URL": self.sites["mangadex"].api_url,
+            "MANGAUPDATES_API_URL": self.sites["mangaupdates"].api_url,
+            **politeness,
             "BATO_CHECK_INTERVAL_HOURS": "0.01",
-            "BATO_DISPATCH_LIMIT": "1000", "BATO_CLAIM_LEASE": "60", "Q_TIMEOUT": "30", "BATO_TIMEOUT": "5",
-            "BATO_BREAKER_FIRST_WAIT": str(size["breaker_first"]), "BATO_BREAKER_MAX_WAIT": str(size["breaker_max"]),
-            "NOTIFICATIONS_RELAY_INTERVAL": "2", "LOG_LEVEL": "WARNING", "PYTHONUNBUFFERED": "1",
+            "BATO_DISPATCH_LIMIT": "1000",
+            "BATO_CLAIM_LEASE": "60",
+            "Q_TIMEOUT": "30",
+            "BATO_TIMEOUT": "5",
+            "BATO_BREAKER_FIRST_WAIT": str(size["breaker_first"]),
+            "BATO_BREAKER_MAX_WAIT": str(size["breaker_max"]),
+            "NOTIFICATIONS_RELAY_INTERVAL": "2",
+            "LOG_LEVEL": "WARNING",
+            "PYTHONUNBUFFERED": "1",
         }
         os.environ.update(self.env)
         import django
@@ -297,7 +362,9 @@ class Proof:
 
         call_command("migrate", verbosity=0)
         redis_client().flushdb()
-        log(f"compressed time: {', '.join(f'{k}={self.env[k]}' for k in ('BATO_CHECK_INTERVAL_HOURS', 'BATO_CLAIM_LEASE', 'BATO_BREAKER_FIRST_WAIT', 'BATO_BREAKER_MAX_WAIT', 'BATO_MIN_DELAY', 'BATO_MAX_DELAY'))}")
+        log(
+            f"compressed time: {', '.join(f'{k}={self.env[k]}' for k in ('BATO_CHECK_INTERVAL_HOURS', 'BATO_CLAIM_LEASE', 'BATO_BREAKER_FIRST_WAIT', 'BATO_BREAKER_MAX_WAIT', 'BATO_MIN_DELAY', 'BATO_MAX_DELAY'))}"
+        )
 
         from notifications.models import Follow
         from scraping.checking.pipeline import import_title
@@ -318,32 +385,55 @@ class Proof:
         self.titles = [import_title(ref).title for ref in refs]
         log(f"{len(self.titles)} titles imported in {time.monotonic() - started:.1f} s")
         self.sessions = logged_in_sessions("proof-reader-", size["readers"])
-        Follow.objects.bulk_create([
-            Follow(user_id=user_id, title=self.titles[(i * size["follows"] + k) % len(self.titles)])
-            for i, (user_id, _) in enumerate(self.sessions) for k in range(size["follows"])
-        ], ignore_conflicts=True)
+        Follow.objects.bulk_create(
+            [
+                Follow(user_id=user_id, title=self.titles[(i * size["follows"] + k) % len(self.titles)])
+                for i, (user_id, _) in enumerate(self.sessions)
+                for k in range(size["follows"])
+            ],
+            ignore_conflicts=True,
+        )
 
         from tests.processes import free_port
 
         self.page_port = free_port()
-        self.pages = Service("gunicorn", [sys.executable, "-m", "gunicorn", "-c", "python:batoshelf.gunicorn",
-                                          "--bind", f"127.0.0.1:{self.page_port}", "--workers", "2",
-                                          "batoshelf.wsgi:application"], self.child_env(), self.log_dir)
+        self.pages = Service(
+            "gunicorn",
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "-c",
+                "python:batoshelf.gunicorn",
+                "--bind",
+                f"127.0.0.1:{self.page_port}",
+                "--workers",
+                "2",
+                "batoshelf.wsgi:application",
+            ],
+            self.child_env(),
+            self.log_dir,
+        )
         self.ports = [free_port(), free_port()]
         self.webs = [self.pages] + [
-            Service(f"daphne-{i}", [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port),
-                                    "batoshelf.asgi:application"], self.child_env(), self.log_dir)
+            Service(
+                f"daphne-{i}",
+                [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "batoshelf.asgi:application"],
+                self.child_env(),
+                self.log_dir,
+            )
             for i, port in enumerate(self.ports)
         ]
         self.workers = [
-            Service(f"worker-{i}", [sys.executable, "manage.py", "worker"], self.child_env(Q_WORKERS="2"),
-                    self.log_dir)
+            Service(f"worker-{i}", [sys.executable, "manage.py", "worker"], self.child_env(Q_WORKERS="2"), self.log_dir)
             for i in range(2)
         ]
         from tests.processes import http_status, wait_for
 
         for port in [self.page_port, *self.ports]:
-            wait_for(lambda: http_status(f"http://127.0.0.1:{port}/accounts/login/") == 200, 60, f"the server on {port}")
+            wait_for(
+                lambda: http_status(f"http://127.0.0.1:{port}/accounts/login/") == 200, 60, f"the server on {port}"
+            )
         self.fleet = Fleet()
         self.fleet.connect([(user_id, key, self.ports[i % 2]) for i, (user_id, key) in enumerate(self.sessions)])
         log(f"{len(self.sessions)} readers connected, half on each daphne")
@@ -371,8 +461,13 @@ class Proof:
         from scraping.models import Chapter
 
         wanted = [chapter_id for _, (_, chapter_id), _ in self.added]
-        return {(source, chapter_id): n for source, chapter_id, n in Chapter.objects.filter(source_id__in=wanted)
-                .values("title__source", "source_id").annotate(n=Count("pk")).values_list("title__source", "source_id", "n")}
+        return {
+            (source, chapter_id): n
+            for source, chapter_id, n in Chapter.objects.filter(source_id__in=wanted)
+            .values("title__source", "source_id")
+            .annotate(n=Count("pk"))
+            .values_list("title__source", "source_id", "n")
+        }
 
     def set_fault(self, fault, **options):
         for site in self.sites.values():
@@ -391,8 +486,10 @@ class Proof:
             except Exception as error:  # the database may be coming back
                 log(f"  waiting ({error.__class__.__name__})")
             time.sleep(2)
-        log(f"{what}: not settled after {timeout} s: {len(self.missing_chapters())} chapters missing, "
-            f"{len(self.undelivered())} notifications undelivered")
+        log(
+            f"{what}: not settled after {timeout} s: {len(self.missing_chapters())} chapters missing, "
+            f"{len(self.undelivered())} notifications undelivered"
+        )
         return False
 
     def missing_chapters(self):
@@ -413,13 +510,17 @@ class Proof:
         from scraping.models import Chapter
 
         stored = self.stored_new_chapters()
-        on_sites = sum(len(t.chapters) for site in self.sites.values() if site.name != "mangaupdates"
-                       for t in site.titles.values()) + sum(len(s.releases) for s in self.sites["mangaupdates"].titles.values())
+        on_sites = sum(
+            len(t.chapters) for site in self.sites.values() if site.name != "mangaupdates" for t in site.titles.values()
+        ) + sum(len(s.releases) for s in self.sites["mangaupdates"].titles.values())
         in_db = Chapter.objects.count()
         once = len(stored) == len(self.added) and all(n == 1 for n in stored.values())
-        self.report.promise(f"{phase}: every chapter stored exactly once, on every source", once and in_db == on_sites,
-                            f"{len(stored)} of {len(self.added)} new chapters stored; {in_db} chapters stored, "
-                            f"{on_sites} on the three stand-ins")
+        self.report.promise(
+            f"{phase}: every chapter stored exactly once, on every source",
+            once and in_db == on_sites,
+            f"{len(stored)} of {len(self.added)} new chapters stored; {in_db} chapters stored, "
+            f"{on_sites} on the three stand-ins",
+        )
         expected = {}
         pk_of = {(m.source, m.source_id): m.pk for m in self.titles}
         per_title = {}
@@ -427,39 +528,58 @@ class Proof:
             per_title[pk_of[title]] = per_title.get(pk_of[title], 0) + 1
         for user_id, title_id in Follow.objects.filter(title_id__in=per_title).values_list("user_id", "title_id"):
             expected[(user_id, title_id)] = per_title[title_id]
-        told = dict(((u, m), n) for u, m, n in Notification.objects.filter(kind__in=["new_chapter", "batch"])
-                    .values("user_id", "title_id").annotate(n=Sum("chapter_count"))
-                    .values_list("user_id", "title_id", "n"))
-        wrong = {k: (expected.get(k, 0), told.get(k, 0)) for k in set(expected) | set(told)
-                 if expected.get(k, 0) != told.get(k, 0)}
-        self.report.promise(f"{phase}: every follower told of each chapter exactly once", not wrong,
-                            f"{sum(expected.values())} chapter notices expected, {sum(told.values())} made"
-                            + (f"; wrong for {len(wrong)} follows, e.g. {next(iter(wrong.items()))}" if wrong else ""))
+        told = dict(
+            ((u, m), n)
+            for u, m, n in Notification.objects.filter(kind__in=["new_chapter", "batch"])
+            .values("user_id", "title_id")
+            .annotate(n=Sum("chapter_count"))
+            .values_list("user_id", "title_id", "n")
+        )
+        wrong = {
+            k: (expected.get(k, 0), told.get(k, 0))
+            for k in set(expected) | set(told)
+            if expected.get(k, 0) != told.get(k, 0)
+        }
+        self.report.promise(
+            f"{phase}: every follower told of each chapter exactly once",
+            not wrong,
+            f"{sum(expected.values())} chapter notices expected, {sum(told.values())} made"
+            + (f"; wrong for {len(wrong)} follows, e.g. {next(iter(wrong.items()))}" if wrong else ""),
+        )
         undelivered = self.undelivered()
         total = Notification.objects.filter(user_id__in=self.fleet.received).count()
         latencies = self.push_latencies(after=self.phase_began_after)
         self.report.promise(
-            f"{phase}: every notification reached its reader's socket, on either daphne", not undelivered,
+            f"{phase}: every notification reached its reader's socket, on either daphne",
+            not undelivered,
             f"{total - len(undelivered)} of {total} delivered, all phases so far; "
-            f"{self.fleet.reconnects} reconnects, {self.fleet.duplicates} duplicates dropped")
+            f"{self.fleet.reconnects} reconnects, {self.fleet.duplicates} duplicates dropped",
+        )
         if latencies:
-            self.report.figure(f"{phase}: check start to socket, this phase's live pushes",
-                               f"p50 {percentile(latencies, 0.5) * 1000:.0f} ms, "
-                               f"p99 {percentile(latencies, 0.99) * 1000:.0f} ms over {len(latencies)} pushes")
+            self.report.figure(
+                f"{phase}: check start to socket, this phase's live pushes",
+                f"p50 {percentile(latencies, 0.5) * 1000:.0f} ms, "
+                f"p99 {percentile(latencies, 0.99) * 1000:.0f} ms over {len(latencies)} pushes",
+            )
         self.phase_began_after = Notification.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
 
     def push_latencies(self, after=0):
         from notifications.models import Notification
 
-        created = dict(Notification.objects.filter(pk__in=[pk for pk in self.fleet.pushed_at if pk > after])
-                       .values_list("pk", "created_at"))
+        created = dict(
+            Notification.objects.filter(pk__in=[pk for pk in self.fleet.pushed_at if pk > after]).values_list(
+                "pk", "created_at"
+            )
+        )
         return [self.fleet.pushed_at[pk] - at.timestamp() for pk, at in created.items()]
 
     # Phases
 
     def steady_state(self):
-        log(f"chapters arrive: {self.size['rounds']} rounds of {self.size['per_round']} titles, "
-            f"{self.size['round_seconds']} s apart")
+        log(
+            f"chapters arrive: {self.size['rounds']} rounds of {self.size['per_round']} titles, "
+            f"{self.size['round_seconds']} s apart"
+        )
         for _ in range(self.size["rounds"]):
             self.publish(self.size["per_round"])
             time.sleep(self.size["round_seconds"])
@@ -468,15 +588,20 @@ class Proof:
         found = [self.found_after(c, at) for _, c, at in self.added]
         found = [f for f in found if f is not None]
         if found:
-            self.report.figure("steady state: publish to stored (checks every 36 s, dispatch every minute)",
-                               f"p50 {percentile(found, 0.5):.0f} s, p99 {percentile(found, 0.99):.0f} s")
+            self.report.figure(
+                "steady state: publish to stored (checks every 36 s, dispatch every minute)",
+                f"p50 {percentile(found, 0.5):.0f} s, p99 {percentile(found, 0.99):.0f} s",
+            )
 
     def found_after(self, chapter, published_at):
         from scraping.models import Chapter
 
         source, chapter_id = chapter
-        first_seen = Chapter.objects.filter(title__source=source, source_id=chapter_id).values_list(
-            "first_seen_at", flat=True).first()
+        first_seen = (
+            Chapter.objects.filter(title__source=source, source_id=chapter_id)
+            .values_list("first_seen_at", flat=True)
+            .first()
+        )
         return first_seen.timestamp() - published_at if first_seen else None
 
     def kill_a_worker_mid_check(self):
@@ -502,12 +627,18 @@ class Proof:
         victim.start()  # as a supervisor (systemd, compose) would
         spare.start()
         ok = self.settle("after the kill", timeout=300)
-        self.report.promise("kill -9 mid-check: the check is redone, nothing lost, nothing doubled", ok,
-                            f"worker killed with a request in flight; all {len(comic_ids)} titles' chapters "
-                            f"stored {time.monotonic() - killed_at:.0f} s later (claim lease 60 s)")
+        self.report.promise(
+            "kill -9 mid-check: the check is redone, nothing lost, nothing doubled",
+            ok,
+            f"worker killed with a request in flight; all {len(comic_ids)} titles' chapters "
+            f"stored {time.monotonic() - killed_at:.0f} s later (claim lease 60 s)",
+        )
         self.check_books("after the kill")
-        self.report.figure("after the kill", f"{CheckLog.objects.filter(outcome='failed').count()} failed checks "
-                           "logged in all (none is needed: the killed check left no row)")
+        self.report.figure(
+            "after the kill",
+            f"{CheckLog.objects.filter(outcome='failed').count()} failed checks "
+            "logged in all (none is needed: the killed check left no row)",
+        )
 
     def restart_mariadb(self):
         log("fault: restart MariaDB during a cycle")
@@ -520,10 +651,13 @@ class Proof:
         self.publish(self.size["per_round"])
         ok = self.settle("after the MariaDB restart", timeout=300)
         alive = all(s.alive() for s in self.webs + self.workers)
-        self.report.promise("MariaDB restarted: the processes recover without a crash loop", ok and alive,
-                            f"all {len(self.webs + self.workers)} processes still the same ones "
-                            f"({'alive' if alive else 'NOT all alive'}), chapters from before and after stored "
-                            "and delivered")
+        self.report.promise(
+            "MariaDB restarted: the processes recover without a crash loop",
+            ok and alive,
+            f"all {len(self.webs + self.workers)} processes still the same ones "
+            f"({'alive' if alive else 'NOT all alive'}), chapters from before and after stored "
+            "and delivered",
+        )
         self.check_books("after the MariaDB restart")
 
     def stop_redis(self):
@@ -536,18 +670,26 @@ class Proof:
         down_at = time.monotonic()
         self.publish(self.size["per_round"])
         # The queue lives in Redis, so the workers wait; `checktitles --once` checks without it.
-        checked = subprocess.run([sys.executable, "manage.py", "checktitles", "--once", "--force"], cwd=ROOT,
-                                env=self.child_env(), capture_output=True, text=True, timeout=down * 10 + 120)
+        checked = subprocess.run(
+            [sys.executable, "manage.py", "checktitles", "--once", "--force"],
+            cwd=ROOT,
+            env=self.child_env(),
+            capture_output=True,
+            text=True,
+            timeout=down * 10 + 120,
+        )
         made_while_down = Notification.objects.count() - before
         time.sleep(max(0.0, down - (time.monotonic() - down_at)))
         start_redis()
         ok = self.settle("after Redis came back", timeout=300)
         alive = all(s.alive() for s in self.webs + self.workers)
-        self.report.promise(f"Redis down {down} s: notifications kept and delivered after",
-                            ok and alive and made_while_down > 0 and checked.returncode == 0,
-                            f"{made_while_down} notifications made while it was down by `checktitles --once` (exit "
-                            f"{checked.returncode}; the queue itself is in Redis); all delivered after it came back; "
-                            f"processes {'alive' if alive else 'NOT all alive'}")
+        self.report.promise(
+            f"Redis down {down} s: notifications kept and delivered after",
+            ok and alive and made_while_down > 0 and checked.returncode == 0,
+            f"{made_while_down} notifications made while it was down by `checktitles --once` (exit "
+            f"{checked.returncode}; the queue itself is in Redis); all delivered after it came back; "
+            f"processes {'alive' if alive else 'NOT all alive'}",
+        )
         self.check_books("after the Redis stop")
 
     def requests_so_far(self):
@@ -569,19 +711,24 @@ class Proof:
         written = Chapter.objects.count() - stored_before
         states = {s.source: s for s in SourceState.objects.all()}
         self.set_fault(None)
-        self.report.promise("garbage from every source: nothing written, every breaker open",
-                            written == 0 and opened == set(self.sites),
-                            f"{written} chapters written during {seconds} s of garbage; breakers opened: "
-                            f"{', '.join(sorted(opened)) or 'none'} ("
-                            + ", ".join(f"{name} {state.breaker_openings} openings" for name, state in states.items())
-                            + ")")
+        self.report.promise(
+            "garbage from every source: nothing written, every breaker open",
+            written == 0 and opened == set(self.sites),
+            f"{written} chapters written during {seconds} s of garbage; breakers opened: "
+            f"{', '.join(sorted(opened)) or 'none'} ("
+            + ", ".join(f"{name} {state.breaker_openings} openings" for name, state in states.items())
+            + ")",
+        )
         recovered_at = time.monotonic()
         ok = self.settle("after the garbage", timeout=300)
         still_open = sorted(SourceState.objects.filter(breaker_until__isnull=False).values_list("source", flat=True))
-        self.report.promise("garbage from every source: recovery after", ok and not still_open,
-                            f"breakers {'all closed' if not still_open else 'still open: ' + ', '.join(still_open)}; "
-                            f"everything stored and delivered {time.monotonic() - recovered_at:.0f} s after the "
-                            f"sources were well again (breaker waits capped at {self.size['breaker_max']} s here)")
+        self.report.promise(
+            "garbage from every source: recovery after",
+            ok and not still_open,
+            f"breakers {'all closed' if not still_open else 'still open: ' + ', '.join(still_open)}; "
+            f"everything stored and delivered {time.monotonic() - recovered_at:.0f} s after the "
+            f"sources were well again (breaker waits capped at {self.size['breaker_max']} s here)",
+        )
         self.check_books("after the garbage")
 
     def load(self):
@@ -604,25 +751,36 @@ class Proof:
         before = Notification.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
         self.publish(1, [(title.source, title.source_id)])
         ok = self.settle("load", timeout=300)
-        self.report.promise(f"load: {count} sockets on one daphne, each gets its notification", ok,
-                            f"connected in {took:.1f} s (handshake and backlog p50 {percentile(connects, 0.5) * 1000:.0f} ms, "
-                            f"p99 {percentile(connects, 0.99) * 1000:.0f} ms), {self.fleet.reconnects} reconnects "
-                            "in all phases")
+        self.report.promise(
+            f"load: {count} sockets on one daphne, each gets its notification",
+            ok,
+            f"connected in {took:.1f} s (handshake and backlog p50 {percentile(connects, 0.5) * 1000:.0f} ms, "
+            f"p99 {percentile(connects, 0.99) * 1000:.0f} ms), {self.fleet.reconnects} reconnects "
+            "in all phases",
+        )
         latencies = self.push_latencies(after=before)
-        self.report.figure(f"load: check start to socket, one chapter to {count}+ followers",
-                           f"p50 {percentile(latencies, 0.5) * 1000:.0f} ms, p99 {percentile(latencies, 0.99) * 1000:.0f} ms"
-                           f" ({len(latencies)} pushes)")
+        self.report.figure(
+            f"load: check start to socket, one chapter to {count}+ followers",
+            f"p50 {percentile(latencies, 0.5) * 1000:.0f} ms, p99 {percentile(latencies, 0.99) * 1000:.0f} ms"
+            f" ({len(latencies)} pushes)",
+        )
         self.page_load(sessions[0][1])
 
     def page_load(self, session_key):
         seconds = self.size["wrk_seconds"]
         if shutil.which("wrk") is None:
-            self.report.promise("load: the notifications page under wrk", False,
-                                "wrk is not installed (scripts/prove-production installs Debian's)")
+            self.report.promise(
+                "load: the notifications page under wrk",
+                False,
+                "wrk is not installed (scripts/prove-production installs Debian's)",
+            )
             return
         url = f"http://127.0.0.1:{self.page_port}/notifications/"
-        done = subprocess.run(["wrk", "-t2", "-c32", f"-d{seconds}s", "--latency", "-H",
-                               f"Cookie: sessionid={session_key}", url], capture_output=True, text=True)
+        done = subprocess.run(
+            ["wrk", "-t2", "-c32", f"-d{seconds}s", "--latency", "-H", f"Cookie: sessionid={session_key}", url],
+            capture_output=True,
+            text=True,
+        )
         out = done.stdout
         p50 = re.search(r"50%\s+(\S+)", out)
         p99 = re.search(r"99%\s+(\S+)", out)
@@ -633,12 +791,15 @@ class Proof:
         server_errors = sum(s.log_path.read_text(errors="replace").count("Internal Server Error") for s in self.webs)
         server_errors += self.pages.log_path.read_text(errors="replace").count("Traceback")
         ok = done.returncode == 0 and p50 and not bad and not errors and not server_errors
-        self.report.promise("load: the notifications page under wrk (gunicorn, 2 workers), no errors", ok,
-                            f"{total.group(1) if total else '?'} requests in {seconds} s with 32 connections, "
-                            f"{rate.group(1) if rate else '?'}/s, p50 {p50.group(1) if p50 else '?'}, "
-                            f"p99 {p99.group(1) if p99 else '?'}, "
-                            f"{bad.group(1) if bad else 0} non-2xx, socket errors: {errors.group(1) if errors else 'none'}; "
-                            f"{server_errors} server errors in the gunicorn and daphne logs over the whole run")
+        self.report.promise(
+            "load: the notifications page under wrk (gunicorn, 2 workers), no errors",
+            ok,
+            f"{total.group(1) if total else '?'} requests in {seconds} s with 32 connections, "
+            f"{rate.group(1) if rate else '?'}/s, p50 {p50.group(1) if p50 else '?'}, "
+            f"p99 {p99.group(1) if p99 else '?'}, "
+            f"{bad.group(1) if bad else 0} non-2xx, socket errors: {errors.group(1) if errors else 'none'}; "
+            f"{server_errors} server errors in the gunicorn and daphne logs over the whole run",
+        )
 
     def teardown(self):
         if hasattr(self, "fleet"):
@@ -652,8 +813,12 @@ class Proof:
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--short", action="store_true", help="the CI run: fewer titles and readers, short faults")
-    parser.add_argument("--logs", type=Path, default=Path(os.environ.get("TMPDIR", "/tmp")) / "batoshelf-proof",
-                        help="where the processes' output goes (default /tmp/batoshelf-proof)")
+    parser.add_argument(
+        "--logs",
+        type=Path,
+        default=Path(os.environ.get("TMPDIR", "/tmp")) / "batoshelf-proof",
+        help="where the processes' output goes (default /tmp/batoshelf-proof)",
+    )
     args = parser.parse_args()
     size = SHORT if args.short else FULL
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
@@ -674,8 +839,10 @@ def main():
         proof.teardown()
         log(f"ran {time.monotonic() - began:.0f} s; process output in {args.logs}")
     restarts = {s.name: s.started - 1 for s in proof.webs + proof.workers if s.started > 1}
-    proof.report.figure("processes started again by the script",
-                        f"{restarts} (the killed worker, and the one stopped so the killed one had the check)")
+    proof.report.figure(
+        "processes started again by the script",
+        f"{restarts} (the killed worker, and the one stopped so the killed one had the check)",
+    )
     sys.exit(proof.report.summary())
 
 

@@ -15,7 +15,17 @@ class FollowAdmin(admin.ModelAdmin):
 
 @admin.register(Notification)
 class NotificationAdmin(admin.ModelAdmin):
-    list_display = ("created_at", "user", "title", "kind", "importance", "message", "chapter_count", "is_read", "emitted_at")
+    list_display = (
+        "created_at",
+        "user",
+        "title",
+        "kind",
+        "importance",
+        "message",
+        "chapter_count",
+        "is_read",
+        "emitted_at",
+    )
     list_filter = ("kind", "importance", "is_read")
     search_fields = ("user__username", "title__name", "message")
     date_hierarchy = "created_at"

@@ -30,7 +30,8 @@ def sync_message(user, since):
     """What a browser gets on (re)connecting: its unread count and what it missed since `since`."""
     missed = list(Notification.objects.missed_by(user, since, BACKLOG_LIMIT + 1))
     return messages.sync(
-        Notification.objects.unread_count(user), [n.to_dict() for n in missed[:BACKLOG_LIMIT]],
+        Notification.objects.unread_count(user),
+        [n.to_dict() for n in missed[:BACKLOG_LIMIT]],
         more_missed=len(missed) > BACKLOG_LIMIT,
     )
 

@@ -89,7 +89,7 @@ def events_for(notifications, now):
 async def send_events(events):
     layer = get_channel_layer()
     for start in range(0, len(events), MESSAGE_BATCH):
-        batch = events[start:start + MESSAGE_BATCH]
+        batch = events[start : start + MESSAGE_BATCH]
         await layer.group_send(NEW_NOTIFICATIONS, messages.new_notifications(batch))
 
 

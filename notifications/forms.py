@@ -32,8 +32,9 @@ class AddTitleForm(forms.Form):
 class MoveTitleForm(forms.Form):
     to = TitleReferenceField(
         label="Move to",
-        widget=forms.TextInput(attrs={"placeholder": "https://mangadex.org/title/… or mangaupdates:64897697818",
-                                      "size": 60}),
+        widget=forms.TextInput(
+            attrs={"placeholder": "https://mangadex.org/title/… or mangaupdates:64897697818", "size": 60}
+        ),
     )
 
     def move(self, title, by):

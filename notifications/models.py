@@ -46,13 +46,15 @@ class NotificationQuerySet(models.QuerySet):
         drafts = []
         if len(new_chapters) >= BATCH_THRESHOLD:
             first, last = new_chapters[0], new_chapters[-1]
-            drafts.append(dict(
-                kind=Notification.Kind.BATCH,
-                importance=Notification.Importance.NORMAL,
-                chapter=last,
-                chapter_count=len(new_chapters),
-                message=f"{len(new_chapters)} new chapters of {title.name}: {name(first)} – {name(last)}",
-            ))
+            drafts.append(
+                dict(
+                    kind=Notification.Kind.BATCH,
+                    importance=Notification.Importance.NORMAL,
+                    chapter=last,
+                    chapter_count=len(new_chapters),
+                    message=f"{len(new_chapters)} new chapters of {title.name}: {name(first)} – {name(last)}",
+                )
+            )
         else:
             drafts.extend(
                 dict(
@@ -64,16 +66,20 @@ class NotificationQuerySet(models.QuerySet):
                 for chapter in new_chapters
             )
         if status_changed:
-            drafts.append(dict(
-                kind=Notification.Kind.STATUS_CHANGE,
-                importance=Notification.Importance.NORMAL,
-                old_status=old_status,
-                new_status=title.upload_status,
-                message=f"{title.name} is now {title.upload_status or 'without a status'} (was {old_status})",
-            ))
+            drafts.append(
+                dict(
+                    kind=Notification.Kind.STATUS_CHANGE,
+                    importance=Notification.Importance.NORMAL,
+                    old_status=old_status,
+                    new_status=title.upload_status,
+                    message=f"{title.name} is now {title.upload_status or 'without a status'} (was {old_status})",
+                )
+            )
         return self.bulk_create(
             [
-                Notification(user_id=user_id, title=title, created_at=now, **{**draft, "message": draft["message"][:500]})
+                Notification(
+                    user_id=user_id, title=title, created_at=now, **{**draft, "message": draft["message"][:500]}
+                )
                 for user_id in user_ids
                 for draft in drafts
             ]
@@ -82,36 +88,64 @@ class NotificationQuerySet(models.QuerySet):
     def create_for_paused_title(self, title, now):
         """Tell each follower of `title`, once, that checks of it stopped because its source lost it."""
         user_ids = Follow.objects.filter(title=title).values_list("user_id", flat=True)
-        message = (f"{title.name} could not be found on {title.source_object.display_name} "
-                   f"{title.schedule.not_found_checks} times in a row, so it is no longer checked; staff can resume "
-                   "it when it is back, or it can move to another source.")
-        return self.bulk_create([
-            Notification(user_id=user_id, title=title, kind=Notification.Kind.TITLE_PAUSED,
-                         importance=Notification.Importance.HIGH, created_at=now, message=message[:500])
-            for user_id in user_ids
-        ])
+        message = (
+            f"{title.name} could not be found on {title.source_object.display_name} "
+            f"{title.schedule.not_found_checks} times in a row, so it is no longer checked; staff can resume "
+            "it when it is back, or it can move to another source."
+        )
+        return self.bulk_create(
+            [
+                Notification(
+                    user_id=user_id,
+                    title=title,
+                    kind=Notification.Kind.TITLE_PAUSED,
+                    importance=Notification.Importance.HIGH,
+                    created_at=now,
+                    message=message[:500],
+                )
+                for user_id in user_ids
+            ]
+        )
 
     def create_for_move(self, old, new, user_ids, now, *, by=None):
         """Tell these followers of `old` that they now follow `new`, on another source."""
         who = f" by {by.get_username()}" if by else ""
-        message = (f"{old.name} moved{who} from {old.source_object.display_name} to "
-                   f"{new.source_object.display_name} ({new.name}): you follow it there now.")
-        return self.bulk_create([
-            Notification(user_id=user_id, title=new, kind=Notification.Kind.TITLE_MOVED,
-                         importance=Notification.Importance.NORMAL, created_at=now, message=message[:500])
-            for user_id in user_ids
-        ])
+        message = (
+            f"{old.name} moved{who} from {old.source_object.display_name} to "
+            f"{new.source_object.display_name} ({new.name}): you follow it there now."
+        )
+        return self.bulk_create(
+            [
+                Notification(
+                    user_id=user_id,
+                    title=new,
+                    kind=Notification.Kind.TITLE_MOVED,
+                    importance=Notification.Importance.NORMAL,
+                    created_at=now,
+                    message=message[:500],
+                )
+                for user_id in user_ids
+            ]
+        )
 
     def create_for_staff(self, message, now, title=None):
         """Tell every active staff member something about the checking (`title` None: about a whole source or the checking as a whole)."""
         from django.contrib.auth import get_user_model
 
         staff = get_user_model().objects.filter(is_staff=True, is_active=True).values_list("pk", flat=True)
-        return self.bulk_create([
-            Notification(user_id=user_id, title=title, kind=Notification.Kind.ALERT,
-                         importance=Notification.Importance.HIGH, created_at=now, message=message[:500])
-            for user_id in staff
-        ])
+        return self.bulk_create(
+            [
+                Notification(
+                    user_id=user_id,
+                    title=title,
+                    kind=Notification.Kind.ALERT,
+                    importance=Notification.Importance.HIGH,
+                    created_at=now,
+                    message=message[:500],
+                )
+                for user_id in staff
+            ]
+        )
 
     def unread(self):
         return self.filter(is_read=False)
@@ -119,7 +153,8 @@ class NotificationQuerySet(models.QuerySet):
     def badge(self, user):
         """{"unread", "total", "last_id"} of `user`'s notifications, in one query: the page header's badge."""
         counted = self.filter(user=user).aggregate(
-            unread=Count("pk", filter=Q(is_read=False)), total=Count("pk"), last_id=Max("pk"))
+            unread=Count("pk", filter=Q(is_read=False)), total=Count("pk"), last_id=Max("pk")
+        )
         return {**counted, "last_id": counted["last_id"] or 0}
 
     def unread_count(self, user):
@@ -141,7 +176,9 @@ class NotificationQuerySet(models.QuerySet):
         counts = dict.fromkeys(user_ids, 0)
         counts.update(
             self.filter(user_id__in=user_ids, is_read=False)
-            .values("user_id").annotate(unread=Count("pk")).values_list("user_id", "unread")
+            .values("user_id")
+            .annotate(unread=Count("pk"))
+            .values_list("user_id", "unread")
         )
         return counts
 
@@ -163,7 +200,11 @@ class Notification(models.Model):
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications")
     # Empty for staff alerts about a whole source.
     title = models.ForeignKey(
-        "scraping.Title", on_delete=models.CASCADE, null=True, blank=True, related_name="notifications",
+        "scraping.Title",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="notifications",
         verbose_name="title",
     )
     chapter = models.ForeignKey(

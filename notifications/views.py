@@ -32,8 +32,21 @@ PAGE_SIZE = 25
 
 # What a row of the notifications page shows, read as plain tuples: building 25 notifications,
 # titles and chapters as models costs a millisecond the page does not have.
-PAGE_FIELDS = ("id", "title_id", "kind", "importance", "message", "is_read", "created_at", "title__name",
-               "title__source", "title__source_id", "chapter_id", "chapter__url_path", "chapter__external_url")
+PAGE_FIELDS = (
+    "id",
+    "title_id",
+    "kind",
+    "importance",
+    "message",
+    "is_read",
+    "created_at",
+    "title__name",
+    "title__source",
+    "title__source_id",
+    "chapter_id",
+    "chapter__url_path",
+    "chapter__external_url",
+)
 KIND_NAMES = dict(Notification.Kind.choices)
 
 
@@ -52,8 +65,9 @@ def group_by_check(notifications):
         if last and last["title_id"] == notification.title_id and last["created_at"] == notification.created_at:
             last["items"].append(notification)
         else:
-            groups.append({"title_id": notification.title_id, "created_at": notification.created_at,
-                           "items": [notification]})
+            groups.append(
+                {"title_id": notification.title_id, "created_at": notification.created_at, "items": [notification]}
+            )
     for group in groups:
         group["unread"] = sum(not n.is_read for n in group["items"])
     return groups
@@ -64,7 +78,8 @@ def row_link(row):
     if row.chapter_id is None or row.title__source is None:
         return None
     return sources.get(row.title__source).chapter_link(
-        row.title__source_id, row.chapter__url_path or "", row.chapter__external_url or "")
+        row.title__source_id, row.chapter__url_path or "", row.chapter__external_url or ""
+    )
 
 
 # The rows of the notifications page are built here, not in its template: 25 rows through the
@@ -82,9 +97,14 @@ def group_html(group, read_url):
                 text += ' <span class="status">external</span>'
         else:
             text = f"<span>{escape(n.message)}</span>"
-        button = "" if n.is_read else (
-            f' <button type="submit" form="mark-read-form" formaction="{escape(read_url.format(n.id))}" '
-            f'class="mark-read" data-notification-id="{n.id}">Mark read</button>')
+        button = (
+            ""
+            if n.is_read
+            else (
+                f' <button type="submit" form="mark-read-form" formaction="{escape(read_url.format(n.id))}" '
+                f'class="mark-read" data-notification-id="{n.id}">Mark read</button>'
+            )
+        )
         rows.append(
             f'<li class="notification{"" if n.is_read else " unread"} importance-{int(n.importance)}" '
             f'data-notification-id="{n.id}"><span class="kind">{escape(KIND_NAMES.get(n.kind, n.kind))}</span> '
@@ -93,9 +113,11 @@ def group_html(group, read_url):
     iso = group["created_at"].isoformat()
     head = ""
     if len(rows) > 1:
-        head = (f'<div class="group-head"><strong>{escape(group["items"][0].title__name or "")}</strong>: '
-                f'{len(rows)} notifications from one check '
-                f'<time datetime="{iso}">{utc_minute(group["created_at"])}</time></div>')
+        head = (
+            f'<div class="group-head"><strong>{escape(group["items"][0].title__name or "")}</strong>: '
+            f"{len(rows)} notifications from one check "
+            f'<time datetime="{iso}">{utc_minute(group["created_at"])}</time></div>'
+        )
     return mark_safe(
         f'<li class="group{" unread" if group["unread"] else ""}" data-title-id="{group["title_id"] or ""}" '
         f'data-created-at="{iso}">{head}<ul>{"".join(rows)}</ul></li>'
@@ -125,10 +147,17 @@ def notification_list(request):
     total = badge["unread"] if show == "unread" else badge["total"]
     page = CountedPaginator(notifications, PAGE_SIZE, total).get_page(request.GET.get("page"))
     read_url = reverse("notifications:read", args=[1]).replace("/1/", "/{}/")
-    return render(request, "notifications/list.html", {
-        "show": show, "page": page, "here": request.get_full_path(), "notification_badge": badge,
-        "groups": [group_html(group, read_url) for group in group_by_check(page.object_list)],
-    })
+    return render(
+        request,
+        "notifications/list.html",
+        {
+            "show": show,
+            "page": page,
+            "here": request.get_full_path(),
+            "notification_badge": badge,
+            "groups": [group_html(group, read_url) for group in group_by_check(page.object_list)],
+        },
+    )
 
 
 class CountedPaginator(Paginator):
@@ -191,15 +220,19 @@ def shelf(request):
             form.add_error("url", getattr(error, "message", str(error)))
         else:
             verb = "Now following" if imported.followed else "You already follow"
-            messages.success(request, f"{verb} {imported.title.name} on {imported.title.source_object.display_name} "
-                                      f"({imported.chapters} chapters).")
+            messages.success(
+                request,
+                f"{verb} {imported.title.name} on {imported.title.source_object.display_name} "
+                f"({imported.chapters} chapters).",
+            )
             return redirect("notifications:shelf")
     down = sources_down_long(timezone.now())
     follows = list(_shelf_follows(request.user))
     for follow in follows:
         title = follow.title
         follow.latest_chapter_link = title.source_object.chapter_link(
-            title.source_id, follow.latest_chapter_path or "", follow.latest_chapter_external or "")
+            title.source_id, follow.latest_chapter_path or "", follow.latest_chapter_external or ""
+        )
         follow.source_down_since = down.get(title.source)
     others = Title.objects.exclude(followers__user=request.user).filter(moved_to__isnull=True).order_by("name")[:50]
     return render(request, "notifications/shelf.html", {"form": form, "follows": follows, "others": others})
@@ -222,14 +255,23 @@ def move(request, title_id):
     if request.method == "POST":
         result = form.move(title, by=request.user)
         if result:
-            messages.success(request, (
-                f"{title.name} moved to {result.new.source_object.display_name} as {result.new.name}: "
-                f"{result.moved + result.merged} follower(s) follow it there now; the old title is no longer checked."
-            ))
+            messages.success(
+                request,
+                (
+                    f"{title.name} moved to {result.new.source_object.display_name} as {result.new.name}: "
+                    f"{result.moved + result.merged} follower(s) follow it there now; the old title is no longer checked."
+                ),
+            )
             return redirect("notifications:shelf")
-    return render(request, "notifications/move.html", {
-        "title": title, "form": form, "searches": find_elsewhere(title),
-    })
+    return render(
+        request,
+        "notifications/move.html",
+        {
+            "title": title,
+            "form": form,
+            "searches": find_elsewhere(title),
+        },
+    )
 
 
 @login_required

@@ -70,8 +70,16 @@ class CheckScheduleInline(LearnedRhythmDisplay, admin.StackedInline):
     model = CheckSchedule
     can_delete = False
     fields = (
-        "next_check_at", "reason", "predicted_release", "rhythm", "manual_interval_hours", "paused", "priority",
-        "last_checked_at", "misses", "failures",
+        "next_check_at",
+        "reason",
+        "predicted_release",
+        "rhythm",
+        "manual_interval_hours",
+        "paused",
+        "priority",
+        "last_checked_at",
+        "misses",
+        "failures",
     )
     readonly_fields = ("last_checked_at", "misses", "failures", "reason", "predicted_release", "rhythm")
 
@@ -81,8 +89,16 @@ class RecentCheckLogInline(admin.TabularInline):
 
     model = CheckLog
     verbose_name_plural = f"last {RECENT_LOGS} checks"
-    fields = ("started_at", "outcome", "new_chapters", "chapters_seen", "duration_ms", "http_status", "error_kind",
-              "message")
+    fields = (
+        "started_at",
+        "outcome",
+        "new_chapters",
+        "chapters_seen",
+        "duration_ms",
+        "http_status",
+        "error_kind",
+        "message",
+    )
     readonly_fields = fields
     can_delete = False
     extra = 0
@@ -128,48 +144,97 @@ class LanguagesField(forms.CharField):
 
 class TitleForm(forms.ModelForm):
     languages = LanguagesField(
-        required=False, help_text="Chapter languages to follow where the source has several (MangaDex), comma-"
-                                  "separated, e.g. en, pt-br; empty for MANGADEX_LANGUAGES. A change fetches the "
-                                  "title's whole list again at its next check, telling nobody.",
+        required=False,
+        help_text="Chapter languages to follow where the source has several (MangaDex), comma-"
+        "separated, e.g. en, pt-br; empty for MANGADEX_LANGUAGES. A change fetches the "
+        "title's whole list again at its next check, telling nobody.",
     )
 
 
 class ManualIntervalForm(forms.Form):
     hours = forms.FloatField(
-        label="Check every (hours)", min_value=PIN_HOURS[0], max_value=PIN_HOURS[1],
+        label="Check every (hours)",
+        min_value=PIN_HOURS[0],
+        max_value=PIN_HOURS[1],
         help_text=f"Between {PIN_HOURS[0]:g} and {PIN_HOURS[1]:g} hours. "
-                  "The learned rhythm is kept and used again when unpinned.",
+        "The learned rhythm is kept and used again when unpinned.",
     )
 
 
 @admin.register(Title)
 class TitleAdmin(admin.ModelAdmin):
     list_display = (
-        "name", "source", "source_id", "upload_status", "orig_lang", "chapter_count", "latest_release",
-        "next_check", "follower_count", "refreshed_at",
+        "name",
+        "source",
+        "source_id",
+        "upload_status",
+        "orig_lang",
+        "chapter_count",
+        "latest_release",
+        "next_check",
+        "follower_count",
+        "refreshed_at",
     )
     list_filter = ("source", "upload_status", "orig_lang", "schedule__paused")
     search_fields = ("name", "source_id", "alt_names", "authors")
     date_hierarchy = "first_seen_at"
     list_select_related = ("schedule",)
     form = TitleForm
-    readonly_fields = ("source", "source_id", "first_seen_at", "refreshed_at", "chapters_link", "source_link",
-                       "moved_to", "cover_link", "alt_names_text", "authors_text", "artists_text", "genres_text",
-                       "score_distribution_text", "emotions_text")
+    readonly_fields = (
+        "source",
+        "source_id",
+        "first_seen_at",
+        "refreshed_at",
+        "chapters_link",
+        "source_link",
+        "moved_to",
+        "cover_link",
+        "alt_names_text",
+        "authors_text",
+        "artists_text",
+        "genres_text",
+        "score_distribution_text",
+        "emotions_text",
+    )
     inlines = [CheckScheduleInline, RecentCheckLogInline]
-    actions = ("check_now", "pause_checks", "resume_checks", "reset_schedule", "set_manual_interval",
-               "find_elsewhere")
+    actions = ("check_now", "pause_checks", "resume_checks", "reset_schedule", "set_manual_interval", "find_elsewhere")
     fieldsets = (
-        (None, {"fields": ("name", ("source", "source_id"), "source_link", "chapters_link", "moved_to",
-                           "alt_names_text", "description", "languages")}),
+        (
+            None,
+            {
+                "fields": (
+                    "name",
+                    ("source", "source_id"),
+                    "source_link",
+                    "chapters_link",
+                    "moved_to",
+                    "alt_names_text",
+                    "description",
+                    "languages",
+                )
+            },
+        ),
         ("Status", {"fields": ("upload_status", "original_status", "year", "original_pub_from", "original_pub_till")}),
-        ("Credits", {"fields": ("authors_text", "artists_text", "genres_text", "orig_lang", "read_direction",
-                                "cover_link")}),
-        ("Figures on the source", {
-            "classes": ("collapse",),
-            "fields": ("score", "votes", "score_distribution_text", "follows", "reviews", "replies",
-                       "views_all_time", "emotions_text"),
-        }),
+        (
+            "Credits",
+            {"fields": ("authors_text", "artists_text", "genres_text", "orig_lang", "read_direction", "cover_link")},
+        ),
+        (
+            "Figures on the source",
+            {
+                "classes": ("collapse",),
+                "fields": (
+                    "score",
+                    "votes",
+                    "score_distribution_text",
+                    "follows",
+                    "reviews",
+                    "replies",
+                    "views_all_time",
+                    "emotions_text",
+                ),
+            },
+        ),
         ("Tracking", {"fields": ("first_seen_at", "refreshed_at")}),
     )
 
@@ -209,14 +274,18 @@ class TitleAdmin(admin.ModelAdmin):
             count = CheckSchedule.objects.filter(title__in=queryset).update(manual_interval_hours=hours)
             self.message_user(request, f"{count} title(s) are checked every {hours:g} h from their next check.")
             return None
-        return TemplateResponse(request, "admin/scraping/title/set_manual_interval.html", {
-            **self.admin_site.each_context(request),
-            "title": "Pin a check interval",
-            "form": form,
-            "titles": queryset,
-            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
-            "opts": self.model._meta,
-        })
+        return TemplateResponse(
+            request,
+            "admin/scraping/title/set_manual_interval.html",
+            {
+                **self.admin_site.each_context(request),
+                "title": "Pin a check interval",
+                "form": form,
+                "titles": queryset,
+                "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+                "opts": self.model._meta,
+            },
+        )
 
     @admin.action(description="Find the selected title on another source and move its followers…")
     def find_elsewhere(self, request, queryset):
@@ -228,25 +297,37 @@ class TitleAdmin(admin.ModelAdmin):
         if "apply" in request.POST:
             result = form.move(title, by=request.user)
             if result:
-                self.message_user(request, (
-                    f"{title.name} moved to {result.new} with {result.moved + result.merged} follower(s); "
-                    "the old title is paused."))
+                self.message_user(
+                    request,
+                    (
+                        f"{title.name} moved to {result.new} with {result.moved + result.merged} follower(s); "
+                        "the old title is paused."
+                    ),
+                )
                 return None
-        return TemplateResponse(request, "admin/scraping/title/move.html", {
-            **self.admin_site.each_context(request),
-            "title": f"Find {title.name} on another source",  # the page's heading, as every admin page has
-            "moving": title,
-            "form": form,
-            "searches": find_elsewhere(title),
-            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
-            "opts": self.model._meta,
-        })
+        return TemplateResponse(
+            request,
+            "admin/scraping/title/move.html",
+            {
+                **self.admin_site.each_context(request),
+                "title": f"Find {title.name} on another source",  # the page's heading, as every admin page has
+                "moving": title,
+                "form": form,
+                "searches": find_elsewhere(title),
+                "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+                "opts": self.model._meta,
+            },
+        )
 
     def get_queryset(self, request):
-        return super().get_queryset(request).annotate(
-            chapter_total=Count("chapters", distinct=True),
-            latest_release_at=Max("chapters__published_at"),
-            follower_total=Count("followers", distinct=True),
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                chapter_total=Count("chapters", distinct=True),
+                latest_release_at=Max("chapters__published_at"),
+                follower_total=Count("followers", distinct=True),
+            )
         )
 
     @admin.display(description="chapters", ordering="chapter_total")
@@ -270,9 +351,7 @@ class TitleAdmin(admin.ModelAdmin):
 
     @admin.display(description="chapters")
     def chapters_link(self, obj):
-        return format_html(
-            '<a href="../../chapter/?title__id__exact={}">{} chapters</a>', obj.pk, obj.chapters.count()
-        )
+        return format_html('<a href="../../chapter/?title__id__exact={}">{} chapters</a>', obj.pk, obj.chapters.count())
 
     @admin.display(description="on the source")
     def source_link(self, obj):
@@ -305,13 +384,25 @@ class TitleAdmin(admin.ModelAdmin):
     @admin.display(description="cover image")
     def cover_link(self, obj):
         # A link, not an image: MangaDex answers hot-linked covers with the wrong picture.
-        return format_html('<a href="{}" rel="noreferrer">{}</a>', obj.cover_url, obj.cover_url) if obj.cover_url else "-"
+        return (
+            format_html('<a href="{}" rel="noreferrer">{}</a>', obj.cover_url, obj.cover_url) if obj.cover_url else "-"
+        )
 
 
 @admin.register(Chapter)
 class ChapterAdmin(admin.ModelAdmin):
-    list_display = ("name", "title", "number", "volume", "language", "group_names", "subtitle", "published_at",
-                    "available", "first_seen_at")
+    list_display = (
+        "name",
+        "title",
+        "number",
+        "volume",
+        "language",
+        "group_names",
+        "subtitle",
+        "published_at",
+        "available",
+        "first_seen_at",
+    )
     list_filter = ("title__source", "language", "available", "first_seen_at")
     search_fields = ("name", "subtitle", "source_id", "title__name", "title__source_id")
     date_hierarchy = "published_at"
@@ -329,8 +420,16 @@ class ChapterAdmin(admin.ModelAdmin):
 @admin.register(CheckSchedule)
 class CheckScheduleAdmin(LearnedRhythmDisplay, admin.ModelAdmin):
     list_display = (
-        "title", "next_check_at", "reason", "predicted_release", "last_checked_at", "misses", "failures",
-        "paused", "manual_interval_hours", "priority",
+        "title",
+        "next_check_at",
+        "reason",
+        "predicted_release",
+        "last_checked_at",
+        "misses",
+        "failures",
+        "paused",
+        "manual_interval_hours",
+        "priority",
     )
     list_filter = ("paused", "failures", PinnedFilter)
     list_editable = ("paused", "manual_interval_hours", "priority")
@@ -339,13 +438,13 @@ class CheckScheduleAdmin(LearnedRhythmDisplay, admin.ModelAdmin):
     list_select_related = ("title",)
     raw_id_fields = ("title",)
     exclude = ("learned",)
-    readonly_fields = ("last_checked_at", "misses", "failures", "reason", "predicted_release", "rhythm",
-                       "learned_text")
+    readonly_fields = ("last_checked_at", "misses", "failures", "reason", "predicted_release", "rhythm", "learned_text")
     ordering = ("next_check_at",)
 
     @admin.display(description="what was learned")
     def learned_text(self, schedule):
         return as_text(schedule.learned or {})
+
     actions = ("pause_checks", "resume_checks", "follow_learned_rhythm")
 
     @admin.action(description="Pause checks of the selected titles")
@@ -376,8 +475,16 @@ class CheckRequestAdmin(admin.ModelAdmin):
 @admin.register(CheckLog)
 class CheckLogAdmin(admin.ModelAdmin):
     list_display = (
-        "started_at", "title", "outcome", "new_chapters", "chapters_seen", "duration_ms",
-        "http_requests", "http_status", "error_kind", "message",
+        "started_at",
+        "title",
+        "outcome",
+        "new_chapters",
+        "chapters_seen",
+        "duration_ms",
+        "http_requests",
+        "http_status",
+        "error_kind",
+        "message",
     )
     list_filter = ("outcome", "error_kind", "http_status")
     search_fields = ("title__name", "title__source_id", "message")
@@ -397,8 +504,17 @@ class CheckLogAdmin(admin.ModelAdmin):
 class SourceStateAdmin(admin.ModelAdmin):
     """Staff may end a pause or close the breaker here by clearing its time."""
 
-    list_display = ("__str__", "mirror", "paused_until", "pause_reason", "breaker_until", "breaker_opened_at",
-                    "breaker_openings", "breaker_reason", "failures_in_a_row")
+    list_display = (
+        "__str__",
+        "mirror",
+        "paused_until",
+        "pause_reason",
+        "breaker_until",
+        "breaker_opened_at",
+        "breaker_openings",
+        "breaker_reason",
+        "failures_in_a_row",
+    )
     readonly_fields = ("source",)
 
     def has_add_permission(self, request):
@@ -417,12 +533,29 @@ class JobConfigForm(forms.ModelForm):
 @admin.register(JobConfig)
 class JobConfigAdmin(admin.ModelAdmin):
     form = JobConfigForm
-    list_display = ("job_type", "display_name", "enabled", "interval_minutes", "active_window", "last_success_at",
-                    "running")
+    list_display = (
+        "job_type",
+        "display_name",
+        "enabled",
+        "interval_minutes",
+        "active_window",
+        "last_success_at",
+        "running",
+    )
     list_editable = ("enabled", "interval_minutes")
     readonly_fields = ("job_type", "display_name", "last_success_at", "option_help")
-    fields = ("job_type", "display_name", "enabled", "interval_minutes", "active_from_hour", "active_until_hour",
-              "window_buffer_minutes", "options", "option_help", "last_success_at")
+    fields = (
+        "job_type",
+        "display_name",
+        "enabled",
+        "interval_minutes",
+        "active_from_hour",
+        "active_until_hour",
+        "window_buffer_minutes",
+        "options",
+        "option_help",
+        "last_success_at",
+    )
     actions = ("run_now",)
 
     def has_add_permission(self, request):
@@ -445,8 +578,9 @@ class JobConfigAdmin(admin.ModelAdmin):
     def active_window(self, config):
         if config.active_from_hour is None:
             return "any hour"
-        return (f"{config.active_from_hour:02}:00–{config.active_until_hour:02}:00"
-                + (f" ± {config.window_buffer_minutes} min" if config.window_buffer_minutes else ""))
+        return f"{config.active_from_hour:02}:00–{config.active_until_hour:02}:00" + (
+            f" ± {config.window_buffer_minutes} min" if config.window_buffer_minutes else ""
+        )
 
     @admin.display(boolean=True, description="running")
     def running(self, config):
@@ -471,8 +605,17 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
 @admin.register(JobRun)
 class JobRunAdmin(ReadOnlyAdmin):
-    list_display = ("started_at", "job_type", "trigger", "triggered_by", "status", "items_checked", "items_updated",
-                    "duration", "first_line")
+    list_display = (
+        "started_at",
+        "job_type",
+        "trigger",
+        "triggered_by",
+        "status",
+        "items_checked",
+        "items_updated",
+        "duration",
+        "first_line",
+    )
     list_filter = ("job_type", "status", "trigger")
     date_hierarchy = "started_at"
     list_select_related = ("triggered_by",)
@@ -487,10 +630,17 @@ class JobRunAdmin(ReadOnlyAdmin):
 
     @admin.display(description="log")
     def log_lines(self, run):
-        return format_html_join(
-            "\n", "<div>{} {} {}</div>",
-            ((as_text(line.get("time", ""))[11:], line.get("level", ""), line.get("message", "")) for line in run.log),
-        ) or "-"
+        return (
+            format_html_join(
+                "\n",
+                "<div>{} {} {}</div>",
+                (
+                    (as_text(line.get("time", ""))[11:], line.get("level", ""), line.get("message", ""))
+                    for line in run.log
+                ),
+            )
+            or "-"
+        )
 
     def get_fields(self, request, obj=None):
         return [name for name in super().get_fields(request, obj) if name != "log"] + ["log_lines"]

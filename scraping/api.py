@@ -15,24 +15,32 @@ def chapters(request, title_id):
     title = get_object_or_404(Title, pk=title_id)
     limit = int_parameter(request, "limit", default=100, minimum=1, maximum=1000)
     rows = title.chapters.order_by("-published_at", "-pk")[:limit]
-    return JsonResponse({
-        "title_id": title.pk,
-        "title_name": title.name,
-        "source": title.source,
-        "source_id": title.source_id,
-        "source_url": title.source_url,
-        "chapter_count": title.chapters.count(),
-        "chapters": [chapter_json(title, c) for c in rows],
-    })
+    return JsonResponse(
+        {
+            "title_id": title.pk,
+            "title_name": title.name,
+            "source": title.source,
+            "source_id": title.source_id,
+            "source_url": title.source_url,
+            "chapter_count": title.chapters.count(),
+            "chapters": [chapter_json(title, c) for c in rows],
+        }
+    )
 
 
 def chapter_json(title, chapter):
     link = title.chapter_link(chapter)
     return {
-        "id": chapter.pk, "source_id": chapter.source_id, "name": str(chapter), "subtitle": chapter.subtitle,
-        "url": link.url, "external": link.external,
+        "id": chapter.pk,
+        "source_id": chapter.source_id,
+        "name": str(chapter),
+        "subtitle": chapter.subtitle,
+        "url": link.url,
+        "external": link.external,
         "number": None if chapter.number is None else str(chapter.number),
-        "volume": chapter.volume, "language": chapter.language, "groups": chapter.groups,
+        "volume": chapter.volume,
+        "language": chapter.language,
+        "groups": chapter.groups,
         "available": chapter.available,
         "published_at": chapter.published_at.isoformat() if chapter.published_at else None,
         "published_precision": chapter.published_precision,
@@ -45,17 +53,19 @@ def chapter_json(title, chapter):
 def schedule(request, title_id):
     title = get_object_or_404(Title.objects.select_related("schedule"), pk=title_id)
     s = title.schedule
-    return JsonResponse({
-        "title_id": title.pk,
-        "next_check_at": s.next_check_at.isoformat(),
-        "last_checked_at": s.last_checked_at.isoformat() if s.last_checked_at else None,
-        "reason": s.reason,
-        "paused": s.paused,
-        "pinned_interval_hours": s.manual_interval_hours,
-        "misses": s.misses,
-        "failures": s.failures,
-        "learned": s.learned,
-    })
+    return JsonResponse(
+        {
+            "title_id": title.pk,
+            "next_check_at": s.next_check_at.isoformat(),
+            "last_checked_at": s.last_checked_at.isoformat() if s.last_checked_at else None,
+            "reason": s.reason,
+            "paused": s.paused,
+            "pinned_interval_hours": s.manual_interval_hours,
+            "misses": s.misses,
+            "failures": s.failures,
+            "learned": s.learned,
+        }
+    )
 
 
 @api_login_required

@@ -21,9 +21,11 @@ def contact_url_is_set(app_configs, **kwargs):
     """MangaDex and MangaUpdates ask clients to say who they are; the contact URL is how they reach us."""
     if settings.BATOSHELF_CONTACT_URL:
         return []
-    return [checks.Warning(
-        "BATOSHELF_CONTACT_URL is not set: requests to MangaDex and MangaUpdates say they come from batoshelf "
-        "but give no way to reach whoever runs it.",
-        hint="Set it to a page or mailto: address of yours, e.g. https://example.org/contact.",
-        id="batoshelf.W001",
-    )]
+    return [
+        checks.Warning(
+            "BATOSHELF_CONTACT_URL is not set: requests to MangaDex and MangaUpdates say they come from batoshelf "
+            "but give no way to reach whoever runs it.",
+            hint="Set it to a page or mailto: address of yours, e.g. https://example.org/contact.",
+            id="batoshelf.W001",
+        )
+    ]

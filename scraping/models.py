@@ -57,12 +57,15 @@ class Title(models.Model):
     description = models.TextField(blank=True)
     cover_url = models.CharField("cover image URL", max_length=1000, blank=True)
     languages = models.JSONField(
-        default=list, blank=True,
-        help_text="Chapter languages to follow where the source has several (MangaDex), e.g. [\"en\", \"pt-br\"]; "
-                  "empty for MANGADEX_LANGUAGES.",
+        default=list,
+        blank=True,
+        help_text='Chapter languages to follow where the source has several (MangaDex), e.g. ["en", "pt-br"]; '
+        "empty for MANGADEX_LANGUAGES.",
     )
     languages_synced = models.JSONField(
-        default=list, blank=True, editable=False,
+        default=list,
+        blank=True,
+        editable=False,
         help_text="The languages whose whole chapter list is stored; another choice is fetched in full, quietly.",
     )
     score = models.FloatField(null=True, blank=True)
@@ -74,7 +77,11 @@ class Title(models.Model):
     views_all_time = models.PositiveBigIntegerField(null=True, blank=True)
     emotions = models.JSONField(default=dict, blank=True)
     moved_to = models.ForeignKey(
-        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="moved_here_from",
+        "self",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="moved_here_from",
         help_text="The title on another source its followers moved to.",
     )
     first_seen_at = models.DateTimeField(default=timezone.now, db_index=True)
@@ -113,16 +120,34 @@ class Title(models.Model):
         if not isinstance(self.languages, list) or not all(
             isinstance(code, str) and LANGUAGE_CODE.match(code) for code in self.languages
         ):
-            raise ValidationError({"languages": "A list of language codes such as [\"en\", \"pt-br\"], or []."})
+            raise ValidationError({"languages": 'A list of language codes such as ["en", "pt-br"], or [].'})
 
     def apply_details(self, details, now):
         """Copy freshly fetched details onto this title; return the status it had."""
         old_status = self.upload_status
         for field in (
-            "name", "alt_names", "authors", "artists", "genres", "orig_lang", "original_status",
-            "upload_status", "year", "original_pub_from", "original_pub_till", "read_direction", "description",
-            "cover_url", "score", "votes", "score_distribution", "follows", "reviews", "replies",
-            "views_all_time", "emotions",
+            "name",
+            "alt_names",
+            "authors",
+            "artists",
+            "genres",
+            "orig_lang",
+            "original_status",
+            "upload_status",
+            "year",
+            "original_pub_from",
+            "original_pub_till",
+            "read_direction",
+            "description",
+            "cover_url",
+            "score",
+            "votes",
+            "score_distribution",
+            "follows",
+            "reviews",
+            "replies",
+            "views_all_time",
+            "emotions",
         ):
             setattr(self, field, getattr(details, field))
         self.name = self.name[:500]
@@ -143,30 +168,51 @@ class Chapter(models.Model):
         DAY = DAY, "day only"
 
     # Fields an edit on the source can change; compared on every check.
-    EDITABLE_FIELDS = ("name", "subtitle", "volume", "language", "groups", "url_path", "external_url", "number",
-                       "number_from", "published_at", "published_precision", "available")
+    EDITABLE_FIELDS = (
+        "name",
+        "subtitle",
+        "volume",
+        "language",
+        "groups",
+        "url_path",
+        "external_url",
+        "number",
+        "number_from",
+        "published_at",
+        "published_precision",
+        "available",
+    )
 
     source_id = models.CharField("id on the source", max_length=64)
     title = models.ForeignKey(Title, on_delete=models.CASCADE, related_name="chapters", verbose_name="title")
     name = models.CharField(max_length=255)
-    subtitle = models.CharField(max_length=500, blank=True, help_text="The chapter's own title, if the source gives one.")
+    subtitle = models.CharField(
+        max_length=500, blank=True, help_text="The chapter's own title, if the source gives one."
+    )
     volume = models.CharField(max_length=20, blank=True)
     language = models.CharField(max_length=16, blank=True)
     groups = models.JSONField(default=list, blank=True, encoder=PlainTextJSONEncoder)
     url_path = models.CharField(max_length=500, blank=True, help_text="Its page on the source, as a path.")
     external_url = models.CharField(
-        max_length=1000, blank=True, help_text="An official page outside the source, where the source links one.",
+        max_length=1000,
+        blank=True,
+        help_text="An official page outside the source, where the source links one.",
     )
     number = models.DecimalField(max_digits=8, decimal_places=2, null=True, blank=True)
     number_from = models.DecimalField(
-        "range from", max_digits=8, decimal_places=2, null=True, blank=True,
+        "range from",
+        max_digits=8,
+        decimal_places=2,
+        null=True,
+        blank=True,
         help_text="The first number of a release of several chapters at once (25 of 25-26).",
     )
     published_at = models.DateTimeField(null=True, blank=True)
     published_precision = models.CharField(max_length=8, choices=Precision.choices, default=EXACT)
     created_at = models.DateTimeField(null=True, blank=True)
     available = models.BooleanField(
-        default=True, help_text="Hidden, deleted or taken down on the source: kept, but announced to no one.",
+        default=True,
+        help_text="Hidden, deleted or taken down on the source: kept, but announced to no one.",
     )
     views_guest = models.PositiveIntegerField(null=True, blank=True)
     views_member = models.PositiveIntegerField(null=True, blank=True)
@@ -229,8 +275,14 @@ class CheckScheduleQuerySet(models.QuerySet):
     def reset(self, now):
         """Forget what was learned and pinned, and make these titles due now; return how many."""
         return self.update(
-            misses=0, failures=0, not_found_checks=0, learned={}, manual_interval_hours=None, paused=False,
-            next_check_at=now, reason="reset by staff: learning the rhythm again",
+            misses=0,
+            failures=0,
+            not_found_checks=0,
+            learned={},
+            manual_interval_hours=None,
+            paused=False,
+            next_check_at=now,
+            reason="reset by staff: learning the rhythm again",
         )
 
     def resume(self, now):
@@ -247,8 +299,12 @@ class CheckScheduleQuerySet(models.QuerySet):
         Each claim is a conditional UPDATE that must change exactly one row, so
         two dispatchers running at once never hand out the same title.
         """
-        candidates = self.due(now).filter(title__source=source).order_by("-priority", "next_check_at").values_list(
-            "pk", "title_id")[:limit]
+        candidates = (
+            self.due(now)
+            .filter(title__source=source)
+            .order_by("-priority", "next_check_at")
+            .values_list("pk", "title_id")[:limit]
+        )
         claimed = []
         for pk, title_id in candidates:
             token = uuid.uuid4().hex
@@ -266,12 +322,15 @@ class CheckSchedule(models.Model):
     misses = models.PositiveIntegerField(default=0, help_text="Consecutive checks that found nothing new.")
     failures = models.PositiveIntegerField(default=0, help_text="Consecutive checks that failed.")
     not_found_checks = models.PositiveIntegerField(
-        default=0, help_text="Consecutive checks the source said it has no such title; enough of them pause it.",
+        default=0,
+        help_text="Consecutive checks the source said it has no such title; enough of them pause it.",
     )
     paused = models.BooleanField(default=False)
     priority = models.SmallIntegerField(default=0, help_text="Higher is checked first when several are due.")
     manual_interval_hours = models.FloatField(
-        "pinned interval (hours)", null=True, blank=True,
+        "pinned interval (hours)",
+        null=True,
+        blank=True,
         validators=[MinValueValidator(PIN_HOURS[0]), MaxValueValidator(PIN_HOURS[1])],
         help_text="Check every this many hours instead of the learned schedule; empty to follow the title's rhythm.",
     )
@@ -348,8 +407,9 @@ class CheckSchedule(models.Model):
         newly_paused = not self.paused and self.not_found_checks >= settings.BATO_NOT_FOUND_PAUSE_AFTER
         if newly_paused:
             self.paused = True
-            self.reason = (f"paused: its source did not have it {self.not_found_checks} checks in a row; "
-                           "resume it when it is back")
+            self.reason = (
+                f"paused: its source did not have it {self.not_found_checks} checks in a row; resume it when it is back"
+            )
         else:
             self.next_check_at = policy.retry_after_failure(now, self.failures)
             self.reason = f"retrying after {self.failures} failure(s): {error.kind}"
@@ -374,18 +434,27 @@ class CheckLogQuerySet(models.QuerySet):
 
         Chapters an import stored are not new: nobody was told of them.
         """
-        return (self.exclude(outcome=CheckLog.Outcome.SKIPPED).annotate(day=TruncDate("started_at")).values("day")
-                .annotate(checks=Count("pk"), failures=Count("pk", filter=Q(outcome=CheckLog.Outcome.FAILED)),
-                          new_chapters=Sum("new_chapters", filter=~Q(outcome=CheckLog.Outcome.IMPORTED)),
-                          mean_duration_ms=Avg("duration_ms"))
-                .order_by("day"))
+        return (
+            self.exclude(outcome=CheckLog.Outcome.SKIPPED)
+            .annotate(day=TruncDate("started_at"))
+            .values("day")
+            .annotate(
+                checks=Count("pk"),
+                failures=Count("pk", filter=Q(outcome=CheckLog.Outcome.FAILED)),
+                new_chapters=Sum("new_chapters", filter=~Q(outcome=CheckLog.Outcome.IMPORTED)),
+                mean_duration_ms=Avg("duration_ms"),
+            )
+            .order_by("day")
+        )
 
     def recent(self, *, outcome=None, error_kind=None, title_id=None):
         """Newest first, with the title, narrowed by whichever filters are given."""
         filters = {"outcome": outcome, "error_kind": error_kind, "title_id": title_id}
-        return self.select_related("title").filter(
-            **{name: value for name, value in filters.items() if value not in (None, "")}
-        ).order_by("-started_at", "-pk")
+        return (
+            self.select_related("title")
+            .filter(**{name: value for name, value in filters.items() if value not in (None, "")})
+            .order_by("-started_at", "-pk")
+        )
 
 
 class CheckLog(models.Model):
@@ -423,10 +492,17 @@ class CheckLog(models.Model):
 
     def to_dict(self):
         return {
-            "id": self.pk, "title_id": self.title_id, "title_name": self.title.name,
-            "started_at": self.started_at.isoformat(), "outcome": self.outcome, "duration_ms": self.duration_ms,
-            "chapters_seen": self.chapters_seen, "new_chapters": self.new_chapters, "http_status": self.http_status,
-            "error_kind": self.error_kind, "message": self.message,
+            "id": self.pk,
+            "title_id": self.title_id,
+            "title_name": self.title.name,
+            "started_at": self.started_at.isoformat(),
+            "outcome": self.outcome,
+            "duration_ms": self.duration_ms,
+            "chapters_seen": self.chapters_seen,
+            "new_chapters": self.new_chapters,
+            "http_status": self.http_status,
+            "error_kind": self.error_kind,
+            "message": self.message,
         }
 
 
@@ -467,8 +543,12 @@ class CheckRequestQuerySet(models.QuerySet):
     def take_next(self, now):
         """Take the oldest ask nobody has served yet (a conditional UPDATE: one taker each); None if none."""
         while True:
-            pending = self.filter(taken_at__isnull=True).order_by("requested_at", "pk").select_related(
-                "title__schedule").first()
+            pending = (
+                self.filter(taken_at__isnull=True)
+                .order_by("requested_at", "pk")
+                .select_related("title__schedule")
+                .first()
+            )
             if pending is None:
                 return None
             if self.filter(pk=pending.pk, taken_at__isnull=True).update(taken_at=now):
@@ -484,7 +564,10 @@ class CheckRequest(models.Model):
     )
     requested_at = models.DateTimeField(default=timezone.now, db_index=True)
     taken_at = models.DateTimeField(
-        null=True, blank=True, db_index=True, help_text="When a worker took it; asks not yet taken go before any scheduled check.",
+        null=True,
+        blank=True,
+        db_index=True,
+        help_text="When a worker took it; asks not yet taken go before any scheduled check.",
     )
 
     objects = CheckRequestQuerySet.as_manager()
@@ -500,8 +583,11 @@ class CheckRequest(models.Model):
         asked = f"A check of this title was asked for at {self.requested_at:%H:%M:%S} UTC"
         if self.taken_at is None:
             return f"{asked}; it waits for a worker."
-        log = CheckLog.objects.filter(title_id=self.title_id, started_at__gte=self.taken_at).order_by(
-            "started_at").first()
+        log = (
+            CheckLog.objects.filter(title_id=self.title_id, started_at__gte=self.taken_at)
+            .order_by("started_at")
+            .first()
+        )
         if log is None:
             return f"{asked}; a worker took it at {self.taken_at:%H:%M:%S} UTC and is checking it."
         found = {
@@ -525,26 +611,38 @@ class SourceState(models.Model):
     """
 
     source = models.CharField(max_length=16, choices=sources.choices(), unique=True)
-    limiter = models.JSONField(default=dict, blank=True, editable=False,
-                               help_text="The database limiter's state (unused when REDIS_URL is set).")
+    limiter = models.JSONField(
+        default=dict,
+        blank=True,
+        editable=False,
+        help_text="The database limiter's state (unused when REDIS_URL is set).",
+    )
     limiter_version = models.PositiveBigIntegerField(default=0, editable=False)
     paused_until = models.DateTimeField(null=True, blank=True)
     pause_reason = models.CharField(max_length=300, blank=True)
     rate_limited_at = models.DateTimeField(
-        null=True, blank=True, help_text="The last 429: requests go at half the pace for an hour after it.",
+        null=True,
+        blank=True,
+        help_text="The last 429: requests go at half the pace for an hour after it.",
     )
     breaker_until = models.DateTimeField(
-        null=True, blank=True, help_text="Set while the circuit breaker is open: one probe check may go after it.",
+        null=True,
+        blank=True,
+        help_text="Set while the circuit breaker is open: one probe check may go after it.",
     )
     breaker_opened_at = models.DateTimeField(
-        null=True, blank=True, help_text="When the breaker opened after the source last worked.",
+        null=True,
+        blank=True,
+        help_text="When the breaker opened after the source last worked.",
     )
     breaker_openings = models.PositiveIntegerField(default=0, help_text="Times it opened in a row; the wait doubles.")
     breaker_reason = models.CharField(max_length=300, blank=True)
     probe_until = models.DateTimeField(null=True, blank=True, editable=False)
     failures_in_a_row = models.PositiveIntegerField(default=0, help_text="Requests in a row the source did not answer.")
     mirror = models.CharField(
-        "address in use", max_length=200, blank=True,
+        "address in use",
+        max_length=200,
+        blank=True,
         help_text="The base URL requests go to; on failure the next configured one takes over.",
     )
 
@@ -587,15 +685,21 @@ class JobConfig(models.Model):
     enabled = models.BooleanField(default=True)
     interval_minutes = models.PositiveIntegerField(validators=[MinValueValidator(1), MaxValueValidator(1440)])
     active_from_hour = models.PositiveSmallIntegerField(
-        null=True, blank=True, validators=[MaxValueValidator(23)],
+        null=True,
+        blank=True,
+        validators=[MaxValueValidator(23)],
         help_text="Scheduled runs only from this hour (UTC); empty to run at any hour.",
     )
     active_until_hour = models.PositiveSmallIntegerField(
-        null=True, blank=True, validators=[MaxValueValidator(23)],
+        null=True,
+        blank=True,
+        validators=[MaxValueValidator(23)],
         help_text="…until this hour (UTC); may wrap past midnight.",
     )
     window_buffer_minutes = models.PositiveSmallIntegerField(
-        default=0, validators=[MaxValueValidator(180)], help_text="Minutes allowed before and after the window.",
+        default=0,
+        validators=[MaxValueValidator(180)],
+        help_text="Minutes allowed before and after the window.",
     )
     options = models.JSONField(default=dict, blank=True, help_text="Settings of this job type (see its help).")
     last_success_at = models.DateTimeField(null=True, blank=True, editable=False)
@@ -616,9 +720,12 @@ class JobConfig(models.Model):
 
     def to_dict(self):
         return {
-            "job_type": self.job_type, "enabled": self.enabled,
-            "interval_minutes": self.interval_minutes, "active_from_hour": self.active_from_hour,
-            "active_until_hour": self.active_until_hour, "window_buffer_minutes": self.window_buffer_minutes,
+            "job_type": self.job_type,
+            "enabled": self.enabled,
+            "interval_minutes": self.interval_minutes,
+            "active_from_hour": self.active_from_hour,
+            "active_until_hour": self.active_until_hour,
+            "window_buffer_minutes": self.window_buffer_minutes,
             "options": self.options,
             "last_success_at": self.last_success_at.isoformat() if self.last_success_at else None,
         }
@@ -627,9 +734,7 @@ class JobConfig(models.Model):
         return bool(self.running_until and self.running_until > now)
 
     def in_window(self, now):
-        return policy.in_active_window(
-            now, self.active_from_hour, self.active_until_hour, self.window_buffer_minutes
-        )
+        return policy.in_active_window(now, self.active_from_hour, self.active_until_hour, self.window_buffer_minutes)
 
 
 class JobRun(models.Model):
@@ -667,11 +772,15 @@ class JobRun(models.Model):
 
     def to_dict(self):
         return {
-            "id": self.pk, "job_type": self.job_type, "trigger": self.trigger,
+            "id": self.pk,
+            "job_type": self.job_type,
+            "trigger": self.trigger,
             "triggered_by": self.triggered_by.get_username() if self.triggered_by else None,
             "started_at": self.started_at.isoformat(),
             "finished_at": self.finished_at.isoformat() if self.finished_at else None,
-            "status": self.status, "items_checked": self.items_checked, "items_updated": self.items_updated,
+            "status": self.status,
+            "items_checked": self.items_checked,
+            "items_updated": self.items_updated,
             "log": self.log,
         }
 

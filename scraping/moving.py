@@ -43,8 +43,11 @@ def find_elsewhere(title):
     key = f"batoshelf:candidates:{title.pk}"
     found = cache.get(key)
     if found is None:
-        found = [_search(source, [title.name, *title.alt_names[:2]])
-                 for source in sources.searchable() if source.name != title.source]
+        found = [
+            _search(source, [title.name, *title.alt_names[:2]])
+            for source in sources.searchable()
+            if source.name != title.source
+        ]
         cache.set(key, found, SEARCH_KEPT)
     return found
 
@@ -96,11 +99,18 @@ def move_title(old, ref, *, by=None):
         old.moved_to = new
         old.save(update_fields=["moved_to"])
         CheckSchedule.objects.filter(title=old).update(
-            paused=True, reason=f"moved to {where}; its followers follow it there"[:200],
+            paused=True,
+            reason=f"moved to {where}; its followers follow it there"[:200],
         )
-        publish_on_commit(Notification.objects.create_for_move(
-            old, new, [user for user in users if not by or user != by.pk], now, by=by,
-        ))
+        publish_on_commit(
+            Notification.objects.create_for_move(
+                old,
+                new,
+                [user for user in users if not by or user != by.pk],
+                now,
+                by=by,
+            )
+        )
     cache.delete(f"batoshelf:candidates:{old.pk}")
     return MoveResult(old=old, new=new, moved=len(users) - len(already), merged=len(already))
 
@@ -108,6 +118,7 @@ def move_title(old, ref, *, by=None):
 def sources_down_long(now):
     """{source name: since when} for each source whose breaker has stayed open for DOWN_LONG or more."""
     return {
-        name: state.breaker_opened_at for name, state in SourceState.all_sources().items()
+        name: state.breaker_opened_at
+        for name, state in SourceState.all_sources().items()
         if (state.down_for(now) or timedelta(0)) >= DOWN_LONG
     }

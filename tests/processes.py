@@ -34,7 +34,11 @@ def project_env(**extra):
         BATO_SITE_URLS=",".join(settings.BATO_SITE_URLS),
         MANGADEX_API_URL=settings.MANGADEX_API_URL,
         MANGAUPDATES_API_URL=settings.MANGAUPDATES_API_URL,
-        **{f"{source}_{bound}_DELAY": "0" for source in ("BATO", "MANGADEX", "MANGAUPDATES") for bound in ("MIN", "MAX")},
+        **{
+            f"{source}_{bound}_DELAY": "0"
+            for source in ("BATO", "MANGADEX", "MANGAUPDATES")
+            for bound in ("MIN", "MAX")
+        },
         PYTHONUNBUFFERED="1",
     )
     if settings.REDIS_URL:
@@ -51,7 +55,10 @@ class ManagedProcess:
         with open(log_path, "w") as log:
             self.popen = subprocess.Popen(
                 [sys.executable, str(ROOT / "manage.py"), *manage_args],
-                cwd=ROOT, env=project_env(**extra_env), stdout=log, stderr=subprocess.STDOUT,
+                cwd=ROOT,
+                env=project_env(**extra_env),
+                stdout=log,
+                stderr=subprocess.STDOUT,
                 start_new_session=True,  # a signal to it reaches it alone, as Ctrl-C would in a terminal
             )
 
@@ -109,10 +116,13 @@ def logged_in_sessions(prefix, count):
     keys = []
     for user in User.objects.filter(username__startswith=prefix).order_by("pk"):
         session = SessionStore()
-        session.update({
-            SESSION_KEY: str(user.pk), BACKEND_SESSION_KEY: "django.contrib.auth.backends.ModelBackend",
-            HASH_SESSION_KEY: user.get_session_auth_hash(),
-        })
+        session.update(
+            {
+                SESSION_KEY: str(user.pk),
+                BACKEND_SESSION_KEY: "django.contrib.auth.backends.ModelBackend",
+                HASH_SESSION_KEY: user.get_session_auth_hash(),
+            }
+        )
         session.create()
         keys.append((user.pk, session.session_key))
     return keys

@@ -93,9 +93,15 @@ def test_every_admin_page_says_when_checks_to_a_source_are_paused(staff_client):
 
 
 def change_titles(staff_client, action, titles, **extra):
-    return staff_client.post(reverse("admin:scraping_title_changelist"), {
-        "action": action, "_selected_action": [t.pk for t in titles], **extra,
-    }, follow=True)
+    return staff_client.post(
+        reverse("admin:scraping_title_changelist"),
+        {
+            "action": action,
+            "_selected_action": [t.pk for t in titles],
+            **extra,
+        },
+        follow=True,
+    )
 
 
 @pytest.fixture
@@ -107,7 +113,9 @@ def titles(standin):
     return made
 
 
-def test_staff_queue_checks_of_titles_from_the_admin(staff_client, admin_user, titles, django_capture_on_commit_callbacks):
+def test_staff_queue_checks_of_titles_from_the_admin(
+    staff_client, admin_user, titles, django_capture_on_commit_callbacks
+):
     with django_capture_on_commit_callbacks() as queued:
         response = change_titles(staff_client, "check_now", titles)
     assert "Queued 2 check(s); 0 already asked for." in response.content.decode()
@@ -163,11 +171,27 @@ def test_a_titles_page_shows_names_and_figures_as_text_and_takes_languages_as_co
     page = staff_client.get(url).content.decode()
     assert "악녀의 문구점에 오지 마세요! · 悪女の文房具店に来ないでください!" in page
     assert "1: 37, 2: 74" in page and "[&quot;" not in page
-    form = {"name": title.name, "description": "", "upload_status": "ongoing", "original_status": "", "year": "",
-            "original_pub_from": "", "original_pub_till": "", "orig_lang": "ko", "read_direction": "",
-            "score": "", "votes": "", "follows": "", "reviews": "", "replies": "", "views_all_time": "",
-            "schedule-TOTAL_FORMS": "0", "schedule-INITIAL_FORMS": "0", "check_logs-TOTAL_FORMS": "0",
-            "check_logs-INITIAL_FORMS": "0"}
+    form = {
+        "name": title.name,
+        "description": "",
+        "upload_status": "ongoing",
+        "original_status": "",
+        "year": "",
+        "original_pub_from": "",
+        "original_pub_till": "",
+        "orig_lang": "ko",
+        "read_direction": "",
+        "score": "",
+        "votes": "",
+        "follows": "",
+        "reviews": "",
+        "replies": "",
+        "views_all_time": "",
+        "schedule-TOTAL_FORMS": "0",
+        "schedule-INITIAL_FORMS": "0",
+        "check_logs-TOTAL_FORMS": "0",
+        "check_logs-INITIAL_FORMS": "0",
+    }
     refused = staff_client.post(url, {**form, "languages": "en, English"})
     assert "Not language codes: english" in refused.content.decode()
     staff_client.post(url, {**form, "languages": "en, PT-BR"})

@@ -22,26 +22,36 @@ def title(standin, reader):
     return import_title(bato("110100"), user=reader).title
 
 
-
-
 def notify(user, title, count=1, **fields):
     chapters = list(title.chapters.order_by("pk"))
-    return Notification.objects.bulk_create([
-        Notification(user=user, title=title, chapter=chapters[i], kind="new_chapter",
-                     message=f"{chapters[i]} of {title.name}", created_at=timezone.now(), **fields)
-        for i in range(count)
-    ])
+    return Notification.objects.bulk_create(
+        [
+            Notification(
+                user=user,
+                title=title,
+                chapter=chapters[i],
+                kind="new_chapter",
+                message=f"{chapters[i]} of {title.name}",
+                created_at=timezone.now(),
+                **fields,
+            )
+            for i in range(count)
+        ]
+    )
 
 
-@pytest.mark.parametrize("method, path", [
-    ("get", "/api/notifications"),
-    ("get", "/api/notifications/count"),
-    ("post", "/api/notifications/1/read"),
-    ("post", "/api/notifications/read-all"),
-    ("get", "/api/titles/1/chapters"),
-    ("get", "/api/titles/1/schedule"),
-    ("post", "/api/titles/1/check"),
-])
+@pytest.mark.parametrize(
+    "method, path",
+    [
+        ("get", "/api/notifications"),
+        ("get", "/api/notifications/count"),
+        ("post", "/api/notifications/1/read"),
+        ("post", "/api/notifications/read-all"),
+        ("get", "/api/titles/1/chapters"),
+        ("get", "/api/titles/1/schedule"),
+        ("post", "/api/titles/1/check"),
+    ],
+)
 def test_every_endpoint_asks_anonymous_callers_to_log_in(client, method, path):
     response = getattr(client, method)(path)
     assert response.status_code == 401
@@ -121,7 +131,9 @@ def test_chapters_and_schedule_of_a_title(as_reader, title, standin):
     assert as_reader.get("/api/titles/999999/schedule").status_code == 404
 
 
-def test_a_follower_asks_for_a_check_and_it_is_queued_not_run(as_reader, reader, title, django_capture_on_commit_callbacks):
+def test_a_follower_asks_for_a_check_and_it_is_queued_not_run(
+    as_reader, reader, title, django_capture_on_commit_callbacks
+):
     broker = get_broker()
     broker.purge_queue()
     checks_before = title.check_logs.count()

@@ -53,8 +53,11 @@ def test_requests_look_like_the_sites_own_web_client_and_keep_a_cookie_jar(site)
 
 
 def test_a_cookie_the_site_sets_goes_back_with_the_next_request(site):
-    site.raw_answer = (200, {"Content-Type": "application/json", "Set-Cookie": "cf_clearance=abc; Path=/"},
-                       b'{"data": {"get_content_comicNode": null}}')
+    site.raw_answer = (
+        200,
+        {"Content-Type": "application/json", "Set-Cookie": "cf_clearance=abc; Path=/"},
+        b'{"data": {"get_content_comicNode": null}}',
+    )
     site.set_fault("raw")
     with pytest.raises(TitleNotFound):
         fetch(site)
@@ -66,11 +69,13 @@ def test_a_cookie_the_site_sets_goes_back_with_the_next_request(site):
 
 def test_the_standin_refuses_what_the_real_endpoint_refuses(site):
     """Keeps the stand-in honest: String! and unknown fields give GraphQL errors."""
-    status, _, body = site.graphql({"query": "query q($id: String!) { get_content_comicNode(id: $id) { id } }",
-                                    "variables": {"id": "102497"}})
+    status, _, body = site.graphql(
+        {"query": "query q($id: String!) { get_content_comicNode(id: $id) { id } }", "variables": {"id": "102497"}}
+    )
     assert "ID!" in json.loads(body)["errors"][0]["message"]
-    status, _, body = site.graphql({"query": "query q($id: ID!) { get_content_comicNode(id: $id) { id nope } }",
-                                    "variables": {"id": "102497"}})
+    status, _, body = site.graphql(
+        {"query": "query q($id: ID!) { get_content_comicNode(id: $id) { id nope } }", "variables": {"id": "102497"}}
+    )
     assert json.loads(body)["errors"][0]["message"] == 'Cannot query field "nope".'
 
 

@@ -82,8 +82,16 @@ def test_null_and_missing_fields_become_empty_values():
 def test_iso_string_dates_are_read_not_dropped():
     """Some answers carry dates as ISO strings rather than epoch milliseconds."""
     title = StandInTitle("9", make_details("9", "Title"))
-    title.chapters = [{"id": "11", "data": {"dname": "Chapter 1", "datePublic": "2022-03-29T09:15:59.044Z",
-                                            "dateCreate": "2022-03-29T09:14:00Z"}}]
+    title.chapters = [
+        {
+            "id": "11",
+            "data": {
+                "dname": "Chapter 1",
+                "datePublic": "2022-03-29T09:15:59.044Z",
+                "dateCreate": "2022-03-29T09:14:00Z",
+            },
+        }
+    ]
     [chapter] = parse_title_response(payload(title), "9").chapters
     assert chapter.published_at == datetime(2022, 3, 29, 9, 15, 59, 44000, tzinfo=timezone.utc)
     assert chapter.created_at == datetime(2022, 3, 29, 9, 14, tzinfo=timezone.utc)
@@ -154,10 +162,19 @@ def test_an_unknown_id_is_not_found_in_either_form():
         ({"errors": [{"message": 'Cannot query field "x"'}], "data": None}, "GraphQL errors: Cannot query"),
         ({"data": {"get_content_comicNode": {"id": "5"}}}, "no 'data' object"),
         ({"data": {"get_content_comicNode": {"id": "5", "data": {"id": "6"}}}}, "about title 6"),
-        ({"data": {"get_content_comicNode": {"id": "5", "data": {"id": "5"}},
-                   "get_content_chapterList": {"id": 1}}}, "not a list"),
-        ({"data": {"get_content_comicNode": {"id": "5", "data": {"id": "5"}},
-                   "get_content_chapterList": [{"id": None, "data": {}}]}}, "no usable id"),
+        (
+            {"data": {"get_content_comicNode": {"id": "5", "data": {"id": "5"}}, "get_content_chapterList": {"id": 1}}},
+            "not a list",
+        ),
+        (
+            {
+                "data": {
+                    "get_content_comicNode": {"id": "5", "data": {"id": "5"}},
+                    "get_content_chapterList": [{"id": None, "data": {}}],
+                }
+            },
+            "no usable id",
+        ),
     ],
 )
 def test_unusable_answers_are_bad_responses_with_a_reason(body, why):

@@ -36,9 +36,16 @@ def browser(monkeypatch):
     monkeypatch.setenv("SE_OFFLINE", "true")
     options = webdriver.ChromeOptions()
     options.binary_location = str(CHROMIUM)
-    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                 "--disable-background-networking", "--no-first-run", "--disable-extensions",
-                 "--window-size=1280,900"):
+    for flag in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--disable-background-networking",
+        "--no-first-run",
+        "--disable-extensions",
+        "--window-size=1280,900",
+    ):
         options.add_argument(flag)
     driver = webdriver.Chrome(service=webdriver.ChromeService(str(CHROMEDRIVER)), options=options)
     yield driver
@@ -50,8 +57,9 @@ def service(standin, tmp_path):
     """`manage.py serve` (daphne and the worker) on a free port, against the test database and the stand-in."""
     port = free_port()
     # An uncollected STATIC_ROOT makes the server read static files from the repository, never a stale copy.
-    server = ManagedProcess(tmp_path / "serve.log", "serve", "--port", str(port),
-                            STATIC_ROOT=str(tmp_path / "not-collected"), Q_WORKERS="1")
+    server = ManagedProcess(
+        tmp_path / "serve.log", "serve", "--port", str(port), STATIC_ROOT=str(tmp_path / "not-collected"), Q_WORKERS="1"
+    )
     base_url = f"http://127.0.0.1:{port}"
     try:
         wait_for(lambda: http_status(f"{base_url}/accounts/login/") == 200, 30, "the web process to answer")

@@ -101,7 +101,9 @@ def test_a_status_change_is_its_own_notification(title, standin, reader):
 
 def test_an_edited_chapter_keeps_its_identity_and_nobody_is_told(title, standin):
     chapter_id = standin.titles["102497"].chapters[3]["id"]
-    standin.edit_chapter("102497", chapter_id, urlPath=f"/title/102497-new-slug/{chapter_id}-ch_4", dname="Chapter 4 (fixed)")
+    standin.edit_chapter(
+        "102497", chapter_id, urlPath=f"/title/102497-new-slug/{chapter_id}-ch_4", dname="Chapter 4 (fixed)"
+    )
     result = check_title(fresh(title))
     assert result.log.outcome == CheckLog.Outcome.NO_CHANGE
     assert "1 chapter(s) edited" in result.log.message
@@ -157,8 +159,9 @@ def check_failing_with(title, standin, fault, options):
 
 
 @pytest.mark.parametrize("fault, options, kind, status", TITLE_ERRORS)
-def test_a_title_error_leaves_stored_data_untouched_and_backs_off_that_title(title, standin, fault, options, kind,
-                                                                             status):
+def test_a_title_error_leaves_stored_data_untouched_and_backs_off_that_title(
+    title, standin, fault, options, kind, status
+):
     log = check_failing_with(title, standin, fault, options)
     assert (log.outcome, log.error_kind, log.http_status) == ("failed", kind, status)
     schedule = fresh(title).schedule

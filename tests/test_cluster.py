@@ -41,13 +41,15 @@ def test_the_running_cluster_checks_a_due_title_and_tells_its_follower(standin, 
     cluster = ManagedProcess(tmp_path / "worker.log", "worker", Q_WORKERS="1")
     try:
         # The cluster's scheduler looks at its schedules every 30 s.
-        wait_for(lambda: CheckLog.objects.filter(title=title, new_chapters=2).exists(), 90,
-                 "the cluster to check the title")
+        wait_for(
+            lambda: CheckLog.objects.filter(title=title, new_chapters=2).exists(), 90, "the cluster to check the title"
+        )
     finally:
         code = cluster.stop()
     assert CheckLog.objects.get(title=title, new_chapters=2).outcome == "success"
     assert sorted(Notification.objects.filter(user=reader).values_list("chapter__name", flat=True)) == [
-        "Chapter 6", "Chapter 7",
+        "Chapter 6",
+        "Chapter 7",
     ]
     assert CheckSchedule.objects.get(title=title).next_check_at > timezone.now()
     assert code == 0, cluster.output()
@@ -86,14 +88,12 @@ def test_serve_runs_web_and_worker_and_ctrl_c_stops_both(tmp_path):
     server = ManagedProcess(tmp_path / "serve.log", "serve", "--port", str(port))
     try:
         wait_for(lambda: http_status(f"http://127.0.0.1:{port}/admin/login/") == 200, 30, "daphne to answer")
-        wait_for(lambda: "Q Cluster" in server.output() and "running" in server.output(), 30,
-                 "the cluster to start")
+        wait_for(lambda: "Q Cluster" in server.output() and "running" in server.output(), 30, "the cluster to start")
     finally:
         code = server.stop(signal.SIGINT)
     assert code == 0, server.output()
     assert server.output().rstrip().endswith("stopped")
     assert http_status(f"http://127.0.0.1:{port}/admin/login/") is None
-
 
 
 def test_productions_gunicorn_serves_the_pages_and_static_files(tmp_path):
@@ -103,15 +103,28 @@ def test_productions_gunicorn_serves_the_pages_and_static_files(tmp_path):
     port = free_port()
     with open(tmp_path / "gunicorn.log", "w") as log:
         server = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "-c", "python:batoshelf.gunicorn", "--bind", f"127.0.0.1:{port}",
-             "--workers", "1", "batoshelf.wsgi:application"],
-            cwd=ROOT, env=project_env(STATIC_ROOT=str(tmp_path / "not-collected")), stdout=log,
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "-c",
+                "python:batoshelf.gunicorn",
+                "--bind",
+                f"127.0.0.1:{port}",
+                "--workers",
+                "1",
+                "batoshelf.wsgi:application",
+            ],
+            cwd=ROOT,
+            env=project_env(STATIC_ROOT=str(tmp_path / "not-collected")),
+            stdout=log,
             stderr=subprocess.STDOUT,
         )
     try:
         wait_for(lambda: http_status(f"http://127.0.0.1:{port}/accounts/login/") == 200, 30, "gunicorn to answer")
-        request = urllib.request.Request(f"http://127.0.0.1:{port}/notifications/",
-                                         headers={"Cookie": f"sessionid={session_key}"})
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{port}/notifications/", headers={"Cookie": f"sessionid={session_key}"}
+        )
         with urllib.request.urlopen(request, timeout=10) as page:
             assert page.status == 200 and "Gunicorn was here" in page.read().decode()
         assert http_status(f"http://127.0.0.1:{port}/static/batoshelf/notifications.js") == 200

@@ -164,7 +164,10 @@ def test_checkdb_fails_with_the_reason_when_a_migration_is_missing():
 
 def test_checkdb_exits_1_when_the_database_does_not_answer():
     done = subprocess.run(
-        [sys.executable, str(ROOT / "manage.py"), "checkdb"], cwd=ROOT, capture_output=True, text=True,
+        [sys.executable, str(ROOT / "manage.py"), "checkdb"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
         env=project_env(DATABASE_URL="mysql://nobody@127.0.0.1:1/missing"),
     )
     assert done.returncode == 1
@@ -174,7 +177,10 @@ def test_checkdb_exits_1_when_the_database_does_not_answer():
 def test_checkdb_says_a_missing_sqlite_file_is_missing_and_makes_none(tmp_path):
     missing = tmp_path / "nothing-here.sqlite3"
     done = subprocess.run(
-        [sys.executable, str(ROOT / "manage.py"), "checkdb"], cwd=ROOT, capture_output=True, text=True,
+        [sys.executable, str(ROOT / "manage.py"), "checkdb"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
         env=project_env(DATABASE_URL=f"sqlite:///{missing}"),
     )
     assert done.returncode == 1 and f"the SQLite database file {missing} does not exist" in done.stderr
@@ -200,11 +206,14 @@ def test_checklogs_lists_recent_checks_newest_first_and_filters(two_titles):
     assert "title: Second (bato:2)" in only_second and "First" not in only_second
 
 
-@pytest.mark.parametrize("args, message", [
-    (["--limit", "0"], "--limit must be between 1 and 1000"),
-    (["--title", "999999"], "bato:999999 is not tracked"),
-    (["--title", "not a url"], "is not a URL"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--limit", "0"], "--limit must be between 1 and 1000"),
+        (["--title", "999999"], "bato:999999 is not tracked"),
+        (["--title", "not a url"], "is not a URL"),
+    ],
+)
 def test_checklogs_refuses_bad_arguments(args, message):
     with pytest.raises(CommandError, match=message):
         run("checklogs", *args)
@@ -217,9 +226,16 @@ def test_checklogs_says_when_nothing_matches():
 @pytest.mark.slow
 def test_run_without_a_terminal_says_how_to_create_the_admin_account(tmp_path):
     env = project_env(DATABASE_URL=f"sqlite:///{tmp_path / 'run.sqlite3'}")
-    started = subprocess.Popen([str(ROOT / "scripts" / "run"), "--port", str(free_port())], cwd=ROOT, env=env,
-                               stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-                               start_new_session=True)
+    started = subprocess.Popen(
+        [str(ROOT / "scripts" / "run"), "--port", str(free_port())],
+        cwd=ROOT,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
     said = []
     try:
         for line in started.stderr:

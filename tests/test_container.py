@@ -29,7 +29,10 @@ def compose(tmp_path):
         env_file.write_text("".join(f"{k}={v}\n" for k, v in values.items()))
         return subprocess.run(
             ["docker-compose", "--env-file", str(env_file), "-f", str(ROOT / "compose.yaml"), "config", *args],
-            capture_output=True, text=True, timeout=60, env={"PATH": "/usr/bin:/bin:/usr/local/bin"},
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env={"PATH": "/usr/bin:/bin:/usr/local/bin"},
         )
 
     return run
@@ -47,11 +50,11 @@ def test_the_services_run_the_right_commands_against_mariadb_and_redis(compose):
     config = done.stdout
     assert "mysql://batoshelf:pw@db:3306/batoshelf" in config
     assert "redis://redis:6379/0" in config
-    worker = config[config.index("\n  worker:"):]
+    worker = config[config.index("\n  worker:") :]
     assert re.search(r"command:\n\s+- python\n\s+- manage.py\n\s+- worker", worker)
-    ws = config[config.index("\n  ws:"):]
+    ws = config[config.index("\n  ws:") :]
     assert re.search(r"command:\n\s+- daphne\n\s+- -b\n\s+- 0.0.0.0\n\s+- -p\n\s+- '?8001'?", ws)
-    proxy = config[config.index("\n  proxy:"):config.index("\n  redis:")]
+    proxy = config[config.index("\n  proxy:") : config.index("\n  redis:")]
     assert "Caddyfile:/etc/caddy/Caddyfile:ro" in proxy and ("published: 8000" in proxy or "8000:8000" in proxy)
     assert "stop_grace_period: 1m0s" in worker or "stop_grace_period: 60s" in worker
     assert "--character-set-server=utf8mb4" in config
@@ -69,8 +72,9 @@ def test_the_image_holds_every_app_and_only_the_runtime_requirements():
     apps = {app.split(".")[0] for app in settings.INSTALLED_APPS if (ROOT / app.split(".")[0]).is_dir()}
     assert apps <= copied
     assert {"batoshelf", "templates", "static", "manage.py"} <= copied
-    runtime = subprocess.run(["sed", "/^# Tests/,$d", str(ROOT / "requirements.txt")],
-                             capture_output=True, text=True, check=True).stdout
+    runtime = subprocess.run(
+        ["sed", "/^# Tests/,$d", str(ROOT / "requirements.txt")], capture_output=True, text=True, check=True
+    ).stdout
     assert "daphne" in runtime and "gunicorn" in runtime and "mysqlclient" in runtime and "channels-redis" in runtime
     assert "pytest" not in runtime and "selenium" not in runtime
 

@@ -33,11 +33,18 @@ def title(standin):
 
 def add_logs(title, outcomes, ms=100, minutes_ago=10):
     at = timezone.now() - timedelta(minutes=minutes_ago)
-    CheckLog.objects.bulk_create([
-        CheckLog(title=title, started_at=at, outcome=outcome, duration_ms=ms * (i + 1),
-                  error_kind="blocked" if outcome == "failed" else "")
-        for i, outcome in enumerate(outcomes)
-    ])
+    CheckLog.objects.bulk_create(
+        [
+            CheckLog(
+                title=title,
+                started_at=at,
+                outcome=outcome,
+                duration_ms=ms * (i + 1),
+                error_kind="blocked" if outcome == "failed" else "",
+            )
+            for i, outcome in enumerate(outcomes)
+        ]
+    )
 
 
 @pytest.mark.parametrize("path", ["/api/admin/stats", "/api/admin/system-status", "/api/admin/logs"])

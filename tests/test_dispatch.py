@@ -47,7 +47,11 @@ def test_the_dispatch_schedule_exists_once_runs_every_minute_and_is_idempotent()
     ensure_all()
     [schedule] = Schedule.objects.filter(name=SCHEDULE_PREFIX + "dispatch_due_checks")
     assert (schedule.func, schedule.args, schedule.schedule_type, schedule.minutes, schedule.repeats) == (
-        "scraping.checking.jobs.run_scheduled_job", "'dispatch_due_checks'", Schedule.MINUTES, 1, -1,
+        "scraping.checking.jobs.run_scheduled_job",
+        "'dispatch_due_checks'",
+        Schedule.MINUTES,
+        1,
+        -1,
     )
 
 

@@ -26,6 +26,7 @@ def environ(monkeypatch):
     def set_env(**values):
         for name, value in values.items():
             monkeypatch.setenv(name, value)
+
     return set_env
 
 
@@ -49,8 +50,11 @@ def test_booleans(environ, value, expected):
         (lambda: env_int("X", 1), "4.5", "X must be a whole number"),
         (lambda: env_float("X", 1.0, minimum=0), "-1", "X must be at least 0"),
         (lambda: env_int("X", 1, maximum=10), "11", "X must be at most 10"),
-        (lambda: env_urls("X", ["https://bato.to"], schemes=("https", "http")), "https://bato.to,ftp://x.to",
-         "X must hold URLs starting with https:// or http://, not 'ftp://x.to'"),
+        (
+            lambda: env_urls("X", ["https://bato.to"], schemes=("https", "http")),
+            "https://bato.to,ftp://x.to",
+            "X must hold URLs starting with https:// or http://, not 'ftp://x.to'",
+        ),
     ],
 )
 def test_bad_values_fail_loudly_naming_the_variable(environ, reader, value, message):
@@ -81,7 +85,11 @@ def test_mysql_url_uses_utf8mb4_strict_mode_and_health_checks(tmp_path):
     database = database_from_url("mysql://shelf:p%40ss@db.internal:3307/batoshelf", base_dir=tmp_path)
     assert database["ENGINE"] == "django.db.backends.mysql"
     assert (database["USER"], database["PASSWORD"], database["HOST"], database["PORT"], database["NAME"]) == (
-        "shelf", "p@ss", "db.internal", "3307", "batoshelf",
+        "shelf",
+        "p@ss",
+        "db.internal",
+        "3307",
+        "batoshelf",
     )
     assert database["OPTIONS"]["charset"] == "utf8mb4"
     assert "STRICT_TRANS_TABLES" in database["OPTIONS"]["init_command"]
@@ -105,7 +113,10 @@ def _settings_in_subprocess(**env):
     )
     base = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG")}
     return subprocess.run(
-        [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True,
+        [sys.executable, "-c", script],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
         env={**base, "DJANGO_SETTINGS_MODULE": "batoshelf.settings", **env},
     )
 
@@ -141,7 +152,10 @@ def test_secret_key_is_required_unless_debug():
 
 def test_manage_py_names_the_bad_variable_without_a_traceback():
     done = subprocess.run(
-        [sys.executable, "manage.py", "check"], cwd=ROOT, capture_output=True, text=True,
+        [sys.executable, "manage.py", "check"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
         env={**os.environ, "DJANGO_SETTINGS_MODULE": "batoshelf.settings", "SECRET_KEY": "k", "BATO_TIMEOUT": "soon"},
     )
     assert done.returncode == 1
@@ -154,14 +168,20 @@ def test_a_bad_delay_stops_the_process_with_the_variable_named():
     assert "BATO_MAX_DELAY (5.0) must not be below BATO_MIN_DELAY (8.0)" in done.stderr
 
 
-@pytest.mark.parametrize("env, message", [
-    ({"MANGADEX_MIN_DELAY": "3", "MANGADEX_MAX_DELAY": "1"}, "MANGADEX_MAX_DELAY must not be below MANGADEX_MIN_DELAY"),
-    ({"MANGAUPDATES_MAX_DELAY": "0.5"}, "MANGAUPDATES_MAX_DELAY must not be below MANGAUPDATES_MIN_DELAY"),
-    ({"MANGADEX_LANGUAGES": "en,English"}, "MANGADEX_LANGUAGES must hold language codes such as en, pt-br"),
-    ({"MANGADEX_API_URL": "api.mangadex.org"}, "MANGADEX_API_URL must hold URLs starting with"),
-    ({"BATOSHELF_CONTACT_URL": "call me (maybe)"}, "BATOSHELF_CONTACT_URL must be an http(s) or mailto: URL"),
-    ({"MANGADEX_MAX_REQUESTS_PER_HOUR": "0"}, "MANGADEX_MAX_REQUESTS_PER_HOUR must be at least 1"),
-])
+@pytest.mark.parametrize(
+    "env, message",
+    [
+        (
+            {"MANGADEX_MIN_DELAY": "3", "MANGADEX_MAX_DELAY": "1"},
+            "MANGADEX_MAX_DELAY must not be below MANGADEX_MIN_DELAY",
+        ),
+        ({"MANGAUPDATES_MAX_DELAY": "0.5"}, "MANGAUPDATES_MAX_DELAY must not be below MANGAUPDATES_MIN_DELAY"),
+        ({"MANGADEX_LANGUAGES": "en,English"}, "MANGADEX_LANGUAGES must hold language codes such as en, pt-br"),
+        ({"MANGADEX_API_URL": "api.mangadex.org"}, "MANGADEX_API_URL must hold URLs starting with"),
+        ({"BATOSHELF_CONTACT_URL": "call me (maybe)"}, "BATOSHELF_CONTACT_URL must be an http(s) or mailto: URL"),
+        ({"MANGADEX_MAX_REQUESTS_PER_HOUR": "0"}, "MANGADEX_MAX_REQUESTS_PER_HOUR must be at least 1"),
+    ],
+)
 def test_bad_source_settings_stop_the_process_with_the_variable_named(env, message):
     done = _settings_in_subprocess(SECRET_KEY="k", **env)
     assert done.returncode != 0 and message in done.stderr

@@ -26,23 +26,86 @@ from tests.conftest import logged_in, url_routes
 
 pytestmark = pytest.mark.django_db
 
-NUMBERS = ["1", "0", "-1", str(2**63 - 1), str(2**63), str(2**64), "9" * 25, "9" * 5000, "1e9", "0x10", "1.5",
-           "²", "١٢", " 7"]
-TEXTS = ["", "\x00", "😀" * 500, "ß" * 5000, "\u202e", "\ufeff", "'; DROP TABLE scraping_title; --", "<script>",
-         "%00", "../../etc/passwd", "a" * 20000, "null", "true", "[]", "{}"]
+NUMBERS = [
+    "1",
+    "0",
+    "-1",
+    str(2**63 - 1),
+    str(2**63),
+    str(2**64),
+    "9" * 25,
+    "9" * 5000,
+    "1e9",
+    "0x10",
+    "1.5",
+    "²",
+    "١٢",
+    " 7",
+]
+TEXTS = [
+    "",
+    "\x00",
+    "😀" * 500,
+    "ß" * 5000,
+    "\u202e",
+    "\ufeff",
+    "'; DROP TABLE scraping_title; --",
+    "<script>",
+    "%00",
+    "../../etc/passwd",
+    "a" * 20000,
+    "null",
+    "true",
+    "[]",
+    "{}",
+]
 values = st.one_of(st.sampled_from(NUMBERS + TEXTS), st.text(max_size=40), st.integers().map(str))
 DEEP = [b"[" * 100_000, b'{"a":' * 50_000, b"[" * 100_000 + b"]" * 100_000]
 bodies = st.one_of(
-    st.sampled_from(DEEP + [b"", b"\xff\xfe", b"not json", json.dumps({"job_type": "9" * 5000}).encode(),
-                            json.dumps({"job_type": "heartbeat", "interval_minutes": 2**70}).encode(),
-                            json.dumps({"job_type": "heartbeat", "options": {"x": "😀" * 1000}}).encode()]),
-    st.dictionaries(st.sampled_from(["job_type", "enabled", "interval_minutes", "active_from_hour", "options", "url",
-                                     "to", "muted", "next", "limit"]), values, max_size=4).map(
-        lambda d: json.dumps(d).encode()),
+    st.sampled_from(
+        DEEP
+        + [
+            b"",
+            b"\xff\xfe",
+            b"not json",
+            json.dumps({"job_type": "9" * 5000}).encode(),
+            json.dumps({"job_type": "heartbeat", "interval_minutes": 2**70}).encode(),
+            json.dumps({"job_type": "heartbeat", "options": {"x": "😀" * 1000}}).encode(),
+        ]
+    ),
+    st.dictionaries(
+        st.sampled_from(
+            [
+                "job_type",
+                "enabled",
+                "interval_minutes",
+                "active_from_hour",
+                "options",
+                "url",
+                "to",
+                "muted",
+                "next",
+                "limit",
+            ]
+        ),
+        values,
+        max_size=4,
+    ).map(lambda d: json.dumps(d).encode()),
 )
 # Query parameters our views read, and the admin's own.
-APP_PARAMETERS = ["limit", "title", "outcome", "error_kind", "unread", "show", "page", "job_type", "by_type",
-                  "since", "next"]
+APP_PARAMETERS = [
+    "limit",
+    "title",
+    "outcome",
+    "error_kind",
+    "unread",
+    "show",
+    "page",
+    "job_type",
+    "by_type",
+    "since",
+    "next",
+]
 ADMIN_PARAMETERS = ["q", "o", "p", "e", "all", "_changelist_filters", "_popup", "_to_field"]
 # The ids a sweep puts in every id slot of every route, and the values in every parameter.
 HOSTILE_IDS = [str(2**63 - 1), str(2**63), "9" * 25, "9" * 5000, "x"]
@@ -125,8 +188,7 @@ def test_ids_at_and_past_2_63_in_any_route_are_never_a_server_error(clients, rou
                 answered_well(getattr(clients[who], method)(path), method, path, who)
 
 
-@pytest.mark.parametrize("route", [r for r in ROUTES if "<" not in r and "(?P" not in r
-                                   and not r.startswith("admin/")])
+@pytest.mark.parametrize("route", [r for r in ROUTES if "<" not in r and "(?P" not in r and not r.startswith("admin/")])
 def test_huge_and_odd_parameters_on_every_page_and_api_are_never_a_server_error(clients, route):
     path = "/" + route
     for name in APP_PARAMETERS:
@@ -147,8 +209,9 @@ def test_huge_and_odd_filters_on_every_change_list_and_add_form_are_never_a_serv
 
 
 @pytest.mark.parametrize("route", ROUTES)
-@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
-                                                                  HealthCheck.too_slow])
+@settings(
+    max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
+)
 @given(data=st.data())
 def test_no_input_to_any_route_gets_a_server_error(clients, route, data):
     path = fill(route, lambda: data.draw(values))
@@ -161,27 +224,44 @@ def test_no_input_to_any_route_gets_a_server_error(clients, route, data):
     if method == "get":
         response = client.get(path, query)
     elif data.draw(st.booleans()):
-        response = getattr(client, method)(path, data.draw(bodies), content_type="application/json",
-                                           QUERY_STRING="&".join(f"{k}=x" for k in query))
+        response = getattr(client, method)(
+            path, data.draw(bodies), content_type="application/json", QUERY_STRING="&".join(f"{k}=x" for k in query)
+        )
     else:
-        form = data.draw(st.dictionaries(st.sampled_from(PARAMETERS + ["url", "to", "action", "_selected_action",
-                                                                      "apply", "hours", "muted", "post"]),
-                                         values, max_size=4))
+        form = data.draw(
+            st.dictionaries(
+                st.sampled_from(
+                    PARAMETERS + ["url", "to", "action", "_selected_action", "apply", "hours", "muted", "post"]
+                ),
+                values,
+                max_size=4,
+            )
+        )
         response = client.post(path, form) if method == "post" else getattr(client, method)(path)
     answered_well(response, method, path, who)
 
 
 @pytest.mark.django_db(transaction=True)
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(since=values, origin=st.sampled_from(["http://localhost", "http://localhost:9999", "https://localhost",
-                                              "null", "", "😀", "http://[::1"]))
+@given(
+    since=values,
+    origin=st.sampled_from(
+        ["http://localhost", "http://localhost:9999", "https://localhost", "null", "", "😀", "http://[::1"]
+    ),
+)
 def test_no_websocket_handshake_gets_a_server_error(clients, since, origin):
     cookie = clients["reader"].cookies["sessionid"].value
 
     async def handshake():
         communicator = WebsocketCommunicator(
-            application, f"/ws/notifications/?since={since}",
-            headers=[(b"origin", origin.encode()), (b"host", b"localhost"), (b"cookie", f"sessionid={cookie}".encode())])
+            application,
+            f"/ws/notifications/?since={since}",
+            headers=[
+                (b"origin", origin.encode()),
+                (b"host", b"localhost"),
+                (b"cookie", f"sessionid={cookie}".encode()),
+            ],
+        )
         try:
             connected, _ = await communicator.connect(timeout=5)
             if connected:

@@ -33,12 +33,24 @@ json_values = st.recursive(
     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=12), inner, max_size=4),
     max_leaves=20,
 )
-hosts = st.sampled_from(["bato.to", "batotwo.com", "mangadex.org", "www.mangaupdates.com", "evil.example",
-                         "bato.to.evil.example", "[::1", "127.0.0.1:99999", ""])
+hosts = st.sampled_from(
+    [
+        "bato.to",
+        "batotwo.com",
+        "mangadex.org",
+        "www.mangaupdates.com",
+        "evil.example",
+        "bato.to.evil.example",
+        "[::1",
+        "127.0.0.1:99999",
+        "",
+    ]
+)
 url_like = st.builds(
     "{}{}{}{}{}".format,
-    st.sampled_from(["https://", "http://", "ftp://", "javascript:", "//", "", "file:///", "data:text/html,",
-                     "md:", "mu:", "bato:"]),
+    st.sampled_from(
+        ["https://", "http://", "ftp://", "javascript:", "//", "", "file:///", "data:text/html,", "md:", "mu:", "bato:"]
+    ),
     st.sampled_from(["", "user:pw@", "user@", ":@"]),
     hosts,
     st.sampled_from(["/title/", "/series/", "/chapter/", "/series.html?id=", "/", "", f"/title/{UUID}"]),
@@ -70,14 +82,24 @@ def test_no_reference_with_credentials_or_another_host_is_accepted(text):
 
 
 def valid_payload(comic_id="1", chapters=2):
-    return {"data": {
-        "get_content_comicNode": {"id": comic_id, "data": make_details(comic_id, "Fuzzed")},
-        "get_content_chapterList": [
-            {"id": str(900 + n), "data": {"dname": f"Chapter {n}", "title": "", "urlPath": f"/title/1/{900 + n}-ch_{n}",
-                                          "dateCreate": 1647940559044, "datePublic": 1647940559044}}
-            for n in range(chapters)
-        ],
-    }}
+    return {
+        "data": {
+            "get_content_comicNode": {"id": comic_id, "data": make_details(comic_id, "Fuzzed")},
+            "get_content_chapterList": [
+                {
+                    "id": str(900 + n),
+                    "data": {
+                        "dname": f"Chapter {n}",
+                        "title": "",
+                        "urlPath": f"/title/1/{900 + n}-ch_{n}",
+                        "dateCreate": 1647940559044,
+                        "datePublic": 1647940559044,
+                    },
+                }
+                for n in range(chapters)
+            ],
+        }
+    }
 
 
 @st.composite
@@ -110,8 +132,12 @@ def test_any_json_answer_parses_or_is_a_source_error(payload):
 
 
 PARSERS = [
-    lambda payload: parse_title(payload, UUID), parse_feed, parse_mangadex_search,
-    lambda payload: parse_series(payload, "64897697818"), parse_releases, parse_mangaupdates_search,
+    lambda payload: parse_title(payload, UUID),
+    parse_feed,
+    parse_mangadex_search,
+    lambda payload: parse_series(payload, "64897697818"),
+    parse_releases,
+    parse_mangaupdates_search,
 ]
 
 
@@ -125,9 +151,17 @@ def test_mangadex_and_mangaupdates_answers_parse_or_are_source_errors(parse, pay
 
 
 @FUZZ
-@given(st.integers(100, 599), st.sampled_from(["application/json", "text/html", "text/plain", ""]),
-       st.binary(max_size=300), st.sampled_from([lambda answer: read_json(answer, "Bato", lambda payload: payload),
-                                                 lambda answer: read_mangadex(answer, parse_feed, not_found="x")]))
+@given(
+    st.integers(100, 599),
+    st.sampled_from(["application/json", "text/html", "text/plain", ""]),
+    st.binary(max_size=300),
+    st.sampled_from(
+        [
+            lambda answer: read_json(answer, "Bato", lambda payload: payload),
+            lambda answer: read_mangadex(answer, parse_feed, not_found="x"),
+        ]
+    ),
+)
 def test_any_http_answer_decodes_or_is_a_source_error(status, content_type, body, read):
     try:
         read(Answer(status, {"Content-Type": content_type}, body))

@@ -70,8 +70,9 @@ def test_four_workers_and_fifty_due_titles_never_put_two_requests_closer_than_th
     standin.requests.clear()
     make_due(*titles)
     assert dispatch_due_checks(limit=50) == 50
-    cluster = ManagedProcess(tmp_path / "worker.log", "worker", Q_WORKERS="4",
-                             BATO_MIN_DELAY="0.3", BATO_MAX_DELAY="0.4")
+    cluster = ManagedProcess(
+        tmp_path / "worker.log", "worker", Q_WORKERS="4", BATO_MIN_DELAY="0.3", BATO_MAX_DELAY="0.4"
+    )
     try:
         wait_for(lambda: CheckLog.objects.filter(outcome="no_change").count() == 50, 90, "50 checks")
     finally:
@@ -298,7 +299,11 @@ def test_an_unreachable_mirror_gives_way_to_the_next_on_the_next_check(standin, 
 
 
 def test_a_title_not_found_three_times_is_paused_its_followers_told_once_and_never_checked(
-    standin, site_clock, reader, other_reader, settings,
+    standin,
+    site_clock,
+    reader,
+    other_reader,
+    settings,
 ):
     settings.BATO_NOT_FOUND_PAUSE_AFTER = 3
     gone, fine = imported_titles(standin, 2)

@@ -106,17 +106,20 @@ def test_the_breaker_waits_five_minutes_then_doubles_up_to_six_hours():
     assert breaker_wait(10_000, first=300, longest=6 * 3600) == 21600
 
 
-@pytest.mark.parametrize("error, verdict", [
-    (None, Verdict.FINE),
-    (TitleNotFound("gone"), Verdict.FINE),
-    (BadResponse("odd"), Verdict.FINE),
-    (RateLimited("429"), Verdict.RATE_LIMITED),
-    (Blocked("cloudflare"), Verdict.BLOCKED),
-    (NetworkError("refused"), Verdict.UNREACHABLE),
-    (RequestTimedOut("slow"), Verdict.UNREACHABLE),
-    (ServerError("502"), Verdict.UNREACHABLE),
-    (NotJson("<garbage>"), Verdict.UNREACHABLE),
-])
+@pytest.mark.parametrize(
+    "error, verdict",
+    [
+        (None, Verdict.FINE),
+        (TitleNotFound("gone"), Verdict.FINE),
+        (BadResponse("odd"), Verdict.FINE),
+        (RateLimited("429"), Verdict.RATE_LIMITED),
+        (Blocked("cloudflare"), Verdict.BLOCKED),
+        (NetworkError("refused"), Verdict.UNREACHABLE),
+        (RequestTimedOut("slow"), Verdict.UNREACHABLE),
+        (ServerError("502"), Verdict.UNREACHABLE),
+        (NotJson("<garbage>"), Verdict.UNREACHABLE),
+    ],
+)
 def test_only_the_sources_own_faults_count_against_the_source(error, verdict):
     assert judge(error) is verdict
 

@@ -19,8 +19,14 @@ OURS, SEEDS_WAITS, SEED = CITIZENS
 def weekly(n, weeks=12):
     """A weekly series watched for a day past its last release."""
     releases = tuple(MONDAY + k * WEEK for k in range(weeks))
-    return Series(id=str(n), title=f"weekly {n}", releases=releases, status="ongoing", kind="weekly",
-                  observed_until=releases[-1] + timedelta(days=1))
+    return Series(
+        id=str(n),
+        title=f"weekly {n}",
+        releases=releases,
+        status="ongoing",
+        kind="weekly",
+        observed_until=releases[-1] + timedelta(days=1),
+    )
 
 
 def test_series_keep_their_weekday_and_hour_on_the_common_month():
@@ -43,6 +49,8 @@ def test_a_burst_of_due_titles_draws_fewer_429s_when_retry_after_is_honoured():
 
 def test_a_tracker_that_never_exceeds_the_source_limit_is_never_refused():
     slow = Citizen("slow", OURS.policy, min_delay=11.0, max_delay=12.0)
-    report = simulate_month([weekly(n) for n in range(30)], slow, source=SourceRules(max_requests=12, window_seconds=120))
+    report = simulate_month(
+        [weekly(n) for n in range(30)], slow, source=SourceRules(max_requests=12, window_seconds=120)
+    )
     assert report.rate_limited == 0
     assert report.requests_per_chapter == report.requests / report.detected

@@ -45,20 +45,23 @@ def at(hour, minute=0):
     return datetime(2026, 11, 23, hour, minute, tzinfo=dt_timezone.utc)
 
 
-@pytest.mark.parametrize("now, window, inside", [
-    (at(12), (None, None, 0), True),
-    (at(8), (8, 20, 0), True),
-    (at(19, 59), (8, 20, 0), True),
-    (at(20), (8, 20, 0), False),
-    (at(7, 30), (8, 20, 0), False),
-    (at(7, 30), (8, 20, 30), True),
-    (at(20, 29), (8, 20, 30), True),
-    (at(23), (22, 6, 0), True),
-    (at(3), (22, 6, 0), True),
-    (at(12), (22, 6, 0), False),
-    (at(12), (5, 5, 0), True),
-    (at(12), (8, 9, 720), True),
-])
+@pytest.mark.parametrize(
+    "now, window, inside",
+    [
+        (at(12), (None, None, 0), True),
+        (at(8), (8, 20, 0), True),
+        (at(19, 59), (8, 20, 0), True),
+        (at(20), (8, 20, 0), False),
+        (at(7, 30), (8, 20, 0), False),
+        (at(7, 30), (8, 20, 30), True),
+        (at(20, 29), (8, 20, 30), True),
+        (at(23), (22, 6, 0), True),
+        (at(3), (22, 6, 0), True),
+        (at(12), (22, 6, 0), False),
+        (at(12), (5, 5, 0), True),
+        (at(12), (8, 9, 720), True),
+    ],
+)
 def test_active_windows(now, window, inside):
     assert in_active_window(now, *window) is inside
 
@@ -66,7 +69,6 @@ def test_active_windows(now, window, inside):
 def test_every_job_types_defaults_are_valid():
     for job in REGISTRY.values():
         assert job.validate_options(dict(job.default_options)) == [], job.name
-
 
 
 @pytest.fixture
@@ -92,7 +94,11 @@ def quiet_job(monkeypatch):
 def test_a_run_is_recorded_and_moves_the_last_success(quiet_job, admin_user):
     run = run_job("quiet", trigger="manual", user=admin_user)
     assert (run.status, run.trigger, run.triggered_by, run.items_checked, run.items_updated) == (
-        "succeeded", "manual", admin_user, 3, 1,
+        "succeeded",
+        "manual",
+        admin_user,
+        3,
+        1,
     )
     assert run.log[0]["message"] == "did it" and run.log[0]["metadata"] == {"rows": 1}
     assert run.finished_at >= run.started_at
@@ -173,7 +179,10 @@ def checked_title(standin):
 
 def log(title, days_ago, outcome="no_change", new=0, ms=100):
     return CheckLog.objects.create(
-        title=title, started_at=timezone.now() - timedelta(days=days_ago), outcome=outcome, new_chapters=new,
+        title=title,
+        started_at=timezone.now() - timedelta(days=days_ago),
+        outcome=outcome,
+        new_chapters=new,
         duration_ms=ms,
     )
 
@@ -193,8 +202,10 @@ def test_rollups_count_each_day_and_survive_pruning(checked_title):
     releases = TitleDailyStats.objects.filter(title=checked_title, releases__gt=0)
     assert sorted(releases.values_list("releases", flat=True)) == [1, 1, 1]
 
-    update_config(config_for("prune_history"), {"options": {"check_log_days": 30, "read_notification_days": 30,
-                                                    "job_run_days": 30}})
+    update_config(
+        config_for("prune_history"),
+        {"options": {"check_log_days": 30, "read_notification_days": 30, "job_run_days": 30}},
+    )
     pruned = run_job("prune_history")
     assert pruned.items_updated >= 2 and not CheckLog.objects.filter(started_at__date=old_day).exists()
     update_config(config, {"options": {"days": 3}})
@@ -205,12 +216,15 @@ def test_rollups_count_each_day_and_survive_pruning(checked_title):
 @pytest.mark.django_db
 def test_pruning_keeps_unread_and_recent_notifications(reader, checked_title):
     old = timezone.now() - timedelta(days=400)
-    kept_unread = Notification.objects.create(user=reader, title=checked_title, kind="new_chapter", message="a",
-                                              created_at=old)
-    Notification.objects.create(user=reader, title=checked_title, kind="new_chapter", message="b", created_at=old,
-                                is_read=True)
-    recent_read = Notification.objects.create(user=reader, title=checked_title, kind="new_chapter", message="c",
-                                              is_read=True)
+    kept_unread = Notification.objects.create(
+        user=reader, title=checked_title, kind="new_chapter", message="a", created_at=old
+    )
+    Notification.objects.create(
+        user=reader, title=checked_title, kind="new_chapter", message="b", created_at=old, is_read=True
+    )
+    recent_read = Notification.objects.create(
+        user=reader, title=checked_title, kind="new_chapter", message="c", is_read=True
+    )
     run_job("prune_history")
     assert set(Notification.objects.values_list("pk", flat=True)) == {kept_unread.pk, recent_read.pk}
 
@@ -228,19 +242,27 @@ def test_staff_are_told_once_when_a_title_keeps_failing(admin_user, reader, chec
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("body, reason", [
-    ({"job_type": "nope"}, "job_type must be one of"),
-    ({"job_type": "prune_history", "interval_minutes": 0}, "interval_minutes"),
-    ({"job_type": "prune_history", "interval_minutes": 1441}, "interval_minutes"),
-    ({"job_type": "prune_history", "enabled": "yes"}, "enabled has the wrong type"),
-    ({"job_type": "prune_history", "interval_minutes": True}, "interval_minutes has the wrong type"),
-    ({"job_type": "prune_history", "options": {"check_log_days": 1, "read_notification_days": 1,
-                                               "job_run_days": 1}}, "check_log_days must be a whole number of at least 7"),
-    ({"job_type": "prune_history", "options": {"keep": 1}}, "unknown option 'keep'"),
-    ({"job_type": "prune_history", "color": "red"}, "unknown field(s) color"),
-    ({"job_type": "prune_history", "active_from_hour": 8}, "both hours of the active window"),
-    ({"job_type": "prune_history", "active_from_hour": 24, "active_until_hour": 2}, "active_from_hour"),
-])
+@pytest.mark.parametrize(
+    "body, reason",
+    [
+        ({"job_type": "nope"}, "job_type must be one of"),
+        ({"job_type": "prune_history", "interval_minutes": 0}, "interval_minutes"),
+        ({"job_type": "prune_history", "interval_minutes": 1441}, "interval_minutes"),
+        ({"job_type": "prune_history", "enabled": "yes"}, "enabled has the wrong type"),
+        ({"job_type": "prune_history", "interval_minutes": True}, "interval_minutes has the wrong type"),
+        (
+            {
+                "job_type": "prune_history",
+                "options": {"check_log_days": 1, "read_notification_days": 1, "job_run_days": 1},
+            },
+            "check_log_days must be a whole number of at least 7",
+        ),
+        ({"job_type": "prune_history", "options": {"keep": 1}}, "unknown option 'keep'"),
+        ({"job_type": "prune_history", "color": "red"}, "unknown field(s) color"),
+        ({"job_type": "prune_history", "active_from_hour": 8}, "both hours of the active window"),
+        ({"job_type": "prune_history", "active_from_hour": 24, "active_until_hour": 2}, "active_from_hour"),
+    ],
+)
 def test_invalid_configuration_is_a_400_with_the_reason(admin_client, body, reason):
     response = admin_client.post("/api/jobs/config", json.dumps(body), content_type="application/json")
     assert response.status_code == 400
@@ -252,25 +274,46 @@ def test_invalid_configuration_is_a_400_with_the_reason(admin_client, body, reas
 def test_the_admin_checks_options_as_the_job_type_does_and_moves_the_schedule(admin_client):
     config = config_for("prune_history")
     page = f"/admin/scraping/jobconfig/{config.pk}/change/"
-    form = {"enabled": "on", "interval_minutes": "1440", "active_from_hour": "", "active_until_hour": "",
-            "window_buffer_minutes": "0"}
-    refused = admin_client.post(page, {**form, "options": json.dumps({"check_log_days": 2, "read_notification_days": 1,
-                                                                       "job_run_days": 1})})
+    form = {
+        "enabled": "on",
+        "interval_minutes": "1440",
+        "active_from_hour": "",
+        "active_until_hour": "",
+        "window_buffer_minutes": "0",
+    }
+    refused = admin_client.post(
+        page, {**form, "options": json.dumps({"check_log_days": 2, "read_notification_days": 1, "job_run_days": 1})}
+    )
     assert refused.status_code == 200
     assert "check_log_days must be a whole number of at least 7" in refused.content.decode()
     assert JobConfig.objects.get(pk=config.pk).options["check_log_days"] == 90
-    saved = admin_client.post(page, {**form, "interval_minutes": "720", "options": json.dumps(
-        {"check_log_days": 30, "read_notification_days": 30, "job_run_days": 30})})
+    saved = admin_client.post(
+        page,
+        {
+            **form,
+            "interval_minutes": "720",
+            "options": json.dumps({"check_log_days": 30, "read_notification_days": 30, "job_run_days": 30}),
+        },
+    )
     assert saved.status_code == 302
     assert Schedule.objects.get(name=SCHEDULE_PREFIX + "prune_history").minutes == 720
 
 
 @pytest.mark.django_db
 def test_staff_change_configuration_through_the_api(admin_client):
-    response = admin_client.post("/api/jobs/config", json.dumps({
-        "job_type": "roll_up_statistics", "interval_minutes": 120, "active_from_hour": 1, "active_until_hour": 5,
-        "window_buffer_minutes": 15,
-    }), content_type="application/json")
+    response = admin_client.post(
+        "/api/jobs/config",
+        json.dumps(
+            {
+                "job_type": "roll_up_statistics",
+                "interval_minutes": 120,
+                "active_from_hour": 1,
+                "active_until_hour": 5,
+                "window_buffer_minutes": 15,
+            }
+        ),
+        content_type="application/json",
+    )
     assert response.status_code == 200
     changed = next(job for job in response.json()["jobs"] if job["job_type"] == "roll_up_statistics")
     assert (changed["interval_minutes"], changed["active_from_hour"], changed["window_buffer_minutes"]) == (120, 1, 15)
@@ -279,11 +322,18 @@ def test_staff_change_configuration_through_the_api(admin_client):
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("method, path", [
-    ("get", "/api/jobs/config"), ("post", "/api/jobs/config"), ("get", "/api/jobs/status"),
-    ("post", "/api/jobs/trigger"), ("get", "/api/jobs/runs"), ("get", "/api/jobs/runs/latest"),
-    ("get", "/api/jobs/runs/1"),
-])
+@pytest.mark.parametrize(
+    "method, path",
+    [
+        ("get", "/api/jobs/config"),
+        ("post", "/api/jobs/config"),
+        ("get", "/api/jobs/status"),
+        ("post", "/api/jobs/trigger"),
+        ("get", "/api/jobs/runs"),
+        ("get", "/api/jobs/runs/latest"),
+        ("get", "/api/jobs/runs/1"),
+    ],
+)
 def test_the_jobs_api_is_for_staff_only(client, reader, method, path):
     assert getattr(client, method)(path).status_code == 401
     client.force_login(reader)
@@ -296,12 +346,17 @@ def test_status_trigger_and_run_history(admin_client, admin_user):
     ensure_all()
     broker = get_broker()
     broker.purge_queue()
-    response = admin_client.post("/api/jobs/trigger", json.dumps({"job_type": "roll_up_statistics"}),
-                                 content_type="application/json")
+    response = admin_client.post(
+        "/api/jobs/trigger", json.dumps({"job_type": "roll_up_statistics"}), content_type="application/json"
+    )
     assert response.status_code == 202 and broker.queue_size() == 1
     broker.purge_queue()
-    assert admin_client.post("/api/jobs/trigger", json.dumps({"job_type": "x"}),
-                             content_type="application/json").status_code == 400
+    assert (
+        admin_client.post(
+            "/api/jobs/trigger", json.dumps({"job_type": "x"}), content_type="application/json"
+        ).status_code
+        == 400
+    )
 
     run = run_job("roll_up_statistics", trigger="manual", user=admin_user)
     run_job("prune_history")
@@ -326,8 +381,9 @@ def test_status_trigger_and_run_history(admin_client, admin_user):
 def test_posts_to_the_jobs_api_need_the_csrf_token(admin_user):
     client = Client(enforce_csrf_checks=True)
     client.force_login(admin_user)
-    response = client.post("/api/jobs/trigger", json.dumps({"job_type": "prune_history"}),
-                           content_type="application/json")
+    response = client.post(
+        "/api/jobs/trigger", json.dumps({"job_type": "prune_history"}), content_type="application/json"
+    )
     assert response.status_code == 403 and "CSRF" in response.json()["error"]
 
 
@@ -357,10 +413,13 @@ def test_shelfstats_shows_today_at_once_and_an_import_is_not_new_chapters(checke
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("args, message", [
-    (["--days", "0"], "--days must be between 1 and 3650"),
-    (["--title", "999999"], "bato:999999 is not tracked"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--days", "0"], "--days must be between 1 and 3650"),
+        (["--title", "999999"], "bato:999999 is not tracked"),
+    ],
+)
 def test_shelfstats_refuses_bad_arguments(args, message):
     with pytest.raises(CommandError, match=message):
         run_command_out("shelfstats", *args)
@@ -369,15 +428,24 @@ def test_shelfstats_refuses_bad_arguments(args, message):
 @pytest.mark.django_db
 def test_runjob_honours_the_window_unless_forced(quiet_job):
     now = timezone.now()
-    update_config(config_for("quiet"), {"active_from_hour": (now.hour + 2) % 24, "active_until_hour": (now.hour + 3) % 24})
+    update_config(
+        config_for("quiet"), {"active_from_hour": (now.hour + 2) % 24, "active_until_hour": (now.hour + 3) % 24}
+    )
     assert "skipped: outside its active window" in run_command_out("runjob", "quiet")
     assert "quiet: succeeded, 3 checked, 1 updated" in run_command_out("runjob", "quiet", "--force")
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("method, path", [
-    ("get", "/api/jobs/trigger"), ("post", "/api/jobs/status"), ("post", "/api/jobs/runs"),
-    ("post", "/api/jobs/runs/latest"), ("put", "/api/jobs/config"), ("post", "/api/admin/stats"),
-])
+@pytest.mark.parametrize(
+    "method, path",
+    [
+        ("get", "/api/jobs/trigger"),
+        ("post", "/api/jobs/status"),
+        ("post", "/api/jobs/runs"),
+        ("post", "/api/jobs/runs/latest"),
+        ("put", "/api/jobs/config"),
+        ("post", "/api/admin/stats"),
+    ],
+)
 def test_wrong_methods_on_the_staff_api_are_405(admin_client, method, path):
     assert getattr(admin_client, method)(path).status_code == 405

@@ -75,11 +75,19 @@ def followed_title(standin, reader):
 
 def make_notifications(user, title, count, **fields):
     now = timezone.now()
-    return Notification.objects.bulk_create([
-        Notification(user=user, title=title, kind="new_chapter", message=f"Chapter {i} of {title.name}",
-                     created_at=now, **fields)
-        for i in range(count)
-    ])
+    return Notification.objects.bulk_create(
+        [
+            Notification(
+                user=user,
+                title=title,
+                kind="new_chapter",
+                message=f"Chapter {i} of {title.name}",
+                created_at=now,
+                **fields,
+            )
+            for i in range(count)
+        ]
+    )
 
 
 @live
@@ -89,8 +97,10 @@ async def test_anonymous_connections_are_refused_before_accept():
 
 
 @live
-@pytest.mark.parametrize("origin", ["https://evil.example", "http://localhost:9999", "https://localhost",
-                                    "http://localhost.evil.example", "null", ""])
+@pytest.mark.parametrize(
+    "origin",
+    ["https://evil.example", "http://localhost:9999", "https://localhost", "http://localhost.evil.example", "null", ""],
+)
 async def test_connections_from_another_origin_are_refused(reader, origin):
     headers = await database_sync_to_async(session_headers)(reader, origin=(b"origin", origin.encode()))
     communicator, connected = await connect(headers)
@@ -153,8 +163,16 @@ async def test_on_connect_the_browser_gets_its_unread_count_and_what_it_missed(r
     first = sync["notifications"][0]
     assert first["title_id"] == followed_title.pk and first["title_name"] == followed_title.name
     assert set(first) >= {
-        "kind", "importance", "message", "chapter_name", "chapter_url", "chapter_count",
-        "old_status", "new_status", "is_read", "created_at",
+        "kind",
+        "importance",
+        "message",
+        "chapter_name",
+        "chapter_url",
+        "chapter_count",
+        "old_status",
+        "new_status",
+        "is_read",
+        "created_at",
     }
 
 
@@ -182,9 +200,7 @@ async def test_a_check_that_commits_reaches_its_follower_live_and_no_one_else(
     finally:
         await reader_socket.disconnect()
         await other_socket.disconnect()
-    emitted = await database_sync_to_async(
-        lambda: list(Notification.objects.values_list("emitted_at", flat=True))
-    )()
+    emitted = await database_sync_to_async(lambda: list(Notification.objects.values_list("emitted_at", flat=True)))()
     assert len(emitted) == 1 and emitted[0] is not None
 
 
@@ -221,7 +237,10 @@ async def test_a_browser_that_reconnects_gets_what_arrived_while_it_was_away(rea
 async def test_reading_in_one_tab_updates_the_others(reader, followed_title):
     headers = await database_sync_to_async(session_headers)(reader)
     notification, _ = await database_sync_to_async(make_notifications)(
-        reader, followed_title, 2, emitted_at=timezone.now()  # already pushed: only the read state travels
+        reader,
+        followed_title,
+        2,
+        emitted_at=timezone.now(),  # already pushed: only the read state travels
     )
     other_tab, _ = await connect(headers, f"?since={notification.pk + 1}")
     await other_tab.receive_json_from()
@@ -271,9 +290,12 @@ def test_a_failed_publish_keeps_the_rows_for_the_relay(settings, reader, followe
     rows = make_notifications(reader, followed_title, 2)
     working_layers = settings.CHANNEL_LAYERS
     # Nothing listens on port 1: the publish fails the way it does while Redis is down.
-    settings.CHANNEL_LAYERS = {"default": {
-        "BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": ["redis://127.0.0.1:1/0"]},
-    }}
+    settings.CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {"hosts": ["redis://127.0.0.1:1/0"]},
+        }
+    }
     assert delivery.publish([n.pk for n in rows]) == 0
     assert not Notification.objects.filter(emitted_at__isnull=False).exists()
 

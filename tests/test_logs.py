@@ -10,10 +10,17 @@ from batoshelf.logs import PERFORMANCE_LOGGER, KeyValueFormatter, logging_config
 
 
 def test_lines_are_key_value_with_the_extra_fields_quoted_where_needed():
-    record = logging.makeLogRecord({
-        "name": "scraping.checking.pipeline", "levelname": "WARNING", "msg": 'title "X" failed', "title_id": 7,
-        "reason": "HTTP 429", "created": 0, "msecs": 5,
-    })
+    record = logging.makeLogRecord(
+        {
+            "name": "scraping.checking.pipeline",
+            "levelname": "WARNING",
+            "msg": 'title "X" failed',
+            "title_id": 7,
+            "reason": "HTTP 429",
+            "created": 0,
+            "msecs": 5,
+        }
+    )
     assert KeyValueFormatter().format(record) == (
         'time=1970-01-01T00:00:00.005Z level=warning logger=scraping.checking.pipeline msg="title \\"X\\" failed" '
         'title_id=7 reason="HTTP 429"'

@@ -61,8 +61,13 @@ def test_an_unchanged_title_costs_one_request_and_two_on_the_day_its_details_are
     snapshot, _ = fetch(site, title.dex_id)
     again, requests_made = check(site, title.dex_id, snapshot)
     assert requests_made == 1 and again.details is None
-    again, requests_made = fetch(site, title.dex_id, chapter_ids=frozenset(c.source_id for c in snapshot.chapters),
-                                 full=False, details_refreshed_at=NOW - timedelta(days=1, minutes=1))
+    again, requests_made = fetch(
+        site,
+        title.dex_id,
+        chapter_ids=frozenset(c.source_id for c in snapshot.chapters),
+        full=False,
+        details_refreshed_at=NOW - timedelta(days=1, minutes=1),
+    )
     assert requests_made == 2 and again.details.name == "Example Title"
 
 
@@ -130,14 +135,18 @@ def test_requests_carry_batoshelfs_own_user_agent_and_no_via(site, settings):
     title = site.add_title(chapters=1)
     fetch(site, title.dex_id)
     headers = site.api_requests()[0].headers
-    assert headers["User-Agent"].startswith("batoshelf/0.") and "(+https://shelf.example.org/contact)" in headers["User-Agent"]
+    assert (
+        headers["User-Agent"].startswith("batoshelf/0.")
+        and "(+https://shelf.example.org/contact)" in headers["User-Agent"]
+    )
     assert "Via" not in headers and "mozilla" not in headers["User-Agent"].lower()
 
 
 def test_a_browser_user_agent_gets_the_plain_400_and_it_reads_as_a_setting_to_change(site):
     title = site.add_title(chapters=1)
-    response = requests.get(f"{site.api_url}/manga/{title.dex_id}", headers={"User-Agent": "Mozilla/5.0 Kotatsu"},
-                            timeout=5)
+    response = requests.get(
+        f"{site.api_url}/manga/{title.dex_id}", headers={"User-Agent": "Mozilla/5.0 Kotatsu"}, timeout=5
+    )
     assert response.status_code == 400 and response.headers["Content-Type"] == "text/plain"
     with pytest.raises(Misconfigured) as refused:
         read(Answer(response.status_code, response.headers, response.content), parse_feed)
@@ -167,13 +176,19 @@ def test_the_stand_in_refuses_what_the_api_refuses(site):
 
 
 MANGA = {
-    "result": "ok", "response": "entity",
+    "result": "ok",
+    "response": "entity",
     "data": {
-        "id": "11111111-2222-4333-8444-555555555555", "type": "manga",
+        "id": "11111111-2222-4333-8444-555555555555",
+        "type": "manga",
         "attributes": {
-            "title": {"ja-ro": "Rei no Taitoru"}, "altTitles": [{"ja": "例"}, {"en": "The Example"}, {"ja": "例"}],
-            "description": {"ja": "説明", "en": "An example."}, "status": "hiatus", "year": 2019,
-            "originalLanguage": "ja", "tags": [{"attributes": {"name": {"en": "Action"}}}, "junk"],
+            "title": {"ja-ro": "Rei no Taitoru"},
+            "altTitles": [{"ja": "例"}, {"en": "The Example"}, {"ja": "例"}],
+            "description": {"ja": "説明", "en": "An example."},
+            "status": "hiatus",
+            "year": 2019,
+            "originalLanguage": "ja",
+            "tags": [{"attributes": {"name": {"en": "Action"}}}, "junk"],
         },
         "relationships": [
             {"id": "a", "type": "author", "attributes": {"name": "Someone"}},
@@ -192,27 +207,44 @@ def test_the_title_parser_reads_names_people_tags_and_cover():
     assert details.cover_url == "https://uploads.mangadex.org/covers/11111111-2222-4333-8444-555555555555/x.jpg.512.jpg"
 
 
-@pytest.mark.parametrize("payload, why", [
-    ({"result": "error", "errors": [{"title": "x", "detail": "y"}]}, "error"),
-    ({**MANGA, "response": "collection"}, "expected a MangaDex entity"),
-    ({**MANGA, "data": {**MANGA["data"], "id": "99999999-2222-4333-8444-555555555555"}}, "the answer is about"),
-    ({**MANGA, "data": {"id": MANGA["data"]["id"]}}, "no attributes"),
-])
+@pytest.mark.parametrize(
+    "payload, why",
+    [
+        ({"result": "error", "errors": [{"title": "x", "detail": "y"}]}, "error"),
+        ({**MANGA, "response": "collection"}, "expected a MangaDex entity"),
+        ({**MANGA, "data": {**MANGA["data"], "id": "99999999-2222-4333-8444-555555555555"}}, "the answer is about"),
+        ({**MANGA, "data": {"id": MANGA["data"]["id"]}}, "no attributes"),
+    ],
+)
 def test_unusable_title_answers_are_bad_responses(payload, why):
     with pytest.raises(BadResponse, match=why):
         parse_title(payload, "11111111-2222-4333-8444-555555555555")
 
 
 def chapter(number, **attributes):
-    return {"id": "c1c1c1c1-0000-4000-8000-000000000001", "type": "chapter",
-            "attributes": {"chapter": number, "translatedLanguage": "en", "readableAt": "2024-02-13T02:28:41+00:00",
-                           **attributes}, "relationships": []}
+    return {
+        "id": "c1c1c1c1-0000-4000-8000-000000000001",
+        "type": "chapter",
+        "attributes": {
+            "chapter": number,
+            "translatedLanguage": "en",
+            "readableAt": "2024-02-13T02:28:41+00:00",
+            **attributes,
+        },
+        "relationships": [],
+    }
 
 
-@pytest.mark.parametrize("number, name, parsed", [
-    ("12", "Chapter 12", Decimal(12)), ("10.5", "Chapter 10.5", Decimal("10.5")),
-    (None, "Oneshot", None), ("", "Oneshot", None), ("12a", "Chapter 12a", None),
-])
+@pytest.mark.parametrize(
+    "number, name, parsed",
+    [
+        ("12", "Chapter 12", Decimal(12)),
+        ("10.5", "Chapter 10.5", Decimal("10.5")),
+        (None, "Oneshot", None),
+        ("", "Oneshot", None),
+        ("12a", "Chapter 12a", None),
+    ],
+)
 def test_chapter_numbers_are_free_text(number, name, parsed):
     [record], total = parse_feed({"result": "ok", "response": "collection", "data": [chapter(number)], "total": 1})
     assert (record.name, record.number, total) == (name, parsed, 1)

@@ -48,8 +48,14 @@ def test_an_import_of_3000_releases_stores_the_newest_400_in_five_requests(site)
     newest = max(snapshot.chapters, key=lambda r: r.published_at)
     assert newest.source_id == str(series.releases[-1]["id"])
     search = site.api_requests()[1].body
-    assert search == {"search": str(series.series_id), "search_type": "series", "orderby": "date", "asc": "desc",
-                      "page": 1, "perpage": 100}
+    assert search == {
+        "search": str(series.series_id),
+        "search_type": "series",
+        "orderby": "date",
+        "asc": "desc",
+        "page": 1,
+        "perpage": 100,
+    }
 
 
 def test_a_check_is_one_request_and_details_come_at_most_once_a_day(site):
@@ -75,25 +81,38 @@ def test_search_finds_series_by_any_of_their_names_in_one_request(site):
     [found] = MANGAUPDATES.search(ask, "kokurasetai", 5)
     assert ask.count == 1
     assert (found.name, found.alt_names, found.latest_chapter) == (
-        "Kaguya's Love & War", ("Kaguya-sama wa Kokurasetai",), "Chapter 5")
+        "Kaguya's Love & War",
+        ("Kaguya-sama wa Kokurasetai",),
+        "Chapter 5",
+    )
     assert found.url == "https://www.mangaupdates.com/series/ttaew4a"
 
 
 def release(chapter, release_date="2026-08-20", time_added=None, **fields):
-    record = {"id": 987654, "title": "T", "volume": "", "chapter": chapter, "groups": [{"name": "A &amp; B"}],
-              "release_date": release_date, **fields}
+    record = {
+        "id": 987654,
+        "title": "T",
+        "volume": "",
+        "chapter": chapter,
+        "groups": [{"name": "A &amp; B"}],
+        "release_date": release_date,
+        **fields,
+    }
     if time_added:
         record["time_added"] = {"timestamp": 0, "as_rfc3339": time_added}
     return {"total_hits": 1, "page": 1, "per_page": 25, "results": [{"record": record, "metadata": {}}]}
 
 
-@pytest.mark.parametrize("chapter, name, first, last", [
-    ("25", "Chapter 25", None, Decimal(25)),
-    ("25-26", "Chapter 25-26", Decimal(25), Decimal(26)),
-    ("10.5", "Chapter 10.5", None, Decimal("10.5")),
-    ("Extra", "Chapter Extra", None, None),
-    ("", "Release", None, None),
-])
+@pytest.mark.parametrize(
+    "chapter, name, first, last",
+    [
+        ("25", "Chapter 25", None, Decimal(25)),
+        ("25-26", "Chapter 25-26", Decimal(25), Decimal(26)),
+        ("10.5", "Chapter 10.5", None, Decimal("10.5")),
+        ("Extra", "Chapter Extra", None, None),
+        ("", "Release", None, None),
+    ],
+)
 def test_a_release_is_a_chapter_a_range_or_text(chapter, name, first, last):
     [record], total, per_page = parse_releases(release(chapter))
     assert (record.name, record.number_from, record.number) == (name, first, last)
@@ -105,7 +124,9 @@ def test_a_release_day_is_a_day_unless_time_added_falls_on_it():
     assert (day_only.published_at, day_only.published_precision) == (datetime(2026, 8, 20, tzinfo=timezone.utc), DAY)
     [refined], _, _ = parse_releases(release("1", time_added="2026-08-20T14:26:40+00:00"))
     assert (refined.published_at, refined.published_precision) == (
-        datetime(2026, 8, 20, 14, 26, 40, tzinfo=timezone.utc), EXACT)
+        datetime(2026, 8, 20, 14, 26, 40, tzinfo=timezone.utc),
+        EXACT,
+    )
     [late], _, _ = parse_releases(release("1", time_added="2026-09-02T10:00:00+00:00"))
     assert (late.published_at, late.published_precision) == (datetime(2026, 8, 20, tzinfo=timezone.utc), DAY)
 
@@ -116,10 +137,13 @@ def test_ids_are_64_bit_and_written_in_base_36_on_the_site():
     assert details.source_id == "9223372036854775807"
 
 
-@pytest.mark.parametrize("payload, why", [
-    ([], "expected a JSON object"),
-    ({"series_id": 5, "title": "x"}, "the answer is about 5"),
-])
+@pytest.mark.parametrize(
+    "payload, why",
+    [
+        ([], "expected a JSON object"),
+        ({"series_id": 5, "title": "x"}, "the answer is about 5"),
+    ],
+)
 def test_unusable_series_answers_are_bad_responses(payload, why):
     with pytest.raises(BadResponse, match=why):
         parse_series(payload, "64897697818")

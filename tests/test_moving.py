@@ -37,18 +37,22 @@ def test_the_move_page_lists_candidates_on_every_live_source(as_reader, bato_tit
     assert len(mangadex.api_requests()) == 2 and len(mangaupdates.api_requests()) == 1, "searched once, then kept"
 
 
-def test_moving_takes_two_clicks_and_keeps_every_follower_and_their_mute(as_reader, reader, other_reader,
-                                                                           bato_title, mangadex):
+def test_moving_takes_two_clicks_and_keeps_every_follower_and_their_mute(
+    as_reader, reader, other_reader, bato_title, mangadex
+):
     shelf = as_reader.get("/shelf/").content.decode()
     assert f'href="/shelf/{bato_title.pk}/move"' in shelf  # click one: "Find on another source"
     target = next(t for t in mangadex.titles.values() if t.attributes["title"]["en"] == VILLAINESS)
-    response = as_reader.post(f"/shelf/{bato_title.pk}/move", {"to": f"mangadex:{target.dex_id}"},
-                              follow=True)  # click two: "Move here"
+    response = as_reader.post(
+        f"/shelf/{bato_title.pk}/move", {"to": f"mangadex:{target.dex_id}"}, follow=True
+    )  # click two: "Move here"
     assert "moved to MangaDex" in response.content.decode()
     new = Title.objects.get(source="mangadex")
     assert new.chapters.count() == 58
-    assert {(f.user_id, f.muted) for f in Follow.objects.filter(title=new)} == {(reader.pk, False),
-                                                                                 (other_reader.pk, True)}
+    assert {(f.user_id, f.muted) for f in Follow.objects.filter(title=new)} == {
+        (reader.pk, False),
+        (other_reader.pk, True),
+    }
     assert not Follow.objects.filter(title=bato_title).exists()
     old = Title.objects.select_related("schedule").get(pk=bato_title.pk)
     assert old.moved_to == new and old.schedule.paused
@@ -70,9 +74,11 @@ def test_a_follower_of_both_keeps_one_follow(as_reader, reader, bato_title, mang
 
 
 def test_a_bad_or_same_target_is_refused_and_nothing_moves(as_reader, bato_title):
-    for target, why in (("https://bato.to/title/102497", "That is the same title."),
-                        ("https://evil.example/x", "is not a site batoshelf follows"),
-                        ("mangadex:11111111-2222-4333-8444-555555555555", "MangaDex has no title")):
+    for target, why in (
+        ("https://bato.to/title/102497", "That is the same title."),
+        ("https://evil.example/x", "is not a site batoshelf follows"),
+        ("mangadex:11111111-2222-4333-8444-555555555555", "MangaDex has no title"),
+    ):
         page = as_reader.post(f"/shelf/{bato_title.pk}/move", {"to": target}).content.decode()
         assert why in page
     assert Follow.objects.filter(title=bato_title).count() == 2 and Title.objects.count() == 1
@@ -89,8 +95,7 @@ def test_staff_move_a_title_from_the_admin(bato_title, admin_client, mangaupdate
     form = {"action": "find_elsewhere", "_selected_action": [bato_title.pk]}
     page = admin_client.post("/admin/scraping/title/", form).content.decode()
     assert "Find " in page and "On MangaUpdates" in page and "Move here" in page
-    response = admin_client.post("/admin/scraping/title/", {**form, "apply": "1", "to": "mu:64897697818"},
-                                 follow=True)
+    response = admin_client.post("/admin/scraping/title/", {**form, "apply": "1", "to": "mu:64897697818"}, follow=True)
     assert "moved to" in response.content.decode()
     assert Title.objects.get(pk=bato_title.pk).moved_to.source == "mangaupdates"
 
@@ -107,9 +112,15 @@ def test_movetitle_moves_by_url_or_id_and_says_what_it_did(bato_title, mangaupda
 
 def test_a_source_silent_for_7_days_shows_on_its_titles_with_the_way_out(as_reader, bato_title):
     now = timezone.now()
-    SourceState.objects.update_or_create(source="bato", defaults={
-        "breaker_until": now + timedelta(hours=6), "breaker_opened_at": now - timedelta(days=6),
-        "breaker_openings": 9, "breaker_reason": "could not reach bato.to"})
+    SourceState.objects.update_or_create(
+        source="bato",
+        defaults={
+            "breaker_until": now + timedelta(hours=6),
+            "breaker_opened_at": now - timedelta(days=6),
+            "breaker_openings": 9,
+            "breaker_reason": "could not reach bato.to",
+        },
+    )
     assert "source-down" not in as_reader.get("/shelf/").content.decode()
     SourceState.objects.filter(source="bato").update(breaker_opened_at=now - timedelta(days=7, minutes=1))
     page = as_reader.get("/shelf/").content.decode()

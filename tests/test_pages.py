@@ -20,7 +20,6 @@ def title(standin, reader):
     return import_title(bato("110100"), user=reader).title
 
 
-
 def test_pages_send_anonymous_visitors_to_log_in(client):
     for path in ("/notifications/", "/shelf/", "/"):
         response = client.get(path, follow=True)
@@ -45,9 +44,15 @@ def test_new_chapters_show_grouped_by_title_with_the_unread_badge(as_reader, rea
 def test_what_a_source_names_things_is_shown_as_text_never_as_markup(as_reader, reader, title):
     Title.objects.filter(pk=title.pk).update(name="<b>Bold</b> & Co")
     chapter, now = title.chapters.first(), timezone.now()
-    for message in ('<script>alert(1)</script>', '"><img src=x onerror=alert(1)>'):
-        Notification.objects.create(user=reader, title=title, chapter=chapter if "img" in message else None,
-                                    kind="new_chapter", message=message, created_at=now)
+    for message in ("<script>alert(1)</script>", '"><img src=x onerror=alert(1)>'):
+        Notification.objects.create(
+            user=reader,
+            title=title,
+            chapter=chapter if "img" in message else None,
+            kind="new_chapter",
+            message=message,
+            created_at=now,
+        )
     page = as_reader.get("/notifications/").content.decode()
     assert "<script>alert(1)" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
     assert "<img src=x" not in page and "&quot;&gt;&lt;img src=x onerror=alert(1)&gt;" in page
@@ -63,8 +68,13 @@ def test_the_badge_is_on_every_page(as_reader, reader, title):
 
 def test_unread_shows_only_unread_and_all_shows_everything(as_reader, reader, title):
     read = Notification.objects.create(user=reader, title=title, kind="new_chapter", message="Old news", is_read=True)
-    Notification.objects.create(user=reader, title=title, kind="new_chapter", message="Fresh news",
-                                created_at=read.created_at + timedelta(minutes=1))
+    Notification.objects.create(
+        user=reader,
+        title=title,
+        kind="new_chapter",
+        message="Fresh news",
+        created_at=read.created_at + timedelta(minutes=1),
+    )
     unread_page = as_reader.get("/notifications/").content.decode()
     assert "Fresh news" in unread_page and "Old news" not in unread_page
     all_page = as_reader.get("/notifications/?show=all").content.decode()
@@ -78,14 +88,16 @@ def test_a_user_never_sees_another_users_notifications(as_reader, other_reader, 
 
 def test_mark_one_read_and_mark_all_read_from_the_page(as_reader, reader, title):
     first, second, third = (
-        Notification.objects.create(user=reader, title=title, kind="new_chapter", message=f"News {i}")
-        for i in range(3)
+        Notification.objects.create(user=reader, title=title, kind="new_chapter", message=f"News {i}") for i in range(3)
     )
     response = as_reader.post(f"/notifications/{first.pk}/read", {"next": "/notifications/?show=all"})
     assert response.status_code == 302 and response["Location"] == "/notifications/?show=all"
     assert Notification.objects.filter(is_read=False).count() == 2
 
-    assert as_reader.post(f"/notifications/{second.pk}/read", {"next": "/\\evil.example/"})["Location"] == "/notifications/"
+    assert (
+        as_reader.post(f"/notifications/{second.pk}/read", {"next": "/\\evil.example/"})["Location"]
+        == "/notifications/"
+    )
     response = as_reader.post("/notifications/read-all", {"next": "https://evil.example/"}, follow=True)
     assert response.redirect_chain[-1][0] == "/notifications/"
     assert "Marked 1 notification(s) read." in response.content.decode()
@@ -99,11 +111,18 @@ def test_another_users_notification_cannot_be_marked_from_the_page(reader, other
 
 def test_the_list_is_paginated(as_reader, reader, title):
     start = timezone.now()
-    Notification.objects.bulk_create([
-        Notification(user=reader, title=title, kind="new_chapter", message=f"Item {i:02}",
-                     created_at=start + timedelta(minutes=i))
-        for i in range(PAGE_SIZE + 2)
-    ])
+    Notification.objects.bulk_create(
+        [
+            Notification(
+                user=reader,
+                title=title,
+                kind="new_chapter",
+                message=f"Item {i:02}",
+                created_at=start + timedelta(minutes=i),
+            )
+            for i in range(PAGE_SIZE + 2)
+        ]
+    )
     first = as_reader.get("/notifications/").content.decode()
     second = as_reader.get("/notifications/?page=2").content.decode()
     assert f"Item {PAGE_SIZE + 1:02}" in first and "Item 00" not in first
@@ -140,12 +159,15 @@ def test_an_expected_release_that_did_not_come_by_the_last_check_is_marked_late(
     assert 'class="status late"' in as_reader.get("/shelf/").content.decode()
 
 
-@pytest.mark.parametrize("pasted, error", [
-    ("https://evil.example/title/1", "evil.example is not a site batoshelf follows"),
-    ("ftp://bato.to/title/1", "is not an http(s) URL"),
-    ("https://user:pw@bato.to/title/1", "carries a user name or password"),
-    ("", "This field is required"),
-])
+@pytest.mark.parametrize(
+    "pasted, error",
+    [
+        ("https://evil.example/title/1", "evil.example is not a site batoshelf follows"),
+        ("ftp://bato.to/title/1", "is not an http(s) URL"),
+        ("https://user:pw@bato.to/title/1", "carries a user name or password"),
+        ("", "This field is required"),
+    ],
+)
 def test_adding_a_bad_url_shows_the_error_in_the_form(as_reader, pasted, error):
     response = as_reader.post("/shelf/", {"url": pasted})
     assert response.status_code == 200
@@ -187,4 +209,4 @@ def test_follow_mute_and_unfollow(as_reader, reader, other_reader, standin):
 def test_pages_load_nothing_from_other_sites(as_reader, title):
     page = as_reader.get("/notifications/").content.decode()
     assert "/static/batoshelf/notifications.js" in page
-    assert "<script src=\"http" not in page and "<link rel=\"stylesheet\" href=\"http" not in page
+    assert '<script src="http' not in page and '<link rel="stylesheet" href="http' not in page

@@ -97,12 +97,15 @@ def test_a_bulk_upload_is_one_release_not_a_rhythm():
     assert rhythm.typical_gap == 7 * DAY
 
 
-@pytest.mark.parametrize("status, wait, words", [
-    ("completed", 30 * DAY, "completed: monthly"),
-    ("cancelled", 30 * DAY, "cancelled: monthly"),
-    ("dropped", 30 * DAY, "dropped: monthly"),
-    ("hiatus", 7 * DAY, "on hiatus: weekly"),
-])
+@pytest.mark.parametrize(
+    "status, wait, words",
+    [
+        ("completed", 30 * DAY, "completed: monthly"),
+        ("cancelled", 30 * DAY, "cancelled: monthly"),
+        ("dropped", 30 * DAY, "dropped: monthly"),
+        ("hiatus", 7 * DAY, "on hiatus: weekly"),
+    ],
+)
 def test_finished_and_hiatus_titles_back_off(status, wait, words):
     releases = weekly(10)
     now = releases[-1] + HOUR
@@ -136,19 +139,22 @@ def test_a_title_without_chapters_is_checked_daily():
     assert (plan.at - MONDAY_15, plan.reason) == (DAY, "no chapters yet: daily")
 
 
-@pytest.mark.parametrize("history", [
-    [],
-    [None, None],
-    [MONDAY_15.replace(tzinfo=None) + k * 7 * DAY for k in range(6)],  # naive: taken as UTC
-    list(reversed(weekly(8))),
-    weekly(8) * 3,  # duplicates
-    weekly(30),  # extends past `now`
-    [MONDAY_15] * 500,
-    [MONDAY_15],
-    [MONDAY_15, MONDAY_15 + timedelta(seconds=1), MONDAY_15 + 10 * DAY],
-    [datetime(2001, 1, 1, tzinfo=UTC), MONDAY_15],
-    [MONDAY_15 + timedelta(minutes=k) for k in range(0, 3000, 7)],
-])
+@pytest.mark.parametrize(
+    "history",
+    [
+        [],
+        [None, None],
+        [MONDAY_15.replace(tzinfo=None) + k * 7 * DAY for k in range(6)],  # naive: taken as UTC
+        list(reversed(weekly(8))),
+        weekly(8) * 3,  # duplicates
+        weekly(30),  # extends past `now`
+        [MONDAY_15] * 500,
+        [MONDAY_15],
+        [MONDAY_15, MONDAY_15 + timedelta(seconds=1), MONDAY_15 + 10 * DAY],
+        [datetime(2001, 1, 1, tzinfo=UTC), MONDAY_15],
+        [MONDAY_15 + timedelta(minutes=k) for k in range(0, 3000, 7)],
+    ],
+)
 @pytest.mark.parametrize("status", ["ongoing", "", None, "completed", "hiatus", "weird-status"])
 def test_bad_or_empty_histories_never_crash_and_give_a_time_after_now(history, status):
     now = MONDAY_15 + 20 * DAY

@@ -29,8 +29,13 @@ REAL_HISTORIES = Path(__file__).resolve().parent / "data" / "release-histories-s
 
 
 def weekly_series(weeks=40):
-    return Series(id="w", title="weekly", releases=tuple(MONDAY + k * 7 * DAY for k in range(weeks)),
-                  status="ongoing", kind="weekly")
+    return Series(
+        id="w",
+        title="weekly",
+        releases=tuple(MONDAY + k * 7 * DAY for k in range(weeks)),
+        status="ongoing",
+        kind="weekly",
+    )
 
 
 def test_fixed_polling_checks_once_a_day_and_finds_each_release_at_the_next_check():
@@ -77,8 +82,17 @@ def test_generated_calendars_are_seeded_and_cover_every_kind():
     first, again, other = generate_calendars(seed=5), generate_calendars(seed=5), generate_calendars(seed=6)
     assert first == again and first != other
     assert {s.kind for s in first} == {
-        "weekly-jitter", "twice-weekly", "biweekly", "monthly", "irregular", "burst", "hiatus-return",
-        "weekly-moving-day", "daily", "completed", "silent",
+        "weekly-jitter",
+        "twice-weekly",
+        "biweekly",
+        "monthly",
+        "irregular",
+        "burst",
+        "hiatus-return",
+        "weekly-moving-day",
+        "daily",
+        "completed",
+        "silent",
     }
 
 
@@ -115,10 +129,13 @@ def test_the_command_refuses_bad_input(tmp_path):
     with pytest.raises(CommandError, match="cannot read"):
         run("--releases", str(tmp_path / "missing.json"))
     broken = tmp_path / "broken.json"
-    for text, why in (('{"no": "series"}', "it has no list of series"), ("[1, 2]", "it has no list of series"),
-                      ('{"series": [[1]]}', "series 1 is not an object with an id"),
-                      ('{"series": [{"id": 1, "timestamps": [5]}]}', "series 1 has a timestamp that is not"),
-                      ("not json", "it is not JSON")):
+    for text, why in (
+        ('{"no": "series"}', "it has no list of series"),
+        ("[1, 2]", "it has no list of series"),
+        ('{"series": [[1]]}', "series 1 is not an object with an id"),
+        ('{"series": [{"id": 1, "timestamps": [5]}]}', "series 1 has a timestamp that is not"),
+        ("not json", "it is not JSON"),
+    ):
         broken.write_text(text)
         with pytest.raises(CommandError, match="is not a release-histories file") as refused:
             run("--releases", str(broken))

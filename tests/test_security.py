@@ -35,20 +35,26 @@ PRODUCTION_HTTPS = {
 def manage(*args, **env):
     clean = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "SECURE_", "PYTEST"))}
     clean.update(DJANGO_SETTINGS_MODULE="batoshelf.settings", **env)
-    return subprocess.run([sys.executable, str(ROOT / "manage.py"), *args], cwd=ROOT, env=clean,
-                          capture_output=True, text=True, timeout=60)
+    return subprocess.run(
+        [sys.executable, str(ROOT / "manage.py"), *args],
+        cwd=ROOT,
+        env=clean,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
 
 
 def test_check_deploy_is_clean_with_the_production_https_settings():
-    done = manage("check", "--deploy", "--fail-level", "WARNING",
-                  SECRET_KEY=secrets.token_urlsafe(50), **PRODUCTION_HTTPS)
+    done = manage(
+        "check", "--deploy", "--fail-level", "WARNING", SECRET_KEY=secrets.token_urlsafe(50), **PRODUCTION_HTTPS
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "no issues" in done.stdout
 
 
 def test_check_deploy_names_each_https_setting_left_out():
-    done = manage("check", "--deploy", "--fail-level", "WARNING", SECRET_KEY=secrets.token_urlsafe(50),
-                  DEBUG="false")
+    done = manage("check", "--deploy", "--fail-level", "WARNING", SECRET_KEY=secrets.token_urlsafe(50), DEBUG="false")
     assert done.returncode != 0
     for warning in ("W004", "W008", "W012", "W016"):
         assert f"security.{warning}" in done.stderr + done.stdout
@@ -82,10 +88,18 @@ def test_behind_a_tls_proxy_its_forwarded_scheme_is_trusted(settings, db):
 
 
 STAFF_API = sorted(  # every concrete path, converters filled with 1
-    "/" + re.sub(r"<(?:\w+:)?\w+>", "1", route).lstrip("^").rstrip("$") for route in url_routes()
-    if route.startswith(("api/admin/", "api/jobs/")))
-STAFF_PAGES = ["/admin/dashboard/", "/admin/", "/admin/scraping/title/", "/admin/scraping/sourcestate/",
-               "/admin/scraping/jobconfig/", "/admin/auth/user/"]
+    "/" + re.sub(r"<(?:\w+:)?\w+>", "1", route).lstrip("^").rstrip("$")
+    for route in url_routes()
+    if route.startswith(("api/admin/", "api/jobs/"))
+)
+STAFF_PAGES = [
+    "/admin/dashboard/",
+    "/admin/",
+    "/admin/scraping/title/",
+    "/admin/scraping/sourcestate/",
+    "/admin/scraping/jobconfig/",
+    "/admin/auth/user/",
+]
 
 
 def test_the_sweep_found_every_staff_endpoint():
@@ -130,9 +144,14 @@ def test_a_title_id_past_2_63_is_not_found_not_a_server_error(as_reader, action)
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("path", ["/admin/scraping/chapter/?title=99999999999999999999999",
-                                  "/admin/scraping/checklog/?title=99999999999999999999999",
-                                  "/admin/scraping/title/99999999999999999999999/change/"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/admin/scraping/chapter/?title=99999999999999999999999",
+        "/admin/scraping/checklog/?title=99999999999999999999999",
+        "/admin/scraping/title/99999999999999999999999/change/",
+    ],
+)
 def test_the_admin_answers_a_number_past_any_id_without_a_server_error(admin_client, path):
     assert admin_client.get(path).status_code in (200, 302, 404)
 
@@ -152,11 +171,17 @@ def test_deeply_nested_json_is_a_reason_not_a_server_error(admin_client):
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("method, path, status", [
-    ("put", "/api/notifications", 405), ("delete", "/api/notifications/count", 405),
-    ("get", "/api/no/such/thing", 404), ("get", "/api/notifications/9223372036854775808/read", 404),
-    ("get", "/api/notifications/1/read", 405), ("post", "/api/titles/1/check", 404),
-])
+@pytest.mark.parametrize(
+    "method, path, status",
+    [
+        ("put", "/api/notifications", 405),
+        ("delete", "/api/notifications/count", 405),
+        ("get", "/api/no/such/thing", 404),
+        ("get", "/api/notifications/9223372036854775808/read", 404),
+        ("get", "/api/notifications/1/read", 405),
+        ("post", "/api/titles/1/check", 404),
+    ],
+)
 def test_every_api_answer_is_json_with_a_reason(as_reader, method, path, status):
     response = getattr(as_reader, method)(path)
     assert response.status_code == status and response["Content-Type"] == "application/json"
@@ -178,8 +203,14 @@ def test_chapter_links_cannot_leave_the_sources_own_site(settings):
 
     settings.BATO_SITE_URLS = ["https://bato.to"]
     title = Title.objects.create(source="bato", source_id="5", name="T")
-    for path in ("@evil.example/phish", "//evil.example/x", "/\\\\evil.example", "https://evil.example/x",
-                 "javascript:alert(1)", "/title/5 x"):
+    for path in (
+        "@evil.example/phish",
+        "//evil.example/x",
+        "/\\\\evil.example",
+        "https://evil.example/x",
+        "javascript:alert(1)",
+        "/title/5 x",
+    ):
         link = Chapter(title=title, source_id="1", url_path=path).link
         assert link.url == "https://bato.to/title/5" and not link.external, path
     assert Chapter(title=title, source_id="1", url_path="/title/5-x/1-ch_1").url == "https://bato.to/title/5-x/1-ch_1"

@@ -58,7 +58,9 @@ def test_a_mangadex_chapter_is_told_once_whichever_groups_upload_it(mangadex, de
     assert second.log.new_chapters == 1 and len(told(reader)) == 1, "another group's upload of chapter 11"
     assert "1 new upload(s) of chapters already known" in second.log.message
     assert sorted(Chapter.objects.filter(title=title, number=11).values_list("groups", flat=True)) == [
-        ["Alpha"], ["Beta"]]
+        ["Alpha"],
+        ["Beta"],
+    ]
     again = check_title(fresh(title))
     assert again.log.outcome == CheckLog.Outcome.NO_CHANGE and len(told(reader)) == 1
 
@@ -104,8 +106,11 @@ def test_mangaupdates_releases_of_one_chapter_by_several_groups_tell_once(mangau
     mangaupdates.add_chapters(series.series_id, 1, chapter="13", group="Beta")
     mangaupdates.add_chapters(series.series_id, 1, chapter="Extra", group="Beta")
     check_title(fresh(title))
-    assert told(reader) == ["Chapter 11 of Kaguya's Love & War", "Chapter 12-13 of Kaguya's Love & War",
-                            "Chapter Extra of Kaguya's Love & War"]
+    assert told(reader) == [
+        "Chapter 11 of Kaguya's Love & War",
+        "Chapter 12-13 of Kaguya's Love & War",
+        "Chapter Extra of Kaguya's Love & War",
+    ]
     assert Chapter.objects.filter(title=title).count() == 15
     link = Notification.objects.filter(user=reader).first().to_dict()["chapter_url"]
     assert link == title.source_url, "MangaUpdates has no chapter pages: the series' page lists its releases"
@@ -156,7 +161,9 @@ def test_a_refused_user_agent_is_reported_as_a_setting_to_change(mangadex, dex_t
     assert "BATOSHELF_CONTACT_URL" in log.message
     assert fresh(title).schedule.failures == 0, "not the title's fault"
     [alert] = Notification.objects.filter(kind="alert")
-    assert alert.message.startswith("Checks to MangaDex stopped: MangaDex refused the request with a plain-text HTTP 400")
+    assert alert.message.startswith(
+        "Checks to MangaDex stopped: MangaDex refused the request with a plain-text HTTP 400"
+    )
     assert SourceState.current("mangadex").breaker_until is not None
     assert SourceState.current("bato").breaker_until is None
 
@@ -177,12 +184,18 @@ def test_requests_and_queries_per_import_and_check(source, standin, mangadex, ma
         ref, stand_in, add = bato("2000"), standin, lambda: standin.add_chapters("2000", 5)
     elif source == "mangadex":
         entry = mangadex.add_title(chapters=1500, languages=("en", "es-la", "pt-br"), groups=("A", "B"))
-        ref, stand_in, add = TitleRef("mangadex", entry.dex_id), mangadex, lambda: mangadex.add_chapters(
-            entry.dex_id, 5)
+        ref, stand_in, add = (
+            TitleRef("mangadex", entry.dex_id),
+            mangadex,
+            lambda: mangadex.add_chapters(entry.dex_id, 5),
+        )
     else:
         series = mangaupdates.add_title(releases=3000)
-        ref, stand_in, add = TitleRef("mangaupdates", str(series.series_id)), mangaupdates, lambda: (
-            mangaupdates.add_chapters(series.series_id, 5))
+        ref, stand_in, add = (
+            TitleRef("mangaupdates", str(series.series_id)),
+            mangaupdates,
+            lambda: mangaupdates.add_chapters(series.series_id, 5),
+        )
     title = import_title(ref, user=reader, languages=["en", "es-la", "pt-br"] if source == "mangadex" else None).title
     import_log = CheckLog.objects.get(title=title)
     assert import_log.http_requests == {"bato": 1, "mangadex": 4, "mangaupdates": 5}[source]
@@ -203,17 +216,25 @@ def test_the_shelf_and_addtitle_take_every_source(as_reader, reader, mangadex, m
     entry = mangadex.add_title(name="Dex On Shelf", chapters=3)
     series = mangaupdates.add_title(name="Updates &amp; Shelf", releases=4)
     standin.add_title("110100", "Bato On Shelf", chapters=5)
-    for url in (f"https://mangadex.org/title/{entry.dex_id}/dex-on-shelf",
-                f"https://www.mangaupdates.com/series/{base36(series.series_id)}/updates",
-                "https://bato.to/title/110100-bato-on-shelf"):
+    for url in (
+        f"https://mangadex.org/title/{entry.dex_id}/dex-on-shelf",
+        f"https://www.mangaupdates.com/series/{base36(series.series_id)}/updates",
+        "https://bato.to/title/110100-bato-on-shelf",
+    ):
         response = as_reader.post("/shelf/", {"url": url}, follow=True)
         assert "Now following" in response.content.decode()
     page = as_reader.get("/shelf/").content.decode()
-    for name, source in (("Dex On Shelf", "MangaDex"), ("Updates &amp; Shelf", "MangaUpdates"),
-                         ("Bato On Shelf", "Bato")):
+    for name, source in (
+        ("Dex On Shelf", "MangaDex"),
+        ("Updates &amp; Shelf", "MangaUpdates"),
+        ("Bato On Shelf", "Bato"),
+    ):
         assert name in page and f"<td>{source}</td>" in page
     assert {(m.source, m.chapters.count()) for m in Title.objects.all()} == {
-        ("mangadex", 3), ("mangaupdates", 4), ("bato", 5)}
+        ("mangadex", 3),
+        ("mangaupdates", 4),
+        ("bato", 5),
+    }
     assert Follow.objects.filter(user=reader).count() == 3
 
 

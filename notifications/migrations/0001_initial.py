@@ -7,49 +7,112 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('scraping', '0001_initial'),
+        ("scraping", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Follow',
+            name="Follow",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('manga', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='followers', to='scraping.manga', verbose_name='title')),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='follows', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "manga",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="followers",
+                        to="scraping.manga",
+                        verbose_name="title",
+                    ),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="follows", to=settings.AUTH_USER_MODEL
+                    ),
+                ),
             ],
             options={
-                'constraints': [models.UniqueConstraint(fields=('user', 'manga'), name='one_follow_per_user_and_title')],
+                "constraints": [
+                    models.UniqueConstraint(fields=("user", "manga"), name="one_follow_per_user_and_title")
+                ],
             },
         ),
         migrations.CreateModel(
-            name='Notification',
+            name="Notification",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('new_chapter', 'new chapter'), ('batch', 'several new chapters'), ('status_change', 'status change')], max_length=16)),
-                ('importance', models.PositiveSmallIntegerField(choices=[(1, 'low'), (2, 'normal'), (3, 'high')], default=2)),
-                ('message', models.CharField(max_length=500)),
-                ('chapter_count', models.PositiveIntegerField(default=1)),
-                ('old_status', models.CharField(blank=True, max_length=20)),
-                ('new_status', models.CharField(blank=True, max_length=20)),
-                ('is_read', models.BooleanField(default=False)),
-                ('read_at', models.DateTimeField(blank=True, null=True)),
-                ('emitted_at', models.DateTimeField(blank=True, db_index=True, help_text="When it was pushed to the follower's open browsers.", null=True)),
-                ('created_at', models.DateTimeField(db_index=True, default=django.utils.timezone.now)),
-                ('chapter', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='notifications', to='scraping.chapter')),
-                ('manga', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='notifications', to='scraping.manga', verbose_name='title')),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='notifications', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("new_chapter", "new chapter"),
+                            ("batch", "several new chapters"),
+                            ("status_change", "status change"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                (
+                    "importance",
+                    models.PositiveSmallIntegerField(choices=[(1, "low"), (2, "normal"), (3, "high")], default=2),
+                ),
+                ("message", models.CharField(max_length=500)),
+                ("chapter_count", models.PositiveIntegerField(default=1)),
+                ("old_status", models.CharField(blank=True, max_length=20)),
+                ("new_status", models.CharField(blank=True, max_length=20)),
+                ("is_read", models.BooleanField(default=False)),
+                ("read_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "emitted_at",
+                    models.DateTimeField(
+                        blank=True,
+                        db_index=True,
+                        help_text="When it was pushed to the follower's open browsers.",
+                        null=True,
+                    ),
+                ),
+                ("created_at", models.DateTimeField(db_index=True, default=django.utils.timezone.now)),
+                (
+                    "chapter",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="notifications",
+                        to="scraping.chapter",
+                    ),
+                ),
+                (
+                    "manga",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="notifications",
+                        to="scraping.manga",
+                        verbose_name="title",
+                    ),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="notifications",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at', '-id'],
-                'indexes': [models.Index(fields=['user', 'is_read', '-created_at'], name='notificatio_user_id_f2ad08_idx')],
-                'constraints': [models.UniqueConstraint(fields=('user', 'chapter'), name='one_notification_per_user_and_chapter')],
+                "ordering": ["-created_at", "-id"],
+                "indexes": [
+                    models.Index(fields=["user", "is_read", "-created_at"], name="notificatio_user_id_f2ad08_idx")
+                ],
+                "constraints": [
+                    models.UniqueConstraint(fields=("user", "chapter"), name="one_notification_per_user_and_chapter")
+                ],
             },
         ),
     ]

@@ -4,20 +4,19 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('notifications', '0001_initial'),
+        ("notifications", "0001_initial"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='follow',
-            name='muted',
-            field=models.BooleanField(default=False, help_text='Stays on the shelf; new chapters notify no one.'),
+            model_name="follow",
+            name="muted",
+            field=models.BooleanField(default=False, help_text="Stays on the shelf; new chapters notify no one."),
         ),
         migrations.AddField(
-            model_name='notification',
-            name='emit_token',
+            model_name="notification",
+            name="emit_token",
             field=models.CharField(blank=True, db_index=True, editable=False, max_length=32),
         ),
     ]

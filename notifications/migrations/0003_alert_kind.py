@@ -4,15 +4,22 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('notifications', '0002_mute_and_emit_claims'),
+        ("notifications", "0002_mute_and_emit_claims"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='notification',
-            name='kind',
-            field=models.CharField(choices=[('new_chapter', 'new chapter'), ('batch', 'several new chapters'), ('status_change', 'status change'), ('alert', 'alert for staff')], max_length=16),
+            model_name="notification",
+            name="kind",
+            field=models.CharField(
+                choices=[
+                    ("new_chapter", "new chapter"),
+                    ("batch", "several new chapters"),
+                    ("status_change", "status change"),
+                    ("alert", "alert for staff"),
+                ],
+                max_length=16,
+            ),
         ),
     ]

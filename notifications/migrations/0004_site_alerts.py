@@ -5,21 +5,36 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('notifications', '0003_alert_kind'),
-        ('scraping', '0009_site_gate'),
+        ("notifications", "0003_alert_kind"),
+        ("scraping", "0009_site_gate"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='notification',
-            name='kind',
-            field=models.CharField(choices=[('new_chapter', 'new chapter'), ('batch', 'several new chapters'), ('status_change', 'status change'), ('alert', 'alert for staff'), ('title_paused', 'title no longer checked')], max_length=16),
+            model_name="notification",
+            name="kind",
+            field=models.CharField(
+                choices=[
+                    ("new_chapter", "new chapter"),
+                    ("batch", "several new chapters"),
+                    ("status_change", "status change"),
+                    ("alert", "alert for staff"),
+                    ("title_paused", "title no longer checked"),
+                ],
+                max_length=16,
+            ),
         ),
         migrations.AlterField(
-            model_name='notification',
-            name='manga',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='notifications', to='scraping.manga', verbose_name='title'),
+            model_name="notification",
+            name="manga",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="notifications",
+                to="scraping.manga",
+                verbose_name="title",
+            ),
         ),
     ]

@@ -32,18 +32,37 @@ class Migration(migrations.Migration):
                 migrations.RemoveConstraint("follow", "one_follow_per_user_and_title"),
                 migrations.RenameField("follow", "manga", "title"),
                 migrations.RenameField("notification", "manga", "title"),
-                migrations.AddConstraint("follow", models.UniqueConstraint(
-                    fields=("user", "title"), name="one_follow_per_user_and_title")),
-                migrations.AlterField("follow", "title", models.ForeignKey(
-                    on_delete=django.db.models.deletion.CASCADE, related_name="followers", to="scraping.title",
-                    verbose_name="title")),
-                migrations.AlterField("notification", "title", models.ForeignKey(
-                    blank=True, null=True, on_delete=django.db.models.deletion.CASCADE,
-                    related_name="notifications", to="scraping.title", verbose_name="title")),
+                migrations.AddConstraint(
+                    "follow", models.UniqueConstraint(fields=("user", "title"), name="one_follow_per_user_and_title")
+                ),
+                migrations.AlterField(
+                    "follow",
+                    "title",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="followers",
+                        to="scraping.title",
+                        verbose_name="title",
+                    ),
+                ),
+                migrations.AlterField(
+                    "notification",
+                    "title",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="notifications",
+                        to="scraping.title",
+                        verbose_name="title",
+                    ),
+                ),
             ],
             database_operations=[
-                migrations.RunPython(lambda apps, editor: rename_columns(editor),
-                                     lambda apps, editor: rename_columns(editor, backwards=True)),
+                migrations.RunPython(
+                    lambda apps, editor: rename_columns(editor),
+                    lambda apps, editor: rename_columns(editor, backwards=True),
+                ),
             ],
         ),
     ]

@@ -68,6 +68,7 @@ def _at_least(name, minimum):
         if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
             return [f"{name} must be a whole number of at least {minimum}, not {value!r}"]
         return []
+
     return check
 
 
@@ -102,13 +103,19 @@ def roll_up(options, now):
     since = (now - timedelta(days=options["days"] - 1)).date()
     with transaction.atomic():
         for row in CheckLog.objects.filter(started_at__date__gte=since).per_day():
-            DailyStats.objects.update_or_create(day=row["day"], defaults={
-                "checks": row["checks"], "failures": row["failures"], "new_chapters": row["new_chapters"] or 0,
-                "mean_duration_ms": round(row["mean_duration_ms"] or 0),
-            })
+            DailyStats.objects.update_or_create(
+                day=row["day"],
+                defaults={
+                    "checks": row["checks"],
+                    "failures": row["failures"],
+                    "new_chapters": row["new_chapters"] or 0,
+                    "mean_duration_ms": round(row["mean_duration_ms"] or 0),
+                },
+            )
             outcome.updated += 1
-        titles = title_days(CheckLog.objects.filter(started_at__date__gte=since),
-                            Chapter.objects.filter(published_at__date__gte=since))
+        titles = title_days(
+            CheckLog.objects.filter(started_at__date__gte=since), Chapter.objects.filter(published_at__date__gte=since)
+        )
         for (title_id, day), counts in titles.items():
             TitleDailyStats.objects.update_or_create(title_id=title_id, day=day, defaults=counts)
     outcome.checked = len(titles)
@@ -120,8 +127,12 @@ def title_days(logs, chapters):
     """{(title id, day): {"checks", "releases"}}: checks from `logs`, releases (chapters by the day they
     were published) from `chapters`."""
     titles = {}
-    for row in (logs.exclude(outcome=CheckLog.Outcome.SKIPPED).annotate(day=TruncDate("started_at")).values("title_id", "day")
-                .annotate(n=Count("pk"))):
+    for row in (
+        logs.exclude(outcome=CheckLog.Outcome.SKIPPED)
+        .annotate(day=TruncDate("started_at"))
+        .values("title_id", "day")
+        .annotate(n=Count("pk"))
+    ):
         titles.setdefault((row["title_id"], row["day"]), {"checks": 0, "releases": 0})["checks"] = row["n"]
     for row in chapters.annotate(day=TruncDate("published_at")).values("title_id", "day").annotate(n=Count("pk")):
         titles.setdefault((row["title_id"], row["day"]), {"checks": 0, "releases": 0})["releases"] = row["n"]
@@ -146,20 +157,26 @@ def prune(options, now):
 def alert_failing(options, now):
     """Tell every staff member once when a title has failed `failures` checks in a row."""
     outcome = JobOutcome()
-    failing = list(CheckSchedule.objects.filter(failures__gte=options["failures"], failure_alerted=False)
-                   .select_related("title"))
+    failing = list(
+        CheckSchedule.objects.filter(failures__gte=options["failures"], failure_alerted=False).select_related("title")
+    )
     outcome.checked = len(failing)
     with transaction.atomic():
         for schedule in failing:
             told = Notification.objects.create_for_staff(
                 f"{schedule.title.name} failed {schedule.failures} checks in a row ({schedule.reason})",
-                now, title=schedule.title,
+                now,
+                title=schedule.title,
             )
             publish_on_commit(told)
             CheckSchedule.objects.filter(pk=schedule.pk).update(failure_alerted=True)
             outcome.updated += 1
-            outcome.say(f"told {len(told)} staff that {schedule.title} keeps failing", "warning",
-                        title_id=schedule.title_id, failures=schedule.failures)
+            outcome.say(
+                f"told {len(told)} staff that {schedule.title} keeps failing",
+                "warning",
+                title_id=schedule.title_id,
+                failures=schedule.failures,
+            )
     return outcome
 
 
@@ -174,18 +191,41 @@ def heartbeat(options, now):
     return outcome
 
 
-REGISTRY = {job.name: job for job in (
-    JobType("heartbeat", "Cluster heartbeat", heartbeat, default_interval=1),
-    JobType("dispatch_due_checks", "Dispatch due checks", dispatch, default_interval=1),
-    JobType("roll_up_statistics", "Roll up statistics", roll_up, default_interval=360,
-            default_options={"days": 3}, checks=(_at_least("days", 1),)),
-    JobType("prune_history", "Prune old logs and read notifications", prune, default_interval=1440,
+REGISTRY = {
+    job.name: job
+    for job in (
+        JobType("heartbeat", "Cluster heartbeat", heartbeat, default_interval=1),
+        JobType("dispatch_due_checks", "Dispatch due checks", dispatch, default_interval=1),
+        JobType(
+            "roll_up_statistics",
+            "Roll up statistics",
+            roll_up,
+            default_interval=360,
+            default_options={"days": 3},
+            checks=(_at_least("days", 1),),
+        ),
+        JobType(
+            "prune_history",
+            "Prune old logs and read notifications",
+            prune,
+            default_interval=1440,
             default_options={"check_log_days": 90, "read_notification_days": 180, "job_run_days": 30},
-            checks=(_at_least("check_log_days", 7), _at_least("read_notification_days", 1),
-                    _at_least("job_run_days", 1))),
-    JobType("alert_failing_titles", "Alert staff about failing titles", alert_failing, default_interval=60,
-            default_options={"failures": 5}, checks=(_at_least("failures", 1),)),
-)}
+            checks=(
+                _at_least("check_log_days", 7),
+                _at_least("read_notification_days", 1),
+                _at_least("job_run_days", 1),
+            ),
+        ),
+        JobType(
+            "alert_failing_titles",
+            "Alert staff about failing titles",
+            alert_failing,
+            default_interval=60,
+            default_options={"failures": 5},
+            checks=(_at_least("failures", 1),),
+        ),
+    )
+}
 
 
 def option_errors(config):
@@ -198,8 +238,12 @@ def option_errors(config):
 
 # What the job API may change, and the types it accepts.
 EDITABLE = {
-    "enabled": bool, "interval_minutes": int, "active_from_hour": (int, type(None)),
-    "active_until_hour": (int, type(None)), "window_buffer_minutes": int, "options": dict,
+    "enabled": bool,
+    "interval_minutes": int,
+    "active_from_hour": (int, type(None)),
+    "active_until_hour": (int, type(None)),
+    "window_buffer_minutes": int,
+    "options": dict,
 }
 
 
@@ -232,7 +276,8 @@ def config_for(name, config_model=None):
     config_model = config_model or JobConfig
     job = REGISTRY[name]
     return config_model.objects.get_or_create(
-        job_type=name, defaults={"interval_minutes": job.default_interval, "options": dict(job.default_options)},
+        job_type=name,
+        defaults={"interval_minutes": job.default_interval, "options": dict(job.default_options)},
     )[0]
 
 
@@ -249,10 +294,16 @@ def sync_schedule(config, schedule_model=None):
     if not config.enabled:
         schedule_model.objects.filter(name=name).delete()
         return
-    schedule_model.objects.update_or_create(name=name, defaults={
-        "func": RUN_FUNC, "args": repr(config.job_type), "schedule_type": "I",  # Schedule.MINUTES
-        "minutes": config.interval_minutes, "repeats": -1,
-    })
+    schedule_model.objects.update_or_create(
+        name=name,
+        defaults={
+            "func": RUN_FUNC,
+            "args": repr(config.job_type),
+            "schedule_type": "I",  # Schedule.MINUTES
+            "minutes": config.interval_minutes,
+            "repeats": -1,
+        },
+    )
 
 
 def ensure_all(config_model=None, schedule_model=None):
@@ -290,16 +341,23 @@ def run_job(name, *, trigger="schedule", user=None, force=False):
         if not config.enabled:
             skip = "the job is disabled"
         elif not config.in_window(now):
-            skip = (f"outside its active window {config.active_from_hour:02}:00–{config.active_until_hour:02}:00 UTC"
-                    f" (± {config.window_buffer_minutes} min)")
+            skip = (
+                f"outside its active window {config.active_from_hour:02}:00–{config.active_until_hour:02}:00 UTC"
+                f" (± {config.window_buffer_minutes} min)"
+            )
     if skip is None:
         free = Q(running_until__isnull=True) | Q(running_until__lt=now)
         if not JobConfig.objects.filter(free, pk=config.pk).update(running_until=now + RUN_LEASE):
             skip = "another run of this job is in progress"
     if skip:
         return JobRun.objects.create(
-            job_type=name, trigger=trigger, triggered_by=user, started_at=now, finished_at=now,
-            status=JobRun.Status.SKIPPED, log=[log_line(f"skipped: {skip}")],
+            job_type=name,
+            trigger=trigger,
+            triggered_by=user,
+            started_at=now,
+            finished_at=now,
+            status=JobRun.Status.SKIPPED,
+            log=[log_line(f"skipped: {skip}")],
         )
     run = JobRun.objects.create(job_type=name, trigger=trigger, triggered_by=user, started_at=now)
     try:
@@ -317,16 +375,28 @@ def run_job(name, *, trigger="schedule", user=None, force=False):
         JobConfig.objects.filter(pk=config.pk).update(running_until=None)
     run.finished_at = timezone.now()
     run.save()
-    performance.info("job", extra={
-        "job_type": name, "status": run.status, "trigger": trigger,
-        "duration_ms": int((run.finished_at - run.started_at).total_seconds() * 1000),
-        "items_checked": run.items_checked, "items_updated": run.items_updated,
-    })
+    performance.info(
+        "job",
+        extra={
+            "job_type": name,
+            "status": run.status,
+            "trigger": trigger,
+            "duration_ms": int((run.finished_at - run.started_at).total_seconds() * 1000),
+            "items_checked": run.items_checked,
+            "items_updated": run.items_updated,
+        },
+    )
     return run
 
 
 def _queue_retry(name, now):
-    Schedule.objects.update_or_create(name=RETRY_PREFIX + name, defaults={
-        "func": "scraping.checking.jobs.run_retry", "args": repr(name), "schedule_type": Schedule.ONCE,
-        "repeats": 1, "next_run": now + RETRY_AFTER,
-    })
+    Schedule.objects.update_or_create(
+        name=RETRY_PREFIX + name,
+        defaults={
+            "func": "scraping.checking.jobs.run_retry",
+            "args": repr(name),
+            "schedule_type": Schedule.ONCE,
+            "repeats": 1,
+            "next_run": now + RETRY_AFTER,
+        },
+    )

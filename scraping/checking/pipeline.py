@@ -38,7 +38,9 @@ class CheckResult:
         if log.outcome == CheckLog.Outcome.SUCCESS:
             names = ", ".join(str(c) for c in self.new_chapters[:5])
             more = f" and {len(self.new_chapters) - 5} more" if len(self.new_chapters) > 5 else ""
-            return head + f"{log.new_chapters} new chapter(s) ({names}{more}), {len(self.notifications)} notification(s)"
+            return (
+                head + f"{log.new_chapters} new chapter(s) ({names}{more}), {len(self.notifications)} notification(s)"
+            )
         if log.outcome == CheckLog.Outcome.NO_CHANGE:
             return head + f"no change ({log.chapters_seen} chapters)"
         if log.outcome == CheckLog.Outcome.IMPORTED:
@@ -59,11 +61,19 @@ def check_title(title, *, claim_token=None, priority=False):
     """Check one title now and record the attempt; never two checks of a title at once."""
     result = _check(title, claim_token, priority)
     log = result.log
-    performance.info("check", extra={
-        "title_id": title.pk, "source": title.source, "outcome": log.outcome, "duration_ms": log.duration_ms,
-        "new_chapters": log.new_chapters, "http_requests": log.http_requests, "http_status": log.http_status,
-        "error_kind": log.error_kind,
-    })
+    performance.info(
+        "check",
+        extra={
+            "title_id": title.pk,
+            "source": title.source,
+            "outcome": log.outcome,
+            "duration_ms": log.duration_ms,
+            "new_chapters": log.new_chapters,
+            "http_requests": log.http_requests,
+            "http_status": log.http_status,
+            "error_kind": log.error_kind,
+        },
+    )
     return result
 
 
@@ -80,8 +90,11 @@ def _known(title, stored, now):
     languages = title.chapter_languages()
     full = title.pk is None or list(languages) != title.languages_synced
     return Known(
-        chapter_ids=frozenset() if full else frozenset(stored), details_refreshed_at=title.refreshed_at,
-        languages=languages, full=full, now=now,
+        chapter_ids=frozenset() if full else frozenset(stored),
+        details_refreshed_at=title.refreshed_at,
+        languages=languages,
+        full=full,
+        now=now,
     )
 
 
@@ -149,8 +162,12 @@ def follow(user, title):
 
 def _skip(title, timer, reason, requests=None):
     log = CheckLog.objects.create(
-        title=title, started_at=timer.started_at, duration_ms=timer.elapsed_ms(),
-        outcome=CheckLog.Outcome.SKIPPED, message=reason, http_requests=requests.count if requests else 0,
+        title=title,
+        started_at=timer.started_at,
+        duration_ms=timer.elapsed_ms(),
+        outcome=CheckLog.Outcome.SKIPPED,
+        message=reason,
+        http_requests=requests.count if requests else 0,
     )
     return CheckResult(title=title, log=log)
 
@@ -167,9 +184,14 @@ def _record_failure(title, schedule, timer, error, requests):
         elif schedule.record_failure(timer.started_at, error):
             publish_on_commit(Notification.objects.create_for_paused_title(title, timer.started_at))
         log = CheckLog.objects.create(
-            title=title, started_at=timer.started_at, duration_ms=timer.elapsed_ms(),
-            outcome=CheckLog.Outcome.FAILED, http_requests=requests.count, http_status=error.status,
-            error_kind=error.kind, message=error.message,
+            title=title,
+            started_at=timer.started_at,
+            duration_ms=timer.elapsed_ms(),
+            outcome=CheckLog.Outcome.FAILED,
+            http_requests=requests.count,
+            http_status=error.status,
+            error_kind=error.kind,
+            message=error.message,
         )
     return CheckResult(title=title, log=log, error=error)
 
@@ -246,20 +268,42 @@ def _store(title, schedule, snapshot, timer, requests, stored, known, *, announc
             + [c.published_at for c in new_chapters if c.published_at]
         )
         if schedule.record_success(now, release_times, title.upload_status, found_new=bool(new_chapters)):
-            publish_on_commit(Notification.objects.create_for_staff(
-                f"{title.name} is checked fine again after failing.", now, title=title,
-            ))
+            publish_on_commit(
+                Notification.objects.create_for_staff(
+                    f"{title.name} is checked fine again after failing.",
+                    now,
+                    title=title,
+                )
+            )
         quiet = len(new_chapters) - len(announced) if announce else 0
         log = CheckLog.objects.create(
-            title=title, started_at=now, duration_ms=timer.elapsed_ms(),
-            outcome=(CheckLog.Outcome.IMPORTED if not announce
-                     else CheckLog.Outcome.SUCCESS if new_chapters else CheckLog.Outcome.NO_CHANGE),
-            chapters_seen=len(records), new_chapters=len(new_chapters), http_requests=requests.count,
-            http_status=requests.last_status, message="; ".join(filter(None, [
-                f"{len(edited)} chapter(s) edited on the source" if edited else "",
-                f"{quiet} new upload(s) of chapters already known or not readable: nobody told" if quiet else "",
-                "the whole chapter list was fetched again for new languages" if known.full and title.pk and stored
-                else "",
-            ])),
+            title=title,
+            started_at=now,
+            duration_ms=timer.elapsed_ms(),
+            outcome=(
+                CheckLog.Outcome.IMPORTED
+                if not announce
+                else CheckLog.Outcome.SUCCESS
+                if new_chapters
+                else CheckLog.Outcome.NO_CHANGE
+            ),
+            chapters_seen=len(records),
+            new_chapters=len(new_chapters),
+            http_requests=requests.count,
+            http_status=requests.last_status,
+            message="; ".join(
+                filter(
+                    None,
+                    [
+                        f"{len(edited)} chapter(s) edited on the source" if edited else "",
+                        f"{quiet} new upload(s) of chapters already known or not readable: nobody told"
+                        if quiet
+                        else "",
+                        "the whole chapter list was fetched again for new languages"
+                        if known.full and title.pk and stored
+                        else "",
+                    ],
+                )
+            ),
         )
     return CheckResult(title=title, log=log, new_chapters=new_chapters, notifications=notifications)

@@ -79,8 +79,9 @@ def stopped(state, now):
     if state.paused_until and state.paused_until > now:
         return SourcePaused(state.paused_until, state.pause_reason, source=state.source)
     if state.breaker_until and state.breaker_until > now:
-        return SourcePaused(state.breaker_until, f"circuit breaker open after {state.breaker_reason}",
-                            source=state.source)
+        return SourcePaused(
+            state.breaker_until, f"circuit breaker open after {state.breaker_reason}", source=state.source
+        )
     return None
 
 
@@ -94,7 +95,8 @@ def pause(source, now, seconds, reason):
     SourceState.current(source)
     until = now + timedelta(seconds=seconds)
     SourceState.objects.filter(source=source).filter(Q(paused_until__isnull=True) | Q(paused_until__lt=until)).update(
-        paused_until=until, pause_reason=reason[:300],
+        paused_until=until,
+        pause_reason=reason[:300],
     )
     return until
 
@@ -115,8 +117,9 @@ def admit(state, now):
         probe_until=now + PROBE_LEASE
     ):
         return Turn(state.source, state.mirror_in_use, probe=True, failures_seen=state.failures_in_a_row)
-    raise SourcePaused(now + PROBE_LEASE, "circuit breaker half open: one probe check is under way",
-                       source=state.source)
+    raise SourcePaused(
+        now + PROBE_LEASE, "circuit breaker half open: one probe check is under way", source=state.source
+    )
 
 
 # Before a request
@@ -137,18 +140,27 @@ def take_turn(source, *, priority=False):
     deadline = now.timestamp() + settings.BATO_TURN_MAX_WAIT
     try:
         while True:
-            delay = spacing(random.uniform(politeness.min_delay, politeness.max_delay), now.timestamp(),
-                            rate_limited_at)
-            decision = limiter(source).attempt(lambda state: decide_turn(
-                state, now.timestamp(), priority=priority, per_hour=politeness.per_hour, delay=delay,
-            ), seen)
+            delay = spacing(
+                random.uniform(politeness.min_delay, politeness.max_delay), now.timestamp(), rate_limited_at
+            )
+            decision = limiter(source).attempt(
+                lambda state: decide_turn(
+                    state,
+                    now.timestamp(),
+                    priority=priority,
+                    per_hour=politeness.per_hour,
+                    delay=delay,
+                ),
+                seen,
+            )
             seen = None
             if decision.granted:
                 return turn
             if now.timestamp() + decision.wait > deadline:
                 raise SourcePaused(
                     now + timedelta(seconds=decision.wait),
-                    f"no turn within {settings.BATO_TURN_MAX_WAIT:g} s ({decision.reason})", source=source,
+                    f"no turn within {settings.BATO_TURN_MAX_WAIT:g} s ({decision.reason})",
+                    source=source,
                 )
             clock.sleep(decision.wait)
             now = clock.now()
@@ -185,7 +197,9 @@ def _apply(turn, error, now):
                 change = SourceChange(recovered=True)
         elif verdict is Verdict.RATE_LIMITED:
             wait = rules.rate_limit_wait(
-                error.retry_after, default=settings.BATO_RATE_LIMIT_BACKOFF, cap=settings.BATO_MAX_RETRY_AFTER,
+                error.retry_after,
+                default=settings.BATO_RATE_LIMIT_BACKOFF,
+                cap=settings.BATO_MAX_RETRY_AFTER,
             )
             if not row.paused_until or row.paused_until < now + timedelta(seconds=wait):
                 row.paused_until, row.pause_reason = now + timedelta(seconds=wait), error.message[:300]
@@ -200,7 +214,9 @@ def _apply(turn, error, now):
             if turn.probe or (opens and row.breaker_until is None):
                 row.breaker_openings += 1
                 wait = rules.breaker_wait(
-                    row.breaker_openings, first=settings.BATO_BREAKER_FIRST_WAIT, longest=settings.BATO_BREAKER_MAX_WAIT,
+                    row.breaker_openings,
+                    first=settings.BATO_BREAKER_FIRST_WAIT,
+                    longest=settings.BATO_BREAKER_MAX_WAIT,
                 )
                 row.breaker_until, row.probe_until = now + timedelta(seconds=wait), None
                 row.breaker_reason = f"{error.message} (through {turn.mirror})"[:300]
@@ -217,14 +233,20 @@ def record_answer(turn, error):
     change = _apply(turn, error, now)
     who = sources.get(turn.source).display_name
     if change.opened_first:
-        publish_on_commit(Notification.objects.create_for_staff(
-            f"Checks to {who} stopped: {change.reason}. The circuit breaker tries one title again "
-            f"at {change.until:%Y-%m-%d %H:%M} UTC.", now,
-        ))
+        publish_on_commit(
+            Notification.objects.create_for_staff(
+                f"Checks to {who} stopped: {change.reason}. The circuit breaker tries one title again "
+                f"at {change.until:%Y-%m-%d %H:%M} UTC.",
+                now,
+            )
+        )
     if change.recovered:
-        publish_on_commit(Notification.objects.create_for_staff(
-            f"{who} answers again (through {turn.mirror}); checks go on.", now,
-        ))
+        publish_on_commit(
+            Notification.objects.create_for_staff(
+                f"{who} answers again (through {turn.mirror}); checks go on.",
+                now,
+            )
+        )
 
 
 class Requests:
@@ -251,8 +273,12 @@ class Requests:
         spent = quota_spent_for(answer.headers, clock.now())
         if spent:
             # The endpoint's quota is used up: nobody asks before it comes back, instead of meeting a 429.
-            pause(self.source.name, clock.now(), min(spent, settings.BATO_MAX_RETRY_AFTER),
-                  f"{self.source.display_name} said its quota is spent for {spent:.0f} s")
+            pause(
+                self.source.name,
+                clock.now(),
+                min(spent, settings.BATO_MAX_RETRY_AFTER),
+                f"{self.source.display_name} said its quota is spent for {spent:.0f} s",
+            )
         return payload
 
 
@@ -305,7 +331,8 @@ def source_status(source, now, row=None):
         "requests_last_hour": state.requests_in_last_hour(now.timestamp()),
         "max_requests_per_hour": sources.get(source).politeness().per_hour,
         "next_request_at": datetime.fromtimestamp(state.next_at, tz=dt_timezone.utc).isoformat()
-        if state.next_at > now.timestamp() else None,
+        if state.next_at > now.timestamp()
+        else None,
         "asked_for_check_waiting": state.priority_until > now.timestamp(),
     }
 
@@ -318,12 +345,19 @@ def status(now):
 def describe_status(source_status):
     """One line of one source's status for a terminal."""
     state = source_status
-    parts = [f"{state['display_name']} via {state['mirror']}",
-             f"{state['requests_last_hour']}/{state['max_requests_per_hour']} requests "
-             f"in the last hour ({state['limiter']} limiter)"]
+    parts = [
+        f"{state['display_name']} via {state['mirror']}",
+        f"{state['requests_last_hour']}/{state['max_requests_per_hour']} requests "
+        f"in the last hour ({state['limiter']} limiter)",
+    ]
     if state["paused_until"]:
         parts.append(f"paused until {state['paused_until'][:19]} UTC: {state['pause_reason']}")
-    parts.append(f"breaker {state['breaker']}" + (
-        f" until {state['breaker_until'][:19]} UTC ({state['breaker_reason']})" if state["breaker"] != "closed" else ""
-    ))
+    parts.append(
+        f"breaker {state['breaker']}"
+        + (
+            f" until {state['breaker_until'][:19]} UTC ({state['breaker_reason']})"
+            if state["breaker"] != "closed"
+            else ""
+        )
+    )
     return "; ".join(parts)

@@ -76,7 +76,8 @@ def decide_turn(state, now, *, delay, per_hour, priority=False):
             held = max(held, now + wait + PRIORITY_LEASE)
         return TurnDecision(False, wait, LimiterState(state.next_at, recent, held), reason)
     return TurnDecision(
-        True, 0.0,
+        True,
+        0.0,
         LimiterState(now + delay, recent + (now,), 0.0 if priority else state.priority_until),
     )
 

@@ -34,8 +34,10 @@ class SourceRules:
     retry_after: float = 120.0
 
     def describe(self):
-        return (f"the source allows {self.max_requests} requests in any {self.window_seconds:g} s and answers "
-                f"429 with Retry-After {self.retry_after:g} s beyond that")
+        return (
+            f"the source allows {self.max_requests} requests in any {self.window_seconds:g} s and answers "
+            f"429 with Retry-After {self.retry_after:g} s beyond that"
+        )
 
 
 @dataclass(frozen=True)
@@ -54,8 +56,7 @@ class Citizen:
 SEED_WAITS = (60.0, 300.0)
 CITIZENS = (
     Citizen("batoshelf: learned schedule + limiter", policy.next_check_at, per_hour=300),
-    Citizen("learned schedule, seed's waits", policy.next_check_at, honours_retry_after=False,
-            fixed_waits=SEED_WAITS),
+    Citizen("learned schedule, seed's waits", policy.next_check_at, honours_retry_after=False, fixed_waits=SEED_WAITS),
     Citizen("seed rules", seed_policy, honours_retry_after=False, fixed_waits=SEED_WAITS),
 )
 
@@ -109,8 +110,9 @@ def align_on_one_month(series, days=30, copies=1):
     return titles, month_start, month_end
 
 
-def simulate_month(series, citizen, *, source=SourceRules(), days=30, copies=1, seed=7,
-                   max_retry_after=3600.0, default_backoff=60.0):
+def simulate_month(
+    series, citizen, *, source=SourceRules(), days=30, copies=1, seed=7, max_retry_after=3600.0, default_backoff=60.0
+):
     """One month of `citizen` checking `series` through one channel to a source that keeps `source`.
 
     The month starts with every title due, as after a restart or an outage:
@@ -162,7 +164,7 @@ def simulate_month(series, citizen, *, source=SourceRules(), days=30, copies=1, 
         refusals_in_a_row = 0
         at = datetime.fromtimestamp(now, tz=timezone.utc)
         found = bisect_right(title.releases, at)
-        new = [r for r in title.releases[title.known:found] if r >= month_start]
+        new = [r for r in title.releases[title.known : found] if r >= month_start]
         report.detected += len(new)
         report.latencies_h.extend((at - r) / timedelta(hours=1) for r in new)
         title.misses = 0 if found > title.known else title.misses + 1
@@ -170,7 +172,5 @@ def simulate_month(series, citizen, *, source=SourceRules(), days=30, copies=1, 
         status = title.status if found == len(title.releases) else "ongoing"
         upcoming = citizen.policy(title.releases[:found], at, status, title.misses)
         heapq.heappush(due, (max(upcoming.timestamp(), now + 60), index))
-    report.undetected = sum(
-        1 for t in titles for r in t.releases[t.known:] if month_start <= r <= month_end
-    )
+    report.undetected = sum(1 for t in titles for r in t.releases[t.known :] if month_start <= r <= month_end)
     return report

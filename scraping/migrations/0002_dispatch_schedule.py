@@ -8,8 +8,13 @@ DISPATCH_SCHEDULE_NAME = "batoshelf: dispatch due checks"
 def create_dispatch_schedule(apps, schema_editor):
     apps.get_model("django_q", "Schedule").objects.update_or_create(
         name=DISPATCH_SCHEDULE_NAME,
-        defaults={"func": "scraping.tasks.dispatch_due_checks", "schedule_type": "I", "minutes": 1, "repeats": -1,
-                  "next_run": timezone.now()},
+        defaults={
+            "func": "scraping.tasks.dispatch_due_checks",
+            "schedule_type": "I",
+            "minutes": 1,
+            "repeats": -1,
+            "next_run": timezone.now(),
+        },
     )
 
 

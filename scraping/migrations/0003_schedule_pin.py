@@ -5,15 +5,23 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('scraping', '0002_dispatch_schedule'),
+        ("scraping", "0002_dispatch_schedule"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='checkschedule',
-            name='manual_interval_hours',
-            field=models.FloatField(blank=True, help_text="Check every this many hours instead of the learned schedule; empty to follow the title's rhythm.", null=True, validators=[django.core.validators.MinValueValidator(0.1), django.core.validators.MaxValueValidator(720)], verbose_name='pinned interval (hours)'),
+            model_name="checkschedule",
+            name="manual_interval_hours",
+            field=models.FloatField(
+                blank=True,
+                help_text="Check every this many hours instead of the learned schedule; empty to follow the title's rhythm.",
+                null=True,
+                validators=[
+                    django.core.validators.MinValueValidator(0.1),
+                    django.core.validators.MaxValueValidator(720),
+                ],
+                verbose_name="pinned interval (hours)",
+            ),
         ),
     ]

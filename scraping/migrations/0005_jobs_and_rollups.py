@@ -8,85 +8,152 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('scraping', '0004_check_requests'),
+        ("scraping", "0004_check_requests"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='DailyStats',
+            name="DailyStats",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('day', models.DateField(unique=True)),
-                ('checks', models.PositiveIntegerField(default=0)),
-                ('failures', models.PositiveIntegerField(default=0)),
-                ('new_chapters', models.PositiveIntegerField(default=0)),
-                ('mean_duration_ms', models.PositiveIntegerField(default=0)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("day", models.DateField(unique=True)),
+                ("checks", models.PositiveIntegerField(default=0)),
+                ("failures", models.PositiveIntegerField(default=0)),
+                ("new_chapters", models.PositiveIntegerField(default=0)),
+                ("mean_duration_ms", models.PositiveIntegerField(default=0)),
             ],
             options={
-                'verbose_name_plural': 'daily stats',
-                'ordering': ['-day'],
+                "verbose_name_plural": "daily stats",
+                "ordering": ["-day"],
             },
         ),
         migrations.CreateModel(
-            name='JobConfig',
+            name="JobConfig",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('job_type', models.CharField(editable=False, max_length=40, unique=True)),
-                ('enabled', models.BooleanField(default=True)),
-                ('interval_minutes', models.PositiveIntegerField(validators=[django.core.validators.MinValueValidator(1), django.core.validators.MaxValueValidator(1440)])),
-                ('active_from_hour', models.PositiveSmallIntegerField(blank=True, help_text='Scheduled runs only from this hour (UTC); empty to run at any hour.', null=True, validators=[django.core.validators.MaxValueValidator(23)])),
-                ('active_until_hour', models.PositiveSmallIntegerField(blank=True, help_text='…until this hour (UTC); may wrap past midnight.', null=True, validators=[django.core.validators.MaxValueValidator(23)])),
-                ('window_buffer_minutes', models.PositiveSmallIntegerField(default=0, help_text='Minutes allowed before and after the window.', validators=[django.core.validators.MaxValueValidator(180)])),
-                ('options', models.JSONField(blank=True, default=dict, help_text='Settings of this job type (see its help).')),
-                ('last_success_at', models.DateTimeField(blank=True, editable=False, null=True)),
-                ('running_until', models.DateTimeField(blank=True, editable=False, null=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("job_type", models.CharField(editable=False, max_length=40, unique=True)),
+                ("enabled", models.BooleanField(default=True)),
+                (
+                    "interval_minutes",
+                    models.PositiveIntegerField(
+                        validators=[
+                            django.core.validators.MinValueValidator(1),
+                            django.core.validators.MaxValueValidator(1440),
+                        ]
+                    ),
+                ),
+                (
+                    "active_from_hour",
+                    models.PositiveSmallIntegerField(
+                        blank=True,
+                        help_text="Scheduled runs only from this hour (UTC); empty to run at any hour.",
+                        null=True,
+                        validators=[django.core.validators.MaxValueValidator(23)],
+                    ),
+                ),
+                (
+                    "active_until_hour",
+                    models.PositiveSmallIntegerField(
+                        blank=True,
+                        help_text="…until this hour (UTC); may wrap past midnight.",
+                        null=True,
+                        validators=[django.core.validators.MaxValueValidator(23)],
+                    ),
+                ),
+                (
+                    "window_buffer_minutes",
+                    models.PositiveSmallIntegerField(
+                        default=0,
+                        help_text="Minutes allowed before and after the window.",
+                        validators=[django.core.validators.MaxValueValidator(180)],
+                    ),
+                ),
+                (
+                    "options",
+                    models.JSONField(blank=True, default=dict, help_text="Settings of this job type (see its help)."),
+                ),
+                ("last_success_at", models.DateTimeField(blank=True, editable=False, null=True)),
+                ("running_until", models.DateTimeField(blank=True, editable=False, null=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
             ],
             options={
-                'verbose_name': 'job',
-                'ordering': ['job_type'],
+                "verbose_name": "job",
+                "ordering": ["job_type"],
             },
         ),
         migrations.AddField(
-            model_name='checkschedule',
-            name='failure_alerted',
-            field=models.BooleanField(default=False, editable=False, help_text='Staff were told it keeps failing.'),
+            model_name="checkschedule",
+            name="failure_alerted",
+            field=models.BooleanField(default=False, editable=False, help_text="Staff were told it keeps failing."),
         ),
         migrations.CreateModel(
-            name='JobRun',
+            name="JobRun",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('job_type', models.CharField(db_index=True, max_length=40)),
-                ('trigger', models.CharField(choices=[('schedule', 'Schedule'), ('manual', 'Manual'), ('retry', 'Retry')], max_length=10)),
-                ('started_at', models.DateTimeField(db_index=True, default=django.utils.timezone.now)),
-                ('finished_at', models.DateTimeField(blank=True, null=True)),
-                ('status', models.CharField(choices=[('running', 'Running'), ('succeeded', 'Succeeded'), ('failed', 'Failed'), ('skipped', 'Skipped')], default='running', max_length=10)),
-                ('items_checked', models.PositiveIntegerField(default=0)),
-                ('items_updated', models.PositiveIntegerField(default=0)),
-                ('log', models.JSONField(blank=True, default=list, help_text='Lines: time, level, message, metadata.')),
-                ('triggered_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='job_runs', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("job_type", models.CharField(db_index=True, max_length=40)),
+                (
+                    "trigger",
+                    models.CharField(
+                        choices=[("schedule", "Schedule"), ("manual", "Manual"), ("retry", "Retry")], max_length=10
+                    ),
+                ),
+                ("started_at", models.DateTimeField(db_index=True, default=django.utils.timezone.now)),
+                ("finished_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("running", "Running"),
+                            ("succeeded", "Succeeded"),
+                            ("failed", "Failed"),
+                            ("skipped", "Skipped"),
+                        ],
+                        default="running",
+                        max_length=10,
+                    ),
+                ),
+                ("items_checked", models.PositiveIntegerField(default=0)),
+                ("items_updated", models.PositiveIntegerField(default=0)),
+                ("log", models.JSONField(blank=True, default=list, help_text="Lines: time, level, message, metadata.")),
+                (
+                    "triggered_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="job_runs",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-started_at', '-pk'],
-                'indexes': [models.Index(fields=['job_type', '-started_at'], name='scraping_jo_job_typ_708fc2_idx')],
+                "ordering": ["-started_at", "-pk"],
+                "indexes": [models.Index(fields=["job_type", "-started_at"], name="scraping_jo_job_typ_708fc2_idx")],
             },
         ),
         migrations.CreateModel(
-            name='TitleDailyStats',
+            name="TitleDailyStats",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('day', models.DateField()),
-                ('checks', models.PositiveIntegerField(default=0)),
-                ('releases', models.PositiveIntegerField(default=0)),
-                ('manga', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='daily_stats', to='scraping.manga', verbose_name='title')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("day", models.DateField()),
+                ("checks", models.PositiveIntegerField(default=0)),
+                ("releases", models.PositiveIntegerField(default=0)),
+                (
+                    "manga",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="daily_stats",
+                        to="scraping.manga",
+                        verbose_name="title",
+                    ),
+                ),
             ],
             options={
-                'verbose_name_plural': 'title daily stats',
-                'ordering': ['-day'],
-                'constraints': [models.UniqueConstraint(fields=('manga', 'day'), name='one_rollup_per_title_and_day')],
+                "verbose_name_plural": "title daily stats",
+                "ordering": ["-day"],
+                "constraints": [models.UniqueConstraint(fields=("manga", "day"), name="one_rollup_per_title_and_day")],
             },
         ),
     ]

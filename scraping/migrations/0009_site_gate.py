@@ -10,70 +10,89 @@ def mark_past_asks_taken(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('scraping', '0008_heartbeat_job'),
+        ("scraping", "0008_heartbeat_job"),
     ]
 
     operations = [
         migrations.RemoveField(
-            model_name='sitestate',
-            name='next_request_at',
+            model_name="sitestate",
+            name="next_request_at",
         ),
         migrations.AddField(
-            model_name='checkrequest',
-            name='taken_at',
-            field=models.DateTimeField(blank=True, db_index=True, help_text='When a worker took it; asks not yet taken go before any scheduled check.', null=True),
+            model_name="checkrequest",
+            name="taken_at",
+            field=models.DateTimeField(
+                blank=True,
+                db_index=True,
+                help_text="When a worker took it; asks not yet taken go before any scheduled check.",
+                null=True,
+            ),
         ),
         migrations.AddField(
-            model_name='checkschedule',
-            name='not_found_checks',
-            field=models.PositiveIntegerField(default=0, help_text='Consecutive checks the site said it has no such title; enough of them pause it.'),
+            model_name="checkschedule",
+            name="not_found_checks",
+            field=models.PositiveIntegerField(
+                default=0, help_text="Consecutive checks the site said it has no such title; enough of them pause it."
+            ),
         ),
         migrations.AddField(
-            model_name='sitestate',
-            name='breaker_openings',
-            field=models.PositiveIntegerField(default=0, help_text='Times it opened in a row; the wait doubles.'),
+            model_name="sitestate",
+            name="breaker_openings",
+            field=models.PositiveIntegerField(default=0, help_text="Times it opened in a row; the wait doubles."),
         ),
         migrations.AddField(
-            model_name='sitestate',
-            name='breaker_reason',
+            model_name="sitestate",
+            name="breaker_reason",
             field=models.CharField(blank=True, max_length=300),
         ),
         migrations.AddField(
-            model_name='sitestate',
-            name='breaker_until',
-            field=models.DateTimeField(blank=True, help_text='Set while the circuit breaker is open: one probe check may go after it.', null=True),
+            model_name="sitestate",
+            name="breaker_until",
+            field=models.DateTimeField(
+                blank=True,
+                help_text="Set while the circuit breaker is open: one probe check may go after it.",
+                null=True,
+            ),
         ),
         migrations.AddField(
-            model_name='sitestate',
-            name='failures_in_a_row',
-            field=models.PositiveIntegerField(default=0, help_text='Requests in a row the site did not answer.'),
+            model_name="sitestate",
+            name="failures_in_a_row",
+            field=models.PositiveIntegerField(default=0, help_text="Requests in a row the site did not answer."),
         ),
         migrations.AddField(
-            model_name='sitestate',
-            name='limiter',
-            field=models.JSONField(blank=True, default=dict, editable=False, help_text="The database limiter's state (unused when REDIS_URL is set)."),
+            model_name="sitestate",
+            name="limiter",
+            field=models.JSONField(
+                blank=True,
+                default=dict,
+                editable=False,
+                help_text="The database limiter's state (unused when REDIS_URL is set).",
+            ),
         ),
         migrations.AddField(
-            model_name='sitestate',
-            name='limiter_version',
+            model_name="sitestate",
+            name="limiter_version",
             field=models.PositiveBigIntegerField(default=0, editable=False),
         ),
         migrations.AddField(
-            model_name='sitestate',
-            name='mirror',
-            field=models.CharField(blank=True, help_text='The mirror in use; the next one takes over when it fails.', max_length=200),
+            model_name="sitestate",
+            name="mirror",
+            field=models.CharField(
+                blank=True, help_text="The mirror in use; the next one takes over when it fails.", max_length=200
+            ),
         ),
         migrations.AddField(
-            model_name='sitestate',
-            name='probe_until',
+            model_name="sitestate",
+            name="probe_until",
             field=models.DateTimeField(blank=True, editable=False, null=True),
         ),
         migrations.AddField(
-            model_name='sitestate',
-            name='rate_limited_at',
-            field=models.DateTimeField(blank=True, help_text='The last 429: requests go at half the pace for an hour after it.', null=True),
+            model_name="sitestate",
+            name="rate_limited_at",
+            field=models.DateTimeField(
+                blank=True, help_text="The last 429: requests go at half the pace for an hour after it.", null=True
+            ),
         ),
         migrations.RunPython(mark_past_asks_taken, migrations.RunPython.noop),
     ]

@@ -8,7 +8,7 @@ OLD, NEW = "scraping.jobs.", "scraping.checking.jobs."
 def rename(apps, old, new):
     schedules = apps.get_model("django_q", "Schedule").objects.filter(func__startswith=old)
     for schedule in schedules:
-        schedule.func = new + schedule.func[len(old):]
+        schedule.func = new + schedule.func[len(old) :]
         schedule.save(update_fields=["func"])
 
 
@@ -18,5 +18,6 @@ class Migration(migrations.Migration):
         ("django_q", "0019_alter_task_options_alter_ormq_key_alter_ormq_lock_and_more"),
     ]
 
-    operations = [migrations.RunPython(lambda apps, editor: rename(apps, OLD, NEW),
-                                       lambda apps, editor: rename(apps, NEW, OLD))]
+    operations = [
+        migrations.RunPython(lambda apps, editor: rename(apps, OLD, NEW), lambda apps, editor: rename(apps, NEW, OLD))
+    ]

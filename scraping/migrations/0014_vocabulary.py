@@ -15,7 +15,12 @@ COLUMNS = [
 # (table, old name, new name, columns): indexes named after the field they cover.
 INDEXES = [
     ("scraping_chapter", "scraping_ch_manga_i_6b3255_idx", "scraping_ch_title_i_f68a13_idx", "title_id, published_at"),
-    ("scraping_checklog", "scraping_sc_manga_i_f24667_idx", "scraping_ch_title_i_6c6e7f_idx", "title_id, started_at DESC"),
+    (
+        "scraping_checklog",
+        "scraping_sc_manga_i_f24667_idx",
+        "scraping_ch_title_i_6c6e7f_idx",
+        "title_id, started_at DESC",
+    ),
 ]
 
 
@@ -57,10 +62,12 @@ class Migration(migrations.Migration):
     operations = [
         migrations.RenameModel("Manga", "Title"),
         migrations.RenameModel("ScrapeLog", "CheckLog"),
-        migrations.RenameIndex("checklog", new_name="scraping_ch_outcome_d83835_idx",
-                               old_name="scraping_sc_outcome_43f780_idx"),
-        migrations.RenameIndex("checklog", new_name="scraping_ch_started_945c38_idx",
-                               old_name="scraping_sc_started_a3d709_idx"),
+        migrations.RenameIndex(
+            "checklog", new_name="scraping_ch_outcome_d83835_idx", old_name="scraping_sc_outcome_43f780_idx"
+        ),
+        migrations.RenameIndex(
+            "checklog", new_name="scraping_ch_started_945c38_idx", old_name="scraping_sc_started_a3d709_idx"
+        ),
         # Django's RenameField would rebuild SQLite tables from a state whose indexes and
         # constraints still name the old field; the columns are renamed in SQL instead.
         migrations.SeparateDatabaseAndState(
@@ -76,14 +83,20 @@ class Migration(migrations.Migration):
                 migrations.RenameField("checklog", "manga", "title"),
                 migrations.RenameField("checkrequest", "manga", "title"),
                 migrations.RenameField("titledailystats", "manga", "title"),
-                migrations.AddIndex("chapter", models.Index(fields=["title", "published_at"],
-                                                            name="scraping_ch_title_i_f68a13_idx")),
-                migrations.AddIndex("checklog", models.Index(fields=["title", "-started_at"],
-                                                             name="scraping_ch_title_i_6c6e7f_idx")),
-                migrations.AddConstraint("chapter", models.UniqueConstraint(
-                    fields=("title", "source_id"), name="one_chapter_per_title_and_id")),
-                migrations.AddConstraint("titledailystats", models.UniqueConstraint(
-                    fields=("title", "day"), name="one_rollup_per_title_and_day")),
+                migrations.AddIndex(
+                    "chapter", models.Index(fields=["title", "published_at"], name="scraping_ch_title_i_f68a13_idx")
+                ),
+                migrations.AddIndex(
+                    "checklog", models.Index(fields=["title", "-started_at"], name="scraping_ch_title_i_6c6e7f_idx")
+                ),
+                migrations.AddConstraint(
+                    "chapter",
+                    models.UniqueConstraint(fields=("title", "source_id"), name="one_chapter_per_title_and_id"),
+                ),
+                migrations.AddConstraint(
+                    "titledailystats",
+                    models.UniqueConstraint(fields=("title", "day"), name="one_rollup_per_title_and_day"),
+                ),
             ],
             database_operations=[
                 migrations.RunPython(
@@ -93,11 +106,23 @@ class Migration(migrations.Migration):
             ],
         ),
         migrations.AlterField("chapter", "name", models.CharField(max_length=255)),
-        migrations.AlterField("chapter", "subtitle", models.CharField(
-            blank=True, help_text="The chapter's own title, if the source gives one.", max_length=500)),
-        migrations.AlterField("checklog", "title", models.ForeignKey(
-            on_delete=django.db.models.deletion.CASCADE, related_name="check_logs", to="scraping.title",
-            verbose_name="title")),
-        migrations.RunPython(lambda apps, editor: rename_prune_option(apps, "scrape_log_days", "check_log_days"),
-                             lambda apps, editor: rename_prune_option(apps, "check_log_days", "scrape_log_days")),
+        migrations.AlterField(
+            "chapter",
+            "subtitle",
+            models.CharField(blank=True, help_text="The chapter's own title, if the source gives one.", max_length=500),
+        ),
+        migrations.AlterField(
+            "checklog",
+            "title",
+            models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="check_logs",
+                to="scraping.title",
+                verbose_name="title",
+            ),
+        ),
+        migrations.RunPython(
+            lambda apps, editor: rename_prune_option(apps, "scrape_log_days", "check_log_days"),
+            lambda apps, editor: rename_prune_option(apps, "check_log_days", "scrape_log_days"),
+        ),
     ]

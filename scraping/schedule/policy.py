@@ -99,8 +99,13 @@ class Rhythm:
     def describe(self):
         if self.weekly_times:
             return f"{len(self.weekly_times)}-a-week release"
-        names = {DAY: "daily", 2 * DAY: "every-other-day", WEEK: "weekly", 2 * WEEK: "fortnightly",
-                 4 * WEEK: "four-weekly"}
+        names = {
+            DAY: "daily",
+            2 * DAY: "every-other-day",
+            WEEK: "weekly",
+            2 * WEEK: "fortnightly",
+            4 * WEEK: "four-weekly",
+        }
         return f"{names.get(self.typical_gap) or 'every ' + _describe_wait(self.typical_gap)} release"
 
     def as_json(self):
@@ -117,9 +122,7 @@ class Rhythm:
             "spread": None if self.spread is None else round(self.spread, 3),
             "regular": self.regular,
             "weekday": None if self.predicted is None else WEEKDAYS[self.predicted.weekday()],
-            "hour_utc": None if self.predicted is None else round(
-                self.predicted.hour + self.predicted.minute / 60, 2
-            ),
+            "hour_utc": None if self.predicted is None else round(self.predicted.hour + self.predicted.minute / 60, 2),
             "predicted": when(self.predicted),
             "tolerance_s": seconds(self.tolerance),
             "days_per_chapter": None if self.days_per_chapter is None else round(self.days_per_chapter, 2),
@@ -145,7 +148,9 @@ def learn_rhythm(release_times, now):
     if len(releases) < 3:
         gap = releases[-1] - releases[-2] if len(releases) == 2 else None
         return Rhythm(
-            releases=len(releases), last_release=releases[-1] if releases else None, typical_gap=gap,
+            releases=len(releases),
+            last_release=releases[-1] if releases else None,
+            typical_gap=gap,
             days_per_chapter=days_per_chapter,
         )
     recent = releases[-RECENT_RELEASES:]
@@ -154,8 +159,12 @@ def learn_rhythm(release_times, now):
     spread = statistics.median(abs(g - typical) for g in gaps) / typical
     last = recent[-1]
     common = dict(
-        releases=len(releases), last_release=last, typical_gap=typical, spread=spread,
-        days_per_chapter=days_per_chapter, confidence=_confidence(len(gaps), spread),
+        releases=len(releases),
+        last_release=last,
+        typical_gap=typical,
+        spread=spread,
+        days_per_chapter=days_per_chapter,
+        confidence=_confidence(len(gaps), spread),
     )
     weekly = _weekly_times(releases, last) if DAY < typical < WEEK else None
     if weekly:
@@ -304,8 +313,7 @@ def _irregular_check(rhythm, now, misses):
 def _collapse_bursts(known):
     """Distinct release moments, bursts collapsed to their first chapter."""
     return [
-        time for previous, time in zip([None, *known], known)
-        if previous is None or time - previous >= BURST_WINDOW
+        time for previous, time in zip([None, *known], known) if previous is None or time - previous >= BURST_WINDOW
     ]
 
 

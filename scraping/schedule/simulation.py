@@ -47,7 +47,7 @@ def _parse_time(text):
 
 HISTORIES_SHAPE = (
     'a JSON object {"series": [{"id": "...", "timestamps": ["2024-01-05T12:00:00Z", ...], "status": "ongoing"}, '
-    '...]} (status and title optional), as in benchmarks/data/release-histories.json'
+    "...]} (status and title optional), as in benchmarks/data/release-histories.json"
 )
 
 
@@ -71,20 +71,28 @@ def load_release_histories(path):
     for number, entry in enumerate(data["series"], 1):
         timestamps = entry.get("timestamps", []) if isinstance(entry, dict) else None
         if not isinstance(timestamps, list) or "id" not in entry:
-            raise NotReleaseHistories(f"series {number} is not an object with an id and a list of timestamps; "
-                                      f"expected {HISTORIES_SHAPE}")
+            raise NotReleaseHistories(
+                f"series {number} is not an object with an id and a list of timestamps; expected {HISTORIES_SHAPE}"
+            )
         try:
             releases = tuple(sorted(_parse_time(t) for t in timestamps))
         except (TypeError, ValueError, AttributeError):
-            raise NotReleaseHistories(f"series {number} has a timestamp that is not an ISO time such as "
-                                      f"2024-01-05T12:00:00Z; expected {HISTORIES_SHAPE}") from None
+            raise NotReleaseHistories(
+                f"series {number} has a timestamp that is not an ISO time such as "
+                f"2024-01-05T12:00:00Z; expected {HISTORIES_SHAPE}"
+            ) from None
         if releases:
             until = entry.get("observed_until")
-            series.append(Series(
-                id=str(entry["id"]), title=entry.get("title", ""), releases=releases,
-                status=entry.get("status") or "ongoing", kind=entry.get("kind") or _kind_of(releases),
-                observed_until=_parse_time(until) if until else None,
-            ))
+            series.append(
+                Series(
+                    id=str(entry["id"]),
+                    title=entry.get("title", ""),
+                    releases=releases,
+                    status=entry.get("status") or "ongoing",
+                    kind=entry.get("kind") or _kind_of(releases),
+                    observed_until=_parse_time(until) if until else None,
+                )
+            )
     return series
 
 
@@ -92,9 +100,15 @@ def dump_release_histories(series, about):
     return {
         "about": about,
         "series": [
-            {"id": s.id, "title": s.title, "status": s.status, "kind": s.kind, "precision": "second",
-             "observed_until": s.end.strftime("%Y-%m-%dT%H:%M:%SZ"),
-             "timestamps": [t.strftime("%Y-%m-%dT%H:%M:%SZ") for t in s.releases]}
+            {
+                "id": s.id,
+                "title": s.title,
+                "status": s.status,
+                "kind": s.kind,
+                "precision": "second",
+                "observed_until": s.end.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                "timestamps": [t.strftime("%Y-%m-%dT%H:%M:%SZ") for t in s.releases],
+            }
             for s in series
         ],
     }
@@ -114,6 +128,7 @@ def _kind_of(releases):
 def fixed_policy(hours):
     def policy(release_times, now, status, misses):
         return now + timedelta(hours=hours)
+
     policy.__name__ = f"fixed {hours} h"
     return policy
 
@@ -261,17 +276,19 @@ def simulate(series, policies=POLICIES, horizon=timedelta(days=180), progress=No
                 progress(name, index, len(series))
         latencies = [h for _, run in runs for h in run.latencies]
         weekly = [h for one, run in runs if one.kind.startswith("weekly") for h in run.latencies]
-        reports.append(PolicyReport(
-            policy=name,
-            titles=len(runs),
-            releases=len(latencies),
-            checks_per_title_day=sum(r.checks for _, r in runs) / max(sum(r.title_days for _, r in runs), 1e-9),
-            mean_latency_h=statistics.fmean(latencies) if latencies else float("nan"),
-            p50_latency_h=_percentile(latencies, 0.5),
-            p95_latency_h=_percentile(latencies, 0.95),
-            weekly_p50_latency_h=_percentile(weekly, 0.5) if weekly else None,
-            misordered=sum(r.misordered for _, r in runs),
-        ))
+        reports.append(
+            PolicyReport(
+                policy=name,
+                titles=len(runs),
+                releases=len(latencies),
+                checks_per_title_day=sum(r.checks for _, r in runs) / max(sum(r.title_days for _, r in runs), 1e-9),
+                mean_latency_h=statistics.fmean(latencies) if latencies else float("nan"),
+                p50_latency_h=_percentile(latencies, 0.5),
+                p95_latency_h=_percentile(latencies, 0.95),
+                weekly_p50_latency_h=_percentile(weekly, 0.5) if weekly else None,
+                misordered=sum(r.misordered for _, r in runs),
+            )
+        )
     return reports
 
 
@@ -300,10 +317,16 @@ def generate_calendars(seed=7, start=datetime(2025, 1, 6, tzinfo=timezone.utc), 
     for kind, make in makers.items():
         for n in range(per_kind):
             releases, status = make(rng, start, end)
-            series.append(Series(
-                id=f"generated:{kind}:{n}", title=f"{kind} #{n}",
-                releases=tuple(sorted(releases)), status=status, kind=kind, observed_until=end,
-            ))
+            series.append(
+                Series(
+                    id=f"generated:{kind}:{n}",
+                    title=f"{kind} #{n}",
+                    releases=tuple(sorted(releases)),
+                    status=status,
+                    kind=kind,
+                    observed_until=end,
+                )
+            )
     return series
 
 
@@ -326,8 +349,9 @@ def _weekly_jitter(rng, start, end):
 def _twice_weekly(rng, start, end):
     days = sorted(rng.sample(range(7), 2))
     hour = rng.uniform(0, 23)
-    return [_at(start + (w * 7 + d) * DAY, hour, rng, 0.25)
-            for w in range((end - start).days // 7) for d in days], "ongoing"
+    return [
+        _at(start + (w * 7 + d) * DAY, hour, rng, 0.25) for w in range((end - start).days // 7) for d in days
+    ], "ongoing"
 
 
 def _biweekly(rng, start, end):
@@ -380,8 +404,10 @@ def _moving_weekday(rng, start, end):
     hour = rng.uniform(0, 23)
     first_day, moved_day = rng.sample(range(7), 2)
     switch = rng.randint(15, 35)
-    return [_at(start + (w * 7 + (first_day if w < switch else moved_day)) * DAY, hour, rng, 0.5)
-            for w in range((end - start).days // 7)], "ongoing"
+    return [
+        _at(start + (w * 7 + (first_day if w < switch else moved_day)) * DAY, hour, rng, 0.5)
+        for w in range((end - start).days // 7)
+    ], "ongoing"
 
 
 def _daily(rng, start, end):

@@ -64,7 +64,7 @@ def parse_reference(text):
         raise InvalidTitleReference(f"That is {len(text)} characters long, too long for a title URL or id.")
     scheme = _SCHEME.match(text)
     if scheme and scheme.group(1).lower() in ALIASES:
-        return _explicit(ALIASES[scheme.group(1).lower()], text[scheme.end():].strip())
+        return _explicit(ALIASES[scheme.group(1).lower()], text[scheme.end() :].strip())
     if _BARE.match(text):
         return _bare(text)
     if scheme:
@@ -85,8 +85,11 @@ def _bare(text):
         if parsed is not None:
             return TitleRef(source.name, parsed)
     if text.isdigit():
-        why = f"a {len(text)}-digit number is too large for any source's id" if len(text) > 19 else \
-            "no source has an id of that size"
+        why = (
+            f"a {len(text)}-digit number is too large for any source's id"
+            if len(text) > 19
+            else "no source has an id of that size"
+        )
         raise InvalidTitleReference(f"{text!r}: {why}; expected {ACCEPTED}.")
     raise InvalidTitleReference(f"{text!r} is neither a URL nor an id: expected {ACCEPTED}.")
 

@@ -210,8 +210,7 @@ def parse_chapter_number(name):
 
 # What the site's own web client sends; a bare python-requests agent is blocked sooner.
 BROWSER_USER_AGENT = (
-    "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
-    "Chrome/141.0.0.0 Safari/537.36"
+    "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/141.0.0.0 Safari/537.36"
 )
 
 
@@ -257,8 +256,10 @@ class Bato(Source):
 
     def fetch_title(self, ask, source_id, known):
         request = Request("POST", "/apo/", body={"query": TITLE_QUERY, "variables": {"id": str(source_id)}})
-        return ask(request, lambda answer: read_json(
-            answer, "Bato", lambda payload: parse_title_response(payload, str(source_id))))
+        return ask(
+            request,
+            lambda answer: read_json(answer, "Bato", lambda payload: parse_title_response(payload, str(source_id))),
+        )
 
     def search(self, ask, query, limit):
         return []

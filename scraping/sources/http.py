@@ -60,9 +60,14 @@ def send(source, base_url, request, *, timeout):
     host = urlsplit(base_url).netloc
     try:
         with session_for(source).request(
-            request.method, base_url.rstrip("/") + request.path, params=list(request.params) or None,
-            json=request.body, headers=source.headers(base_url, request), timeout=timeout,
-            allow_redirects=False, stream=True,
+            request.method,
+            base_url.rstrip("/") + request.path,
+            params=list(request.params) or None,
+            json=request.body,
+            headers=source.headers(base_url, request),
+            timeout=timeout,
+            allow_redirects=False,
+            stream=True,
         ) as response:
             content = _read_capped(response)
             return Answer(response.status_code, response.headers, content)
@@ -175,4 +180,3 @@ class Direct:
     def __call__(self, request, read):
         self.count += 1
         return read(send(self.source, self.base_url, request, timeout=self.timeout))
-

@@ -139,8 +139,11 @@ def parse_title(payload, requested_id):
 
 
 def _people(relationships, kind):
-    names = [values.text((r.get("attributes") or {}).get("name")) for r in _related(relationships, kind)
-             if isinstance(r.get("attributes"), dict)]
+    names = [
+        values.text((r.get("attributes") or {}).get("name"))
+        for r in _related(relationships, kind)
+        if isinstance(r.get("attributes"), dict)
+    ]
     return list(dict.fromkeys(n for n in names if n))
 
 
@@ -162,8 +165,11 @@ def _year(value):
 
 def _cover(title_id, relationships):
     for art in _related(relationships, "cover_art"):
-        file_name = values.text((art.get("attributes") or {}).get("fileName")) if isinstance(
-            art.get("attributes"), dict) else ""
+        file_name = (
+            values.text((art.get("attributes") or {}).get("fileName"))
+            if isinstance(art.get("attributes"), dict)
+            else ""
+        )
         if re.fullmatch(r"[\w.-]{1,200}", file_name):
             return f"{COVERS}/{title_id}/{file_name}.512.jpg"
     return ""
@@ -190,8 +196,11 @@ def _chapter(raw):
     subtitle = values.text(attributes.get("title"))
     external = values.external_link(attributes.get("externalUrl"))
     published = values.iso_datetime(attributes.get("readableAt")) or values.iso_datetime(attributes.get("publishAt"))
-    groups = [values.text((g.get("attributes") or {}).get("name"))
-              for g in _related(_relationships(raw), "scanlation_group") if isinstance(g.get("attributes"), dict)]
+    groups = [
+        values.text((g.get("attributes") or {}).get("name"))
+        for g in _related(_relationships(raw), "scanlation_group")
+        if isinstance(g.get("attributes"), dict)
+    ]
     return ChapterRecord(
         source_id=chapter_id,
         name=f"Chapter {number_text}" if number_text else (subtitle or "Oneshot"),
@@ -223,12 +232,19 @@ def parse_search(payload):
             continue
         title_map = attributes.get("title") if isinstance(attributes.get("title"), dict) else {}
         alt = [values.text(v) for a in attributes.get("altTitles") or [] if isinstance(a, dict) for v in a.values()]
-        found.append((
-            Candidate(source="mangadex", source_id=title_id, name=_name(title_map) or title_id,
-                      alt_names=tuple(a for a in alt if a)[:5], year=_year(attributes.get("year")),
-                      url=f"{SITE}/title/{title_id}"),
-            parse_uuid(attributes.get("latestUploadedChapter")) or "",
-        ))
+        found.append(
+            (
+                Candidate(
+                    source="mangadex",
+                    source_id=title_id,
+                    name=_name(title_map) or title_id,
+                    alt_names=tuple(a for a in alt if a)[:5],
+                    year=_year(attributes.get("year")),
+                    url=f"{SITE}/title/{title_id}",
+                ),
+                parse_uuid(attributes.get("latestUploadedChapter")) or "",
+            )
+        )
     return found
 
 
@@ -277,8 +293,9 @@ class MangaDex(Source):
         return [settings.MANGADEX_API_URL]
 
     def politeness(self):
-        return Politeness(settings.MANGADEX_MIN_DELAY, settings.MANGADEX_MAX_DELAY,
-                          settings.MANGADEX_MAX_REQUESTS_PER_HOUR)
+        return Politeness(
+            settings.MANGADEX_MIN_DELAY, settings.MANGADEX_MAX_DELAY, settings.MANGADEX_MAX_REQUESTS_PER_HOUR
+        )
 
     def headers(self, base_url, request):
         # Never a Via header: MangaDex refuses requests through non-transparent proxies.
@@ -291,10 +308,16 @@ class MangaDex(Source):
         details = None
         if known.details_due(DETAILS_EVERY):
             details = ask(
-                Request("GET", f"/manga/{source_id}", (("includes[]", "author"), ("includes[]", "artist"),
-                                                       ("includes[]", "cover_art"))),
-                lambda answer: read(answer, lambda payload: parse_title(payload, source_id),
-                                    not_found=f"MangaDex has no title {source_id}"),
+                Request(
+                    "GET",
+                    f"/manga/{source_id}",
+                    (("includes[]", "author"), ("includes[]", "artist"), ("includes[]", "cover_art")),
+                ),
+                lambda answer: read(
+                    answer,
+                    lambda payload: parse_title(payload, source_id),
+                    not_found=f"MangaDex has no title {source_id}",
+                ),
             )
         fetch = self._whole_feed if known.full else self._new_in_feed
         return TitleSnapshot(details=details, chapters=fetch(ask, source_id, known))
@@ -309,8 +332,12 @@ class MangaDex(Source):
         """The newest chapters, a page at a time, until a page holds one already stored."""
         chapters, offset = [], 0
         while offset + CHECK_PAGE <= WINDOW:
-            page, total = self._feed(ask, source_id, known.languages, (
-                ("order[readableAt]", "desc"), ("limit", str(CHECK_PAGE)), ("offset", str(offset))))
+            page, total = self._feed(
+                ask,
+                source_id,
+                known.languages,
+                (("order[readableAt]", "desc"), ("limit", str(CHECK_PAGE)), ("offset", str(offset))),
+            )
             chapters.extend(page)
             offset += CHECK_PAGE
             if not page or offset >= total or any(c.source_id in known.chapter_ids for c in page):
@@ -342,16 +369,28 @@ class MangaDex(Source):
 
     def search(self, ask, query, limit):
         found = ask(
-            Request("GET", "/manga", (("title", query[:200]), ("limit", str(limit)), ("order[relevance]", "desc"),
-                                      ("includes[]", "cover_art"), *rating_filters())),
+            Request(
+                "GET",
+                "/manga",
+                (
+                    ("title", query[:200]),
+                    ("limit", str(limit)),
+                    ("order[relevance]", "desc"),
+                    ("includes[]", "cover_art"),
+                    *rating_filters(),
+                ),
+            ),
             lambda answer: read(answer, parse_search),
         )
         latest = [chapter_id for _, chapter_id in found if chapter_id]
         names = {}
         if latest:
             chapters, _ = ask(
-                Request("GET", "/chapter", tuple(("ids[]", i) for i in latest) + (
-                    ("limit", str(len(latest))), *rating_filters())),
+                Request(
+                    "GET",
+                    "/chapter",
+                    tuple(("ids[]", i) for i in latest) + (("limit", str(len(latest))), *rating_filters()),
+                ),
                 lambda answer: read(answer, parse_feed),
             )
             names = {c.source_id: f"{c.name} ({c.language})" if c.language else c.name for c in chapters}
@@ -374,8 +413,11 @@ def feed_filters(languages):
     """What every feed request asks for: the title's languages, every rating, the groups' names,
     chapters taken down listed (marked, not announced), nothing scheduled for later."""
     return (
-        *(("translatedLanguage[]", language) for language in languages), *rating_filters(),
-        ("includes[]", "scanlation_group"), ("includeFuturePublishAt", "0"), ("includeUnavailable", "1"),
+        *(("translatedLanguage[]", language) for language in languages),
+        *rating_filters(),
+        ("includes[]", "scanlation_group"),
+        ("includeFuturePublishAt", "0"),
+        ("includeUnavailable", "1"),
     )
 
 

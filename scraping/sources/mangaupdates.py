@@ -41,8 +41,14 @@ MAX_ID = 2**63 - 1
 # /series/ttaew4a, /series/ttaew4a/some-slug
 SERIES_PATH = re.compile(r"^/series/(?P<id>[0-9a-zA-Z]{1,13})(?:/[^/]*)?/?$")
 DIGITS = re.compile(r"^\d{1,19}$")
-STATUS_WORDS = (("complete", "completed"), ("ongoing", "ongoing"), ("hiatus", "hiatus"),
-                ("cancel", "cancelled"), ("discontinued", "cancelled"), ("dropped", "dropped"))
+STATUS_WORDS = (
+    ("complete", "completed"),
+    ("ongoing", "ongoing"),
+    ("hiatus", "hiatus"),
+    ("cancel", "cancelled"),
+    ("discontinued", "cancelled"),
+    ("dropped", "dropped"),
+)
 
 
 def parse_series_id(text):
@@ -114,9 +120,13 @@ def parse_series(payload, requested_id):
     return TitleDetails(
         source_id=requested_id,
         name=name or f"Series {requested_id}",
-        alt_names=list(dict.fromkeys(
-            values.unescape(a.get("title")) for a in associated
-            if isinstance(a, dict) and values.unescape(a.get("title")) not in ("", name))),
+        alt_names=list(
+            dict.fromkeys(
+                values.unescape(a.get("title"))
+                for a in associated
+                if isinstance(a, dict) and values.unescape(a.get("title")) not in ("", name)
+            )
+        ),
         authors=people("Author"),
         artists=people("Artist"),
         genres=[values.unescape(g.get("genre")) for g in genres if isinstance(g, dict) and values.text(g.get("genre"))],
@@ -162,7 +172,9 @@ def _release(result):
         number=number,
         number_from=number_from,
         volume=volume[:20],
-        groups=tuple(values.unescape(g.get("name")) for g in groups if isinstance(g, dict) and values.text(g.get("name"))),
+        groups=tuple(
+            values.unescape(g.get("name")) for g in groups if isinstance(g, dict) and values.text(g.get("name"))
+        ),
         published_at=published_at,
         published_precision=precision,
         created_at=_time_added(record),
@@ -204,11 +216,17 @@ def parse_search(payload):
         hit = values.unescape(result.get("hit_title"))
         name = values.unescape(record.get("title")) or str(series_id)
         latest = values.integer(record.get("latest_chapter"))
-        found.append(Candidate(
-            source="mangaupdates", source_id=str(series_id), name=name,
-            alt_names=(hit,) if hit and hit != name else (), year=_year(record.get("year")),
-            latest_chapter=f"Chapter {latest}" if latest else "", url=series_url(series_id),
-        ))
+        found.append(
+            Candidate(
+                source="mangaupdates",
+                source_id=str(series_id),
+                name=name,
+                alt_names=(hit,) if hit and hit != name else (),
+                year=_year(record.get("year")),
+                latest_chapter=f"Chapter {latest}" if latest else "",
+                url=series_url(series_id),
+            )
+        )
     return found
 
 
@@ -227,8 +245,10 @@ class MangaUpdates(Source):
     display_name = "MangaUpdates"
     aliases = ("mangaupdates", "mu")
     searchable = True
-    accepted = ("a MangaUpdates series URL (https://www.mangaupdates.com/series/ttaew4a/some-title) "
-                "or its numeric id (64897697818)")
+    accepted = (
+        "a MangaUpdates series URL (https://www.mangaupdates.com/series/ttaew4a/some-title) "
+        "or its numeric id (64897697818)"
+    )
 
     def hosts(self):
         return {"mangaupdates.com"}
@@ -256,8 +276,11 @@ class MangaUpdates(Source):
         return [settings.MANGAUPDATES_API_URL]
 
     def politeness(self):
-        return Politeness(settings.MANGAUPDATES_MIN_DELAY, settings.MANGAUPDATES_MAX_DELAY,
-                          settings.MANGAUPDATES_MAX_REQUESTS_PER_HOUR)
+        return Politeness(
+            settings.MANGAUPDATES_MIN_DELAY,
+            settings.MANGAUPDATES_MAX_DELAY,
+            settings.MANGAUPDATES_MAX_REQUESTS_PER_HOUR,
+        )
 
     def headers(self, base_url, request):
         return {"User-Agent": honest_user_agent(), "Accept": "application/json"}
@@ -265,17 +288,30 @@ class MangaUpdates(Source):
     def fetch_title(self, ask, source_id, known):
         details = None
         if known.details_due(DETAILS_EVERY):
-            details = ask(Request("GET", f"/series/{source_id}"), lambda answer: read(
-                answer, lambda payload: parse_series(payload, source_id),
-                not_found=f"MangaUpdates has no series {source_id}"))
+            details = ask(
+                Request("GET", f"/series/{source_id}"),
+                lambda answer: read(
+                    answer,
+                    lambda payload: parse_series(payload, source_id),
+                    not_found=f"MangaUpdates has no series {source_id}",
+                ),
+            )
         releases, page = [], 1
         per_page = PER_PAGE if known.full else CHECK_PER_PAGE
         while True:
             found, total, answered_per_page = ask(
-                Request("POST", "/releases/search", body={
-                    "search": source_id, "search_type": "series", "orderby": "date", "asc": "desc",
-                    "page": page, "perpage": per_page,
-                }),
+                Request(
+                    "POST",
+                    "/releases/search",
+                    body={
+                        "search": source_id,
+                        "search_type": "series",
+                        "orderby": "date",
+                        "asc": "desc",
+                        "page": page,
+                        "perpage": per_page,
+                    },
+                ),
                 lambda answer: read(answer, parse_releases),
             )
             releases.extend(found)
@@ -292,10 +328,17 @@ class MangaUpdates(Source):
 
     def search(self, ask, query, limit):
         return ask(
-            Request("POST", "/series/search", body={
-                "search": query[:200], "stype": "title", "page": 1, "perpage": limit,
-                "filter_types": ["drama cd", "novel"],
-            }),
+            Request(
+                "POST",
+                "/series/search",
+                body={
+                    "search": query[:200],
+                    "stype": "title",
+                    "page": 1,
+                    "perpage": limit,
+                    "filter_types": ["drama cd", "novel"],
+                },
+            ),
             lambda answer: read(answer, parse_search),
         )[:limit]
 
@@ -309,8 +352,13 @@ class MangaUpdates(Source):
 
 def read(answer, parse, *, not_found=None):
     """`parse` of a MangaUpdates answer, or the SourceError it is."""
-    return read_json(answer, "MangaUpdates", parse, not_found=not_found,
-                     reason=lambda payload: payload.get("reason") if isinstance(payload, dict) else "")
+    return read_json(
+        answer,
+        "MangaUpdates",
+        parse,
+        not_found=not_found,
+        reason=lambda payload: payload.get("reason") if isinstance(payload, dict) else "",
+    )
 
 
 SOURCE = MangaUpdates()

@@ -85,12 +85,14 @@ def job_status(request):
     for name, stored in all_configs().items():
         last = runs.filter(job_type=name).first()
         next_run = next_runs.get(SCHEDULE_PREFIX + name)
-        jobs.append({
-            **job_dict(name, stored),
-            "running": stored.is_running(now),
-            "last_run": last.to_dict() if last else None,
-            "next_run": next_run.isoformat() if next_run else None,
-        })
+        jobs.append(
+            {
+                **job_dict(name, stored),
+                "running": stored.is_running(now),
+                "last_run": last.to_dict() if last else None,
+                "next_run": next_run.isoformat() if next_run else None,
+            }
+        )
     return JsonResponse({"jobs": jobs})
 
 
@@ -121,9 +123,13 @@ def job_runs(request):
 def latest_job_run(request):
     found = JobRun.objects.select_related("triggered_by")
     if request.GET.get("by_type") in ("1", "true"):
-        return JsonResponse({"runs": {
-            name: (run.to_dict() if (run := found.filter(job_type=name).first()) else None) for name in REGISTRY
-        }})
+        return JsonResponse(
+            {
+                "runs": {
+                    name: (run.to_dict() if (run := found.filter(job_type=name).first()) else None) for name in REGISTRY
+                }
+            }
+        )
     run = found.first()
     return JsonResponse({"run": run.to_dict() if run else None})
 

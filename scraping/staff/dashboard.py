@@ -32,8 +32,10 @@ def check_stats(now, hours, bucket_hours):
     since = now - timedelta(hours=hours)
     logs = CheckLog.objects.filter(started_at__gte=since).exclude(outcome=CheckLog.Outcome.SKIPPED)
     totals = logs.aggregate(
-        checks=Count("pk"), failures=Count("pk", filter=Q(outcome=CheckLog.Outcome.FAILED)),
-        new_chapters=NEW_CHAPTERS, mean_ms=Avg("duration_ms"),
+        checks=Count("pk"),
+        failures=Count("pk", filter=Q(outcome=CheckLog.Outcome.FAILED)),
+        new_chapters=NEW_CHAPTERS,
+        mean_ms=Avg("duration_ms"),
     )
     checks = totals["checks"]
     p95 = None
@@ -41,7 +43,8 @@ def check_stats(now, hours, bucket_hours):
         p95 = logs.order_by("duration_ms").values_list("duration_ms", flat=True)[min(checks - 1, int(checks * 0.95))]
     per_hour = {
         row["hour"]: row
-        for row in logs.annotate(hour=TruncHour("started_at")).values("hour")
+        for row in logs.annotate(hour=TruncHour("started_at"))
+        .values("hour")
         .annotate(checks=Count("pk"), new_chapters=NEW_CHAPTERS)
     }
     start = since.replace(minute=0, second=0, microsecond=0)
@@ -51,11 +54,13 @@ def check_stats(now, hours, bucket_hours):
         if bucket_start > now:
             break
         rows = [per_hour[h] for h in per_hour if bucket_start <= h < bucket_start + timedelta(hours=bucket_hours)]
-        buckets.append({
-            "start": bucket_start.isoformat(),
-            "checks": sum(r["checks"] for r in rows),
-            "new_chapters": sum(r["new_chapters"] or 0 for r in rows),
-        })
+        buckets.append(
+            {
+                "start": bucket_start.isoformat(),
+                "checks": sum(r["checks"] for r in rows),
+                "new_chapters": sum(r["new_chapters"] or 0 for r in rows),
+            }
+        )
     return {
         "hours": hours,
         "checks": checks,
@@ -72,15 +77,23 @@ def check_stats(now, hours, bucket_hours):
 
 def source_stats(now, hours=24):
     """Per source: titles tracked, and checks, failures and new chapters over the last `hours`."""
-    logs = (CheckLog.objects.filter(started_at__gte=now - timedelta(hours=hours))
-            .exclude(outcome=CheckLog.Outcome.SKIPPED).values("title__source")
-            .annotate(checks=Count("pk"), failures=Count("pk", filter=Q(outcome=CheckLog.Outcome.FAILED)),
-                      new_chapters=NEW_CHAPTERS))
+    logs = (
+        CheckLog.objects.filter(started_at__gte=now - timedelta(hours=hours))
+        .exclude(outcome=CheckLog.Outcome.SKIPPED)
+        .values("title__source")
+        .annotate(
+            checks=Count("pk"),
+            failures=Count("pk", filter=Q(outcome=CheckLog.Outcome.FAILED)),
+            new_chapters=NEW_CHAPTERS,
+        )
+    )
     by_source = {row["title__source"]: row for row in logs}
     titles = dict(Title.objects.values("source").annotate(n=Count("pk")).values_list("source", "n"))
     return [
         {
-            "source": name, "display_name": source.display_name, "titles": titles.get(name, 0),
+            "source": name,
+            "display_name": source.display_name,
+            "titles": titles.get(name, 0),
             "checks": by_source.get(name, {}).get("checks", 0),
             "failures": by_source.get(name, {}).get("failures", 0),
             "new_chapters": by_source.get(name, {}).get("new_chapters") or 0,
@@ -100,7 +113,8 @@ def stats(now):
         "titles_overdue": due.filter(next_check_at__lte=now - OVERDUE_AFTER).count(),
         "alert": (
             f"{day['error_rate']:.0%} of the checks in the last 24 h failed"
-            if day["error_rate"] is not None and day["error_rate"] > ERROR_RATE_ALERT else None
+            if day["error_rate"] is not None and day["error_rate"] > ERROR_RATE_ALERT
+            else None
         ),
     }
 
@@ -116,7 +130,8 @@ def recent_logs(request, default_limit):
     if outcome and outcome not in CheckLog.Outcome.values:
         raise BadParameter(f"outcome must be one of {', '.join(CheckLog.Outcome.values)}, not {outcome!r}")
     logs = CheckLog.objects.recent(
-        outcome=outcome, error_kind=request.GET.get("error_kind"),
+        outcome=outcome,
+        error_kind=request.GET.get("error_kind"),
         title_id=int_parameter(request, "title", default=None, minimum=1, maximum=2**63 - 1),
     )
     return list(logs[:limit])

@@ -1,6 +1,6 @@
 """A stand-in for Bato's GraphQL endpoint (POST /apo/), in the shape the Bato notes in docs/sources.md give.
 
-    curl -X POST localhost:8765/_standin/titles/102497/chapters -d '{"count": 2}'
+curl -X POST localhost:8765/_standin/titles/102497/chapters -d '{"count": 2}'
 """
 
 import itertools
@@ -18,15 +18,43 @@ from tests.standins.server import (
 DETAILS_FIELD = "get_content_comicNode"
 CHAPTERS_FIELD = "get_content_chapterList"
 DETAIL_FIELDS = {
-    "id", "name", "altNames", "authors", "artists", "genres", "origLang", "originalStatus",
-    "originalPubFrom", "originalPubTill", "uploadStatus", "readDirection", "summary", "text",
-    "stat_score_val", "stat_count_votes", "stat_count_follows", "stat_count_reviews",
-    "stat_count_post_reply", "stat_count_scores", "stat_count_views", "stat_count_emotions",
-    "field", "count",
+    "id",
+    "name",
+    "altNames",
+    "authors",
+    "artists",
+    "genres",
+    "origLang",
+    "originalStatus",
+    "originalPubFrom",
+    "originalPubTill",
+    "uploadStatus",
+    "readDirection",
+    "summary",
+    "text",
+    "stat_score_val",
+    "stat_count_votes",
+    "stat_count_follows",
+    "stat_count_reviews",
+    "stat_count_post_reply",
+    "stat_count_scores",
+    "stat_count_views",
+    "stat_count_emotions",
+    "field",
+    "count",
 }
 CHAPTER_FIELDS = {
-    "id", "dname", "title", "urlPath", "dateCreate", "datePublic", "isHidden", "isDeleted",
-    "stat_count_views_guest", "stat_count_views_login", "stat_count_post_reply",
+    "id",
+    "dname",
+    "title",
+    "urlPath",
+    "dateCreate",
+    "datePublic",
+    "isHidden",
+    "isDeleted",
+    "stat_count_views_guest",
+    "stat_count_views_login",
+    "stat_count_post_reply",
 }
 KNOWN_FIELDS = {DETAILS_FIELD, CHAPTERS_FIELD, "data"} | DETAIL_FIELDS | CHAPTER_FIELDS
 
@@ -53,22 +81,24 @@ class StandInTitle:
             n = len(self.chapters) + len(added) + 1
             chapter_id = str(next(_chapter_ids))
             when = (published_ms or now_ms()) + gap_ms * len(added)
-            added.append({
-                "id": chapter_id,
-                "data": {
+            added.append(
+                {
                     "id": chapter_id,
-                    "dname": dname_format.format(n=n),
-                    "title": "",
-                    "urlPath": f"/title/{self.comic_id}-{self.slug}/{chapter_id}-ch_{n}",
-                    "dateCreate": when - 60_000,
-                    "datePublic": when,
-                    "isHidden": False,
-                    "isDeleted": False,
-                    "stat_count_views_guest": 100 * n,
-                    "stat_count_views_login": 40 * n,
-                    "stat_count_post_reply": n % 7,
-                },
-            })
+                    "data": {
+                        "id": chapter_id,
+                        "dname": dname_format.format(n=n),
+                        "title": "",
+                        "urlPath": f"/title/{self.comic_id}-{self.slug}/{chapter_id}-ch_{n}",
+                        "dateCreate": when - 60_000,
+                        "datePublic": when,
+                        "isHidden": False,
+                        "isDeleted": False,
+                        "stat_count_views_guest": 100 * n,
+                        "stat_count_views_login": 40 * n,
+                        "stat_count_post_reply": n % 7,
+                    },
+                }
+            )
         self.chapters.extend(added)
         return added
 
@@ -76,8 +106,16 @@ class StandInTitle:
 def make_details(comic_id, name, *, status="ongoing", lang="ko", nulls=False):
     if nulls:
         # Every optional field null or missing, as some old titles answer.
-        return {"id": comic_id, "name": name, "uploadStatus": None, "originalStatus": None,
-                "summary": None, "altNames": None, "genres": None, "stat_score_val": None}
+        return {
+            "id": comic_id,
+            "name": name,
+            "uploadStatus": None,
+            "originalStatus": None,
+            "summary": None,
+            "altNames": None,
+            "genres": None,
+            "stat_score_val": None,
+        }
     return {
         "id": comic_id,
         "name": name,
@@ -98,10 +136,12 @@ def make_details(comic_id, name, *, status="ongoing", lang="ko", nulls=False):
         "stat_count_reviews": 12,
         "stat_count_post_reply": 830,
         "stat_count_scores": [{"field": str(i), "count": i * 37} for i in range(1, 11)],
-        "stat_count_views": [{"field": f, "count": c} for f, c in
-                             (("h001", 12), ("d030", 4021), ("d360", 90210), ("d000", 1234567))],
-        "stat_count_emotions": [{"field": e, "count": c} for e, c in
-                                (("upvote", 120), ("funny", 33), ("love", 54), ("sad", 2))],
+        "stat_count_views": [
+            {"field": f, "count": c} for f, c in (("h001", 12), ("d030", 4021), ("d360", 90210), ("d000", 1234567))
+        ],
+        "stat_count_emotions": [
+            {"field": e, "count": c} for e, c in (("upvote", 120), ("funny", 33), ("love", 54), ("sad", 2))
+        ],
     }
 
 
@@ -112,8 +152,16 @@ class BatoStandIn(StandIn):
     name = "bato"
     faults = COMMON_FAULTS + ("graphql_errors", "not_found_errors")
 
-    def add_title(self, comic_id, name="Please Don't Come To The Villainess' Stationery Store!", *,
-                  chapters=10, status="ongoing", lang="ko", nulls=False):
+    def add_title(
+        self,
+        comic_id,
+        name="Please Don't Come To The Villainess' Stationery Store!",
+        *,
+        chapters=10,
+        status="ongoing",
+        lang="ko",
+        nulls=False,
+    ):
         comic_id = str(comic_id)
         with self.lock:
             title = StandInTitle(comic_id, make_details(comic_id, name, status=status, lang=lang, nulls=nulls))
@@ -142,8 +190,12 @@ class BatoStandIn(StandIn):
     # Control API
 
     def add_title_from(self, body):
-        title = self.add_title(body["id"], body.get("name", f"Title {body['id']}"),
-                               chapters=int(body.get("chapters", 10)), status=body.get("status", "ongoing"))
+        title = self.add_title(
+            body["id"],
+            body.get("name", f"Title {body['id']}"),
+            chapters=int(body.get("chapters", 10)),
+            status=body.get("status", "ongoing"),
+        )
         return title.comic_id, len(title.chapters)
 
     def add_chapters_from(self, title_id, body):
@@ -153,8 +205,10 @@ class BatoStandIn(StandIn):
         self.set_upload_status(title_id, status)
 
     def describe_titles(self):
-        return {cid: {"name": t.details.get("name"), "chapters": len(t.chapters),
-                      "status": t.details.get("uploadStatus")} for cid, t in self.titles.items()}
+        return {
+            cid: {"name": t.details.get("name"), "chapters": len(t.chapters), "status": t.details.get("uploadStatus")}
+            for cid, t in self.titles.items()
+        }
 
     # The GraphQL endpoint
 
@@ -176,8 +230,9 @@ class BatoStandIn(StandIn):
         with self.lock:
             title = self.titles.get(comic_id)
             if title is None and fault == "not_found_errors":
-                return json_answer(200, {"errors": [{"message": f"Comic {comic_id} not found"}],
-                                         "data": {DETAILS_FIELD: None}})
+                return json_answer(
+                    200, {"errors": [{"message": f"Comic {comic_id} not found"}], "data": {DETAILS_FIELD: None}}
+                )
             data = {}
             if DETAILS_FIELD in query:
                 data[DETAILS_FIELD] = {"id": comic_id, "data": dict(title.details)} if title else None

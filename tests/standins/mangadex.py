@@ -29,8 +29,13 @@ def iso(ms):
 
 
 def error(status, title, detail):
-    return json_answer(status, {"result": "error", "errors": [
-        {"id": str(uuid.uuid4()), "status": status, "title": title, "detail": detail, "context": None}]})
+    return json_answer(
+        status,
+        {
+            "result": "error",
+            "errors": [{"id": str(uuid.uuid4()), "status": status, "title": title, "detail": detail, "context": None}],
+        },
+    )
 
 
 @dataclass
@@ -55,62 +60,128 @@ class MangaDexStandIn(StandIn):
         self.groups = {}  # name → group id
         self.quota_spent_for = None  # seconds: every answer says the endpoint's quota is used up for this long
 
-    def add_title(self, dex_id=None, name="Example Title", *, chapters=10, languages=("en",),
-                  groups=("Some Scans",), status="ongoing", rating="safe", year=2020, alt_names=("例のタイトル",)):
+    def add_title(
+        self,
+        dex_id=None,
+        name="Example Title",
+        *,
+        chapters=10,
+        languages=("en",),
+        groups=("Some Scans",),
+        status="ongoing",
+        rating="safe",
+        year=2020,
+        alt_names=("例のタイトル",),
+    ):
         """A title whose `chapters` chapters go round its languages and groups, a week apart up to now."""
         dex_id = dex_id or str(uuid.uuid4())
         with self.lock:
             title = MangaDexTitle(
                 dex_id=dex_id,
                 attributes={
-                    "title": {"en": name}, "altTitles": [{"ja": alt} for alt in alt_names],
-                    "description": {"en": f"The story of {name}."}, "isLocked": False,
-                    "links": {"mu": "ttaew4a"}, "originalLanguage": "ja", "lastVolume": "", "lastChapter": "",
-                    "publicationDemographic": "seinen", "status": status, "year": year, "contentRating": rating,
-                    "tags": [{"id": str(uuid.uuid4()), "type": "tag", "attributes": {
-                        "name": {"en": tag}, "description": {}, "group": "genre", "version": 1}, "relationships": []}
-                        for tag in ("Action", "Drama")],
-                    "state": "published", "chapterNumbersResetOnNewVolume": False,
-                    "createdAt": iso(now_ms() - 400 * DAY_MS), "updatedAt": iso(now_ms()), "version": 3,
-                    "availableTranslatedLanguages": list(languages), "latestUploadedChapter": None,
+                    "title": {"en": name},
+                    "altTitles": [{"ja": alt} for alt in alt_names],
+                    "description": {"en": f"The story of {name}."},
+                    "isLocked": False,
+                    "links": {"mu": "ttaew4a"},
+                    "originalLanguage": "ja",
+                    "lastVolume": "",
+                    "lastChapter": "",
+                    "publicationDemographic": "seinen",
+                    "status": status,
+                    "year": year,
+                    "contentRating": rating,
+                    "tags": [
+                        {
+                            "id": str(uuid.uuid4()),
+                            "type": "tag",
+                            "attributes": {"name": {"en": tag}, "description": {}, "group": "genre", "version": 1},
+                            "relationships": [],
+                        }
+                        for tag in ("Action", "Drama")
+                    ],
+                    "state": "published",
+                    "chapterNumbersResetOnNewVolume": False,
+                    "createdAt": iso(now_ms() - 400 * DAY_MS),
+                    "updatedAt": iso(now_ms()),
+                    "version": 3,
+                    "availableTranslatedLanguages": list(languages),
+                    "latestUploadedChapter": None,
                 },
-                authors=["Someone A"], artists=["Someone B"], cover_file=f"{uuid.uuid4()}.jpg",
+                authors=["Someone A"],
+                artists=["Someone B"],
+                cover_file=f"{uuid.uuid4()}.jpg",
             )
             self.titles[dex_id] = title
             times = weekly_times_ms(chapters)
             for i, when in enumerate(times):
-                self._add(title, number=str(i // len(languages) + 1), language=languages[i % len(languages)],
-                          group=groups[i % len(groups)], when=when)
+                self._add(
+                    title,
+                    number=str(i // len(languages) + 1),
+                    language=languages[i % len(languages)],
+                    group=groups[i % len(groups)],
+                    when=when,
+                )
             return title
 
-    def add_chapters(self, dex_id, count=1, *, language="en", group="Some Scans", number=None,
-                     external_url=None, unavailable=False, when=None):
+    def add_chapters(
+        self,
+        dex_id,
+        count=1,
+        *,
+        language="en",
+        group="Some Scans",
+        number=None,
+        external_url=None,
+        unavailable=False,
+        when=None,
+    ):
         """New chapters now: numbered on from the highest in `language`, unless `number` is given."""
         with self.lock:
             title = self.titles[dex_id]
             added = []
             for i in range(count):
                 if number is None:
-                    numbers = [float(c["attributes"]["chapter"]) for c in title.chapters
-                               if c["attributes"]["translatedLanguage"] == language and c["attributes"]["chapter"]]
+                    numbers = [
+                        float(c["attributes"]["chapter"])
+                        for c in title.chapters
+                        if c["attributes"]["translatedLanguage"] == language and c["attributes"]["chapter"]
+                    ]
                     chapter_number = f"{int(max(numbers, default=0)) + 1}"
                 else:
                     chapter_number = number
-                added.append(self._add(title, number=chapter_number, language=language, group=group,
-                                       when=(when or now_ms()) + i, external_url=external_url,
-                                       unavailable=unavailable))
+                added.append(
+                    self._add(
+                        title,
+                        number=chapter_number,
+                        language=language,
+                        group=group,
+                        when=(when or now_ms()) + i,
+                        external_url=external_url,
+                        unavailable=unavailable,
+                    )
+                )
             return added
 
     def _add(self, title, *, number, language, group, when, external_url=None, unavailable=False):
         chapter_id = str(uuid.uuid4())
         group_id = self.groups.setdefault(group, f"{next(_group_ids):08x}-0000-4000-8000-000000000000")
         chapter = {
-            "id": chapter_id, "type": "chapter",
+            "id": chapter_id,
+            "type": "chapter",
             "attributes": {
-                "volume": None, "chapter": number, "title": None, "translatedLanguage": language,
-                "externalUrl": external_url, "publishAt": iso(when), "readableAt": iso(when),
-                "createdAt": iso(when - 60_000), "updatedAt": iso(when), "pages": 0 if external_url else 20,
-                "version": 1, "isUnavailable": unavailable,
+                "volume": None,
+                "chapter": number,
+                "title": None,
+                "translatedLanguage": language,
+                "externalUrl": external_url,
+                "publishAt": iso(when),
+                "readableAt": iso(when),
+                "createdAt": iso(when - 60_000),
+                "updatedAt": iso(when),
+                "pages": 0 if external_url else 20,
+                "version": 1,
+                "isUnavailable": unavailable,
             },
             "relationships": [
                 {"id": group_id, "type": "scanlation_group"},
@@ -129,41 +200,71 @@ class MangaDexStandIn(StandIn):
     # Control API
 
     def add_title_from(self, body):
-        title = self.add_title(body.get("id"), body.get("name", "Example Title"),
-                               chapters=int(body.get("chapters", 10)), languages=tuple(body.get("languages", ["en"])),
-                               groups=tuple(body.get("groups", ["Some Scans"])), status=body.get("status", "ongoing"))
+        title = self.add_title(
+            body.get("id"),
+            body.get("name", "Example Title"),
+            chapters=int(body.get("chapters", 10)),
+            languages=tuple(body.get("languages", ["en"])),
+            groups=tuple(body.get("groups", ["Some Scans"])),
+            status=body.get("status", "ongoing"),
+        )
         return title.dex_id, len(title.chapters)
 
     def add_chapters_from(self, title_id, body):
-        added = self.add_chapters(title_id, int(body.get("count", 1)), language=body.get("language", "en"),
-                                  group=body.get("group", "Some Scans"), number=body.get("number"))
+        added = self.add_chapters(
+            title_id,
+            int(body.get("count", 1)),
+            language=body.get("language", "en"),
+            group=body.get("group", "Some Scans"),
+            number=body.get("number"),
+        )
         return [f"Chapter {c['attributes']['chapter']} ({c['attributes']['translatedLanguage']})" for c in added]
 
     def describe_titles(self):
-        return {mid: {"name": t.attributes["title"]["en"], "chapters": len(t.chapters),
-                      "status": t.attributes["status"]} for mid, t in self.titles.items()}
+        return {
+            mid: {"name": t.attributes["title"]["en"], "chapters": len(t.chapters), "status": t.attributes["status"]}
+            for mid, t in self.titles.items()
+        }
 
     # The API
 
     def rate_limited(self):
         retry_at = int(time.time() + (self.retry_after or 60))
         status, headers, body = error(429, "rate_limit_exceeded", "You have exceeded the rate limit")
-        return status, {**headers, "X-RateLimit-Limit": "5", "X-RateLimit-Remaining": "0",
-                        "X-RateLimit-Retry-After": str(retry_at)}, body
+        return (
+            status,
+            {
+                **headers,
+                "X-RateLimit-Limit": "5",
+                "X-RateLimit-Remaining": "0",
+                "X-RateLimit-Retry-After": str(retry_at),
+            },
+            body,
+        )
 
     def answer(self, request):
         agent = request.headers.get("User-Agent", "")
         if not agent or "mozilla" in agent.lower() or "Via" in request.headers:
-            return 400, {"Content-Type": "text/plain", "Server": "MangaDex"}, b"You must set an appropriate User-Agent header"
+            return (
+                400,
+                {"Content-Type": "text/plain", "Server": "MangaDex"},
+                b"You must set an appropriate User-Agent header",
+            )
         status, headers, body = self._route(request)
         if self.quota_spent_for is not None:
-            headers = {**headers, "X-RateLimit-Limit": "40", "X-RateLimit-Remaining": "0",
-                       "X-RateLimit-Retry-After": str(int(time.time() + self.quota_spent_for))}
+            headers = {
+                **headers,
+                "X-RateLimit-Limit": "40",
+                "X-RateLimit-Remaining": "0",
+                "X-RateLimit-Retry-After": str(int(time.time() + self.quota_spent_for)),
+            }
         return status, headers, body
 
     def _route(self, request):
         if request.method != "GET":
-            return error(405, "method_not_allowed_http_exception", f"No route found for \"{request.method} {request.path}\"")
+            return error(
+                405, "method_not_allowed_http_exception", f'No route found for "{request.method} {request.path}"'
+            )
         with self.lock:
             if request.path == "/manga":
                 return self._search(request.query)
@@ -171,14 +272,16 @@ class MangaDexStandIn(StandIn):
                 return self._chapters_by_id(request.query)
             match = re.fullmatch(rf"/manga/({UUID})(/feed)?", request.path)
             if match is None:
-                return error(404, "not_found_http_exception", f"No route found for \"GET {request.path}\"")
+                return error(404, "not_found_http_exception", f'No route found for "GET {request.path}"')
             title = self.titles.get(match.group(1))
             if title is None:
-                return error(404, "not_found_http_exception", f"Manga with ID \"{match.group(1)}\" was not found")
+                return error(404, "not_found_http_exception", f'Manga with ID "{match.group(1)}" was not found')
             if match.group(2):
                 return self._feed(title, request.query)
-            return json_answer(200, {"result": "ok", "response": "entity",
-                                     "data": self._manga(title, request.query.get("includes[]", []))})
+            return json_answer(
+                200,
+                {"result": "ok", "response": "entity", "data": self._manga(title, request.query.get("includes[]", []))},
+            )
 
     def _manga(self, title, includes):
         relationships = []
@@ -192,8 +295,12 @@ class MangaDexStandIn(StandIn):
         if "cover_art" in includes:
             cover["attributes"] = {"fileName": title.cover_file, "volume": "1", "locale": "ja"}
         relationships.append(cover)
-        return {"id": title.dex_id, "type": "manga", "attributes": dict(title.attributes),
-                "relationships": relationships}
+        return {
+            "id": title.dex_id,
+            "type": "manga",
+            "attributes": dict(title.attributes),
+            "relationships": relationships,
+        }
 
     def _chapter(self, chapter, includes):
         relationships = []
@@ -216,10 +323,13 @@ class MangaDexStandIn(StandIn):
         if not 0 <= limit <= maximum or offset < 0:
             return None, error(400, "validation_exception", f"limit must be between 0 and {maximum}")
         if offset + limit > WINDOW:
-            return None, error(400, "bad_request_http_exception",
-                               f"Result window is too large, from + size must be less than or equal to: "
-                               f"[{WINDOW}] but was [{offset + limit}]. See the scroll api for a more efficient way "
-                               "to request large data sets.")
+            return None, error(
+                400,
+                "bad_request_http_exception",
+                f"Result window is too large, from + size must be less than or equal to: "
+                f"[{WINDOW}] but was [{offset + limit}]. See the scroll api for a more efficient way "
+                "to request large data sets.",
+            )
         return (limit, offset), None
 
     def _feed(self, title, query):
@@ -246,11 +356,17 @@ class MangaDexStandIn(StandIn):
             if order:
                 chapters.sort(key=lambda c: c["attributes"][order.group(1)] or "", reverse=values[-1] == "desc")
         includes = query.get("includes[]", [])
-        return json_answer(200, {
-            "result": "ok", "response": "collection",
-            "data": [self._chapter(c, includes) for c in chapters[offset:offset + limit]],
-            "limit": limit, "offset": offset, "total": len(chapters),
-        })
+        return json_answer(
+            200,
+            {
+                "result": "ok",
+                "response": "collection",
+                "data": [self._chapter(c, includes) for c in chapters[offset : offset + limit]],
+                "limit": limit,
+                "offset": offset,
+                "total": len(chapters),
+            },
+        )
 
     def _search(self, query):
         page, refusal = self._page(query, 100)
@@ -260,14 +376,29 @@ class MangaDexStandIn(StandIn):
         wanted = (query.get("title", [""])[-1]).lower()
         ratings = query.get("contentRating[]") or list(DEFAULT_RATINGS)
         found = [
-            t for t in self.titles.values() if t.rating in ratings and any(
-                wanted in name.lower() for name in [*t.attributes["title"].values(),
-                                                    *(v for a in t.attributes["altTitles"] for v in a.values())])
+            t
+            for t in self.titles.values()
+            if t.rating in ratings
+            and any(
+                wanted in name.lower()
+                for name in [
+                    *t.attributes["title"].values(),
+                    *(v for a in t.attributes["altTitles"] for v in a.values()),
+                ]
+            )
         ]
         includes = query.get("includes[]", [])
-        return json_answer(200, {"result": "ok", "response": "collection",
-                                 "data": [self._manga(t, includes) for t in found[offset:offset + limit]],
-                                 "limit": limit, "offset": offset, "total": len(found)})
+        return json_answer(
+            200,
+            {
+                "result": "ok",
+                "response": "collection",
+                "data": [self._manga(t, includes) for t in found[offset : offset + limit]],
+                "limit": limit,
+                "offset": offset,
+                "total": len(found),
+            },
+        )
 
     def _chapters_by_id(self, query):
         page, refusal = self._page(query, 100)
@@ -279,6 +410,14 @@ class MangaDexStandIn(StandIn):
             return error(400, "validation_exception", "ids[] takes at most 100 ids")
         found = [c for t in self.titles.values() for c in t.chapters if c["id"] in ids]
         includes = query.get("includes[]", [])
-        return json_answer(200, {"result": "ok", "response": "collection",
-                                 "data": [self._chapter(c, includes) for c in found[offset:offset + limit]],
-                                 "limit": limit, "offset": offset, "total": len(found)})
+        return json_answer(
+            200,
+            {
+                "result": "ok",
+                "response": "collection",
+                "data": [self._chapter(c, includes) for c in found[offset : offset + limit]],
+                "limit": limit,
+                "offset": offset,
+                "total": len(found),
+            },
+        )

@@ -22,8 +22,11 @@ _release_ids = itertools.count(987_654)
 
 def time_value(ms):
     when = datetime.fromtimestamp(ms / 1000, tz=timezone.utc)
-    return {"timestamp": ms // 1000, "as_rfc3339": when.strftime("%Y-%m-%dT%H:%M:%S+00:00"),
-            "as_string": when.strftime("%B %d, %Y %I:%M%p UTC")}
+    return {
+        "timestamp": ms // 1000,
+        "as_rfc3339": when.strftime("%Y-%m-%dT%H:%M:%S+00:00"),
+        "as_string": when.strftime("%B %d, %Y %I:%M%p UTC"),
+    }
 
 
 @dataclass
@@ -44,36 +47,75 @@ class MangaUpdatesStandIn(StandIn):
     def api_url(self):
         return f"{self.url}/v1"
 
-    def add_title(self, series_id=None, name="Kaguya&#039;s Love &amp; War", *, releases=10,
-                  status="12 Volumes (Ongoing)", groups=("Some Scans",), range_every=0, time_added=True):
+    def add_title(
+        self,
+        series_id=None,
+        name="Kaguya&#039;s Love &amp; War",
+        *,
+        releases=10,
+        status="12 Volumes (Ongoing)",
+        groups=("Some Scans",),
+        range_every=0,
+        time_added=True,
+    ):
         """A series with `releases` releases a week apart up to now; every `range_every`-th one a range."""
         with self.lock:
             if series_id is None:
                 series_id, self._next_id = self._next_id, self._next_id + 1
             series_id = int(series_id)
-            series = MangaUpdatesSeries(series_id, {
-                "series_id": series_id, "title": name,
-                "url": f"https://www.mangaupdates.com/series/{base36(series_id)}/example",
-                "associated": [{"title": "Kaguya-sama wa Kokurasetai"}, {"title": "かぐや様は告らせたい"}],
-                "description": "<p>Two geniuses &amp; their <i>war</i> of love.<br>Who confesses first?</p>",
-                "image": {"url": {"original": "https://cdn.mangaupdates.com/image/i000000.jpg",
-                                  "thumb": "https://cdn.mangaupdates.com/image/thumb/i000000.jpg"},
-                          "height": 350, "width": 250},
-                "type": "Manga", "year": "2015", "bayesian_rating": 8.9, "rating_votes": 4321,
-                "genres": [{"genre": "Comedy"}, {"genre": "Romance"}], "categories": [],
-                "latest_chapter": 0, "forum_id": 1, "status": status, "licensed": True, "completed": False,
-                "anime": {"start": "", "end": ""}, "related_series": [],
-                "authors": [{"name": "AKASAKA Aka", "author_id": 1, "url": "", "type": "Author"},
-                            {"name": "AKASAKA Aka", "author_id": 1, "url": "", "type": "Artist"}],
-                "publishers": [], "publications": [], "recommendations": [], "category_recommendations": [],
-                "rank": {}, "last_updated": time_value(now_ms()), "admin": {"added_by": 1, "approved": True},
-            })
+            series = MangaUpdatesSeries(
+                series_id,
+                {
+                    "series_id": series_id,
+                    "title": name,
+                    "url": f"https://www.mangaupdates.com/series/{base36(series_id)}/example",
+                    "associated": [{"title": "Kaguya-sama wa Kokurasetai"}, {"title": "かぐや様は告らせたい"}],
+                    "description": "<p>Two geniuses &amp; their <i>war</i> of love.<br>Who confesses first?</p>",
+                    "image": {
+                        "url": {
+                            "original": "https://cdn.mangaupdates.com/image/i000000.jpg",
+                            "thumb": "https://cdn.mangaupdates.com/image/thumb/i000000.jpg",
+                        },
+                        "height": 350,
+                        "width": 250,
+                    },
+                    "type": "Manga",
+                    "year": "2015",
+                    "bayesian_rating": 8.9,
+                    "rating_votes": 4321,
+                    "genres": [{"genre": "Comedy"}, {"genre": "Romance"}],
+                    "categories": [],
+                    "latest_chapter": 0,
+                    "forum_id": 1,
+                    "status": status,
+                    "licensed": True,
+                    "completed": False,
+                    "anime": {"start": "", "end": ""},
+                    "related_series": [],
+                    "authors": [
+                        {"name": "AKASAKA Aka", "author_id": 1, "url": "", "type": "Author"},
+                        {"name": "AKASAKA Aka", "author_id": 1, "url": "", "type": "Artist"},
+                    ],
+                    "publishers": [],
+                    "publications": [],
+                    "recommendations": [],
+                    "category_recommendations": [],
+                    "rank": {},
+                    "last_updated": time_value(now_ms()),
+                    "admin": {"added_by": 1, "approved": True},
+                },
+            )
             self.titles[series_id] = series
             for i, when in enumerate(weekly_times_ms(releases)):
                 number = len(series.releases) + 1
                 is_range = range_every and (i + 1) % range_every == 0
-                self._add(series, f"{number}-{number + 1}" if is_range else str(number), groups[i % len(groups)],
-                          when, time_added)
+                self._add(
+                    series,
+                    f"{number}-{number + 1}" if is_range else str(number),
+                    groups[i % len(groups)],
+                    when,
+                    time_added,
+                )
             return series
 
     def add_chapters(self, series_id, count=1, *, chapter=None, group="Some Scans", time_added=True, when=None):
@@ -93,7 +135,10 @@ class MangaUpdatesStandIn(StandIn):
 
     def _add(self, series, chapter, group, when, time_added):
         release = {
-            "id": next(_release_ids), "title": series.record["title"], "volume": "", "chapter": chapter,
+            "id": next(_release_ids),
+            "title": series.record["title"],
+            "volume": "",
+            "chapter": chapter,
             "groups": [{"name": group, "group_id": 12_345_678_901, "url": "https://www.mangaupdates.com/group/x"}],
             "release_date": datetime.fromtimestamp(when / 1000, tz=timezone.utc).strftime("%Y-%m-%d"),
         }
@@ -110,18 +155,25 @@ class MangaUpdatesStandIn(StandIn):
     # Control API
 
     def add_title_from(self, body):
-        series = self.add_title(body.get("id"), body.get("name", "Example Series"),
-                                releases=int(body.get("chapters", 10)), status=body.get("status", "Ongoing"))
+        series = self.add_title(
+            body.get("id"),
+            body.get("name", "Example Series"),
+            releases=int(body.get("chapters", 10)),
+            status=body.get("status", "Ongoing"),
+        )
         return str(series.series_id), len(series.releases)
 
     def add_chapters_from(self, title_id, body):
-        added = self.add_chapters(title_id, int(body.get("count", 1)), chapter=body.get("chapter"),
-                                  group=body.get("group", "Some Scans"))
+        added = self.add_chapters(
+            title_id, int(body.get("count", 1)), chapter=body.get("chapter"), group=body.get("group", "Some Scans")
+        )
         return [f"c.{r['chapter']} by {r['groups'][0]['name']}" for r in added]
 
     def describe_titles(self):
-        return {str(sid): {"name": s.record["title"], "chapters": len(s.releases), "status": s.record["status"]}
-                for sid, s in self.titles.items()}
+        return {
+            str(sid): {"name": s.record["title"], "chapters": len(s.releases), "status": s.record["status"]}
+            for sid, s in self.titles.items()
+        }
 
     # The API
 
@@ -134,7 +186,7 @@ class MangaUpdatesStandIn(StandIn):
             if request.method == "GET" and path in ("", "/"):
                 return json_answer(200, {"status": "success", "reason": "MangaUpdates API v1", "context": {}})
             if request.method == "GET" and path.startswith("/series/"):
-                series_id = path[len("/series/"):]
+                series_id = path[len("/series/") :]
                 series = self.titles.get(int(series_id)) if series_id.isdigit() and len(series_id) < 20 else None
                 if series is None:
                     return json_answer(404, {"status": "exception", "reason": "Series not found", "context": {}})
@@ -143,7 +195,9 @@ class MangaUpdatesStandIn(StandIn):
                 return self._releases(request.body)
             if request.method == "POST" and path == "/series/search":
                 return self._search(request.body)
-        return json_answer(404, {"status": "exception", "reason": f"No route for {request.method} {path}", "context": {}})
+        return json_answer(
+            404, {"status": "exception", "reason": f"No route for {request.method} {path}", "context": {}}
+        )
 
     @staticmethod
     def _paging(body):
@@ -154,8 +208,14 @@ class MangaUpdatesStandIn(StandIn):
 
     def _releases(self, body):
         if not isinstance(body, dict) or not isinstance(body.get("search"), str):
-            return json_answer(400, {"status": "exception", "reason": "Validation error",
-                                     "context": {"search": [{"index": 0, "errors": ["must be a string"]}]}})
+            return json_answer(
+                400,
+                {
+                    "status": "exception",
+                    "reason": "Validation error",
+                    "context": {"search": [{"index": 0, "errors": ["must be a string"]}]},
+                },
+            )
         paging = self._paging(body)
         if paging is None or body.get("asc", "asc") not in ("asc", "desc"):
             return json_answer(400, {"status": "exception", "reason": "Validation error", "context": {}})
@@ -164,14 +224,21 @@ class MangaUpdatesStandIn(StandIn):
             series = self.titles.get(int(body["search"])) if body["search"].isdigit() else None
             releases = list(series.releases) if series else []
         else:
-            releases = [r for s in self.titles.values() for r in s.releases if body["search"].lower() in r["title"].lower()]
+            releases = [
+                r for s in self.titles.values() for r in s.releases if body["search"].lower() in r["title"].lower()
+            ]
         if body.get("orderby", "date") == "date":
             releases.sort(key=lambda r: (r["release_date"], r["id"]), reverse=body.get("asc", "asc") == "desc")
-        chosen = releases[(page - 1) * per_page:page * per_page]
-        return json_answer(200, {
-            "total_hits": len(releases), "page": page, "per_page": per_page,
-            "results": [{"record": r, "metadata": {"user_list": None}} for r in chosen],
-        })
+        chosen = releases[(page - 1) * per_page : page * per_page]
+        return json_answer(
+            200,
+            {
+                "total_hits": len(releases),
+                "page": page,
+                "per_page": per_page,
+                "results": [{"record": r, "metadata": {"user_list": None}} for r in chosen],
+            },
+        )
 
     def _search(self, body):
         if not isinstance(body, dict) or not isinstance(body.get("search"), str):
@@ -186,9 +253,32 @@ class MangaUpdatesStandIn(StandIn):
             names = [series.record["title"], *(a["title"] for a in series.record["associated"])]
             hit = next((n for n in names if wanted in html.unescape(n).lower()), None)
             if hit is not None:
-                record = {k: series.record[k] for k in ("series_id", "title", "url", "description", "image", "type",
-                                                        "year", "bayesian_rating", "rating_votes", "genres",
-                                                        "latest_chapter", "rank", "last_updated", "admin")}
+                record = {
+                    k: series.record[k]
+                    for k in (
+                        "series_id",
+                        "title",
+                        "url",
+                        "description",
+                        "image",
+                        "type",
+                        "year",
+                        "bayesian_rating",
+                        "rating_votes",
+                        "genres",
+                        "latest_chapter",
+                        "rank",
+                        "last_updated",
+                        "admin",
+                    )
+                }
                 found.append({"record": record, "hit_title": hit, "metadata": {"user_list": None}})
-        return json_answer(200, {"total_hits": len(found), "page": page, "per_page": per_page,
-                                 "results": found[(page - 1) * per_page:page * per_page]})
+        return json_answer(
+            200,
+            {
+                "total_hits": len(found),
+                "page": page,
+                "per_page": per_page,
+                "results": found[(page - 1) * per_page : page * per_page],
+            },
+        )

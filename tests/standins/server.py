@@ -17,8 +17,8 @@ from urllib.parse import parse_qs, urlsplit
 
 # What a site shows when Cloudflare stops a request.
 CLOUDFLARE_PAGE = (
-    "<!DOCTYPE html><html lang=\"en-US\"><head><title>Just a moment...</title></head>"
-    "<body><div id=\"cf-wrapper\">Checking your browser before accessing. "
+    '<!DOCTYPE html><html lang="en-US"><head><title>Just a moment...</title></head>'
+    '<body><div id="cf-wrapper">Checking your browser before accessing. '
     "Performance &amp; security by Cloudflare</div></body></html>"
 )
 COMMON_FAULTS = ("rate_limit", "cloudflare", "server_error", "malformed", "hang", "raw")
@@ -165,8 +165,12 @@ class StandIn:
         parts = path.strip("/").split("/")[1:]  # drop "_standin"
         if method == "GET" and parts == ["state"]:
             with self.lock:
-                return 200, {"source": self.name, "fault": self.fault, "requests": len(self.api_requests()),
-                             "titles": self.describe_titles()}
+                return 200, {
+                    "source": self.name,
+                    "fault": self.fault,
+                    "requests": len(self.api_requests()),
+                    "titles": self.describe_titles(),
+                }
         if method != "POST":
             return 405, {"error": "use GET /_standin/state or POST"}
         try:
@@ -219,8 +223,14 @@ def _handler_for(standin):
             except ValueError:
                 body = None
             parts = urlsplit(self.path)
-            return RecordedRequest(time.monotonic(), method, parts.path, parse_qs(parts.query, keep_blank_values=True),
-                                   dict(self.headers), body)
+            return RecordedRequest(
+                time.monotonic(),
+                method,
+                parts.path,
+                parse_qs(parts.query, keep_blank_values=True),
+                dict(self.headers),
+                body,
+            )
 
         def do_GET(self):
             self._reply(*standin.handle(self._request("GET")))

@@ -20,8 +20,9 @@ class Command(BaseCommand):
         parser.add_argument("reference", nargs="?", help=f"the title: {ACCEPTED}")
         parser.add_argument("--file", help="a file with one title per line (# starts a comment)")
         parser.add_argument("--user", help="the user name that follows the titles")
-        parser.add_argument("--languages", help="chapter languages to follow on MangaDex, e.g. en,pt-br "
-                                                "(default: MANGADEX_LANGUAGES)")
+        parser.add_argument(
+            "--languages", help="chapter languages to follow on MangaDex, e.g. en,pt-br (default: MANGADEX_LANGUAGES)"
+        )
 
     def handle(self, *args, reference=None, file=None, user=None, languages=None, **options):
         if bool(reference) == bool(file):

@@ -13,8 +13,10 @@ class Command(BaseCommand):
         where = f"{connection.vendor} database {name}"
         if connection.vendor == "sqlite" and str(name) != ":memory:" and not Path(name).exists():
             # Connecting would make an empty file and call it a database.
-            raise CommandError(f"the SQLite database file {name} does not exist; run manage.py migrate to create it, "
-                               "or set DATABASE_URL to the one you meant")
+            raise CommandError(
+                f"the SQLite database file {name} does not exist; run manage.py migrate to create it, "
+                "or set DATABASE_URL to the one you meant"
+            )
         try:
             connection.ensure_connection()
             loader = MigrationLoader(connection)

@@ -19,7 +19,9 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--once", action="store_true", help="run one cycle and exit")
-        parser.add_argument("--title", dest="reference", metavar="TITLE", help="check only this title (its URL, id or source:id)")
+        parser.add_argument(
+            "--title", dest="reference", metavar="TITLE", help="check only this title (its URL, id or source:id)"
+        )
         parser.add_argument("--force", action="store_true", help="check even titles that are not due")
         parser.add_argument("--limit", type=int, help="check at most this many titles per cycle")
 

@@ -9,13 +9,19 @@ from scraping.models import Chapter, CheckLog, DailyStats, JobConfig, TitleDaily
 
 
 class Command(BaseCommand):
-    help = ("A summary of the last days: past days from the statistics rollups (kept after the raw logs are "
-            "pruned), today counted live.")
+    help = (
+        "A summary of the last days: past days from the statistics rollups (kept after the raw logs are "
+        "pruned), today counted live."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("--days", type=int, default=7, help="how many days back, today included (1-3650)")
-        parser.add_argument("--title", dest="reference", metavar="TITLE", help="releases and checks of one title by day "
-                                                            "(its URL, id or source:id)")
+        parser.add_argument(
+            "--title",
+            dest="reference",
+            metavar="TITLE",
+            help="releases and checks of one title by day (its URL, id or source:id)",
+        )
 
     def handle(self, *args, days, reference, **options):
         if not 1 <= days <= 3650:
@@ -24,23 +30,35 @@ class Command(BaseCommand):
         since = today - timedelta(days=days - 1)
         rolled = JobConfig.objects.filter(job_type="roll_up_statistics").values_list("last_success_at", flat=True)
         last = rolled.first()
-        self.stdout.write((f"last rollup: {last:%Y-%m-%d %H:%M} UTC" if last else "last rollup: never")
-                          + "; today is counted live")
+        self.stdout.write(
+            (f"last rollup: {last:%Y-%m-%d %H:%M} UTC" if last else "last rollup: never") + "; today is counted live"
+        )
         if reference is not None:
             return self._title(tracked_title(reference), since, today)
-        rows = [{"day": row.day, "checks": row.checks, "failures": row.failures, "new_chapters": row.new_chapters,
-                 "mean_duration_ms": row.mean_duration_ms}
-                for row in DailyStats.objects.filter(day__gte=since, day__lt=today).order_by("day")]
-        rows += [{**row, "new_chapters": row["new_chapters"] or 0, "mean_duration_ms": round(row["mean_duration_ms"])}
-                 for row in CheckLog.objects.filter(started_at__date=today).per_day()]
+        rows = [
+            {
+                "day": row.day,
+                "checks": row.checks,
+                "failures": row.failures,
+                "new_chapters": row.new_chapters,
+                "mean_duration_ms": row.mean_duration_ms,
+            }
+            for row in DailyStats.objects.filter(day__gte=since, day__lt=today).order_by("day")
+        ]
+        rows += [
+            {**row, "new_chapters": row["new_chapters"] or 0, "mean_duration_ms": round(row["mean_duration_ms"])}
+            for row in CheckLog.objects.filter(started_at__date=today).per_day()
+        ]
         if not rows:
             self.stdout.write(f"no checks since {since}")
             return
         self.stdout.write(f"{'day':<10}  {'checks':>7}  {'failed':>7}  {'error %':>7}  {'new ch.':>7}  {'mean ms':>7}")
         for row in rows:
             rate = 100 * row["failures"] / row["checks"] if row["checks"] else 0
-            self.stdout.write(f"{row['day']}  {row['checks']:>7}  {row['failures']:>7}  {rate:>6.1f}%  "
-                              f"{row['new_chapters']:>7}  {row['mean_duration_ms']:>7}")
+            self.stdout.write(
+                f"{row['day']}  {row['checks']:>7}  {row['failures']:>7}  {rate:>6.1f}%  "
+                f"{row['new_chapters']:>7}  {row['mean_duration_ms']:>7}"
+            )
         checks = sum(r["checks"] for r in rows)
         failures = sum(r["failures"] for r in rows)
         mean = sum(r["mean_duration_ms"] * r["checks"] for r in rows) / checks if checks else 0
@@ -52,13 +70,17 @@ class Command(BaseCommand):
 
     def _title(self, title, since, today):
         # Releases come from the chapters themselves (never pruned); checks from the rollups, and today's live.
-        counted = title_days(CheckLog.objects.filter(title=title, started_at__date=today),
-                             Chapter.objects.filter(title=title, published_at__date__gte=since))
+        counted = title_days(
+            CheckLog.objects.filter(title=title, started_at__date=today),
+            Chapter.objects.filter(title=title, published_at__date__gte=since),
+        )
         rows = {day: [counts["releases"], counts["checks"]] for (_, day), counts in counted.items()}
         for row in TitleDailyStats.objects.filter(title=title, day__gte=since, day__lt=today):
             rows.setdefault(row.day, [0, 0])[1] = row.checks
         self.stdout.write(f"{title}")
         for day, (releases, checks) in sorted(rows.items()):
             self.stdout.write(f"{day}  {releases:>3} release(s)  {checks:>3} check(s)")
-        self.stdout.write(f"total: {sum(r for r, _ in rows.values())} release(s) in "
-                          f"{sum(c for _, c in rows.values())} check(s) since {since}")
+        self.stdout.write(
+            f"total: {sum(r for r, _ in rows.values())} release(s) in "
+            f"{sum(c for _, c in rows.values())} check(s) since {since}"
+        )

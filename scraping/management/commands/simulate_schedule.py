@@ -61,10 +61,17 @@ class Command(BaseCommand):
         reports = simulate(series, horizon=timedelta(days=horizon_days), progress=report_progress)
         progress.finish()
         if as_json:
-            self.stdout.write(json.dumps({
-                "source": source, "titles": len(series), "horizon_days": horizon_days,
-                "policies": [r.as_json() for r in reports],
-            }, indent=1))
+            self.stdout.write(
+                json.dumps(
+                    {
+                        "source": source,
+                        "titles": len(series),
+                        "horizon_days": horizon_days,
+                        "policies": [r.as_json() for r in reports],
+                    },
+                    indent=1,
+                )
+            )
             return
         self.stdout.write(self._table(reports, source, len(series), horizon_days))
 
@@ -87,4 +94,3 @@ class Command(BaseCommand):
             f"{ours.efficiency / best.efficiency:.2f} of the best peer's ({best.policy}, {best.efficiency:.3f})."
         )
         return "\n".join(lines)
-

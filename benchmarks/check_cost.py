@@ -12,6 +12,7 @@ limits, this prints where we stand.
 import os
 import sys
 import time
+from functools import partial
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -112,7 +113,7 @@ def report(source, standin):
     for run in range(RUNS):
         ref = source.title(run)
         before = len(standin.api_requests())
-        result, seconds = timed(lambda: import_title(ref, languages=languages))
+        result, seconds = timed(partial(import_title, ref, languages=languages))
         import_requests = len(standin.api_requests()) - before
         imports.append(seconds)
         baselines.append(one_row_at_a_time(ref, standin, languages))

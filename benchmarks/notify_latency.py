@@ -237,7 +237,7 @@ async def clients_round_trip(port, session_keys, site, title, first_chapter, rou
             while not stop.is_set():
                 try:
                     raw = await asyncio.wait_for(ws.recv(), 0.5)
-                except asyncio.TimeoutError:
+                except TimeoutError:
                     continue
                 at = time.time()
                 data = json.loads(raw)

@@ -38,6 +38,8 @@ import django  # noqa: E402
 
 django.setup()
 
+from tests.processes import free_port, session_key_for  # noqa: E402
+
 SERVERS = {
     "gunicorn, 1 sync worker (baseline)": ["gunicorn", "--workers", "1", "--worker-class", "sync"],
     "production: batoshelf/gunicorn.py, 1 worker": ["gunicorn", "-c", "python:batoshelf.gunicorn", "--workers", "1"],
@@ -47,20 +49,8 @@ SERVERS = {
 }
 
 
-def free_port():
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 def make_database():
-    from django.contrib.auth import (
-        BACKEND_SESSION_KEY,
-        HASH_SESSION_KEY,
-        SESSION_KEY,
-        get_user_model,
-    )
-    from django.contrib.sessions.backends.db import SessionStore
+    from django.contrib.auth import get_user_model
     from django.core.management import call_command
     from django.utils import timezone
 
@@ -85,16 +75,7 @@ def make_database():
             message=f"Chapter {i} of Title {i}",
             created_at=now,
         )
-    session = SessionStore()
-    session.update(
-        {
-            SESSION_KEY: str(user.pk),
-            BACKEND_SESSION_KEY: "django.contrib.auth.backends.ModelBackend",
-            HASH_SESSION_KEY: user.get_session_auth_hash(),
-        }
-    )
-    session.create()
-    return user, session.session_key
+    return user, session_key_for(user)
 
 
 def in_process(user, rounds=300, tries=3):

@@ -271,7 +271,7 @@ class Fleet:
                 while not self._stop.is_set():
                     try:
                         raw = await asyncio.wait_for(ws.recv(), 0.5)
-                    except asyncio.TimeoutError:
+                    except TimeoutError:
                         continue
                     last_id = self._take(user_id, json.loads(raw), last_id)
                 await ws.close()
@@ -363,7 +363,18 @@ class Proof:
         call_command("migrate", verbosity=0)
         redis_client().flushdb()
         log(
-            f"compressed time: {', '.join(f'{k}={self.env[k]}' for k in ('BATO_CHECK_INTERVAL_HOURS', 'BATO_CLAIM_LEASE', 'BATO_BREAKER_FIRST_WAIT', 'BATO_BREAKER_MAX_WAIT', 'BATO_MIN_DELAY', 'BATO_MAX_DELAY'))}"
+            "compressed time: "
+            + ", ".join(
+                f"{name}={self.env[name]}"
+                for name in (
+                    "BATO_CHECK_INTERVAL_HOURS",
+                    "BATO_CLAIM_LEASE",
+                    "BATO_BREAKER_FIRST_WAIT",
+                    "BATO_BREAKER_MAX_WAIT",
+                    "BATO_MIN_DELAY",
+                    "BATO_MAX_DELAY",
+                )
+            )
         )
 
         from notifications.models import Follow
@@ -432,7 +443,9 @@ class Proof:
 
         for port in [self.page_port, *self.ports]:
             wait_for(
-                lambda: http_status(f"http://127.0.0.1:{port}/accounts/login/") == 200, 60, f"the server on {port}"
+                lambda port=port: http_status(f"http://127.0.0.1:{port}/accounts/login/") == 200,
+                60,
+                f"the server on {port}",
             )
         self.fleet = Fleet()
         self.fleet.connect([(user_id, key, self.ports[i % 2]) for i, (user_id, key) in enumerate(self.sessions)])

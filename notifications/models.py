@@ -93,19 +93,7 @@ class NotificationQuerySet(models.QuerySet):
             f"{title.schedule.not_found_checks} times in a row, so it is no longer checked; staff can resume "
             "it when it is back, or it can move to another source."
         )
-        return self.bulk_create(
-            [
-                Notification(
-                    user_id=user_id,
-                    title=title,
-                    kind=Notification.Kind.TITLE_PAUSED,
-                    importance=Notification.Importance.HIGH,
-                    created_at=now,
-                    message=message[:500],
-                )
-                for user_id in user_ids
-            ]
-        )
+        return self._tell(user_ids, title, Notification.Kind.TITLE_PAUSED, Notification.Importance.HIGH, message, now)
 
     def create_for_move(self, old, new, user_ids, now, *, by=None):
         """Tell these followers of `old` that they now follow `new`, on another source."""
@@ -114,36 +102,28 @@ class NotificationQuerySet(models.QuerySet):
             f"{old.name} moved{who} from {old.source_object.display_name} to "
             f"{new.source_object.display_name} ({new.name}): you follow it there now."
         )
-        return self.bulk_create(
-            [
-                Notification(
-                    user_id=user_id,
-                    title=new,
-                    kind=Notification.Kind.TITLE_MOVED,
-                    importance=Notification.Importance.NORMAL,
-                    created_at=now,
-                    message=message[:500],
-                )
-                for user_id in user_ids
-            ]
-        )
+        return self._tell(user_ids, new, Notification.Kind.TITLE_MOVED, Notification.Importance.NORMAL, message, now)
 
     def create_for_staff(self, message, now, title=None):
-        """Tell every active staff member something about the checking (`title` None: about a whole source or the checking as a whole)."""
+        """Tell every active staff member something about the checking (about `title`, or about all of it)."""
         from django.contrib.auth import get_user_model
 
         staff = get_user_model().objects.filter(is_staff=True, is_active=True).values_list("pk", flat=True)
+        return self._tell(staff, title, Notification.Kind.ALERT, Notification.Importance.HIGH, message, now)
+
+    def _tell(self, user_ids, title, kind, importance, message, now):
+        """One notification of the same message to each of these users."""
         return self.bulk_create(
             [
                 Notification(
                     user_id=user_id,
                     title=title,
-                    kind=Notification.Kind.ALERT,
-                    importance=Notification.Importance.HIGH,
+                    kind=kind,
+                    importance=importance,
                     created_at=now,
                     message=message[:500],
                 )
-                for user_id in staff
+                for user_id in user_ids
             ]
         )
 

@@ -1,6 +1,6 @@
 """The notifications page, the shelf, and the JSON API over a user's own notifications."""
 
-from datetime import timezone as dt_timezone
+from datetime import UTC
 from html import escape
 
 from django.contrib import messages
@@ -51,7 +51,7 @@ KIND_NAMES = dict(Notification.Kind.choices)
 
 
 def utc_minute(when):
-    return when.astimezone(dt_timezone.utc).strftime("%Y-%m-%d %H:%M")
+    return when.astimezone(UTC).strftime("%Y-%m-%d %H:%M")
 
 
 def group_by_check(notifications):
@@ -259,7 +259,8 @@ def move(request, title_id):
                 request,
                 (
                     f"{title.name} moved to {result.new.source_object.display_name} as {result.new.name}: "
-                    f"{result.moved + result.merged} follower(s) follow it there now; the old title is no longer checked."
+                    f"{result.moved + result.merged} follower(s) follow it there now; "
+                    "the old title is no longer checked."
                 ),
             )
             return redirect("notifications:shelf")

@@ -101,28 +101,29 @@ def http_status(url):
         return None
 
 
+def session_key_for(user):
+    """A stored session in which `user` is logged in, as a browser's cookie would carry it."""
+    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+    from django.contrib.sessions.backends.db import SessionStore
+
+    session = SessionStore()
+    session.update(
+        {
+            SESSION_KEY: str(user.pk),
+            BACKEND_SESSION_KEY: "django.contrib.auth.backends.ModelBackend",
+            HASH_SESSION_KEY: user.get_session_auth_hash(),
+        }
+    )
+    session.create()
+    return session.session_key
+
+
 def logged_in_sessions(prefix, count):
     """`count` new users named `prefix`0.. with a logged-in session each: [(user id, session key)]."""
-    from django.contrib.auth import (
-        BACKEND_SESSION_KEY,
-        HASH_SESSION_KEY,
-        SESSION_KEY,
-        get_user_model,
-    )
-    from django.contrib.sessions.backends.db import SessionStore
+    from django.contrib.auth import get_user_model
 
     User = get_user_model()
     User.objects.bulk_create([User(username=f"{prefix}{i}", password="!") for i in range(count)])
-    keys = []
-    for user in User.objects.filter(username__startswith=prefix).order_by("pk"):
-        session = SessionStore()
-        session.update(
-            {
-                SESSION_KEY: str(user.pk),
-                BACKEND_SESSION_KEY: "django.contrib.auth.backends.ModelBackend",
-                HASH_SESSION_KEY: user.get_session_auth_hash(),
-            }
-        )
-        session.create()
-        keys.append((user.pk, session.session_key))
-    return keys
+    return [
+        (user.pk, session_key_for(user)) for user in User.objects.filter(username__startswith=prefix).order_by("pk")
+    ]

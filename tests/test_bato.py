@@ -1,7 +1,7 @@
 """Bato as a source, over real HTTP to its stand-in on loopback; and what every source's HTTP shares."""
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 
 import pytest
@@ -146,7 +146,7 @@ def test_nobody_listening_is_a_network_error():
 
 
 def test_retry_after_reads_seconds_http_dates_and_mangadex_epochs():
-    now = datetime(2026, 11, 22, 12, 0, tzinfo=timezone.utc)
+    now = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
     assert retry_after({"Retry-After": "120"}, now) == 120
     assert retry_after({"Retry-After": format_datetime(now + timedelta(seconds=90), usegmt=True)}, now) == 90
     assert retry_after({"Retry-After": format_datetime(now - timedelta(seconds=90), usegmt=True)}, now) == 0

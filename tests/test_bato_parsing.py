@@ -1,6 +1,6 @@
 """Bato's answer parser: a pure function from Bato's JSON to the shared records."""
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
@@ -50,7 +50,7 @@ def test_every_documented_field_is_read():
     first = snapshot.chapters[0]
     assert first.source_id == title.chapters[0]["id"]
     assert first.name == "Chapter 1" and first.number == Decimal("1")
-    assert first.published_at == datetime(2022, 3, 22, 9, 15, 59, 44000, tzinfo=timezone.utc)
+    assert first.published_at == datetime(2022, 3, 22, 9, 15, 59, 44000, tzinfo=UTC)
     assert first.created_at < first.published_at
     assert (first.views_guest, first.views_member, first.replies) == (100, 40, 1)
 
@@ -93,8 +93,8 @@ def test_iso_string_dates_are_read_not_dropped():
         }
     ]
     [chapter] = parse_title_response(payload(title), "9").chapters
-    assert chapter.published_at == datetime(2022, 3, 29, 9, 15, 59, 44000, tzinfo=timezone.utc)
-    assert chapter.created_at == datetime(2022, 3, 29, 9, 14, tzinfo=timezone.utc)
+    assert chapter.published_at == datetime(2022, 3, 29, 9, 15, 59, 44000, tzinfo=UTC)
+    assert chapter.created_at == datetime(2022, 3, 29, 9, 14, tzinfo=UTC)
 
 
 def test_a_chapter_id_only_in_its_data_is_read_from_there():

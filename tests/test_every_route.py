@@ -180,7 +180,7 @@ def clients(django_user_model, settings):
 @pytest.mark.parametrize("route", ROUTES)
 def test_ids_at_and_past_2_63_in_any_route_are_never_a_server_error(clients, route):
     for hostile in HOSTILE_IDS:
-        path = fill(route, lambda: hostile)
+        path = fill(route, lambda value=hostile: value)
         if path is None:
             return
         for who in ("reader", "staff"):

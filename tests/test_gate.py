@@ -6,6 +6,7 @@ except where real worker processes keep real time.
 
 from datetime import timedelta
 from email.utils import format_datetime
+from itertools import pairwise
 
 import pytest
 from django.utils import timezone
@@ -79,7 +80,7 @@ def test_four_workers_and_fifty_due_titles_never_put_two_requests_closer_than_th
         cluster.stop()
     times = sorted(r.at for r in standin.api_requests())
     assert len(times) == 50
-    gaps = [b - a for a, b in zip(times, times[1:])]
+    gaps = [b - a for a, b in pairwise(times)]
     # A few milliseconds go between a turn and its request reaching the site.
     assert min(gaps) >= 0.3 - 0.05, sorted(gaps)[:5]
     assert not CheckLog.objects.filter(outcome__in=["failed", "skipped"]).exists()

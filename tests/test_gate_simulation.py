@@ -1,6 +1,6 @@
 """The month against a rate-limiting source that benchmarks/polite_month.py reports on."""
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from scraping.gate.simulation import (
     CITIZENS,
@@ -11,7 +11,7 @@ from scraping.gate.simulation import (
 )
 from scraping.schedule.simulation import Series
 
-MONDAY = datetime(2026, 1, 5, 15, tzinfo=timezone.utc)
+MONDAY = datetime(2026, 1, 5, 15, tzinfo=UTC)
 WEEK = timedelta(days=7)
 OURS, SEEDS_WAITS, SEED = CITIZENS
 

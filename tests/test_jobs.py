@@ -3,8 +3,7 @@
 import json
 import threading
 import time
-from datetime import datetime, timedelta
-from datetime import timezone as dt_timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.core.management import CommandError
@@ -42,7 +41,7 @@ from tests.conftest import bato, run_command
 
 
 def at(hour, minute=0):
-    return datetime(2026, 11, 23, hour, minute, tzinfo=dt_timezone.utc)
+    return datetime(2026, 11, 23, hour, minute, tzinfo=UTC)
 
 
 @pytest.mark.parametrize(

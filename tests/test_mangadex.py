@@ -1,6 +1,6 @@
 """MangaDex as a source: its parser, and its requests to the stand-in over real HTTP on loopback."""
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -20,7 +20,7 @@ from scraping.sources.mangadex import parse_feed, parse_title, read
 from tests.standins import MangaDexStandIn
 
 MANGADEX = get("mangadex")
-NOW = datetime.now(timezone.utc)
+NOW = datetime.now(UTC)
 LANGUAGES = ("en", "es-la", "pt-br")
 
 
@@ -248,4 +248,4 @@ def chapter(number, **attributes):
 def test_chapter_numbers_are_free_text(number, name, parsed):
     [record], total = parse_feed({"result": "ok", "response": "collection", "data": [chapter(number)], "total": 1})
     assert (record.name, record.number, total) == (name, parsed, 1)
-    assert record.published_at == datetime(2024, 2, 13, 2, 28, 41, tzinfo=timezone.utc)
+    assert record.published_at == datetime(2024, 2, 13, 2, 28, 41, tzinfo=UTC)

@@ -1,6 +1,6 @@
 """MangaUpdates as a source: its parser, and its requests to the stand-in over real HTTP on loopback."""
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -13,7 +13,7 @@ from scraping.sources.mangaupdates import base36, parse_releases, parse_series
 from tests.standins import MangaUpdatesStandIn
 
 MANGAUPDATES = get("mangaupdates")
-NOW = datetime.now(timezone.utc)
+NOW = datetime.now(UTC)
 
 
 @pytest.fixture
@@ -121,14 +121,14 @@ def test_a_release_is_a_chapter_a_range_or_text(chapter, name, first, last):
 
 def test_a_release_day_is_a_day_unless_time_added_falls_on_it():
     [day_only], _, _ = parse_releases(release("1"))
-    assert (day_only.published_at, day_only.published_precision) == (datetime(2026, 8, 20, tzinfo=timezone.utc), DAY)
+    assert (day_only.published_at, day_only.published_precision) == (datetime(2026, 8, 20, tzinfo=UTC), DAY)
     [refined], _, _ = parse_releases(release("1", time_added="2026-08-20T14:26:40+00:00"))
     assert (refined.published_at, refined.published_precision) == (
-        datetime(2026, 8, 20, 14, 26, 40, tzinfo=timezone.utc),
+        datetime(2026, 8, 20, 14, 26, 40, tzinfo=UTC),
         EXACT,
     )
     [late], _, _ = parse_releases(release("1", time_added="2026-09-02T10:00:00+00:00"))
-    assert (late.published_at, late.published_precision) == (datetime(2026, 8, 20, tzinfo=timezone.utc), DAY)
+    assert (late.published_at, late.published_precision) == (datetime(2026, 8, 20, tzinfo=UTC), DAY)
 
 
 def test_ids_are_64_bit_and_written_in_base_36_on_the_site():

@@ -1,12 +1,13 @@
 """The scheduling policy on hand-made histories: a pure function, no database."""
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
+from itertools import pairwise
 
 import pytest
 
 from scraping.schedule.policy import learn_rhythm, next_check_at, plan_next_check
 
-UTC = timezone.utc
+UTC = UTC
 HOUR = timedelta(hours=1)
 DAY = timedelta(days=1)
 MONDAY_15 = datetime(2026, 1, 5, 15, 0, tzinfo=UTC)
@@ -56,7 +57,7 @@ def test_a_missed_release_is_retried_soon_then_less_often_until_the_next_slot():
     slot = releases[-1] + 7 * DAY
     checks = follow(releases, releases[-1] + HOUR, 9)
     after_slot = [c for c in checks if c > slot]
-    waits = [b - a for a, b in zip(after_slot, after_slot[1:])]
+    waits = [b - a for a, b in pairwise(after_slot)]
     assert waits[0] <= 6 * HOUR + timedelta(minutes=5)
     retries = waits[: waits.index(max(waits))]
     assert retries == sorted(retries) and len(retries) >= 3
@@ -116,7 +117,7 @@ def test_finished_and_hiatus_titles_back_off(status, wait, words):
 def test_a_long_silent_title_backs_off_but_is_never_left_more_than_14_days():
     releases = weekly(10)
     checks = follow(releases, releases[-1] + HOUR, 40)
-    waits = [b - a for a, b in zip(checks, checks[1:])]
+    waits = [b - a for a, b in pairwise(checks)]
     assert max(waits) == 14 * DAY
     assert checks[-1] - checks[-2] == 14 * DAY
     assert "silent" in plan_next_check(releases, checks[-1], "ongoing", 40).reason

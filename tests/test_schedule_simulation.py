@@ -1,7 +1,7 @@
 """The replay simulator, the peers as described, and the simulate_schedule command."""
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -20,7 +20,7 @@ from scraping.schedule.simulation import (
 )
 from tests.conftest import run_command
 
-UTC = timezone.utc
+UTC = UTC
 DAY = timedelta(days=1)
 HOUR = timedelta(hours=1)
 MONDAY = datetime(2026, 1, 5, tzinfo=UTC)

@@ -10,9 +10,9 @@ minute after a failure.
 
 import logging
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Callable
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError

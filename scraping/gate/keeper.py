@@ -14,8 +14,8 @@ its lock, so workers on several machines agree.
 import random
 import time
 from dataclasses import dataclass
-from datetime import datetime, timedelta
-from datetime import timezone as dt_timezone
+from datetime import UTC, datetime, timedelta
+from functools import partial
 
 from django.conf import settings
 from django.db import transaction
@@ -143,16 +143,10 @@ def take_turn(source, *, priority=False):
             delay = spacing(
                 random.uniform(politeness.min_delay, politeness.max_delay), now.timestamp(), rate_limited_at
             )
-            decision = limiter(source).attempt(
-                lambda state: decide_turn(
-                    state,
-                    now.timestamp(),
-                    priority=priority,
-                    per_hour=politeness.per_hour,
-                    delay=delay,
-                ),
-                seen,
+            decide = partial(
+                decide_turn, now=now.timestamp(), priority=priority, per_hour=politeness.per_hour, delay=delay
             )
+            decision = limiter(source).attempt(decide, seen)
             seen = None
             if decision.granted:
                 return turn
@@ -330,7 +324,7 @@ def source_status(source, now, row=None):
         "limiter": "redis" if settings.REDIS_URL else "database",
         "requests_last_hour": state.requests_in_last_hour(now.timestamp()),
         "max_requests_per_hour": sources.get(source).politeness().per_hour,
-        "next_request_at": datetime.fromtimestamp(state.next_at, tz=dt_timezone.utc).isoformat()
+        "next_request_at": datetime.fromtimestamp(state.next_at, tz=UTC).isoformat()
         if state.next_at > now.timestamp()
         else None,
         "asked_for_check_waiting": state.priority_until > now.timestamp(),

@@ -8,8 +8,9 @@ state these rules read and write, cluster-wide; the month-long replay in
 
 import enum
 from dataclasses import dataclass
+from typing import Any
 
-from scraping.sources.errors import Blocked, RateLimited
+from scraping.sources.errors import Blocked, RateLimited, SourceError
 
 HOUR = 3600.0
 # A check someone asked for that waits for a turn holds the others back this
@@ -28,14 +29,14 @@ class LimiterState:
     """Every worker's shared view of the source's request budget; times are epoch seconds."""
 
     next_at: float = 0.0  # no request before this
-    recent: tuple = ()  # when the requests of the last hour went, oldest first
+    recent: tuple[float, ...] = ()  # when the requests of the last hour went, oldest first
     priority_until: float = 0.0  # a check someone asked for is waiting: the others hold back until then
 
-    def as_json(self):
+    def as_json(self) -> dict[str, Any]:
         return {"next_at": self.next_at, "recent": list(self.recent), "priority_until": self.priority_until}
 
     @classmethod
-    def from_json(cls, data):
+    def from_json(cls, data: dict[str, Any] | None) -> "LimiterState":
         data = data or {}
         return cls(
             next_at=float(data.get("next_at", 0.0)),
@@ -43,7 +44,7 @@ class LimiterState:
             priority_until=float(data.get("priority_until", 0.0)),
         )
 
-    def requests_in_last_hour(self, now):
+    def requests_in_last_hour(self, now: float) -> int:
         return sum(1 for t in self.recent if t > now - HOUR)
 
 
@@ -55,7 +56,9 @@ class TurnDecision:
     reason: str = ""
 
 
-def decide_turn(state, now, *, delay, per_hour, priority=False):
+def decide_turn(
+    state: LimiterState, now: float, *, delay: float, per_hour: int, priority: bool = False
+) -> TurnDecision:
     """May a request go to the source at `now`? Pure: the caller stores `state` if it changed.
 
     A request needs `next_at` to have passed and fewer than `per_hour` requests
@@ -101,7 +104,7 @@ class Verdict(enum.Enum):
     UNREACHABLE = "unreachable"
 
 
-def judge(error):
+def judge(error: SourceError | None) -> Verdict:
     """The verdict on the source for one fetch that raised `error` (None when it worked)."""
     if error is None or not error.source_wide:
         return Verdict.FINE
@@ -112,30 +115,30 @@ def judge(error):
     return Verdict.UNREACHABLE
 
 
-def spacing(delay, now, rate_limited_at):
+def spacing(delay: float, now: float, rate_limited_at: float | None) -> float:
     """The gap to leave after a request: `delay`, or SLOW_PACE_FACTOR times it within an hour of a 429."""
     if rate_limited_at is not None and now - rate_limited_at < SLOW_PACE_FOR:
         return delay * SLOW_PACE_FACTOR
     return delay
 
 
-def rate_limit_wait(retry_after, *, default, cap):
+def rate_limit_wait(retry_after: float | None, *, default: float, cap: float) -> float:
     """Seconds every worker stays silent after a 429 that asked for `retry_after` (None: it did not say)."""
     return min(default if retry_after is None else max(0.0, retry_after), cap)
 
 
-def breaker_wait(openings, *, first, longest):
+def breaker_wait(openings: int, *, first: float, longest: float) -> float:
     """Seconds the breaker stays open the `openings`-th time in a row: first, doubling, capped."""
     return min(first * 2 ** max(0, min(openings - 1, 32)), longest)
 
 
-def next_mirror(mirrors, failed):
+def next_mirror(mirrors: list[str], failed: str | None) -> str:
     """The mirror after `failed` in the ordered list, wrapping round; the first if `failed` is unknown."""
     if failed not in mirrors:
         return mirrors[0]
     return mirrors[(mirrors.index(failed) + 1) % len(mirrors)]
 
 
-def mirror_in_use(mirrors, remembered):
+def mirror_in_use(mirrors: list[str], remembered: str | None) -> str:
     """The remembered mirror while it is still configured, else the first."""
     return remembered if remembered in mirrors else mirrors[0]

@@ -15,7 +15,7 @@ import zlib
 from bisect import bisect_right
 from collections import deque
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from scraping.gate import rules
 from scraping.schedule import policy
@@ -162,7 +162,7 @@ def simulate_month(
             heapq.heappush(due, (now, index))  # still due: it goes again first
             continue
         refusals_in_a_row = 0
-        at = datetime.fromtimestamp(now, tz=timezone.utc)
+        at = datetime.fromtimestamp(now, tz=UTC)
         found = bisect_right(title.releases, at)
         new = [r for r in title.releases[title.known : found] if r >= month_start]
         report.detected += len(new)

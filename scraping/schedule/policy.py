@@ -20,8 +20,11 @@ project. The policy in words:
 
 import math
 import statistics
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
+from itertools import pairwise
+from typing import Any
 
 HOUR = timedelta(hours=1)
 DAY = timedelta(days=1)
@@ -80,10 +83,11 @@ class Rhythm:
     confidence: float = 0.0  # 0..1: how far the rhythm can be trusted
     # Set for titles released on a few fixed times of the week (Mon and Thu, say):
     # offsets from Monday 00:00 UTC. Otherwise slots are a typical gap apart.
-    weekly_times: tuple = ()
+    weekly_times: tuple[timedelta, ...] = ()
 
-    def slots(self):
-        """The predicted release times from the next one on, without end."""
+    def slots(self) -> Iterator[datetime]:
+        """The predicted release times from the next one on, without end (for a regular rhythm)."""
+        assert self.predicted is not None and self.typical_gap is not None and self.last_release is not None
         if not self.weekly_times:
             slot = self.predicted
             while True:
@@ -96,7 +100,7 @@ class Rhythm:
                     yield monday + offset
             monday += WEEK
 
-    def describe(self):
+    def describe(self) -> str:
         if self.weekly_times:
             return f"{len(self.weekly_times)}-a-week release"
         names = {
@@ -106,13 +110,14 @@ class Rhythm:
             2 * WEEK: "fortnightly",
             4 * WEEK: "four-weekly",
         }
+        assert self.typical_gap is not None
         return f"{names.get(self.typical_gap) or 'every ' + _describe_wait(self.typical_gap)} release"
 
-    def as_json(self):
-        def seconds(value):
+    def as_json(self) -> dict[str, Any]:
+        def seconds(value: timedelta | None) -> int | None:
             return None if value is None else round(value.total_seconds())
 
-        def when(value):
+        def when(value: datetime | None) -> str | None:
             return None if value is None else value.isoformat()
 
         return {
@@ -139,7 +144,7 @@ class Plan:
     rhythm: Rhythm
 
 
-def learn_rhythm(release_times, now):
+def learn_rhythm(release_times: Iterable[datetime | None], now: datetime) -> Rhythm:
     """The rhythm of the releases known at `now` (later or missing times are ignored)."""
     known = sorted(_utc(t) for t in release_times if t is not None and _utc(t) <= now)
     releases = _collapse_bursts(known)
@@ -154,11 +159,12 @@ def learn_rhythm(release_times, now):
             days_per_chapter=days_per_chapter,
         )
     recent = releases[-RECENT_RELEASES:]
-    gaps = [b - a for a, b in zip(recent, recent[1:])]
-    typical = _snap(statistics.median(gaps))
-    spread = statistics.median(abs(g - typical) for g in gaps) / typical
+    gaps = [b - a for a, b in pairwise(recent)]
+    # statistics.median works on timedeltas (it only sorts and averages); typeshed says numbers.
+    typical = _snap(statistics.median(gaps))  # type: ignore[type-var]
+    spread = statistics.median(abs(g - typical) for g in gaps) / typical  # type: ignore[type-var]
     last = recent[-1]
-    common = dict(
+    common: dict[str, Any] = dict(
         releases=len(releases),
         last_release=last,
         typical_gap=typical,
@@ -189,7 +195,7 @@ def learn_rhythm(release_times, now):
     return Rhythm(**common, regular=True, predicted=last + typical + shift, tolerance=_tolerance(deviations, typical))
 
 
-def _weekly_times(releases, last):
+def _weekly_times(releases: list[datetime], last: datetime) -> tuple[tuple[timedelta, ...], timedelta] | None:
     """For a title released at a few fixed times of the week: those times and the tolerance.
 
     Looks at the last WEEKLY_LOOKBACK; a time counts when releases fell near it
@@ -215,16 +221,16 @@ def _weekly_times(releases, last):
     return times, _tolerance(deviations, WEEK / len(times))
 
 
-def _tolerance(deviations, gap):
+def _tolerance(deviations: list[timedelta], gap: timedelta) -> timedelta:
     """How far releases stray from their slot: the 80th percentile, 5 min .. a quarter of the gap."""
     return min(max(deviations[int(0.8 * (len(deviations) - 1))], MIN_TOLERANCE), gap / 4)
 
 
-def _monday(when):
-    return datetime.combine(when.date() - timedelta(days=when.weekday()), datetime.min.time(), timezone.utc)
+def _monday(when: datetime) -> datetime:
+    return datetime.combine(when.date() - timedelta(days=when.weekday()), datetime.min.time(), UTC)
 
 
-def plan_next_check(release_times, now, status, misses):
+def plan_next_check(release_times: Iterable[datetime | None], now: datetime, status: str | None, misses: int) -> Plan:
     """The next check after a check at `now` that worked, with the reason for it."""
     now = _utc(now)
     rhythm = learn_rhythm(release_times, now)
@@ -242,7 +248,7 @@ def plan_next_check(release_times, now, status, misses):
     return Plan(at, reason, rhythm)
 
 
-def next_check_at(release_times, now, status, misses):
+def next_check_at(release_times: Iterable[datetime | None], now: datetime, status: str | None, misses: int) -> datetime:
     """The time to check a title again after a check at `now` that worked.
 
     `release_times`: ascending aware datetimes of its known chapters; `status`:
@@ -252,23 +258,24 @@ def next_check_at(release_times, now, status, misses):
     return plan_next_check(release_times, now, status, misses).at
 
 
-def retry_after_failure(now, failures):
+def retry_after_failure(now: datetime, failures: int) -> datetime:
     """When to try a title again after its `failures`-th failure in a row."""
     exponent = max(0, min(failures - 1, 16))
     return now + min(FAILURE_BACKOFF_FIRST * (2**exponent), FAILURE_BACKOFF_MAX)
 
 
-def _regular_check(rhythm, now):
-    tolerance = rhythm.tolerance
+def _regular_check(rhythm: Rhythm, now: datetime) -> tuple[datetime, str]:
+    tolerance, gap, last_release = rhythm.tolerance, rhythm.typical_gap, rhythm.last_release
+    assert tolerance is not None and gap is not None and last_release is not None  # a regular rhythm has them
     # Walk the predicted slots; those whose window closed without a release were missed.
-    missed, previous = 0, None
+    missed, previous = 0, last_release
     for slot in rhythm.slots():
         if slot + tolerance > now:
             break
         missed, previous = missed + 1, slot
         if missed >= SILENT_AFTER_SLOTS:
-            silent_for = now - rhythm.last_release
-            wait = max(rhythm.typical_gap, silent_for / 4)
+            silent_for = now - last_release
+            wait = max(gap, silent_for / 4)
             return now + wait, f"silent for {_days(silent_for)}: every {_describe_wait(wait)}"
     label = f"{rhythm.describe()} {WEEKDAYS[slot.weekday()]} ~{slot:%H:%M} UTC"
     poll = _poll_interval(rhythm, now)
@@ -284,23 +291,24 @@ def _regular_check(rhythm, now):
     if missed == 1:
         # The release is late: look again soon, then less often, until the next slot.
         overdue_for = now - previous
-        first_retry = min(max(rhythm.typical_gap / 28, RETRY_FIRST), RETRY_LONGEST)
+        first_retry = min(max(gap / 28, RETRY_FIRST), RETRY_LONGEST)
         retry = now + max(first_retry, overdue_for)
         if retry < at:
             return retry, f"overdue {_describe_wait(overdue_for)}: next look in {_describe_wait(retry - now)}"
     return at, reason
 
 
-def _poll_interval(rhythm, now):
+def _poll_interval(rhythm: Rhythm, now: datetime) -> timedelta:
     """How often to look where nothing can be predicted: more often for titles that
     bring more chapters, as the square root of their pace, which spends a check
     budget where it cuts the most waiting."""
+    assert rhythm.last_release is not None
     silent_days = (now - rhythm.last_release) / DAY
     days_per_chapter = max(rhythm.days_per_chapter or 7.0, silent_days / 2)
     return min(max(IRREGULAR_POLL * math.sqrt(days_per_chapter), 2 * HOUR), 7 * DAY)
 
 
-def _irregular_check(rhythm, now, misses):
+def _irregular_check(rhythm: Rhythm, now: datetime, misses: int) -> tuple[datetime, str]:
     if rhythm.last_release is None:
         return now + NEW_TITLE_INTERVAL, "no chapters yet: daily"
     wait = _poll_interval(rhythm, now)
@@ -310,34 +318,36 @@ def _irregular_check(rhythm, now, misses):
     return now + wait, f"{reason}: every {_describe_wait(wait)}"
 
 
-def _collapse_bursts(known):
+def _collapse_bursts(known: list[datetime]) -> list[datetime]:
     """Distinct release moments, bursts collapsed to their first chapter."""
     return [
-        time for previous, time in zip([None, *known], known) if previous is None or time - previous >= BURST_WINDOW
+        time
+        for previous, time in zip([None, *known], known, strict=False)
+        if previous is None or time - previous >= BURST_WINDOW
     ]
 
 
-def _centred(offset, period):
+def _centred(offset: timedelta, period: timedelta) -> timedelta:
     """An offset within a period, moved into (-period/2, period/2]."""
     return offset - period if offset > period / 2 else offset
 
 
-def _snap(gap):
+def _snap(gap: timedelta) -> timedelta:
     for calendar_gap in CALENDAR_GAPS:
         if abs(gap - calendar_gap) <= calendar_gap * CALENDAR_SNAP:
             return calendar_gap
     return gap
 
 
-def _confidence(gaps, spread):
+def _confidence(gaps: int, spread: float) -> float:
     return max(0.0, min(1.0, gaps / 8)) * max(0.0, 1 - spread / (2 * REGULAR_SPREAD))
 
 
-def _utc(value):
-    return value.astimezone(timezone.utc) if value.tzinfo else value.replace(tzinfo=timezone.utc)
+def _utc(value: datetime) -> datetime:
+    return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
 
 
-def _describe_wait(wait):
+def _describe_wait(wait: timedelta) -> str:
     hours = wait / HOUR
     if hours < 1:
         return f"{round(wait / timedelta(minutes=1))} min"
@@ -346,11 +356,11 @@ def _describe_wait(wait):
     return f"{wait / DAY:.3g} days"
 
 
-def _days(wait):
+def _days(wait: timedelta) -> str:
     return f"{wait / DAY:.0f} days"
 
 
-def in_active_window(now, from_hour, until_hour, buffer_minutes=0):
+def in_active_window(now: datetime, from_hour: int | None, until_hour: int | None, buffer_minutes: int = 0) -> bool:
     """Whether `now` falls in the daily window [from_hour, until_hour) widened by the buffer.
 
     No window (None) means always; equal hours mean the whole day. The window

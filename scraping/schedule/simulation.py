@@ -13,7 +13,8 @@ import statistics
 import zlib
 from bisect import bisect_right
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
+from itertools import pairwise
 
 from scraping.schedule import policy
 
@@ -42,7 +43,7 @@ class Series:
 
 
 def _parse_time(text):
-    return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(timezone.utc)
+    return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(UTC)
 
 
 HISTORIES_SHAPE = (
@@ -118,7 +119,7 @@ def _kind_of(releases):
     """A label for a real history: weekly when its median gap is about a week."""
     if len(releases) < 3:
         return "short"
-    gap = statistics.median(b - a for a, b in zip(releases, releases[1:]))
+    gap = statistics.median(b - a for a, b in pairwise(releases))
     return "weekly" if 6 * DAY <= gap <= 8 * DAY else "other"
 
 
@@ -140,7 +141,7 @@ def seed_policy(release_times, now, status, misses):
     releases = [t for t in release_times if t <= now]
     interval = 24 * HOUR
     if len(releases) >= 3:
-        gaps = [b - a for a, b in zip(releases, releases[1:])]
+        gaps = [b - a for a, b in pairwise(releases)]
         interval = 0.8 * (sum(gaps, timedelta()) / len(gaps))
     if len(releases) >= 5:
         weekdays = statistics.multimode(t.weekday() for t in releases)
@@ -160,9 +161,9 @@ def mihon_policy(release_times, now, status, misses):
         return now + FIND_BY_AFTER_HORIZON * 100  # skipped: never updated again
     days = sorted({t.date() for t in release_times if t <= now})
     recent = days[-3:] if len(days) <= 8 else days[-10:]
-    gaps = sorted((b - a).days for a, b in zip(recent, recent[1:]))
+    gaps = sorted((b - a).days for a, b in pairwise(recent))
     interval = 7 if len(recent) < 3 else min(max(gaps[(len(gaps) - 1) // 2], 1), 28)
-    last = datetime.combine(days[-1], datetime.min.time(), timezone.utc) if days else None
+    last = datetime.combine(days[-1], datetime.min.time(), UTC) if days else None
     tick = now + MIHON_JOB_EVERY
     while True:
         if last is None:
@@ -295,7 +296,7 @@ def simulate(series, policies=POLICIES, horizon=timedelta(days=180), progress=No
 # Harder calendars than the real histories, made here, small and seeded
 
 
-def generate_calendars(seed=7, start=datetime(2025, 1, 6, tzinfo=timezone.utc), weeks=52, per_kind=4):
+def generate_calendars(seed=7, start=datetime(2025, 1, 6, tzinfo=UTC), weeks=52, per_kind=4):
     """Series of every hard kind: jittered and skipped weeks, twice weekly, biweekly, monthly,
     Poisson, bursts, hiatus and return, a weekday that moves, daily, completed, silent."""
     rng = random.Random(seed)
@@ -364,7 +365,7 @@ def _monthly(rng, start, end):
     day_of_month, hour = rng.randint(1, 28), rng.uniform(0, 23)
     releases, year, month = [], start.year, start.month
     while True:
-        when = datetime(year, month, day_of_month, tzinfo=timezone.utc) + timedelta(hours=hour)
+        when = datetime(year, month, day_of_month, tzinfo=UTC) + timedelta(hours=hour)
         if when >= end:
             return releases, "ongoing"
         if when >= start:

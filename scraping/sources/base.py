@@ -5,10 +5,11 @@ records; the check pipeline, the gate, the schedule and the pages only ever
 see these.
 """
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Any, Callable, Mapping
+from typing import Any
 from urllib.parse import SplitResult
 
 EXACT = "exact"
@@ -78,13 +79,13 @@ class TitleSnapshot:
 class Known:
     """What batoshelf already has of a title, so a check asks for no more than it needs."""
 
-    chapter_ids: frozenset = frozenset()
+    chapter_ids: frozenset[str] = frozenset()
     details_refreshed_at: datetime | None = None
-    languages: tuple = ()  # the chapter languages to fetch, where the source has several
+    languages: tuple[str, ...] = ()  # the chapter languages to fetch, where the source has several
     full: bool = True  # the whole list (an import); False: only what is new since the last check
     now: datetime | None = None
 
-    def details_due(self, every) -> bool:
+    def details_due(self, every: timedelta) -> bool:
         """Whether to ask for the title's details again: on an import, and once every `every`."""
         refreshed = self.details_refreshed_at
         return self.full or refreshed is None or self.now is None or self.now - refreshed >= every
@@ -120,7 +121,7 @@ class Answer:
     content: bytes
 
     @property
-    def text(self):
+    def text(self) -> str:
         return self.content.decode("utf-8", errors="replace")
 
 
@@ -174,10 +175,10 @@ class Source:
     def headers(self, base_url: str, request: Request) -> dict:
         raise NotImplementedError
 
-    def prepare_session(self, session) -> None:
+    def prepare_session(self, session: Any) -> None:
         """Set up a new HTTP session (cookies, say) before its first request."""
 
-    def languages(self, chosen) -> tuple:
+    def languages(self, chosen: Any) -> tuple:
         """The chapter languages a title follows: its own choice, or the source's default."""
         return ()
 

@@ -14,7 +14,9 @@ milliseconds or, from some mirrors, as ISO strings; both are read.
 """
 
 import re
+from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 from django.conf import settings
 
@@ -59,7 +61,7 @@ BARE_ID = re.compile(r"^\d{1,8}$")
 TITLE_PATH = re.compile(r"^/(?:title/(?P<title>\d{1,12})(?:-[^/]*)?|series/(?P<series>\d{1,12}))(?:/.*)?$")
 
 
-def parse_title_response(payload, requested_id):
+def parse_title_response(payload: Any, requested_id: str) -> TitleSnapshot:
     """Parse the JSON body of TITLE_QUERY's answer.
 
     Raises TitleNotFound when Bato has no such title, BadResponse when the
@@ -90,13 +92,13 @@ def parse_title_response(payload, requested_id):
     return TitleSnapshot(details=details, chapters=[_parse_chapter(c) for c in raw_chapters])
 
 
-def _error_message(error):
+def _error_message(error: Any) -> str:
     if isinstance(error, dict):
         return str(error.get("message", error))
     return str(error)
 
 
-def _parse_details(node, requested_id):
+def _parse_details(node: Any, requested_id: str) -> TitleDetails:
     if not isinstance(node, dict) or not isinstance(node.get("data"), dict):
         raise BadResponse(f"'{DETAILS_FIELD}' has no 'data' object")
     d = node["data"]
@@ -132,7 +134,7 @@ def _parse_details(node, requested_id):
     )
 
 
-def _parse_chapter(raw):
+def _parse_chapter(raw: Any) -> ChapterRecord:
     if not isinstance(raw, dict):
         raise BadResponse(f"a chapter is a {type(raw).__name__}, not an object")
     d = raw.get("data")
@@ -156,14 +158,14 @@ def _parse_chapter(raw):
     )
 
 
-def _date(value):
+def _date(value: Any) -> datetime | None:
     """Epoch milliseconds, as documented, or an ISO string, as some answers carry."""
     if isinstance(value, str) and not value.strip().isdigit():
         return values.iso_datetime(value)
     return values.epoch_ms(value)
 
 
-def _id(value, what):
+def _id(value: Any, what: str) -> str:
     if isinstance(value, int) and not isinstance(value, bool):
         value = str(value)
     if not isinstance(value, str) or not value.strip().isdigit() or len(value.strip()) > 18:
@@ -171,7 +173,7 @@ def _id(value, what):
     return str(int(value))
 
 
-def _counts(value):
+def _counts(value: Any) -> dict[str, int]:
     """[{field, count}, ...] → {field: count}, skipping entries we cannot read."""
     if not isinstance(value, list):
         return {}
@@ -196,7 +198,7 @@ _CHAPTER_NUMBER_PATTERNS = (
 )
 
 
-def parse_chapter_number(name):
+def parse_chapter_number(name: Any) -> Decimal | None:
     """The chapter number in a display name, or None ("Side Story 3", "Extra")."""
     for pattern in _CHAPTER_NUMBER_PATTERNS:
         match = pattern.search(name or "")

@@ -12,7 +12,7 @@ class SourceError(Exception):
     transient = True
     source_wide = False
 
-    def __init__(self, message, *, status=None):
+    def __init__(self, message: str, *, status: int | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.status = status
@@ -27,7 +27,7 @@ class RateLimited(SourceError):
     kind = "rate_limited"
     source_wide = True
 
-    def __init__(self, message, *, status=429, retry_after=None):
+    def __init__(self, message: str, *, status: int | None = 429, retry_after: float | None = None) -> None:
         super().__init__(message, status=status)
         self.retry_after = retry_after  # seconds the source asked for, or None
 

@@ -7,7 +7,7 @@ answer that is not JSON count against the source, the rest against the title.
 
 import json
 import threading
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from urllib.parse import urlsplit
 
@@ -93,7 +93,7 @@ def retry_after(headers, now=None):
     `Retry-After` in seconds or as an HTTP date, else MangaDex's
     `X-RateLimit-Retry-After`, the epoch second the limit's period ends.
     """
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     value = (headers.get("Retry-After") or "").strip()
     if value.isdigit():
         return float(value)
@@ -103,7 +103,7 @@ def retry_after(headers, now=None):
         except (TypeError, ValueError, IndexError):
             when = None
         if when is not None:
-            when = when if when.tzinfo else when.replace(tzinfo=timezone.utc)
+            when = when if when.tzinfo else when.replace(tzinfo=UTC)
             return max(0.0, (when - now).total_seconds())
     epoch = (headers.get("X-RateLimit-Retry-After") or "").strip()
     if epoch.isdigit() and len(epoch) < 12:

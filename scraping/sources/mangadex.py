@@ -16,8 +16,10 @@ Times are RFC 3339 in UTC. A chapter's number is free text (null for oneshots).
 """
 
 import re
+from collections.abc import Iterable
 from dataclasses import replace
 from datetime import timedelta
+from typing import Any
 
 from django.conf import settings
 
@@ -50,13 +52,13 @@ NAME_LANGUAGES = ("en", "ja-ro", "ko-ro", "zh-ro")
 CONTENT_RATINGS = ("safe", "suggestive", "erotica", "pornographic")
 
 
-def parse_uuid(text):
+def parse_uuid(text: Any) -> str | None:
     """The lowercase UUID in `text`, or None."""
     lowered = values.text(text).lower()
     return lowered if UUID.match(lowered) else None
 
 
-def error_detail(payload):
+def error_detail(payload: Any) -> str:
     """The errors of an error envelope, as one line ("" when it is none)."""
     if not isinstance(payload, dict) or payload.get("result") != "error":
         return ""
@@ -69,7 +71,7 @@ def error_detail(payload):
     )[:500]
 
 
-def _envelope(payload, response):
+def _envelope(payload: Any, response: str) -> Any:
     if not isinstance(payload, dict):
         raise BadResponse(f"expected a JSON object, got {type(payload).__name__}")
     if payload.get("result") != "ok":
@@ -79,7 +81,7 @@ def _envelope(payload, response):
     return payload.get("data")
 
 
-def _name(names):
+def _name(names: Any) -> str:
     """The most readable name in a {language: name} map."""
     if not isinstance(names, dict):
         return ""
@@ -89,16 +91,11 @@ def _name(names):
     return next((values.text(v) for v in names.values() if values.text(v)), "")
 
 
-def _related(relationships, kind):
+def _related(relationships: list[Any], kind: str) -> list[dict[str, Any]]:
     return [r for r in relationships if isinstance(r, dict) and r.get("type") == kind]
 
 
-def _relationships(obj):
-    relationships = obj.get("relationships")
-    return relationships if isinstance(relationships, list) else []
-
-
-def _attributes(obj, what):
+def _attributes(obj: Any, what: str) -> dict[str, Any]:
     if not isinstance(obj, dict):
         raise BadResponse(f"a {what} is a {type(obj).__name__}, not an object")
     attributes = obj.get("attributes")
@@ -107,15 +104,15 @@ def _attributes(obj, what):
     return attributes
 
 
-def parse_title(payload, requested_id):
-    """TitleDetails from `GET /manga/{id}` (MangaDex calls a title a manga) with authors, artists and cover art expanded."""
+def parse_title(payload: Any, requested_id: str) -> TitleDetails:
+    """TitleDetails from `GET /manga/{id}` (MangaDex's word for a title), authors, artists and cover expanded."""
     entity = _envelope(payload, "entity")
     attributes = _attributes(entity, "manga")
     title_id = parse_uuid(entity.get("id"))
     if title_id != requested_id:
         raise BadResponse(f"asked for title {requested_id}, the answer is about {entity.get('id')!r}")
-    relationships = _relationships(entity)
-    title_map = attributes.get("title") if isinstance(attributes.get("title"), dict) else {}
+    relationships = values.listed(entity.get("relationships"))
+    title_map = values.fields(attributes.get("title"))
     name = _name(title_map)
     alt_names = [values.text(v) for v in title_map.values() if values.text(v) and values.text(v) != name]
     for alt in attributes.get("altTitles") or []:
@@ -138,7 +135,7 @@ def parse_title(payload, requested_id):
     )
 
 
-def _people(relationships, kind):
+def _people(relationships: list[Any], kind: str) -> list[str]:
     names = [
         values.text((r.get("attributes") or {}).get("name"))
         for r in _related(relationships, kind)
@@ -147,7 +144,7 @@ def _people(relationships, kind):
     return list(dict.fromkeys(n for n in names if n))
 
 
-def _tags(tags):
+def _tags(tags: Any) -> list[str]:
     if not isinstance(tags, list):
         return []
     names = []
@@ -158,12 +155,12 @@ def _tags(tags):
     return [n for n in names if n]
 
 
-def _year(value):
+def _year(value: Any) -> int | None:
     year = values.integer(value)
     return year if year is not None and 1800 < year < 3000 else None
 
 
-def _cover(title_id, relationships):
+def _cover(title_id: str, relationships: list[Any]) -> str:
     for art in _related(relationships, "cover_art"):
         file_name = (
             values.text((art.get("attributes") or {}).get("fileName"))
@@ -175,7 +172,7 @@ def _cover(title_id, relationships):
     return ""
 
 
-def parse_feed(payload):
+def parse_feed(payload: Any) -> tuple[list[ChapterRecord], int]:
     """(chapters, total) from a page of `GET /manga/{id}/feed` or `GET /chapter`."""
     data = _envelope(payload, "collection")
     if not isinstance(data, list):
@@ -186,7 +183,7 @@ def parse_feed(payload):
     return [_chapter(c) for c in data], total
 
 
-def _chapter(raw):
+def _chapter(raw: Any) -> ChapterRecord:
     attributes = _attributes(raw, "chapter")
     chapter_id = parse_uuid(raw.get("id"))
     if chapter_id is None:
@@ -198,7 +195,7 @@ def _chapter(raw):
     published = values.iso_datetime(attributes.get("readableAt")) or values.iso_datetime(attributes.get("publishAt"))
     groups = [
         values.text((g.get("attributes") or {}).get("name"))
-        for g in _related(_relationships(raw), "scanlation_group")
+        for g in _related(values.listed(raw.get("relationships")), "scanlation_group")
         if isinstance(g.get("attributes"), dict)
     ]
     return ChapterRecord(
@@ -219,7 +216,7 @@ def _chapter(raw):
     )
 
 
-def parse_search(payload):
+def parse_search(payload: Any) -> list[tuple[Candidate, str]]:
     """[(Candidate without its latest chapter, id of its latest uploaded chapter or "")] from `GET /manga`."""
     data = _envelope(payload, "collection")
     if not isinstance(data, list):
@@ -230,7 +227,7 @@ def parse_search(payload):
         title_id = parse_uuid(entity.get("id"))
         if title_id is None:
             continue
-        title_map = attributes.get("title") if isinstance(attributes.get("title"), dict) else {}
+        title_map = values.fields(attributes.get("title"))
         alt = [values.text(v) for a in attributes.get("altTitles") or [] if isinstance(a, dict) for v in a.values()]
         found.append(
             (
@@ -346,9 +343,14 @@ class MangaDex(Source):
 
     def _whole_feed(self, ask, source_id, known):
         """Every chapter, oldest first; past the 10,000-result window, again from the last creation time."""
-        chapters, offset, since = {}, 0, None
+        chapters: dict[str, ChapterRecord] = {}
+        offset, since = 0, None
         for _ in range(MAX_FULL_REQUESTS):
-            params = (("order[createdAt]", "asc"), ("limit", str(FULL_PAGE)), ("offset", str(offset)))
+            params: tuple[tuple[str, str], ...] = (
+                ("order[createdAt]", "asc"),
+                ("limit", str(FULL_PAGE)),
+                ("offset", str(offset)),
+            )
             if since:
                 params += (("createdAtSince", since),)
             try:
@@ -405,11 +407,11 @@ class MangaDex(Source):
         return Link(link_on(SITE, url_path) or self.title_url(title_source_id))
 
 
-def rating_filters():
+def rating_filters() -> tuple[tuple[str, str], ...]:
     return tuple(("contentRating[]", rating) for rating in CONTENT_RATINGS)
 
 
-def feed_filters(languages):
+def feed_filters(languages: Iterable[str]) -> tuple[tuple[str, str], ...]:
     """What every feed request asks for: the title's languages, every rating, the groups' names,
     chapters taken down listed (marked, not announced), nothing scheduled for later."""
     return (

@@ -16,7 +16,8 @@ refined by `time_added` when that falls on the same day.
 """
 
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 
@@ -51,7 +52,7 @@ STATUS_WORDS = (
 )
 
 
-def parse_series_id(text):
+def parse_series_id(text: Any) -> str | None:
     """A bare decimal series id, or None."""
     text = values.text(text)
     if not DIGITS.match(text):
@@ -60,7 +61,7 @@ def parse_series_id(text):
     return str(number) if 0 < number <= MAX_ID else None
 
 
-def id_from_base36(text):
+def id_from_base36(text: str) -> str | None:
     """The series id a site URL writes in base 36, or None."""
     try:
         number = int(text, 36)
@@ -69,7 +70,7 @@ def id_from_base36(text):
     return str(number) if 0 < number <= MAX_ID else None
 
 
-def base36(series_id):
+def base36(series_id: int | str) -> str:
     number, digits = int(series_id), ""
     while True:
         number, digit = divmod(number, 36)
@@ -78,44 +79,44 @@ def base36(series_id):
             return digits
 
 
-def series_url(series_id):
+def series_url(series_id: int | str) -> str:
     return f"{SITE}/series/{base36(series_id)}"
 
 
-def normal_status(text):
+def normal_status(text: Any) -> str:
     """ongoing / completed / hiatus / cancelled / dropped from the free-text status ("12 Volumes (Ongoing)")."""
     lowered = values.text(text).lower()
     return next((status for word, status in STATUS_WORDS if word in lowered), "")
 
 
-def _object(payload, what):
+def _object(payload: Any, what: str) -> dict[str, Any]:
     if not isinstance(payload, dict):
         raise BadResponse(f"expected a JSON object for {what}, got {type(payload).__name__}")
     return payload
 
 
-def _year(value):
+def _year(value: Any) -> int | None:
     match = re.match(r"^\s*(\d{4})", values.text(value))
     return int(match.group(1)) if match else None
 
 
-def parse_series(payload, requested_id):
+def parse_series(payload: Any, requested_id: str) -> TitleDetails:
     """TitleDetails from `GET /series/{id}`."""
     series = _object(payload, "a series")
     series_id = values.integer(series.get("series_id"))
     if series_id is None or str(series_id) != requested_id:
         raise BadResponse(f"asked for series {requested_id}, the answer is about {series.get('series_id')!r}")
-    authors = series.get("authors") if isinstance(series.get("authors"), list) else []
+    authors = values.listed(series.get("authors"))
 
     def people(kind):
         names = [values.unescape(a.get("name")) for a in authors if isinstance(a, dict) and a.get("type") == kind]
         return list(dict.fromkeys(n for n in names if n))
 
-    image = series.get("image") if isinstance(series.get("image"), dict) else {}
-    image_urls = image.get("url") if isinstance(image.get("url"), dict) else {}
+    image = values.fields(series.get("image"))
+    image_urls = values.fields(image.get("url"))
     name = values.unescape(series.get("title"))
-    associated = series.get("associated") if isinstance(series.get("associated"), list) else []
-    genres = series.get("genres") if isinstance(series.get("genres"), list) else []
+    associated = values.listed(series.get("associated"))
+    genres = values.listed(series.get("genres"))
     status = values.text(series.get("status"))
     return TitleDetails(
         source_id=requested_id,
@@ -140,7 +141,7 @@ def parse_series(payload, requested_id):
     )
 
 
-def parse_releases(payload):
+def parse_releases(payload: Any) -> tuple[list[ChapterRecord], int, int]:
     """(releases, total hits, releases a page) from `POST /releases/search`."""
     body = _object(payload, "a release search")
     results = body.get("results")
@@ -151,7 +152,7 @@ def parse_releases(payload):
     return [_release(r) for r in results], total or 0, per_page or 0
 
 
-def _release(result):
+def _release(result: Any) -> ChapterRecord:
     record = _object(result, "a release").get("record")
     record = _object(record, "a release's record")
     release_id = values.integer(record.get("id"))
@@ -160,7 +161,7 @@ def _release(result):
     chapter = values.unescape(record.get("chapter"))
     volume = values.unescape(record.get("volume"))
     number_from, number = values.chapter_numbers(chapter)
-    groups = record.get("groups") if isinstance(record.get("groups"), list) else []
+    groups = values.listed(record.get("groups"))
     published_at, precision = _release_time(record)
     if chapter:
         name = f"Chapter {chapter}"
@@ -181,14 +182,14 @@ def _release(result):
     )
 
 
-def _time_added(record):
+def _time_added(record: dict[str, Any]) -> datetime | None:
     added = record.get("time_added")
     if not isinstance(added, dict):
         return None
     return values.iso_datetime(added.get("as_rfc3339")) or values.epoch_ms(added.get("timestamp"))
 
 
-def _release_time(record):
+def _release_time(record: dict[str, Any]) -> tuple[datetime | None, str]:
     """The release's time: `time_added` when it falls on the release day, else the day itself."""
     release_day = values.day(record.get("release_date"))
     added = _time_added(record)
@@ -196,10 +197,10 @@ def _release_time(record):
         return added, EXACT
     if release_day is None:
         return None, DAY
-    return datetime(release_day.year, release_day.month, release_day.day, tzinfo=timezone.utc), DAY
+    return datetime(release_day.year, release_day.month, release_day.day, tzinfo=UTC), DAY
 
 
-def parse_search(payload):
+def parse_search(payload: Any) -> list[Candidate]:
     """Candidates from `POST /series/search`."""
     body = _object(payload, "a series search")
     results = body.get("results")

@@ -6,25 +6,36 @@ never an exception; the parsers decide what is fatal.
 
 import html
 import re
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from html.parser import HTMLParser
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 
-def text(value):
+def text(value: Any) -> str:
     if value is None:
         return ""
     return value.strip() if isinstance(value, str) else str(value)
 
 
-def strings(value):
+def strings(value: Any) -> list[str]:
     if not isinstance(value, list):
         return []
     return [v.strip() for v in value if isinstance(v, str) and v.strip()]
 
 
-def integer(value):
+def listed(value: Any) -> list[Any]:
+    """`value` when the JSON gave a list, else an empty one."""
+    return value if isinstance(value, list) else []
+
+
+def fields(value: Any) -> dict[str, Any]:
+    """`value` when the JSON gave an object, else an empty one."""
+    return value if isinstance(value, dict) else {}
+
+
+def integer(value: Any) -> int | None:
     if isinstance(value, bool):
         return None
     if isinstance(value, int):
@@ -39,7 +50,7 @@ def integer(value):
     return None
 
 
-def decimal_or_none(value):
+def decimal_or_none(value: Any) -> float | None:
     if isinstance(value, bool):
         return None
     if isinstance(value, (int, float)):
@@ -58,7 +69,7 @@ _ONE_NUMBER = re.compile(rf"^\s*({_NUMBER})\s*$")
 _RANGE = re.compile(rf"^\s*({_NUMBER})\s*-\s*({_NUMBER})\s*$")
 
 
-def chapter_numbers(value):
+def chapter_numbers(value: Any) -> tuple[Decimal | None, Decimal | None]:
     """(first, last) chapter numbers in "12", "10.5" or a range "25-26"; (None, None) for text.
 
     For one number `first` is None: only a range has two ends.
@@ -82,7 +93,7 @@ _MAX_EPOCH_MS = 10_000_000_000_000
 _MIN_EPOCH_MS = 946_684_800_000
 
 
-def epoch_ms(value):
+def epoch_ms(value: Any) -> datetime | None:
     """A date given as epoch milliseconds; seconds given instead are accepted; otherwise None."""
     ms = integer(value)
     if ms is None or ms <= 0:
@@ -91,10 +102,10 @@ def epoch_ms(value):
         ms *= 1000  # seconds where milliseconds are documented
     if not _MIN_EPOCH_MS <= ms < _MAX_EPOCH_MS:
         return None
-    return datetime.fromtimestamp(ms / 1000, tz=timezone.utc)
+    return datetime.fromtimestamp(ms / 1000, tz=UTC)
 
 
-def iso_datetime(value):
+def iso_datetime(value: Any) -> datetime | None:
     """An ISO 8601 time ("2024-02-13T02:28:41+00:00", "2022-03-29T09:15:59.044Z") in UTC, or None.
 
     A time without an offset is taken as UTC, as the sources document.
@@ -107,12 +118,12 @@ def iso_datetime(value):
     except ValueError:
         return None
     if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=timezone.utc)
-    parsed = parsed.astimezone(timezone.utc)
+        parsed = parsed.replace(tzinfo=UTC)
+    parsed = parsed.astimezone(UTC)
     return parsed if parsed.year >= 2000 else None
 
 
-def day(value):
+def day(value: Any) -> date | None:
     """A "YYYY-MM-DD" day, or None."""
     value = text(value)
     if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
@@ -127,23 +138,23 @@ def day(value):
 class _TextOfHtml(HTMLParser):
     BREAKS = {"br", "p", "div", "li"}
 
-    def __init__(self):
+    def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
-        self.parts = []
+        self.parts: list[str] = []
 
-    def handle_starttag(self, tag, attrs):
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag in self.BREAKS:
             self.parts.append("\n")
 
-    def handle_endtag(self, tag):
+    def handle_endtag(self, tag: str) -> None:
         if tag in ("p", "div"):
             self.parts.append("\n")
 
-    def handle_data(self, data):
+    def handle_data(self, data: str) -> None:
         self.parts.append(data)
 
 
-def html_to_text(value):
+def html_to_text(value: Any) -> str:
     """Plain text of an HTML fragment: tags dropped, entities decoded, line breaks kept."""
     value = text(value)
     if not value:
@@ -156,16 +167,16 @@ def html_to_text(value):
     return re.sub(r"\n{3,}", "\n\n", joined).strip()
 
 
-def unescape(value):
+def unescape(value: Any) -> str:
     """Text with HTML entities decoded ("Kaguya&#039;s" → "Kaguya's")."""
     return html.unescape(text(value))
 
 
-def _clean_url_text(value):
+def _clean_url_text(value: str) -> bool:
     return bool(value) and not any(c.isspace() or ord(c) < 32 or c == "\\" for c in value)
 
 
-def link_on(base_url, path):
+def link_on(base_url: str, path: Any) -> str:
     """`path` (and its query) on `base_url`'s host, or "" when it could lead anywhere else.
 
     Chapter paths come from the source; gluing them onto the base URL would let
@@ -181,7 +192,7 @@ def link_on(base_url, path):
     return url if urlsplit(url).hostname == base.hostname else ""
 
 
-def external_link(url):
+def external_link(url: Any) -> str:
     """An http(s) URL with a host and no credentials, as given; "" for anything else."""
     if not isinstance(url, str) or not _clean_url_text(url) or len(url) > 1000:
         return ""

@@ -159,7 +159,7 @@ def bar_chart(values, labels, title, width=720, height=160):
     gap = 2
     bar_width = max(1.0, (width - gap * len(values)) / max(len(values), 1))
     bars = []
-    for index, (value, label) in enumerate(zip(values, labels)):
+    for index, (value, label) in enumerate(zip(values, labels, strict=True)):
         bar_height = (height - 20) * value / top
         x = index * (bar_width + gap)
         bars.append(

@@ -14,7 +14,7 @@ import re
 import time
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from tests.standins.server import DAY_MS, StandIn, json_answer, now_ms, weekly_times_ms
 
@@ -25,7 +25,7 @@ _group_ids = itertools.count(1)
 
 
 def iso(ms):
-    return datetime.fromtimestamp(ms / 1000, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%S+00:00")
+    return datetime.fromtimestamp(ms / 1000, tz=UTC).strftime("%Y-%m-%dT%H:%M:%S+00:00")
 
 
 def error(status, title, detail):

@@ -10,7 +10,7 @@ are days, with `time_added` on most releases.
 import html
 import itertools
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from scraping.sources.mangaupdates import base36
 from tests.standins.server import StandIn, json_answer, now_ms, weekly_times_ms
@@ -21,7 +21,7 @@ _release_ids = itertools.count(987_654)
 
 
 def time_value(ms):
-    when = datetime.fromtimestamp(ms / 1000, tz=timezone.utc)
+    when = datetime.fromtimestamp(ms / 1000, tz=UTC)
     return {
         "timestamp": ms // 1000,
         "as_rfc3339": when.strftime("%Y-%m-%dT%H:%M:%S+00:00"),
@@ -140,7 +140,7 @@ class MangaUpdatesStandIn(StandIn):
             "volume": "",
             "chapter": chapter,
             "groups": [{"name": group, "group_id": 12_345_678_901, "url": "https://www.mangaupdates.com/group/x"}],
-            "release_date": datetime.fromtimestamp(when / 1000, tz=timezone.utc).strftime("%Y-%m-%d"),
+            "release_date": datetime.fromtimestamp(when / 1000, tz=UTC).strftime("%Y-%m-%d"),
         }
         if time_added:
             release["time_added"] = time_value(when)

@@ -11,7 +11,7 @@ class Command(QclusterCommand):
     )
 
     def handle(self, *args, **options):
-        settings.SECRET_KEY  # fail here, not in a worker, when it is missing
+        settings.SECRET_KEY  # noqa: B018 (reading it fails here, not in a worker, when it is missing)
         if options.get("cluster_name"):
             raise SystemExit("worker: --name is not supported; set Q_CLUSTER_NAME instead")
         cluster = StoppingCluster()

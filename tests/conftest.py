@@ -77,8 +77,20 @@ def fresh_limiter():
     yield
 
 
+@pytest.fixture(autouse=True)
+def fresh_channel_layer():
+    """Each test gets its own channel layer. Each test's async code runs in an event loop of its own,
+    and a Redis layer's receive locks belong to the loop that made them: one left held by a
+    receive cut off at a loop's end would fail the next test's sockets ("bound to a different
+    event loop"). Daphne runs one loop for its life, so production never meets this."""
+    from channels.layers import channel_layers
+
+    channel_layers.backends.clear()
+    yield
+
+
 class FakeClock:
-    """A clock for the site gate that moves only when told to, or when the gate sleeps."""
+    """A clock for the gate that moves only when told to, or when the gate sleeps."""
 
     def __init__(self, start):
         self.current = start

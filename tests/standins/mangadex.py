@@ -156,7 +156,8 @@ class MangaDexStandIn(StandIn):
                         number=chapter_number,
                         language=language,
                         group=group,
-                        when=(when or now_ms()) + i,
+                        # A millisecond apart and none in the future: the feed hides those.
+                        when=(when or now_ms()) - (count - 1 - i),
                         external_url=external_url,
                         unavailable=unavailable,
                     )

@@ -138,6 +138,24 @@ def test_a_new_chapter_appears_live_and_is_marked_read(browser, service, standin
         browser.refresh()
         wait.until(lambda d: d.find_element(By.ID, "live-status").text == "live")
         assert first_group(browser).text == live
+
+        # "Check now" on the shelf: the row says when the check ran and what it found.
+        from scraping.models import CheckRequest
+
+        CheckRequest.objects.filter(title=title).delete()
+        standin.add_chapters("110100", 1)
+        browser.get(f"{service}/shelf/")
+        row = browser.find_element(By.CSS_SELECTOR, f"tr[data-title-id='{title.pk}']")
+        row.find_element(By.CSS_SELECTOR, "button.check-now").click()
+        WebDriverWait(browser, ARRIVAL_TIMEOUT).until(
+            lambda d: (
+                "just now" in d.find_element(By.CSS_SELECTOR, f"tr[data-title-id='{title.pk}'] td.last-check").text
+            )
+        )
+        assert any(
+            "Checked Solo Stationer: new chapters found" in t.text
+            for t in browser.find_elements(By.CSS_SELECTOR, ".toast")
+        )
     except Exception:
         browser.save_screenshot(str(tmp_path / "failure.png"))
         print(f"screenshot: {tmp_path / 'failure.png'}; browser log: {browser.get_log('browser')}")

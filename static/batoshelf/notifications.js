@@ -179,6 +179,13 @@
     });
   }
 
+  async function getJSON(url) {
+    const response = await fetch(url, { credentials: "same-origin", headers: { "Accept": "application/json" } });
+    const data = await response.json().catch(() => ({}));
+    if (!response.ok) throw new Error(data.error || `${response.status} ${response.statusText}`);
+    return data;
+  }
+
   async function postJSON(url) {
     const response = await fetch(url, {
       method: "POST", credentials: "same-origin",
@@ -215,13 +222,46 @@
     }
   });
 
+  // After "Check now" the shelf row follows the title's schedule until the check has run.
+  const CHECK_FOLLOW_EVERY_MS = 3000;
+  const CHECK_FOLLOW_TRIES = 60;
+
+  async function followCheck(row, checkedBefore) {
+    const lastCheck = row.querySelector("td.last-check");
+    const nextCheck = row.querySelector("td.next-check");
+    const name = row.querySelector("td a").textContent;
+    lastCheck.textContent = "asked: waiting for its turn";
+    for (let i = 0; i < CHECK_FOLLOW_TRIES; i++) {
+      await new Promise((resolve) => setTimeout(resolve, CHECK_FOLLOW_EVERY_MS));
+      let schedule;
+      try {
+        schedule = await getJSON(`/api/titles/${row.dataset.titleId}/schedule`);
+      } catch (error) {
+        continue;
+      }
+      if (schedule.last_checked_at && schedule.last_checked_at !== checkedBefore) {
+        lastCheck.textContent = `just now (${schedule.last_checked_at.slice(11, 16)} UTC)`;
+        nextCheck.textContent = schedule.paused ? "paused" : schedule.next_check_at.slice(0, 16).replace("T", " ");
+        nextCheck.title = schedule.reason;
+        const outcome = schedule.failures ? `it failed (${schedule.reason})`
+          : schedule.misses === 0 ? "new chapters found" : "nothing new";
+        toast(`Checked ${name}: ${outcome}.`, null);
+        return;
+      }
+    }
+    lastCheck.textContent = "asked: not run yet (the source is busy); reload later";
+  }
+
   document.addEventListener("click", async (event) => {
     const button = event.target.closest("button.check-now");
     if (!button) return;
+    const row = button.closest("tr");
     button.disabled = true;
     try {
+      const before = await getJSON(`/api/titles/${button.dataset.titleId}/schedule`);
       const data = await postJSON(`/api/titles/${button.dataset.titleId}/check`);
       toast(data.detail, null);
+      if (row) await followCheck(row, before.last_checked_at);
     } catch (error) {
       toast(`No check queued: ${error.message}`, null);
     } finally {

@@ -218,6 +218,11 @@ class Chapter(models.Model):
     views_member = models.PositiveIntegerField(null=True, blank=True)
     replies = models.PositiveIntegerField(null=True, blank=True)
     first_seen_at = models.DateTimeField(default=timezone.now)
+    previous_check_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="The check before the one that first saw it: a chapter known only to its day came out after.",
+    )
 
     class Meta:
         indexes = [models.Index(fields=["title", "published_at"])]

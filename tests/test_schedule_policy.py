@@ -1,11 +1,13 @@
 """The scheduling policy on hand-made histories: a pure function, no database."""
 
+import statistics
 from datetime import UTC, datetime, timedelta
 from itertools import pairwise
 
 import pytest
 
-from scraping.schedule.policy import learn_rhythm, next_check_at, plan_next_check
+from scraping.schedule.policy import Release, best_time, learn_rhythm, monthly_slot, next_check_at, plan_next_check
+from scraping.schedule.simulation import Series, replay
 
 UTC = UTC
 HOUR = timedelta(hours=1)
@@ -177,3 +179,100 @@ def test_what_is_learned_is_readable_json():
     assert (learned["weekday"], learned["hour_utc"], learned["typical_gap_s"]) == ("Mon", 15.0, 7 * 86400)
     assert learned["predicted"] == "2026-03-16T15:00:00+00:00"
     assert learned["confidence"] == 1.0
+
+
+def monthly_on(rule, months, hour=10):
+    first = datetime(2025, 6, 1, tzinfo=UTC)
+    starts = [first]
+    for _ in range(months - 1):
+        starts.append((starts[-1] + 32 * DAY).replace(day=1))
+    return [monthly_slot(rule, start) + hour * HOUR for start in starts]
+
+
+@pytest.mark.parametrize(
+    "rule, described",
+    [(("day", 15), "monthly release (day 15)"), (("weekday", 1, 2), "monthly release (2nd Tue)")],
+)
+def test_a_monthly_title_is_checked_around_its_day_of_the_month(rule, described):
+    releases = monthly_on(rule, 8)  # June 2025 to January 2026
+    now = releases[-1] + HOUR
+    expected = monthly_slot(rule, datetime(2026, 2, 1, tzinfo=UTC)) + 10 * HOUR
+    plan = plan_next_check(releases, now, "ongoing", 0)
+    assert plan.reason.startswith(f"predicted {described}")
+    # No ongoing title waits more than 14 days: a look or two between, then its day.
+    looks = follow(releases, now, 3)
+    between = [look for look in looks if look < expected]
+    assert 1 <= len(between) <= 2 and all(b - a <= 14 * DAY for a, b in pairwise([now, *between]))
+    assert expected <= looks[len(between)] <= expected + HOUR
+
+
+def test_a_burst_is_followed_and_the_quiet_after_it_is_not_polled():
+    bursts = []
+    for gap in [0, 10, 13, 11, 15, 12, 14]:
+        start = (bursts[-1] if bursts else MONDAY_15) + gap * DAY
+        bursts.extend(start + m * 20 * timedelta(minutes=1) for m in range(5))
+    just_found = bursts[-3]  # a check mid-burst found three of its five chapters
+    plan = plan_next_check(bursts[:-2], just_found + timedelta(minutes=10), "ongoing", 0)
+    assert plan.at - just_found <= 3 * HOUR and plan.reason.startswith("a burst is coming out")
+    # After the burst, nothing comes for weeks: the first look waits most of the shortest gap.
+    after = plan_next_check(bursts, bursts[-1] + 3 * HOUR, "ongoing", 1)
+    assert after.at - bursts[-5] >= 0.8 * 10 * DAY - HOUR
+    assert "none comes sooner than" in after.reason
+
+
+def test_a_hiatus_does_not_cost_daily_checks_for_months():
+    releases = weekly(20)
+    checks = follow(releases, releases[-1] + HOUR, 40)
+    in_four_months = [c for c in checks if c < releases[-1] + 120 * DAY]
+    assert len(in_four_months) <= 25  # not 120
+    after_a_month = [c for c in in_four_months if c > releases[-1] + 30 * DAY]
+    assert len(after_a_month) <= 13  # about one look a week
+    # While the break is young it looks once at each slot, where a comeback would land.
+    slot_looks = [c for c in checks if releases[-1] + 30 * DAY < c < releases[-1] + 80 * DAY]
+    assert all((c - releases[-1]) % (7 * DAY) <= 5 * timedelta(minutes=1) for c in slot_looks)
+
+
+def day_only(days, hour_seen=None, window=HOUR):
+    """Releases known only to their day; seen `window` after the check before, at `hour_seen`, if given."""
+    return [
+        Release(
+            d.replace(hour=0, minute=0),
+            day_only=True,
+            seen_at=None if hour_seen is None else d.replace(hour=0, minute=0) + hour_seen,
+            previous_check_at=None if hour_seen is None else d.replace(hour=0, minute=0) + hour_seen - window,
+        )
+        for d in days
+    ]
+
+
+def test_a_day_only_date_is_not_read_as_a_midnight_release():
+    imported = day_only(weekly(10))  # imported: when in its day each came is unknown
+    now = MONDAY_15 + 63 * DAY + 20 * HOUR
+    plan = plan_next_check(imported, now, "ongoing", 0)
+    rhythm = plan.rhythm
+    assert not rhythm.hour_known and rhythm.tolerance >= 12 * HOUR
+    next_day = datetime(2026, 3, 16, tzinfo=UTC)
+    # The whole predicted day is looked at, every few hours, from its start.
+    looks = [plan.at] + follow(imported, plan.at, 6)
+    assert looks[0] == next_day
+    assert all(timedelta() < b - a <= 4 * HOUR for a, b in pairwise(looks[:6]))
+    assert "hour unknown" in plan.reason
+
+
+def test_a_day_only_title_learns_its_hour_from_when_it_was_seen():
+    releases = day_only(weekly(10), hour_seen=timedelta(hours=16, minutes=30))
+    now = MONDAY_15 + 63 * DAY + 20 * HOUR
+    plan = plan_next_check(releases, now, "ongoing", 0)
+    assert plan.rhythm.hour_known
+    next_day = datetime(2026, 3, 16, tzinfo=UTC)
+    assert next_day + 14 * HOUR <= plan.at <= next_day + 16 * HOUR  # the window around 16:00
+    assert best_time(releases[-1], now) == (releases[-1].at + 16 * HOUR, timedelta(minutes=30))
+
+
+def test_a_day_only_series_is_found_within_hours_of_its_listing():
+    days = tuple(datetime(2026, 1, 5, tzinfo=UTC) + k * 7 * DAY for k in range(40))
+    series = Series(id="day-only:found", title="t", releases=days, status="ongoing", kind="weekly", precision="day")
+    run = replay(series, next_check_at, timedelta(days=120))
+    settled = run.latencies[4:]  # after its first few releases have told it the hour
+    assert settled and statistics.fmean(settled) < 2
+    assert run.checks / run.title_days < 0.75  # a handful of looks a week

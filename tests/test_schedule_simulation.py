@@ -1,22 +1,31 @@
 """The replay simulator, the peers as described, and the simulate_schedule command."""
 
 import json
+import math
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from django.core.management import CommandError
 
+from scraping.schedule.policy import Release
 from scraping.schedule.simulation import (
+    CALENDAR_KINDS,
+    HELD_OUT_KINDS,
+    HELD_OUT_SEEDS,
     POLICIES,
+    TUNING_SEED,
     Series,
+    as_the_source_says,
     fixed_policy,
     generate_calendars,
+    listing_times,
     mihon_policy,
     miniflux_policy,
     replay,
     seed_policy,
     simulate,
+    simulate_by_kind,
 )
 from tests.conftest import run_command
 
@@ -81,19 +90,66 @@ def test_every_policy_always_asks_for_a_later_time_on_every_generated_calendar()
 def test_generated_calendars_are_seeded_and_cover_every_kind():
     first, again, other = generate_calendars(seed=5), generate_calendars(seed=5), generate_calendars(seed=6)
     assert first == again and first != other
-    assert {s.kind for s in first} == {
-        "weekly-jitter",
-        "twice-weekly",
-        "biweekly",
-        "monthly",
-        "irregular",
-        "burst",
-        "hiatus-return",
-        "weekly-moving-day",
-        "daily",
-        "completed",
-        "silent",
-    }
+    assert (
+        {s.kind for s in first}
+        == set(CALENDAR_KINDS)
+        >= {
+            "monthly",
+            "monthly-nth-weekday",
+            "burst",
+            "irregular",
+            "irregular-fast",
+            "hiatus-short",
+            "hiatus-long",
+            "weekly-moving-day",
+            "weekly-moving-hour",
+            "weekly-jitter-hours",
+            "completed",
+            "dropped",
+            "day-only-weekly",
+        }
+    )
+    assert {s.precision for s in first if s.kind.startswith("day-only")} == {"day"}
+    assert set(HELD_OUT_KINDS) <= set(CALENDAR_KINDS) and TUNING_SEED not in HELD_OUT_SEEDS
+
+
+def test_a_day_only_history_is_listed_at_an_hour_of_its_day_that_peers_never_see():
+    days = tuple(MONDAY + k * 7 * DAY for k in range(20))
+    series = Series(id="d", title="day only", releases=days, status="ongoing", kind="weekly", precision="day")
+    listed = listing_times(series)
+    assert [t.date() for t in listed] == [d.date() for d in days]
+    assert len({t.hour for t in listed}) <= 4  # one hour of the day, give or take its jitter
+    # A peer takes datetimes: a day-only release reaches it as its day, as the source gives it.
+    seen_by_peer = []
+
+    def peer(release_times, now, status, misses):
+        seen_by_peer.append(list(release_times))
+        return now + DAY
+
+    as_the_source_says(peer)([Release(days[0], day_only=True, seen_at=listed[0])], MONDAY, "ongoing", 0)
+    assert seen_by_peer == [[days[0]]]
+
+
+def test_the_status_changes_only_once_the_last_release_is_found():
+    series = weekly_series(10)
+    series = Series(**{**series.__dict__, "status": "completed"})
+    assert series.status_seen(9) == "ongoing" and series.status_seen(10) == "completed"
+
+
+def test_each_kind_is_reported_beside_its_best_peer():
+    overall, kinds = simulate_by_kind(generate_calendars(seed=3, per_kind=1), horizon=timedelta(days=60))
+    assert {k.kind for k in kinds} == set(CALENDAR_KINDS)
+    for kind in kinds:
+        assert kind.ours.policy == "batoshelf" and kind.best_peer.policy != "batoshelf"
+        peers = [
+            r
+            for r in simulate(
+                [s for s in generate_calendars(seed=3, per_kind=1) if s.kind == kind.kind], horizon=timedelta(days=60)
+            )
+            if r.policy != "batoshelf"
+        ]
+        if not math.isnan(kind.best_peer.efficiency):
+            assert kind.best_peer.efficiency == min(r.efficiency for r in peers)
 
 
 def run(*args):
@@ -108,6 +164,10 @@ def test_the_command_prints_the_table_with_every_policy_and_our_ratio(tmp_path):
     assert "checks/title-day" in out and "efficiency" in out
     assert "of the best peer's" in out
     assert "[6/6]" in err
+    for kind in CALENDAR_KINDS:
+        assert f"\n{kind} " in out
+    assert "(held-out kind)" in out
+    assert f"held-out seeds {HELD_OUT_SEEDS[0]}-{HELD_OUT_SEEDS[-1]} (never tuned on)" in out
     # The saved calendars replay the same from the file.
     again, _ = run("--releases", str(saved), "--horizon-days", "90")
     assert again.splitlines()[2] == out.splitlines()[2]

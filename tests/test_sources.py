@@ -244,3 +244,17 @@ def test_a_malformed_mangadex_id_is_refused_before_any_request(as_reader, mangad
     assert not mangadex.api_requests() and not Title.objects.exists()
     with pytest.raises(Exception, match="is not a MangaDex id"):
         parse_reference("mangadex:nope")
+
+
+def test_a_release_known_to_its_day_is_scheduled_by_when_it_was_seen_not_as_midnight(mangaupdates, mu_title):
+    series, title = mu_title
+    imported_at = title.schedule.last_checked_at
+    mangaupdates.add_chapters(series.series_id, 1, time_added=False)
+    check_title(fresh(title))
+    chapter = Chapter.objects.filter(title=title).order_by("-first_seen_at", "-pk").first()
+    assert chapter.published_precision == Chapter.Precision.DAY
+    assert chapter.published_at == chapter.published_at.replace(hour=0, minute=0, second=0, microsecond=0)
+    # The check before the one that saw it bounds when in its day it came out.
+    assert chapter.previous_check_at == imported_at
+    schedule = CheckSchedule.objects.get(title=title)
+    assert "00:00 UTC" not in schedule.reason

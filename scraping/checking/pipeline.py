@@ -17,6 +17,7 @@ from notifications.models import Follow, Notification
 from scraping.gate import keeper
 from scraping.gate.keeper import SourcePaused
 from scraping.models import Chapter, CheckLog, CheckSchedule, Title
+from scraping.schedule.policy import Release
 from scraping.sources.base import Known
 from scraping.sources.errors import SourceError
 
@@ -81,7 +82,9 @@ def _stored_chapters(title):
     """{source id: the stored fields a check compares} of `title`'s chapters."""
     if title.pk is None:
         return {}
-    rows = Chapter.objects.filter(title=title).values_list("source_id", "pk", *Chapter.EDITABLE_FIELDS, named=True)
+    rows = Chapter.objects.filter(title=title).values_list(
+        "source_id", "pk", "first_seen_at", "previous_check_at", *Chapter.EDITABLE_FIELDS, named=True
+    )
     return {row.source_id: row for row in rows}
 
 
@@ -256,17 +259,19 @@ def _store(title, schedule, snapshot, timer, requests, stored, known, *, announc
             title.languages_synced = list(known.languages)
             title.save()
         new_chapters = Chapter.objects.bulk_create(
-            [Chapter(title=title, first_seen_at=now, **Chapter.values_of(r)) for r in new_records]
+            [
+                Chapter(
+                    title=title, first_seen_at=now, previous_check_at=schedule.last_checked_at, **Chapter.values_of(r)
+                )
+                for r in new_records
+            ]
         )
         if edited:
             Chapter.objects.bulk_update(edited, Chapter.EDITABLE_FIELDS)
         announced = chapters_to_announce(new_chapters, stored.values()) if announce else []
         notifications = Notification.objects.create_for_check(title, announced, old_status, now)
         publish_on_commit(notifications)
-        release_times = sorted(
-            [row.published_at for row in stored.values() if row.published_at]
-            + [c.published_at for c in new_chapters if c.published_at]
-        )
+        release_times = [_release(c) for c in [*stored.values(), *new_chapters] if c.published_at]
         if schedule.record_success(now, release_times, title.upload_status, found_new=bool(new_chapters)):
             publish_on_commit(
                 Notification.objects.create_for_staff(
@@ -307,3 +312,13 @@ def _store(title, schedule, snapshot, timer, requests, stored, known, *, announc
             ),
         )
     return CheckResult(title=title, log=log, new_chapters=new_chapters, notifications=notifications)
+
+
+def _release(chapter):
+    """A stored chapter (or its row) as the schedule policy reads it: a day-only date comes with when it was seen."""
+    return Release(
+        chapter.published_at,
+        day_only=chapter.published_precision == Chapter.Precision.DAY,
+        seen_at=chapter.first_seen_at,
+        previous_check_at=chapter.previous_check_at,
+    )

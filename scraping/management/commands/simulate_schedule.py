@@ -5,21 +5,24 @@ from django.core.management.base import BaseCommand, CommandError
 
 from scraping.management.progress import ProgressBar
 from scraping.schedule.simulation import (
+    HELD_OUT_KINDS,
+    HELD_OUT_SEEDS,
+    OURS,
     POLICIES,
     NotReleaseHistories,
     dump_release_histories,
     generate_calendars,
+    held_out,
     load_release_histories,
-    simulate,
+    simulate_by_kind,
 )
-
-OURS = "batoshelf"
 
 
 class Command(BaseCommand):
     help = (
         "Replay release histories against our check policy and the peers' (seed rules, fixed 24 h and "
-        "6 h, Mihon, Miniflux): checks per title-day, latency from release to discovery, efficiency."
+        "6 h, Mihon, Miniflux): checks per title-day, latency from release to discovery, efficiency; then "
+        "the same per kind of calendar beside the best peer for that kind, and (--generated) the held-out seeds."
     )
 
     def add_arguments(self, parser):
@@ -58,8 +61,10 @@ class Command(BaseCommand):
             if index == total:
                 progress.step(f"{policy}: {total} titles replayed")
 
-        reports = simulate(series, horizon=timedelta(days=horizon_days), progress=report_progress)
+        horizon = timedelta(days=horizon_days)
+        reports, kinds = simulate_by_kind(series, horizon=horizon, progress=report_progress)
         progress.finish()
+        seeds = held_out(horizon=horizon) if generated else []
         if as_json:
             self.stdout.write(
                 json.dumps(
@@ -68,12 +73,28 @@ class Command(BaseCommand):
                         "titles": len(series),
                         "horizon_days": horizon_days,
                         "policies": [r.as_json() for r in reports],
+                        "kinds": [
+                            {
+                                "kind": k.kind,
+                                "ours": k.ours.as_json(),
+                                "best_peer": k.best_peer.as_json(),
+                                "ratio": k.ratio,
+                            }
+                            for k in kinds
+                        ],
+                        "held_out_seeds": [
+                            {"seed": seed, "ratio": ratio, "checks_per_title_day": checks, "kinds_worse": worse}
+                            for seed, ratio, checks, worse in seeds
+                        ],
                     },
                     indent=1,
                 )
             )
             return
         self.stdout.write(self._table(reports, source, len(series), horizon_days))
+        self.stdout.write(self._kinds_table(kinds))
+        if seeds:
+            self.stdout.write(self._held_out_line(seeds))
 
     def _table(self, reports, source, titles, horizon_days):
         lines = [
@@ -94,3 +115,30 @@ class Command(BaseCommand):
             f"{ours.efficiency / best.efficiency:.2f} of the best peer's ({best.policy}, {best.efficiency:.3f})."
         )
         return "\n".join(lines)
+
+    def _kinds_table(self, kinds):
+        lines = [
+            "",
+            "per kind (ratio: ours over the best peer for that kind; a kind with no release in the horizon "
+            "compares checks per title-day):",
+            f"{'kind':<22} {'titles':>6} {'checks/title-day':>16} {'mean h':>8} {'p95 h':>8} {'efficiency':>10} "
+            f"{'best peer':>12} {'its eff.':>9} {'ratio':>6}",
+        ]
+        for k in kinds:
+            held = " (held-out kind)" if k.kind in HELD_OUT_KINDS else ""
+            lines.append(
+                f"{k.kind:<22} {k.ours.titles:>6} {k.ours.checks_per_title_day:>16.3f} {k.ours.mean_latency_h:>8.2f} "
+                f"{k.ours.p95_latency_h:>8.2f} {k.ours.efficiency:>10.3f} {k.best_peer.policy:>12} "
+                f"{k.best_peer.efficiency:>9.3f} {k.ratio:>6.2f}{held}"
+            )
+        return "\n".join(lines)
+
+    def _held_out_line(self, seeds):
+        ratios = ", ".join(f"{seed}: {ratio:.2f}" for seed, ratio, _, _ in seeds)
+        checks = max(checks for _, _, checks, _ in seeds)
+        worse = sorted({kind for *_, kinds_worse in seeds for kind in kinds_worse})
+        return (
+            f"\nheld-out seeds {HELD_OUT_SEEDS[0]}-{HELD_OUT_SEEDS[-1]} (never tuned on), ours over the best peer's "
+            f"efficiency: {ratios}; at most {checks:.3f} checks per title-day; kinds where a peer did better on "
+            f"some seed: {', '.join(worse) or 'none'}."
+        )

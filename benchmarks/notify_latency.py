@@ -17,6 +17,11 @@ in the same run with 100 clients. Each round starts at a random point of the
 relay's poll; the worker's own poll keeps one phase to the relay's for the
 life of a pair of processes, so each mode runs on several fresh services
 (--runs) and the figures pool them. Nothing is asserted; it prints figures.
+
+With --channels each mode also runs with one channel per follower (a json://
+web hook on a loopback stand-in, sent by the worker's tasks): it prints the
+time from the commit to each channel's delivery and to the last one, and the
+browsers' latency beside the same mode without channels, measured in the same run.
 """
 
 import argparse
@@ -26,6 +31,7 @@ import os
 import random
 import resource
 import signal
+import statistics
 import subprocess
 import sys
 import time
@@ -57,19 +63,29 @@ def main():
         help="fresh services per mode: the relay's and the worker's polls keep one phase per run",
     )
     parser.add_argument("--no-baseline", action="store_true", help="skip the 60 s polling baseline (about 2 min)")
+    parser.add_argument(
+        "--channels", action="store_true", help="also run each mode with one channel per follower (a web hook)"
+    )
     parser.add_argument("--child", help=argparse.SUPPRESS)
+    parser.add_argument("--with-channels", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--relay-interval", help=argparse.SUPPRESS)
     args = parser.parse_args()
     counts = [int(c) for c in args.clients.split(",")]
     if args.child:
-        return measure(args.child, counts, args.rounds, args.relay_interval)
+        return measure(args.child, counts, args.rounds, args.relay_interval, args.with_channels)
 
-    runs = [(mode, counts, None, args.rounds) for mode in args.modes.split(",") for _ in range(args.runs)]
+    variants = (False, True) if args.channels else (False,)
+    runs = [
+        (mode, counts, None, args.rounds, channels)
+        for mode in args.modes.split(",")
+        for _ in range(args.runs)
+        for channels in variants
+    ]
     if not args.no_baseline:
-        runs.append(("embedded", [min(counts)], "60", 4))
-    samples = {}  # (label, clients) -> {"latencies": [...], "missing": n}
-    for mode, mode_counts, interval, rounds in runs:
-        label = f"{mode}, the seed's 60 s poll" if interval else mode
+        runs.append(("embedded", [min(counts)], "60", 4, False))
+    samples = {}  # (label, clients) -> {"latencies": [...], "missing": n, "channels": [...], "last": [...]}
+    for mode, mode_counts, interval, rounds, channels in runs:
+        label = f"{mode}, the seed's 60 s poll" if interval else f"{mode} + a channel each" if channels else mode
         print(f"\n== {label}", flush=True)
         env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
         env.update({k: v for k, v in MODES[mode].items() if v})
@@ -85,13 +101,19 @@ def main():
         ]
         if interval:
             command += ["--relay-interval", interval]
+        if channels:
+            command += ["--with-channels"]
         child = subprocess.run(command, env=env, stdout=subprocess.PIPE, text=True)
         for line in child.stdout.splitlines():
             if line.startswith("RESULT "):
                 result = json.loads(line[7:])
-                entry = samples.setdefault((label, result["clients"]), {"latencies": [], "missing": 0})
+                entry = samples.setdefault(
+                    (label, result["clients"]), {"latencies": [], "missing": 0, "channels": [], "last": []}
+                )
                 entry["latencies"] += result["latencies"]
                 entry["missing"] += result["missing"]
+                entry["channels"] += result.get("channels", [])
+                entry["last"] += result.get("last", [])
             else:
                 print(line)
         if child.returncode:
@@ -106,6 +128,8 @@ def main():
                 "p50": percentile(entry["latencies"], 0.50) * 1000,
                 "p99": percentile(entry["latencies"], 0.99) * 1000,
                 "max": max(entry["latencies"]) * 1000,
+                "channels": entry["channels"],
+                "last": entry["last"],
             }
             for (label, clients), entry in samples.items()
         ]
@@ -119,6 +143,23 @@ def report(results):
             f"{r['label']:<28} {r['clients']:>7} {r['samples']:>8} {r['missing']:>8} "
             f"{r['p50']:>9.0f} {r['p99']:>9.0f} {r['max']:>9.0f}"
         )
+    for r in results:
+        if r["channels"]:
+            print(
+                f"{r['label']} at {r['clients']} clients: commit to a channel's delivery p50 "
+                f"{percentile(r['channels'], 0.5):.1f} s, p99 {percentile(r['channels'], 0.99):.1f} s; to the last "
+                f"of {r['clients']} channels {statistics.fmean(r['last']):.1f} s on average "
+                f"over {len(r['last'])} rounds"
+            )
+            plain = next(
+                (p for p in results if p["label"] == r["label"].split(" + ")[0] and p["clients"] == r["clients"]), None
+            )
+            if plain:
+                print(
+                    f"  browsers meanwhile: p50 {r['p50']:.0f} ms, p99 {r['p99']:.0f} ms; without channels "
+                    f"{plain['p50']:.0f} ms and {plain['p99']:.0f} ms (ratio {r['p50'] / plain['p50']:.2f} and "
+                    f"{r['p99'] / plain['p99']:.2f})"
+                )
     baseline = next((r for r in results if "60 s" in r["label"]), None)
     if baseline:
         for r in results:
@@ -134,7 +175,7 @@ def percentile(values, fraction):
     return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
 
 
-def measure(mode, counts, rounds, relay_interval):
+def measure(mode, counts, rounds, relay_interval, with_channels=False):
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tests.settings")
     import django
 
@@ -149,18 +190,19 @@ def measure(mode, counts, rounds, relay_interval):
         from django.conf import settings
 
         from tests.standins import BatoStandIn
+        from tests.standins.webhook import WebHookStandIn
 
-        with BatoStandIn() as site:
+        with BatoStandIn() as site, WebHookStandIn() as webhook:
             settings.BATO_SITE_URLS = [site.url]
             site.add_title(TITLE, "Benchmark Title", chapters=3)
-            run_service_and_clients(mode, site, counts, rounds, relay_interval)
+            run_service_and_clients(mode, site, counts, rounds, relay_interval, webhook if with_channels else None)
     finally:
         connection.close()
         connection.creation.destroy_test_db(old_name, verbosity=0)
 
 
-def run_service_and_clients(mode, site, counts, rounds, relay_interval):
-    from notifications.models import Follow
+def run_service_and_clients(mode, site, counts, rounds, relay_interval, webhook):
+    from notifications.models import Channel, Follow
     from scraping.checking.pipeline import import_title
     from tests.processes import (
         ManagedProcess,
@@ -173,7 +215,11 @@ def run_service_and_clients(mode, site, counts, rounds, relay_interval):
     title = import_title(TitleRef("bato", str(TITLE))).title
     sessions = logged_in_sessions("bench", max(counts))
     port = free_port()
-    extra = {"Q_WORKERS": "1", "LOG_LEVEL": "WARNING"}
+    extra = {"Q_WORKERS": "1", "LOG_LEVEL": "WARNING", "NOTIFY_ALLOW_PRIVATE_TARGETS": "true"}
+    if webhook:
+        Channel.objects.bulk_create(
+            [Channel(user_id=pk, name="hook", url=webhook.channel_url(f"/hook/{pk}")) for pk, _ in sessions]
+        )
     if relay_interval:
         extra["NOTIFICATIONS_RELAY_INTERVAL"] = relay_interval
     log = Path(os.environ.get("TMPDIR", "/tmp")) / f"batoshelf-bench-{mode}-{os.getpid()}.log"
@@ -185,9 +231,16 @@ def run_service_and_clients(mode, site, counts, rounds, relay_interval):
             Follow.objects.bulk_create(
                 [Follow(user_id=pk, title=title) for pk, _ in sessions[:count]], ignore_conflicts=True
             )
-            latencies, missing = asyncio.run(
+            latencies, missing, channel_latencies, last = asyncio.run(
                 clients_round_trip(
-                    port, [key for _, key in sessions[:count]], site, title, chapter, rounds, float(relay_interval or 1)
+                    port,
+                    [key for _, key in sessions[:count]],
+                    site,
+                    title,
+                    chapter,
+                    rounds,
+                    float(relay_interval or 1),
+                    webhook,
                 )
             )
             chapter += rounds
@@ -196,7 +249,12 @@ def run_service_and_clients(mode, site, counts, rounds, relay_interval):
                 f"p99 {percentile(latencies, 0.99) * 1000:.0f} ms, {missing} missing",
                 flush=True,
             )
-            print("RESULT " + json.dumps({"clients": count, "missing": missing, "latencies": latencies}), flush=True)
+            if webhook:
+                print(
+                    f"  {count} channels: the last delivery {statistics.fmean(last):.1f} s after the commit", flush=True
+                )
+            result = {"clients": count, "missing": missing, "latencies": latencies, "channels": channel_latencies}
+            print("RESULT " + json.dumps({**result, "last": last}), flush=True)
     finally:
         code = service.stop(signal.SIGINT)
         if code:
@@ -204,7 +262,7 @@ def run_service_and_clients(mode, site, counts, rounds, relay_interval):
         log.unlink(missing_ok=True)
 
 
-async def clients_round_trip(port, session_keys, site, title, first_chapter, rounds, poll_seconds):
+async def clients_round_trip(port, session_keys, site, title, first_chapter, rounds, poll_seconds, webhook=None):
     """Connect every client, then per round add a chapter, queue a check and time its arrival everywhere.
 
     Each round starts at a random point of the relay's poll, as a real release would.
@@ -270,7 +328,8 @@ async def clients_round_trip(port, session_keys, site, title, first_chapter, rou
             time.sleep(0.05)
         raise RuntimeError("the worker did not check the title")
 
-    latencies, missing = [], 0
+    latencies, missing, channel_latencies, last = [], 0, [], []
+    wall_offset = time.time() - time.monotonic()  # the web hook stand-in stamps with the monotonic clock
     for number in range(first_chapter + 1, first_chapter + rounds + 1):
         name = f"Chapter {number}"
         await asyncio.sleep(random.uniform(0, poll_seconds))
@@ -281,9 +340,17 @@ async def clients_round_trip(port, session_keys, site, title, first_chapter, rou
         arrivals = received.get(name, [])
         missing += len(session_keys) - len(arrivals)
         latencies.extend(at - committed_at for at in arrivals)
+        if webhook:
+            delivered = []
+            while len(delivered) < len(session_keys) and time.monotonic() < deadline + ROUND_TIMEOUT:
+                delivered = [r.at + wall_offset for r in webhook.api_requests() if name in json.dumps(r.body)]
+                await asyncio.sleep(0.2)
+            channel_latencies.extend(at - committed_at for at in delivered)
+            if delivered:
+                last.append(max(delivered) - committed_at)
     stop.set()
     await asyncio.gather(*tasks, return_exceptions=True)
-    return latencies, missing
+    return latencies, missing, channel_latencies, last
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 from batoshelf.env import (
     database_from_url,
+    email_from_url,
     env_bool,
     env_float,
     env_int,
@@ -256,6 +257,29 @@ BATO_REQUESTED_CHECK_COOLDOWN = env_int("BATO_REQUESTED_CHECK_COOLDOWN", 300, mi
 # yet (the embedded mode's only path; a safety net behind the worker's own
 # publish with Redis) every this many seconds.
 NOTIFICATIONS_RELAY_INTERVAL = env_float("NOTIFICATIONS_RELAY_INTERVAL", 5.0 if REDIS_URL else 1.0, minimum=0.1)
+# Mail (password resets, the daily digest): EMAIL_URL, else Django's own EMAIL_HOST,
+# EMAIL_PORT, EMAIL_HOST_USER, EMAIL_HOST_PASSWORD, EMAIL_USE_TLS/SSL; with neither,
+# mail is printed to the log (the embedded default has no mail server).
+if env_str("EMAIL_URL"):
+    globals().update(email_from_url(env_str("EMAIL_URL")))
+elif env_str("EMAIL_HOST"):
+    EMAIL_HOST = env_str("EMAIL_HOST")
+    EMAIL_PORT = env_int("EMAIL_PORT", 25, minimum=1, maximum=65535)
+    EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
+    EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
+    EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+    EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)
+else:
+    EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+EMAIL_TIMEOUT = 20
+# Where readers reach this instance: the links in mail that no request is behind (the digest).
+BATOSHELF_SITE_URL = env_urls("BATOSHELF_SITE_URL", ["http://127.0.0.1:8000"], schemes=("https", "http"))[0]
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "batoshelf <batoshelf@localhost>")
+
+# Channels (Apprise URLs) may not reach this machine or a private network (a web hook
+# at 127.0.0.1, a cloud's metadata address) unless this is set: a self-hoster's own
+# ntfy at home needs it.
+NOTIFY_ALLOW_PRIVATE_TARGETS = env_bool("NOTIFY_ALLOW_PRIVATE_TARGETS", False)
 
 # django-q2. A check takes one request plus its wait for a turn at its source, far
 # below the timeout; retry must exceed timeout or the ORM broker hands a running

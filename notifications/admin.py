@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from notifications.models import Follow, Notification
+from notifications.models import Channel, ChannelDelivery, Follow, Notification
 
 
 @admin.register(Follow)
@@ -31,3 +31,24 @@ class NotificationAdmin(admin.ModelAdmin):
     date_hierarchy = "created_at"
     list_select_related = ("user", "title")
     raw_id_fields = ("user", "title", "chapter")
+
+
+@admin.register(Channel)
+class ChannelAdmin(admin.ModelAdmin):
+    """Staff see which channels a reader has and how they fare, never their URLs' secrets."""
+
+    list_display = ("name", "user", "service", "masked_url", "enabled", "failures_in_a_row", "last_error")
+    list_filter = ("enabled",)
+    search_fields = ("user__username", "name")
+    list_select_related = ("user",)
+    raw_id_fields = ("user",)
+    exclude = ("url",)
+    readonly_fields = ("masked_url",)
+
+
+@admin.register(ChannelDelivery)
+class ChannelDeliveryAdmin(admin.ModelAdmin):
+    list_display = ("notification", "channel", "attempts", "next_attempt_at", "sent_at", "error")
+    list_filter = ("sent_at",)
+    list_select_related = ("notification", "channel")
+    raw_id_fields = ("notification", "channel")

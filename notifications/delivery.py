@@ -37,7 +37,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from notifications import messages
+from notifications import channels, messages
 from notifications.messages import NEW_NOTIFICATIONS, user_group
 from notifications.models import Notification
 
@@ -135,7 +135,9 @@ def publish(notification_ids):
 
 
 def publish_on_commit(notifications):
-    """Push after the current transaction commits, when a shared channel layer makes that reach browsers."""
+    """Give new notifications to their readers' channels, and push them to browsers after the current
+    transaction commits when a shared channel layer makes that reach them (else the relay does)."""
+    channels.queue(notifications)
     if notifications and settings.REDIS_URL:
         ids = [n.pk for n in notifications]
         transaction.on_commit(lambda: publish(ids))

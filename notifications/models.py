@@ -1,4 +1,8 @@
+import secrets
+
+import apprise
 from django.conf import settings
+from django.core.validators import MaxValueValidator
 from django.db import models
 from django.db.models import Count, Max, Q
 from django.utils import timezone
@@ -111,6 +115,16 @@ class NotificationQuerySet(models.QuerySet):
         staff = get_user_model().objects.filter(is_staff=True, is_active=True).values_list("pk", flat=True)
         return self._tell(staff, title, Notification.Kind.ALERT, Notification.Importance.HIGH, message, now)
 
+    def create_for_disabled_channel(self, channel, failures, problem, now):
+        """Tell a reader that one of their channels failed `failures` times in a row and is off now."""
+        message = (
+            f"Your channel {channel.name!r} failed {failures} times in a row ({problem}), so it is switched off. "
+            "Fix it on your settings page and switch it on again."
+        )
+        return self._tell(
+            [channel.user_id], None, Notification.Kind.CHANNEL_DISABLED, Notification.Importance.HIGH, message, now
+        )
+
     def _tell(self, user_ids, title, kind, importance, message, now):
         """One notification of the same message to each of these users."""
         return self.bulk_create(
@@ -171,6 +185,7 @@ class Notification(models.Model):
         ALERT = "alert", "alert for staff"
         TITLE_PAUSED = "title_paused", "title no longer checked"
         TITLE_MOVED = "title_moved", "title moved to another source"
+        CHANNEL_DISABLED = "channel_disabled", "channel disabled"
 
     class Importance(models.IntegerChoices):
         LOW = 1, "low"
@@ -243,3 +258,158 @@ class Notification(models.Model):
             "is_read": self.is_read,
             "created_at": self.created_at.isoformat(),
         }
+
+
+def default_channel_kinds():
+    return [
+        Notification.Kind.NEW_CHAPTER,
+        Notification.Kind.BATCH,
+        Notification.Kind.STATUS_CHANGE,
+        Notification.Kind.TITLE_PAUSED,
+        Notification.Kind.TITLE_MOVED,
+        Notification.Kind.CHANNEL_DISABLED,
+    ]
+
+
+class Channel(models.Model):
+    """A place outside batoshelf where a reader's notifications go: an Apprise URL (see notifications.channels)."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="channels")
+    name = models.CharField(max_length=80)
+    url = models.TextField(help_text="An Apprise URL. It often holds a token: it is shown masked, never in full.")
+    kinds = models.JSONField(default=default_channel_kinds, help_text="Which kinds of notification go out here.")
+    min_importance = models.PositiveSmallIntegerField(
+        choices=Notification.Importance.choices, default=Notification.Importance.LOW
+    )
+    enabled = models.BooleanField(default=True)
+    failures_in_a_row = models.PositiveIntegerField(default=0)
+    last_error = models.CharField(max_length=300, blank=True)
+    disabled_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [models.UniqueConstraint(fields=["user", "name"], name="one_channel_name_per_user")]
+
+    def __str__(self):
+        return f"{self.name} ({self.service})"
+
+    @property
+    def service(self):
+        """The URL's scheme: says which service without saying any secret."""
+        return self.url.split("://", 1)[0].lower()[:20] if "://" in self.url else "?"
+
+    @property
+    def masked_url(self):
+        """The URL as it may be shown: Apprise's privacy mode hides its tokens and passwords."""
+        plugin = apprise.Apprise.instantiate(self.url, suppress_exceptions=True)
+        return plugin.url(privacy=True) if plugin else "(not a URL Apprise knows)"
+
+    def to_dict(self):
+        """The channel as the JSON API gives it: never its URL in full."""
+        return {
+            "id": self.pk,
+            "name": self.name,
+            "service": self.service,
+            "url": self.masked_url,
+            "kinds": self.kinds,
+            "min_importance": self.min_importance,
+            "enabled": self.enabled,
+            "failures_in_a_row": self.failures_in_a_row,
+            "last_error": self.last_error,
+            "disabled_at": self.disabled_at.isoformat() if self.disabled_at else None,
+        }
+
+    def wants(self, notification):
+        if notification.kind == Notification.Kind.ALERT and not self.user.is_staff:
+            return False
+        return notification.kind in self.kinds and notification.importance >= self.min_importance
+
+
+class ChannelDeliveryQuerySet(models.QuerySet):
+    def due(self, now):
+        """Not yet sent, not waiting for a retry, and not claimed by a live task."""
+        return self.filter(sent_at__isnull=True, next_attempt_at__lte=now).filter(
+            Q(claim_token="") | Q(claimed_until__lt=now)
+        )
+
+
+class ChannelDelivery(models.Model):
+    """One notification for one channel: the outbox row that makes it go there once."""
+
+    channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="deliveries")
+    notification = models.ForeignKey(Notification, on_delete=models.CASCADE, related_name="channel_deliveries")
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(default=timezone.now)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    claim_token = models.CharField(max_length=32, blank=True)
+    claimed_until = models.DateTimeField(null=True, blank=True)
+    error = models.CharField(max_length=300, blank=True)
+
+    objects = ChannelDeliveryQuerySet.as_manager()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["channel", "notification"], name="one_delivery_per_channel_and_notification"
+            )
+        ]
+        indexes = [models.Index(fields=["sent_at", "next_attempt_at"])]
+
+
+def new_feed_token():
+    return secrets.token_urlsafe(24)
+
+
+class Reader(models.Model):
+    """What a reader keeps beside their account: their feed's secret, time zone and daily digest."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="reader")
+    feed_token = models.CharField(max_length=64, unique=True, default=new_feed_token)
+    time_zone = models.CharField(max_length=64, default="UTC")
+    digest = models.BooleanField("daily digest by mail", default=False)
+    digest_hour = models.PositiveSmallIntegerField(
+        default=8, validators=[MaxValueValidator(23)], help_text="The hour of the day it comes, in your time zone."
+    )
+    last_digest_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self):
+        return f"reader {self.user_id}"
+
+    @classmethod
+    def of(cls, user):
+        return cls.objects.get_or_create(user=user)[0]
+
+
+def new_invite_token():
+    return secrets.token_urlsafe(24)
+
+
+class InviteQuerySet(models.QuerySet):
+    def usable(self, now):
+        return self.filter(used_at__isnull=True, expires_at__gt=now)
+
+
+class Invite(models.Model):
+    """A link staff give someone to sign up with: used once, until it expires."""
+
+    token = models.CharField(max_length=64, unique=True, default=new_invite_token)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="invites_made"
+    )
+    staff = models.BooleanField(default=False, help_text="The new account is staff.")
+    note = models.CharField(max_length=200, blank=True, help_text="Who it is for, for your own memory.")
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+    used_by = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="invited_by"
+    )
+
+    objects = InviteQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"invite {self.pk} ({self.note or 'no note'})"

@@ -116,11 +116,13 @@ def test_a_new_chapter_appears_live_and_is_marked_read(browser, service, standin
         )
         assert "Solo Stationer" in toast.text
         assert badge().is_displayed() and badge().text == "1"
+        assert browser.title.startswith("(1) ")  # the tab says it too
         row = browser.find_element(By.CSS_SELECTOR, "li.notification.unread")
         assert "Chapter 4 of Solo Stationer" in row.text
 
         row.find_element(By.CSS_SELECTOR, "button.mark-read").click()
         wait.until(lambda d: not badge().is_displayed())
+        assert not browser.title.startswith("(")
         assert Notification.objects.get(user=reader).is_read
 
         browser.refresh()

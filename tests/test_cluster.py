@@ -131,3 +131,27 @@ def test_productions_gunicorn_serves_the_pages_and_static_files(tmp_path):
     finally:
         server.send_signal(signal.SIGTERM)
         assert server.wait(timeout=30) == 0, (tmp_path / "gunicorn.log").read_text()
+
+
+def test_the_running_cluster_sends_a_new_chapter_to_a_readers_channel_once(standin, reader, tmp_path):
+    from notifications.models import Channel, ChannelDelivery
+    from tests.standins.webhook import WebHookStandIn
+
+    standin.add_title("102497", chapters=5)
+    title = import_title(bato("102497"), user=reader).title
+    get_broker().purge_queue()
+    with WebHookStandIn() as webhook:
+        Channel.objects.create(user=reader, name="hook", url=webhook.channel_url())
+        cluster = ManagedProcess(tmp_path / "worker.log", "worker", Q_WORKERS="2", NOTIFY_ALLOW_PRIVATE_TARGETS="true")
+        try:
+            standin.add_chapters("102497", 1)
+            async_task(check_title_task, title.pk)
+            wait_for(lambda: webhook.posts(), 90, "the chapter to reach the web hook")
+            wait_for(
+                lambda: ChannelDelivery.objects.filter(sent_at__isnull=False).exists(), 10, "the delivery's record"
+            )
+        finally:
+            code = cluster.stop()
+        [post] = webhook.posts()
+    assert "Chapter 6" in post["message"]
+    assert code == 0, cluster.output()

@@ -23,6 +23,7 @@ from django.utils import timezone
 from django_q.models import Schedule
 
 from batoshelf.logs import PERFORMANCE_LOGGER
+from notifications import channels, digest
 from notifications.delivery import publish_on_commit
 from notifications.models import Notification
 from scraping.checking.tasks import dispatch_due_checks
@@ -191,10 +192,32 @@ def heartbeat(options, now):
     return outcome
 
 
+def deliver_to_channels(options, now):
+    """Send what readers' channels have due: the retries of deliveries that failed (new ones go at once)."""
+    outcome = JobOutcome()
+    outcome.updated = channels.deliver_due(now)
+    if outcome.updated:
+        outcome.say(f"sent {outcome.updated} notification(s) to channels", sent=outcome.updated)
+    return outcome
+
+
+def send_digests(options, now):
+    """Mail each reader who asked for a daily digest theirs, at their hour in their time zone."""
+    outcome = JobOutcome()
+    outcome.updated, quiet = digest.send_due(now)
+    outcome.checked = outcome.updated + quiet
+    if outcome.checked:
+        outcome.say(f"mailed {outcome.updated} digest(s); {quiet} reader(s) had nothing new", mailed=outcome.updated)
+    return outcome
+
+
 REGISTRY = {
     job.name: job
     for job in (
         JobType("heartbeat", "Cluster heartbeat", heartbeat, default_interval=1),
+        JobType(
+            "deliver_to_channels", "Retry deliveries to readers' channels", deliver_to_channels, default_interval=1
+        ),
         JobType("dispatch_due_checks", "Dispatch due checks", dispatch, default_interval=1),
         JobType(
             "roll_up_statistics",

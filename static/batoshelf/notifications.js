@@ -19,11 +19,23 @@
 
   document.querySelectorAll("[data-notification-id]").forEach((el) => seen.add(Number(el.dataset.notificationId)));
 
+  const plainTitle = document.title;
+
   function setBadge(count) {
+    // The tab shows the unread count too, as "(3) Shelf · batoshelf".
+    document.title = count > 0 ? `(${count}) ${plainTitle}` : plainTitle;
     if (!badge) return;
     badge.dataset.count = String(count);
     badge.textContent = String(count);
     badge.hidden = count === 0;
+  }
+
+  // A system notification for a push that arrives while this tab is hidden, once the reader allowed it
+  // (asked on their click on the settings page, never on load).
+  function desktopAlert(n) {
+    if (!document.hidden || !("Notification" in window) || window.Notification.permission !== "granted") return;
+    const alert = new window.Notification(n.title_name || "batoshelf", { body: n.message, tag: `batoshelf-${n.id}` });
+    alert.onclick = () => { window.focus(); alert.close(); };
   }
 
   function setLive(state) {
@@ -158,6 +170,7 @@
     } else if (data.type === "notification") {
       receive(data.notification, { announce: true });
       setBadge(data.unread_count);
+      desktopAlert(data.notification);
     } else if (data.type === "read") {
       showRead(data.ids);
       setBadge(data.unread_count);
@@ -268,6 +281,22 @@
       button.disabled = false;
     }
   });
+
+  // The settings page's button asks for permission: a click, never a page load, may ask.
+  const alertsButton = document.getElementById("desktop-alerts");
+  const alertsState = document.getElementById("desktop-alerts-state");
+  function showAlertsState() {
+    if (!alertsState) return;
+    if (!("Notification" in window)) alertsState.textContent = "This browser cannot show them.";
+    else alertsState.textContent = { granted: "Allowed.", denied: "Blocked in this browser's settings.", default: "" }[window.Notification.permission] || "";
+  }
+  if (alertsButton) {
+    showAlertsState();
+    alertsButton.addEventListener("click", async () => {
+      if ("Notification" in window) await window.Notification.requestPermission();
+      showAlertsState();
+    });
+  }
 
   // A laptop waking up: reconnect now rather than after the backoff.
   window.addEventListener("online", () => { if (!socket) connect(); });

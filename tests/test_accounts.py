@@ -1,0 +1,203 @@
+"""Readers without the admin: invites and sign-up, their own settings, password mail, the daily digest,
+and deleting an account. Mail goes through a real SMTP server on loopback."""
+
+import email
+import re
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from aiosmtpd.controller import Controller
+from django.contrib.auth import get_user_model
+from django.test import Client
+from django.utils import timezone
+
+from notifications import digest
+from notifications.models import Channel, Follow, Invite, Notification, Reader
+from scraping.checking.pipeline import check_title, import_title
+from scraping.models import Title
+from tests.conftest import bato
+from tests.processes import free_port
+
+pytestmark = pytest.mark.django_db
+
+
+class Inbox:
+    """What the SMTP server on loopback received, as parsed messages."""
+
+    def __init__(self):
+        self.messages = []
+
+    async def handle_DATA(self, server, session, envelope):
+        self.messages.append(email.message_from_bytes(envelope.content))
+        return "250 OK"
+
+
+@pytest.fixture
+def smtp(settings):
+    inbox = Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", controller.port
+    settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
+    settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
+    yield inbox
+    controller.stop()
+
+
+def text_of(message, subtype="plain"):
+    for part in message.walk():
+        if part.get_content_type() == f"text/{subtype}":
+            return part.get_payload(decode=True).decode().replace("\r\n", "\n")
+    return ""
+
+
+def make_invite(staff_user, **fields):
+    return Invite.objects.create(created_by=staff_user, expires_at=timezone.now() + timedelta(days=7), **fields)
+
+
+def test_staff_invite_someone_who_signs_up_without_the_admin(admin_client, admin_user, client):
+    made = admin_client.post("/invites/", {"note": "Ana", "days": 7})
+    assert made.status_code == 302
+    page = admin_client.get("/invites/").content.decode()
+    [link] = re.findall(r"http://testserver/signup/[\w-]+/", page)
+    assert client.get(link).status_code == 200
+    signed_up = client.post(
+        link,
+        {
+            "username": "ana",
+            "email": "ana@example.org",
+            "password1": "a long pass phrase 42",
+            "password2": "a long pass phrase 42",
+            "time_zone": "Europe/Lisbon",
+        },
+    )
+    assert signed_up.status_code == 302 and signed_up["Location"] == "/shelf/"
+    ana = get_user_model().objects.get(username="ana")
+    assert not ana.is_staff and ana.reader.time_zone == "Europe/Lisbon"
+    assert client.get("/shelf/").status_code == 200  # logged in
+    # The link works once.
+    again = Client().get(link)
+    assert again.status_code == 404 and b"used, revoked or expired" in again.content
+    assert Invite.objects.get().used_by == ana
+
+
+def test_an_expired_revoked_or_made_up_invite_signs_no_one_up(admin_user, admin_client, client):
+    expired = Invite.objects.create(created_by=admin_user, expires_at=timezone.now() - timedelta(seconds=1))
+    revoked = make_invite(admin_user)
+    admin_client.post(f"/invites/{revoked.pk}/revoke")
+    for token in (expired.token, revoked.token, "made-up"):
+        answer = client.post(
+            f"/signup/{token}/", {"username": "x", "password1": "a long pass 42!", "password2": "a long pass 42!"}
+        )
+        assert answer.status_code == 404
+    assert not get_user_model().objects.filter(username="x").exists()
+
+
+def test_a_staff_invite_makes_staff_and_only_staff_make_invites(admin_user, as_reader, client):
+    invite = make_invite(admin_user, staff=True)
+    client.post(
+        f"/signup/{invite.token}/",
+        {"username": "new-staff", "password1": "a long pass 42!", "password2": "a long pass 42!", "time_zone": "UTC"},
+    )
+    assert get_user_model().objects.get(username="new-staff").is_staff
+    assert as_reader.get("/invites/").status_code == 302  # to the admin's login, not a page
+    assert as_reader.post("/invites/", {"note": "x", "days": 7}).status_code == 302
+    assert Invite.objects.count() == 1
+
+
+def test_a_reader_sets_mail_time_zone_and_digest(as_reader, reader):
+    refused = as_reader.post(
+        "/settings/", {"form": "account", "email": "", "time_zone": "UTC", "digest": "on", "digest_hour": 8}
+    )
+    assert refused.status_code == 400 and b"give an address" in refused.content
+    bad_zone = as_reader.post(
+        "/settings/", {"form": "account", "email": "r@example.org", "time_zone": "Mars/Olympus", "digest_hour": 8}
+    )
+    assert bad_zone.status_code == 400
+    saved = as_reader.post(
+        "/settings/",
+        {"form": "account", "email": "r@example.org", "time_zone": "Asia/Tokyo", "digest": "on", "digest_hour": 7},
+    )
+    assert saved.status_code == 302
+    reader.refresh_from_db()
+    assert reader.email == "r@example.org"
+    assert (reader.reader.time_zone, reader.reader.digest, reader.reader.digest_hour) == ("Asia/Tokyo", True, 7)
+    assert b"Your next digest comes" in as_reader.get("/settings/").content
+
+
+def test_a_new_password_by_mail(reader, client, smtp):
+    reader.email = "reader@example.org"
+    reader.save()
+    assert client.post("/accounts/password_reset/", {"email": "reader@example.org"}).status_code == 302
+    [mail] = smtp.messages
+    assert mail["To"] == "reader@example.org"
+    link = re.search(r"http://testserver(/accounts/reset/\S+/)", text_of(mail)).group(1)
+    form_page = client.get(link, follow=True)
+    set_url = form_page.redirect_chain[-1][0] if form_page.redirect_chain else link
+    done = client.post(set_url, {"new_password1": "another long phrase 7", "new_password2": "another long phrase 7"})
+    assert done.status_code == 302
+    assert client.login(username="reader", password="another long phrase 7")
+    # An address nobody has gets the same answer and no mail.
+    client.post("/accounts/password_reset/", {"email": "nobody@example.org"})
+    assert len(smtp.messages) == 1
+
+
+def test_a_reader_changes_their_password(as_reader, reader):
+    changed = as_reader.post(
+        "/accounts/password_change/",
+        {
+            "old_password": "reader-pass-123",
+            "new_password1": "a new long phrase 9",
+            "new_password2": "a new long phrase 9",
+        },
+    )
+    assert changed.status_code == 302
+    reader.refresh_from_db()
+    assert reader.check_password("a new long phrase 9")
+
+
+@pytest.fixture
+def followed(standin, reader):
+    standin.add_title("110100", "Solo Stationer", chapters=3)
+    standin.add_title("110200", "Other Title", chapters=3)
+    first = import_title(bato("110100"), user=reader).title
+    second = import_title(bato("110200"), user=reader).title
+    return first, second
+
+
+def test_the_daily_digest_mails_whats_unread_once_at_the_readers_hour(standin, followed, reader, smtp):
+    reader.email = "reader@example.org"
+    reader.save()
+    Reader.objects.create(user=reader, time_zone="Asia/Tokyo", digest=True, digest_hour=7)
+    first, second = followed
+    standin.add_chapters("110100", 2)
+    standin.add_chapters("110200", 1)
+    for title in (first, second):
+        check_title(Title.objects.get(pk=title.pk))
+    Notification.objects.filter(message__startswith="Chapter 4 of Other").update(is_read=True)
+    now = timezone.now()
+    tokyo_6am = datetime.combine((now + timedelta(days=1)).date(), datetime.min.time(), UTC) - timedelta(hours=3)
+    assert digest.send_due(tokyo_6am) == (0, 0)  # 06:00 in Tokyo: not yet
+    assert digest.send_due(tokyo_6am + timedelta(hours=1)) == (1, 0)
+    [mail] = smtp.messages
+    assert mail["Subject"] == "batoshelf: 2 new notifications" and mail["To"] == "reader@example.org"
+    text = text_of(mail)
+    assert "Solo Stationer\n  - Chapter 5 of Solo Stationer" in text and "Other Title" not in text
+    assert text.index("Chapter 5") < text.index("Chapter 4")
+    assert "<h3" in text_of(mail, "html") and "Chapter 4 of Solo Stationer" in text_of(mail, "html")
+    # Once a day: later that day nothing more; the next day, nothing new means no mail.
+    assert digest.send_due(tokyo_6am + timedelta(hours=5)) == (0, 0)
+    assert digest.send_due(tokyo_6am + timedelta(days=1, hours=1)) == (0, 1)
+    assert len(smtp.messages) == 1
+
+
+def test_deleting_an_account_takes_everything_of_it(standin, followed, reader, as_reader):
+    Channel.objects.create(user=reader, name="hook", url="json://example.org/hook")
+    kept = as_reader.post("/settings/delete-account", {"password": "wrong"})
+    assert kept.status_code == 302 and get_user_model().objects.filter(pk=reader.pk).exists()
+    gone = as_reader.post("/settings/delete-account", {"password": "reader-pass-123"})
+    assert gone.status_code == 302 and gone["Location"] == "/accounts/login/"
+    assert not get_user_model().objects.filter(pk=reader.pk).exists()
+    assert not Follow.objects.exists() and not Channel.objects.exists() and not Reader.objects.exists()
+    assert as_reader.get("/shelf/").status_code == 302  # logged out

@@ -1,0 +1,238 @@
+"""A reader's channels (Apprise URLs) and private feed: settings page, JSON API, delivery once, failures."""
+
+import logging
+from datetime import timedelta
+
+import feedparser
+import pytest
+from django.utils import timezone
+
+from notifications import channels
+from notifications.channels import ChannelRefused, check_target
+from notifications.models import Channel, ChannelDelivery, Notification, Reader
+from scraping.checking.jobs import run_job
+from scraping.checking.pipeline import check_title, import_title
+from scraping.models import Title
+from tests.conftest import bato
+from tests.standins.webhook import WebHookStandIn
+
+pytestmark = pytest.mark.django_db
+
+SECRET = "s3cret-t0ken-9f8e7d"
+
+
+@pytest.fixture
+def webhook(settings):
+    """A web hook on loopback; private targets allowed, as a self-hoster's own would need."""
+    settings.NOTIFY_ALLOW_PRIVATE_TARGETS = True
+    with WebHookStandIn() as server:
+        yield server
+
+
+def hook_url(webhook, path="/hook"):
+    """A json:// URL with a password in it, as channel URLs often carry."""
+    return webhook.channel_url(path).replace("json://", f"json://reader:{SECRET}@", 1)
+
+
+@pytest.fixture
+def followed(standin, reader):
+    standin.add_title("110100", "Solo Stationer", chapters=3)
+    return import_title(bato("110100"), user=reader).title
+
+
+def run_on_commit(callbacks):
+    for callback in callbacks:
+        callback()
+
+
+def test_a_new_chapter_reaches_each_channel_once(
+    standin, followed, reader, webhook, django_capture_on_commit_callbacks
+):
+    channel = Channel.objects.create(user=reader, name="hook", url=hook_url(webhook))
+    standin.add_chapters("110100", 1)
+    with django_capture_on_commit_callbacks() as callbacks:
+        check_title(Title.objects.get(pk=followed.pk))
+    assert webhook.posts() == []  # the check only queues: a slow channel cannot hold it up
+    assert len(callbacks) >= 1
+    assert channels.deliver(channel.pk) == 1
+    [post] = webhook.posts()
+    assert post["title"] == "batoshelf: Solo Stationer"
+    assert "Chapter 4 of Solo Stationer" in post["message"]
+    # A retry, the minute job and the same check again send nothing more.
+    assert channels.deliver(channel.pk) == 0
+    assert channels.deliver_due(timezone.now() + timedelta(hours=1)) == 0
+    check_title(Title.objects.get(pk=followed.pk))
+    channels.deliver_due(timezone.now() + timedelta(hours=1))
+    assert len(webhook.posts()) == 1
+    assert ChannelDelivery.objects.get().sent_at is not None
+
+
+def test_a_channel_gets_only_the_kinds_and_importance_it_asked_for(standin, followed, reader, webhook):
+    quiet = Channel.objects.create(
+        user=reader, name="status only", url=hook_url(webhook, "/status"), kinds=["status_change"]
+    )
+    high = Channel.objects.create(
+        user=reader, name="high", url=hook_url(webhook, "/high"), min_importance=Notification.Importance.HIGH
+    )
+    standin.add_chapters("110100", 1)
+    check_title(Title.objects.get(pk=followed.pk))
+    assert set(ChannelDelivery.objects.values_list("channel_id", flat=True)) == {high.pk}
+    assert not ChannelDelivery.objects.filter(channel=quiet).exists()
+
+
+def test_a_failing_channel_backs_off_then_is_switched_off_and_the_reader_told(
+    standin, followed, reader, webhook, caplog
+):
+    failing = Channel.objects.create(user=reader, name="broken", url=hook_url(webhook, "/broken"))
+    standin.add_chapters("110100", 1)
+    check_title(Title.objects.get(pk=followed.pk))
+    webhook.set_fault("server_error", status=500)
+    now = timezone.now()
+    waits = []
+    with caplog.at_level(logging.WARNING):
+        for _ in range(channels.FAILURES_BEFORE_DISABLED):
+            assert channels.deliver(failing.pk, now) == 0
+            row = ChannelDelivery.objects.get(channel=failing)
+            waits.append(row.next_attempt_at - now)
+            now = row.next_attempt_at
+    assert waits == [timedelta(minutes=m) for m in (1, 2, 4, 8, 16)]
+    failing.refresh_from_db()
+    assert not failing.enabled and failing.failures_in_a_row == 5 and failing.disabled_at
+    [told] = Notification.objects.filter(user=reader, kind=Notification.Kind.CHANNEL_DISABLED)
+    assert "'broken' failed 5 times in a row" in told.message
+    # Its secret never reaches the log.
+    assert "did not accept the message" in caplog.text and SECRET not in caplog.text
+    # Switched off, it gets nothing more; the reader's other channels hear of it.
+    webhook.set_fault(None)
+    other = Channel.objects.create(user=reader, name="working", url=hook_url(webhook, "/working"))
+    channels.queue([told])
+    assert channels.deliver_due(now + timedelta(hours=1)) == 1
+    assert "'broken' failed 5 times" in webhook.posts()[-1]["message"]
+    assert not ChannelDelivery.objects.filter(channel=failing, notification=told).exists()
+    assert ChannelDelivery.objects.get(channel=other, notification=told).sent_at
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "json://127.0.0.1:8080/hook",
+        "jsons://10.1.2.3/hook",
+        "form://192.168.1.10/hook",
+        "xml://169.254.169.254/latest/meta-data",
+        "json://[::1]:9000/hook",
+        "json://localhost/hook",
+        "ntfy://127.0.0.1/topic",
+        "mailto://user:pass@example.org?smtp=127.0.0.1",
+        "mailtos://user:pass@10.0.0.2?from=me@example.org",
+    ],
+)
+def test_channels_may_not_reach_this_machine_or_a_private_network(url, settings):
+    settings.NOTIFY_ALLOW_PRIVATE_TARGETS = False
+    with pytest.raises(ChannelRefused, match="NOTIFY_ALLOW_PRIVATE_TARGETS=true"):
+        check_target(url)
+    settings.NOTIFY_ALLOW_PRIVATE_TARGETS = True
+    assert check_target(url)
+
+
+@pytest.mark.parametrize("url", ["", "not a url", "bogus://x", "http://", "x" * 3000])
+def test_urls_apprise_does_not_know_are_refused_with_a_reason(url):
+    with pytest.raises(ChannelRefused, match="Apprise|Give an Apprise URL"):
+        check_target(url)
+
+
+def test_the_settings_page_adds_tests_switches_and_deletes_a_channel(as_reader, reader, webhook, settings):
+    settings.NOTIFY_ALLOW_PRIVATE_TARGETS = False
+    refused = as_reader.post(
+        "/settings/", {"name": "home", "url": hook_url(webhook), "kinds": ["new_chapter"], "min_importance": 1}
+    )
+    assert refused.status_code == 400 and b"NOTIFY_ALLOW_PRIVATE_TARGETS" in refused.content
+    assert not Channel.objects.exists()
+    settings.NOTIFY_ALLOW_PRIVATE_TARGETS = True
+    added = as_reader.post(
+        "/settings/", {"name": "home", "url": hook_url(webhook), "kinds": ["new_chapter", "batch"], "min_importance": 1}
+    )
+    assert added.status_code == 302
+    channel = Channel.objects.get(user=reader)
+    page = as_reader.get("/settings/")
+    assert b"home" in page.content and SECRET.encode() not in page.content
+    assert as_reader.post(f"/settings/channels/{channel.pk}/test", follow=True).status_code == 200
+    assert webhook.posts()[-1]["title"] == "batoshelf: a test"
+    as_reader.post(f"/settings/channels/{channel.pk}/toggle")
+    assert not Channel.objects.get(pk=channel.pk).enabled
+    as_reader.post(f"/settings/channels/{channel.pk}/delete")
+    assert not Channel.objects.exists()
+
+
+def test_the_api_never_gives_a_channel_url_back_and_keeps_readers_apart(as_reader, as_other, webhook):
+    made = as_reader.post(
+        "/api/me/channels",
+        {"name": "hook", "url": hook_url(webhook), "kinds": ["new_chapter"], "min_importance": 2},
+        content_type="application/json",
+    )
+    assert made.status_code == 201 and SECRET not in made.content.decode()
+    channel_id = made.json()["id"]
+    listed = as_reader.get("/api/me/channels")
+    assert [c["name"] for c in listed.json()["channels"]] == ["hook"] and SECRET not in listed.content.decode()
+    assert as_reader.post(f"/api/me/channels/{channel_id}/test").json()["sent"] is True
+    # Another reader's channel is as missing as one that never was.
+    assert as_other.get("/api/me/channels").json() == {"channels": []}
+    assert as_other.post(f"/api/me/channels/{channel_id}/test").status_code == 404
+    assert as_other.delete(f"/api/me/channels/{channel_id}").status_code == 404
+    assert as_reader.delete(f"/api/me/channels/{channel_id}").status_code == 200
+    assert not Channel.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "body, why",
+    [
+        ({"name": "x", "url": "bogus://nothing"}, "Apprise does not understand"),
+        ({"name": "", "url": "json://example.org/hook"}, "This field is required"),
+        ({"name": "x", "url": "json://example.org/hook", "kinds": "new_chapter"}, "kinds must be a list"),
+        ({"name": "x", "url": "json://example.org/hook", "kinds": ["nope"]}, "not one of the available choices"),
+        ({"name": "x", "url": "json://example.org/hook", "kinds": ["alert"]}, "not one of the available choices"),
+        ({"name": "x", "url": "json://example.org/hook", "min_importance": 9}, "not one of the available choices"),
+        ({"name": ["x"], "url": "json://example.org/hook"}, "must be text"),
+        ({"name": "x", "url": {"deep": [[[]]]}}, "must be text"),
+    ],
+)
+def test_bad_channels_are_a_400_with_the_reason(as_reader, body, why):
+    answer = as_reader.post("/api/me/channels", body, content_type="application/json")
+    assert answer.status_code == 400 and why in answer.content.decode()
+    assert not Channel.objects.exists()
+
+
+def test_the_feed_lists_the_readers_notifications_and_a_new_address_kills_the_old(
+    standin, followed, reader, as_reader, client
+):
+    standin.add_chapters("110100", 2)
+    check_title(Title.objects.get(pk=followed.pk))
+    url = as_reader.get("/api/me/feed").json()["url"]
+    assert url.startswith("http://testserver/feeds/")
+    answer = client.get(url)
+    assert answer.status_code == 200 and answer["Content-Type"].startswith("application/atom+xml")
+    feed = feedparser.parse(answer.content)
+    assert not feed.bozo and feed.feed.title == "batoshelf: your notifications"
+    titles = [entry.title for entry in feed.entries]
+    assert titles == ["Chapter 5 of Solo Stationer", "Chapter 4 of Solo Stationer"]
+    assert all(entry.link.startswith(standin.url) for entry in feed.entries)
+    as_reader.post("/settings/feed/regenerate")
+    assert client.get(url).status_code == 404
+    assert client.get(as_reader.get("/api/me/feed").json()["url"]).status_code == 200
+    assert client.get("/feeds/not-a-token/").status_code == 404
+    assert Reader.objects.count() == 1
+
+
+def test_the_admin_lists_channels_without_their_secrets(admin_client, reader, webhook):
+    Channel.objects.create(user=reader, name="hook", url=hook_url(webhook))
+    listing = admin_client.get("/admin/notifications/channel/")
+    assert listing.status_code == 200 and b"hook" in listing.content and SECRET.encode() not in listing.content
+    change = admin_client.get(f"/admin/notifications/channel/{Channel.objects.get().pk}/change/")
+    assert change.status_code == 200 and SECRET.encode() not in change.content
+
+
+def test_the_minute_job_sends_what_is_due(standin, followed, reader, webhook):
+    Channel.objects.create(user=reader, name="hook", url=hook_url(webhook))
+    standin.add_chapters("110100", 1)
+    check_title(Title.objects.get(pk=followed.pk))
+    run = run_job("deliver_to_channels", trigger="manual", force=True)
+    assert run.status == "succeeded" and len(webhook.posts()) == 1

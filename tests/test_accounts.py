@@ -10,9 +10,11 @@ from aiosmtpd.controller import Controller
 from django.contrib.auth import get_user_model
 from django.test import Client
 from django.utils import timezone
+from django_q.models import Schedule
 
 from notifications import digest
 from notifications.models import Channel, Follow, Invite, Notification, Reader
+from scraping.checking.jobs import ensure_all, run_job
 from scraping.checking.pipeline import check_title, import_title
 from scraping.models import Title
 from tests.conftest import bato
@@ -190,6 +192,18 @@ def test_the_daily_digest_mails_whats_unread_once_at_the_readers_hour(standin, f
     assert digest.send_due(tokyo_6am + timedelta(hours=5)) == (0, 0)
     assert digest.send_due(tokyo_6am + timedelta(days=1, hours=1)) == (0, 1)
     assert len(smtp.messages) == 1
+
+
+def test_the_digest_job_is_scheduled_and_mails(standin, followed, reader, smtp):
+    reader.email = "reader@example.org"
+    reader.save()
+    Reader.objects.create(user=reader, time_zone="UTC", digest=True, digest_hour=0)
+    standin.add_chapters("110100", 1)
+    check_title(Title.objects.get(pk=followed[0].pk))
+    ensure_all()
+    assert Schedule.objects.filter(func="scraping.checking.jobs.run_scheduled_job", args="'send_digests'").exists()
+    run = run_job("send_digests", trigger="manual", force=True)
+    assert run.status == "succeeded" and len(smtp.messages) == 1
 
 
 def test_deleting_an_account_takes_everything_of_it(standin, followed, reader, as_reader):

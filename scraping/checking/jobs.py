@@ -219,6 +219,7 @@ REGISTRY = {
             "deliver_to_channels", "Retry deliveries to readers' channels", deliver_to_channels, default_interval=1
         ),
         JobType("dispatch_due_checks", "Dispatch due checks", dispatch, default_interval=1),
+        JobType("send_digests", "Mail readers their daily digest", send_digests, default_interval=15),
         JobType(
             "roll_up_statistics",
             "Roll up statistics",

@@ -37,10 +37,10 @@ import sys
 import time
 from pathlib import Path
 
-from scraping.sources import TitleRef  # noqa: E402
-
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from scraping.sources import TitleRef  # noqa: E402
 
 MODES = {
     "embedded": {"DATABASE_URL": None, "REDIS_URL": None},

@@ -137,10 +137,11 @@ def publish(notification_ids):
 def publish_on_commit(notifications):
     """Give new notifications to their readers' channels, and push them to browsers after the current
     transaction commits when a shared channel layer makes that reach them (else the relay does)."""
-    channels.queue(notifications)
     if notifications and settings.REDIS_URL:
         ids = [n.pk for n in notifications]
         transaction.on_commit(lambda: publish(ids))
+    # After the browsers' push is on its way: queueing a task per channel takes its time.
+    channels.queue(notifications)
 
 
 def publish_read_state(user, ids, unread_count):

@@ -60,6 +60,9 @@ def logging_config(level, log_dir=None):
         "root": {"handlers": root, "level": level},
         "loggers": {
             "django": {"level": "INFO"},
+            # Apprise's and urllib3's debug lines carry channel URLs, the tokens in their paths too.
+            "apprise": {"level": "WARNING"},
+            "urllib3": {"level": "INFO"},
             # Timings go to their own file, not the general one.
             PERFORMANCE_LOGGER: {"handlers": performance, "level": "INFO", "propagate": False},
         },

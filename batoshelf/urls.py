@@ -7,67 +7,68 @@ from batoshelf.http import IdConverter
 
 register_converter(IdConverter, "id")
 
-# Our own pages for the account views Django provides: one form page, one "done" page.
-FORM = "registration/account_form.html"
-DONE = "registration/account_done.html"
+
+def account_page(route, view, name, heading, **texts):
+    """One of Django's account views on our own page: a form page, or a "done" page when it has a message."""
+    mail = {}
+    if view is auth_views.PasswordResetView:
+        mail = {
+            "email_template_name": "registration/password_reset_email.txt",
+            "subject_template_name": "registration/password_reset_subject.txt",
+        }
+    template = "registration/account_done.html" if "message" in texts else "registration/account_form.html"
+    return path(
+        route, view.as_view(template_name=template, extra_context={"heading": heading, **texts}, **mail), name=name
+    )
+
 
 urlpatterns = [
     path("", include("scraping.staff.urls")),  # before admin/: the dashboard lives under it
     path("admin/", admin.site.urls),
     path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
-    path(
+    account_page(
         "accounts/password_change/",
-        auth_views.PasswordChangeView.as_view(
-            template_name=FORM, extra_context={"heading": "Change your password", "button": "Change it"}
-        ),
-        name="password_change",
+        auth_views.PasswordChangeView,
+        "password_change",
+        "Change your password",
+        button="Change it",
     ),
-    path(
+    account_page(
         "accounts/password_change/done/",
-        auth_views.PasswordChangeDoneView.as_view(
-            template_name=DONE, extra_context={"heading": "Password changed", "message": "Your password is changed."}
-        ),
-        name="password_change_done",
+        auth_views.PasswordChangeDoneView,
+        "password_change_done",
+        "Password changed",
+        message="Your password is changed.",
     ),
-    path(
+    account_page(
         "accounts/password_reset/",
-        auth_views.PasswordResetView.as_view(
-            template_name=FORM,
-            email_template_name="registration/password_reset_email.txt",
-            subject_template_name="registration/password_reset_subject.txt",
-            extra_context={
-                "heading": "Set a new password",
-                "intro": "Give your account's mail address: a link to set a new password goes there.",
-                "button": "Send the link",
-            },
-        ),
-        name="password_reset",
+        auth_views.PasswordResetView,
+        "password_reset",
+        "Set a new password",
+        intro="Give your account's mail address: a link to set a new password goes there.",
+        button="Send the link",
     ),
-    path(
+    account_page(
         "accounts/password_reset/done/",
-        auth_views.PasswordResetDoneView.as_view(
-            template_name=DONE,
-            extra_context={
-                "heading": "Look in your mail",
-                "message": "If an account has that address, a mail with a link to set a new password is on its way.",
-            },
-        ),
-        name="password_reset_done",
+        auth_views.PasswordResetDoneView,
+        "password_reset_done",
+        "Look in your mail",
+        message="If an account has that address, a mail with a link to set a new password is on its way.",
     ),
-    path(
+    account_page(
         "accounts/reset/<uidb64>/<token>/",
-        auth_views.PasswordResetConfirmView.as_view(
-            template_name=FORM, extra_context={"heading": "Set a new password", "button": "Set it"}
-        ),
-        name="password_reset_confirm",
+        auth_views.PasswordResetConfirmView,
+        "password_reset_confirm",
+        "Set a new password",
+        button="Set it",
     ),
-    path(
+    account_page(
         "accounts/reset/done/",
-        auth_views.PasswordResetCompleteView.as_view(
-            template_name=DONE, extra_context={"heading": "Password set", "message": "Your new password is set."}
-        ),
-        name="password_reset_complete",
+        auth_views.PasswordResetCompleteView,
+        "password_reset_complete",
+        "Password set",
+        message="Your new password is set.",
     ),
     path("", include("scraping.urls")),
     path("", include("notifications.urls")),

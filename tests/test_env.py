@@ -11,6 +11,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 from batoshelf.env import (
     database_from_url,
+    email_from_url,
     env_bool,
     env_float,
     env_int,
@@ -101,6 +102,34 @@ def test_mysql_url_uses_utf8mb4_strict_mode_and_health_checks(tmp_path):
 def test_unusable_database_urls_are_refused(url, tmp_path):
     with pytest.raises(ImproperlyConfigured, match="DATABASE_URL"):
         database_from_url(url, base_dir=tmp_path)
+
+
+@pytest.mark.parametrize(
+    "url, expected",
+    [
+        ("smtp://mail.example.org", {"EMAIL_HOST": "mail.example.org", "EMAIL_PORT": 25, "EMAIL_USE_TLS": False}),
+        (
+            "smtp+tls://me%40example.org:p%40ss@mail.example.org",
+            {
+                "EMAIL_PORT": 587,
+                "EMAIL_USE_TLS": True,
+                "EMAIL_HOST_USER": "me@example.org",
+                "EMAIL_HOST_PASSWORD": "p@ss",
+            },
+        ),
+        ("smtps://mail.example.org:2465", {"EMAIL_PORT": 2465, "EMAIL_USE_SSL": True, "EMAIL_USE_TLS": False}),
+        ("console://", {"EMAIL_BACKEND": "django.core.mail.backends.console.EmailBackend"}),
+    ],
+)
+def test_mail_settings_come_from_one_url(url, expected):
+    settings = email_from_url(url)
+    assert {key: settings[key] for key in expected} == expected
+
+
+@pytest.mark.parametrize("url", ["imap://mail.example.org", "smtp://", "smtp://host:port"])
+def test_unusable_mail_urls_are_refused(url):
+    with pytest.raises(ImproperlyConfigured, match="EMAIL_URL"):
+        email_from_url(url)
 
 
 def _settings_in_subprocess(**env):

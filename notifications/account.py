@@ -20,7 +20,7 @@ from batoshelf.http import api_login_required, json_body, json_error
 from notifications.channels import send
 from notifications.digest import next_digest_at
 from notifications.forms import AccountForm, ChannelForm, DeleteAccountForm, InviteForm, SignupForm
-from notifications.models import Channel, Invite, Notification, Reader, default_channel_kinds, new_feed_token
+from notifications.models import Channel, Invite, Notification, Reader, default_channel_kinds, new_secret_token
 
 TEST_TITLE = "batoshelf: a test"
 TEST_BODY = "This channel works: batoshelf's notifications will come here like this."
@@ -172,7 +172,7 @@ def channel_delete(request, channel_id):
 @login_required
 @require_POST
 def feed_regenerate(request):
-    Reader.objects.filter(user=request.user).update(feed_token=new_feed_token())
+    Reader.objects.filter(user=request.user).update(feed_token=new_secret_token())
     messages.success(request, "Your feed has a new address; the old one no longer works.")
     return redirect("notifications:settings")
 

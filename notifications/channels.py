@@ -169,9 +169,8 @@ def _start(channel_ids):
 
 def deliver(channel_id, now=None):
     """Send what is due to one channel, a message per MESSAGE_BATCH notifications; return how many went."""
-    sent = 0
+    sent, now = 0, now or timezone.now()
     while True:
-        now = now or timezone.now()
         channel = Channel.objects.filter(pk=channel_id, enabled=True).first()
         if channel is None:
             return sent
@@ -196,7 +195,6 @@ def deliver(channel_id, now=None):
             ChannelDelivery.objects.filter(claim_token=token).update(sent_at=timezone.now(), claim_token="", error="")
             Channel.objects.filter(pk=channel.pk).update(failures_in_a_row=0, last_error="")
             sent += len(rows)
-            now = None
             continue
         _failed(channel, token, rows, problem, now)
         return sent

@@ -1,3 +1,4 @@
+from functools import cache
 from zoneinfo import available_timezones
 
 from django import forms
@@ -98,7 +99,9 @@ class ChannelForm(forms.ModelForm):
         return super().save(commit)
 
 
+@cache
 def time_zone_choices():
+    """Every IANA zone, read from the system's database once per process, not once per form."""
     return [(name, name) for name in sorted(available_timezones())]
 
 

@@ -357,7 +357,8 @@ class ChannelDelivery(models.Model):
         indexes = [models.Index(fields=["sent_at", "next_attempt_at"])]
 
 
-def new_feed_token():
+def new_secret_token():
+    """A URL-safe secret for a link only its owner should know (a feed, an invite)."""
     return secrets.token_urlsafe(24)
 
 
@@ -365,7 +366,7 @@ class Reader(models.Model):
     """What a reader keeps beside their account: their feed's secret, time zone and daily digest."""
 
     user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="reader")
-    feed_token = models.CharField(max_length=64, unique=True, default=new_feed_token)
+    feed_token = models.CharField(max_length=64, unique=True, default=new_secret_token)
     time_zone = models.CharField(max_length=64, default="UTC")
     digest = models.BooleanField("daily digest by mail", default=False)
     digest_hour = models.PositiveSmallIntegerField(
@@ -381,10 +382,6 @@ class Reader(models.Model):
         return cls.objects.get_or_create(user=user)[0]
 
 
-def new_invite_token():
-    return secrets.token_urlsafe(24)
-
-
 class InviteQuerySet(models.QuerySet):
     def usable(self, now):
         return self.filter(used_at__isnull=True, expires_at__gt=now)
@@ -393,7 +390,7 @@ class InviteQuerySet(models.QuerySet):
 class Invite(models.Model):
     """A link staff give someone to sign up with: used once, until it expires."""
 
-    token = models.CharField(max_length=64, unique=True, default=new_invite_token)
+    token = models.CharField(max_length=64, unique=True, default=new_secret_token)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="invites_made"
     )

@@ -123,7 +123,7 @@ def best_time(release: "Release | datetime", now: datetime) -> tuple[datetime, t
     at = _utc(release.at)
     if not release.day_only:
         return at, timedelta()
-    day = datetime.combine(at.date(), datetime.min.time(), UTC)
+    day = start_of_day(at)
     after, before = day, day + DAY
     if release.seen_at and release.previous_check_at:
         after = max(after, _utc(release.previous_check_at))
@@ -367,7 +367,7 @@ def _monthly_rule(
         misses = []
         for r in recent:
             day = monthly_slot(rule, r.replace(day=1, hour=0, minute=0, second=0, microsecond=0))
-            misses.append(abs(datetime.combine(r.date(), datetime.min.time(), UTC) - day))
+            misses.append(abs(start_of_day(r) - day))
         kept = sorted(misses)[int(0.8 * (len(misses) - 1))]
         if kept <= 2 * DAY and (best is None or kept < best[1]):
             best = (rule, kept)
@@ -412,7 +412,12 @@ def _tolerance(deviations: list[timedelta], gap: timedelta) -> timedelta:
 
 
 def _monday(when: datetime) -> datetime:
-    return datetime.combine(when.date() - timedelta(days=when.weekday()), datetime.min.time(), UTC)
+    return start_of_day(when) - timedelta(days=when.weekday())
+
+
+def start_of_day(when: datetime) -> datetime:
+    """00:00 UTC of `when`'s day (UTC): what a source that gives only days means by a day."""
+    return datetime.combine(when.date(), datetime.min.time(), UTC)
 
 
 def plan_next_check(

@@ -250,7 +250,7 @@ def listing_times(series):
     return tuple(
         sorted(
             day + timedelta(hours=min(max(hour + rng.gauss(0, 1), 0), 23.99))
-            for day in (datetime.combine(r.date(), datetime.min.time(), UTC) for r in series.releases)
+            for day in (policy.start_of_day(r) for r in series.releases)
         )
     )
 
@@ -267,7 +267,7 @@ def replay(series, policy_at, horizon):
     now, misses = start, 0
     # What the tracker knows: the times, or for a day-only history the days and when each was seen.
     seen = (
-        [policy.Release(_day(r), day_only=True, seen_at=start) for r in releases[:known]]
+        [policy.Release(policy.start_of_day(r), day_only=True, seen_at=start) for r in releases[:known]]
         if day_only
         else list(releases[:known])
     )
@@ -288,15 +288,13 @@ def replay(series, policy_at, horizon):
         run.latencies.extend((now - r) / HOUR for r in releases[known:found] if r <= end)
         misses = 0 if found > known else misses + 1
         seen.extend(
-            policy.Release(_day(r), day_only=True, seen_at=now, previous_check_at=previous) if day_only else r
+            policy.Release(policy.start_of_day(r), day_only=True, seen_at=now, previous_check_at=previous)
+            if day_only
+            else r
             for r in releases[known:found]
         )
         known = found
     return run
-
-
-def _day(when):
-    return datetime.combine(when.date(), datetime.min.time(), UTC)
 
 
 @dataclass(frozen=True)
@@ -576,11 +574,11 @@ def _silent(rng, start, end):
 
 def _day_only_weekly(rng, start, end):
     # Listed at some hour of its day; the replay draws the hour (listing_times) and the tracker sees the day.
-    return [_day(t) for t in _weekly(rng, start, end)], "ongoing", "day"
+    return [policy.start_of_day(t) for t in _weekly(rng, start, end)], "ongoing", "day"
 
 
 def _day_only_irregular(rng, start, end):
-    return [_day(t) for t in _poisson(rng, start, end, rng.uniform(3, 12))], "ongoing", "day"
+    return [policy.start_of_day(t) for t in _poisson(rng, start, end, rng.uniform(3, 12))], "ongoing", "day"
 
 
 def _seasonal(rng, start, end):
@@ -598,7 +596,7 @@ def _twice_monthly(rng, start, end):
 
 def _day_only_monthly(rng, start, end):
     releases, _, _ = _monthly(rng, start, end)
-    return [_day(r) for r in releases], "ongoing", "day"
+    return [policy.start_of_day(r) for r in releases], "ongoing", "day"
 
 
 CALENDAR_KINDS = {

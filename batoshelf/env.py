@@ -6,6 +6,7 @@ typo in deployment stops the process at start instead of misbehaving later.
 """
 
 import os
+import warnings
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
@@ -15,13 +16,25 @@ _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
 
 
-def _raw(name):
+def _raw(name, formerly=None):
+    """The variable's value, or None when unset or empty; `formerly` is its old name, still read
+    (with a warning naming the new one) when the new one is not set."""
     value = os.environ.get(name, "").strip()
-    return value or None
+    if value or not formerly:
+        return value or None
+    old = os.environ.get(formerly, "").strip()
+    if not old:
+        return None
+    warnings.warn(
+        f"{formerly} is now called {name}: rename it in your environment (the old name is read for one more release)",
+        FutureWarning,
+        stacklevel=3,
+    )
+    return old
 
 
-def env_str(name, default=None, *, required=False):
-    value = _raw(name)
+def env_str(name, default=None, *, required=False, formerly=None):
+    value = _raw(name, formerly)
     if value is None:
         if required:
             raise ImproperlyConfigured(f"{name} must be set")
@@ -29,8 +42,8 @@ def env_str(name, default=None, *, required=False):
     return value
 
 
-def env_bool(name, default=False):
-    value = _raw(name)
+def env_bool(name, default=False, *, formerly=None):
+    value = _raw(name, formerly)
     if value is None:
         return default
     lowered = value.lower()
@@ -41,8 +54,8 @@ def env_bool(name, default=False):
     raise ImproperlyConfigured(f"{name} must be one of {sorted(_TRUE | _FALSE)}, not {value!r}")
 
 
-def _number(name, default, kind, minimum, maximum):
-    value = _raw(name)
+def _number(name, default, kind, minimum, maximum, formerly):
+    value = _raw(name, formerly)
     if value is None:
         return default
     try:
@@ -57,12 +70,12 @@ def _number(name, default, kind, minimum, maximum):
     return number
 
 
-def env_int(name, default, *, minimum=None, maximum=None):
-    return _number(name, default, int, minimum, maximum)
+def env_int(name, default, *, minimum=None, maximum=None, formerly=None):
+    return _number(name, default, int, minimum, maximum, formerly)
 
 
-def env_float(name, default, *, minimum=None, maximum=None):
-    return _number(name, default, float, minimum, maximum)
+def env_float(name, default, *, minimum=None, maximum=None, formerly=None):
+    return _number(name, default, float, minimum, maximum, formerly)
 
 
 def env_list(name, default=()):
@@ -73,7 +86,10 @@ def env_list(name, default=()):
 
 
 def env_urls(name, default, *, schemes):
-    """A comma-separated list of one or more URLs, each with one of `schemes` and a host."""
+    """A comma-separated list of one or more URLs, each with one of `schemes` and a host; `default`
+    None leaves the choice to the caller (None when unset)."""
+    if default is None and _raw(name) is None:
+        return None
     urls = env_list(name, default)
     if not urls:
         raise ImproperlyConfigured(f"{name} must name at least one URL")

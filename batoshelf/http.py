@@ -8,10 +8,9 @@ from functools import wraps
 from django.http import HttpResponseNotFound, JsonResponse
 from django.views.csrf import csrf_failure as html_csrf_failure
 
-logger = logging.getLogger(__name__)
+from scraping.sources.values import MAX_INT64 as MAX_ID
 
-# The largest id a database row can have (a signed 64-bit integer).
-MAX_ID = 2**63 - 1
+logger = logging.getLogger(__name__)
 
 
 class IdConverter:

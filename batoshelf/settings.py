@@ -5,7 +5,6 @@ in-memory channel layer. Production: DATABASE_URL=mysql://..., REDIS_URL=redis:/
 The README's configuration table lists every variable.
 """
 
-import re
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -22,6 +21,7 @@ from batoshelf.env import (
     env_urls,
 )
 from batoshelf.logs import logging_config
+from scraping.sources.values import CHAPTER_LANGUAGE as chapter_language
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -137,81 +137,44 @@ else:
     # One process only: the web process relays notifications to it (notifications.delivery).
     CHANNEL_LAYERS = {"default": {"BACKEND": "batoshelf.layers.InMemoryChannelLayer"}}
 
-# Where requests for titles go, most preferred first. When the mirror in use
-# blocks us or cannot be reached, the next check goes to the next one, and the
-# one that works is remembered (SourceState.mirror) across restarts. Links in
-# pages point at the first.
-BATO_SITE_URLS = env_urls(
-    "BATO_SITE_URLS",
-    ["https://bato.to", "https://batotwo.com", "https://wto.to", "https://mto.to", "https://xbato.com"],
-    schemes=("https", "http"),
-)
-# The hosts whose title URLs a user may paste (the request mirrors are added).
-BATO_MIRRORS = list(
-    dict.fromkeys(
-        env_list(
-            "BATO_MIRRORS",
-            [
-                "bato.to",
-                "batotwo.com",
-                "batotoo.com",
-                "wto.to",
-                "mto.to",
-                "dto.to",
-                "hto.to",
-                "xbato.com",
-                "zbato.com",
-                "zbato.net",
-                "readtoto.com",
-                "battwo.com",
-                "batocomic.com",
-                "batocomic.net",
-                "batocomic.org",
-                "comiko.net",
-                "comiko.org",
-                "mangatoto.com",
-                "mangatoto.net",
-                "mangatoto.org",
-                "readtoto.net",
-                "readtoto.org",
-                "xbato.net",
-                "xbato.org",
-                "zbato.org",
-            ],
-        )
-        + [urlsplit(url).hostname for url in BATO_SITE_URLS]
-    )
-)
+# Bato: where its requests go, most preferred first, and the hosts of title URLs a user may
+# paste. Unset, Bato's own lists (scraping/sources/bato.py). When the address in use blocks
+# us or cannot be reached, the next check goes to the next one, and the one that works is
+# remembered (SourceState.mirror) across restarts. Links in pages point at the first.
+BATO_SITE_URLS = env_urls("BATO_SITE_URLS", None, schemes=("https", "http"))
+BATO_MIRRORS = env_list("BATO_MIRRORS")
 BATO_MIN_DELAY = env_float("BATO_MIN_DELAY", 4.0, minimum=0)
 BATO_MAX_DELAY = env_float("BATO_MAX_DELAY", 7.0, minimum=0)
 if BATO_MAX_DELAY < BATO_MIN_DELAY:
     raise ImproperlyConfigured(f"BATO_MAX_DELAY ({BATO_MAX_DELAY}) must not be below BATO_MIN_DELAY ({BATO_MIN_DELAY})")
 # With the gate's spacing this bounds a check: a stopping worker waits for it.
-BATO_TIMEOUT = env_float("BATO_TIMEOUT", 15.0, minimum=1)
+SOURCE_TIMEOUT = env_float("SOURCE_TIMEOUT", 15.0, minimum=1, formerly="BATO_TIMEOUT")
 # Unset: each title is checked on the schedule learned from its releases. Set:
 # every title every this many hours (demos, or an install that wants it simple).
-BATO_CHECK_INTERVAL_HOURS = env_float("BATO_CHECK_INTERVAL_HOURS", None, minimum=0.01)
+CHECK_INTERVAL_HOURS = env_float("CHECK_INTERVAL_HOURS", None, minimum=0.01, formerly="BATO_CHECK_INTERVAL_HOURS")
 # The cluster-wide limiter (scraping.gate.keeper): at most this many requests an
-# hour, on top of the spacing above. A check waits at most BATO_TURN_MAX_WAIT
+# hour, on top of the spacing above. A check waits at most SOURCE_TURN_MAX_WAIT
 # seconds for its turn; then it gives its title back for a later dispatch.
 BATO_MAX_REQUESTS_PER_HOUR = env_int("BATO_MAX_REQUESTS_PER_HOUR", 300, minimum=1)
-BATO_TURN_MAX_WAIT = env_float("BATO_TURN_MAX_WAIT", 60.0, minimum=1)
-# A 429 stops every check for its Retry-After, at most BATO_MAX_RETRY_AFTER
-# seconds, or BATO_RATE_LIMIT_BACKOFF when it names none.
-BATO_RATE_LIMIT_BACKOFF = env_float("BATO_RATE_LIMIT_BACKOFF", 60.0, minimum=1)
-BATO_MAX_RETRY_AFTER = env_float("BATO_MAX_RETRY_AFTER", 3600.0, minimum=1)
+SOURCE_TURN_MAX_WAIT = env_float("SOURCE_TURN_MAX_WAIT", 60.0, minimum=1, formerly="BATO_TURN_MAX_WAIT")
+# A 429 stops every check for its Retry-After, at most SOURCE_MAX_RETRY_AFTER
+# seconds, or SOURCE_RATE_LIMIT_BACKOFF when it names none.
+SOURCE_RATE_LIMIT_BACKOFF = env_float("SOURCE_RATE_LIMIT_BACKOFF", 60.0, minimum=1, formerly="BATO_RATE_LIMIT_BACKOFF")
+SOURCE_MAX_RETRY_AFTER = env_float("SOURCE_MAX_RETRY_AFTER", 3600.0, minimum=1, formerly="BATO_MAX_RETRY_AFTER")
 # The circuit breaker opens on a block, or on this many failures in a row to
-# reach a source; it waits BATO_BREAKER_FIRST_WAIT seconds, doubling on each
-# failed probe up to BATO_BREAKER_MAX_WAIT.
-BATO_BREAKER_FAILURES = env_int("BATO_BREAKER_FAILURES", 3, minimum=1)
-BATO_BREAKER_FIRST_WAIT = env_float("BATO_BREAKER_FIRST_WAIT", 300.0, minimum=1)
-BATO_BREAKER_MAX_WAIT = env_float("BATO_BREAKER_MAX_WAIT", 6 * 3600.0, minimum=1)
+# reach a source; it waits SOURCE_BREAKER_FIRST_WAIT seconds, doubling on each
+# failed probe up to SOURCE_BREAKER_MAX_WAIT.
+SOURCE_BREAKER_FAILURES = env_int("SOURCE_BREAKER_FAILURES", 3, minimum=1, formerly="BATO_BREAKER_FAILURES")
+SOURCE_BREAKER_FIRST_WAIT = env_float("SOURCE_BREAKER_FIRST_WAIT", 300.0, minimum=1, formerly="BATO_BREAKER_FIRST_WAIT")
+SOURCE_BREAKER_MAX_WAIT = env_float("SOURCE_BREAKER_MAX_WAIT", 6 * 3600.0, minimum=1, formerly="BATO_BREAKER_MAX_WAIT")
 # A title its source says it does not have this many checks in a row is paused,
 # and its followers are told once.
-BATO_NOT_FOUND_PAUSE_AFTER = env_int("BATO_NOT_FOUND_PAUSE_AFTER", 3, minimum=1)
+CHECK_NOT_FOUND_PAUSE_AFTER = env_int(
+    "CHECK_NOT_FOUND_PAUSE_AFTER", 3, minimum=1, formerly="BATO_NOT_FOUND_PAUSE_AFTER"
+)
 # Titles handed to the queue per dispatch (every minute): more than the sources'
 # spacing lets through in a minute would only wait in the queue.
-BATO_DISPATCH_LIMIT = env_int("BATO_DISPATCH_LIMIT", 15, minimum=1)
+CHECK_DISPATCH_LIMIT = env_int("CHECK_DISPATCH_LIMIT", 15, minimum=1, formerly="BATO_DISPATCH_LIMIT")
 
 # MangaDex and MangaUpdates: where their APIs answer, and how often we may ask.
 # The defaults keep well under what their documentation and well-behaved
@@ -221,10 +184,17 @@ BATO_DISPATCH_LIMIT = env_int("BATO_DISPATCH_LIMIT", 15, minimum=1)
 MANGADEX_API_URL = env_urls("MANGADEX_API_URL", ["https://api.mangadex.org"], schemes=("https", "http"))[0]
 MANGADEX_LANGUAGES = env_list("MANGADEX_LANGUAGES", ["en"])
 for _language in MANGADEX_LANGUAGES:
-    if not re.fullmatch(r"[a-z]{2}(-[a-z]{2})?", _language):
+    if not chapter_language.match(_language):
         raise ImproperlyConfigured(
             f"MANGADEX_LANGUAGES must hold language codes such as en, pt-br or es-la, not {_language!r}"
         )
+# The content ratings of MangaDex titles this instance follows (searches, imports, feeds); all by default.
+MANGADEX_CONTENT_RATINGS = env_list("MANGADEX_CONTENT_RATINGS", ["safe", "suggestive", "erotica", "pornographic"])
+if not MANGADEX_CONTENT_RATINGS or set(MANGADEX_CONTENT_RATINGS) - {"safe", "suggestive", "erotica", "pornographic"}:
+    raise ImproperlyConfigured(
+        "MANGADEX_CONTENT_RATINGS must name one or more of safe, suggestive, erotica, pornographic, "
+        f"not {','.join(MANGADEX_CONTENT_RATINGS)!r}"
+    )
 MANGADEX_MIN_DELAY = env_float("MANGADEX_MIN_DELAY", 1.0, minimum=0)
 MANGADEX_MAX_DELAY = env_float("MANGADEX_MAX_DELAY", 2.0, minimum=0)
 MANGADEX_MAX_REQUESTS_PER_HOUR = env_int("MANGADEX_MAX_REQUESTS_PER_HOUR", 1200, minimum=1)
@@ -250,8 +220,10 @@ if BATOSHELF_CONTACT_URL and (
 
 # Checks a follower asks for: so many an hour per user, and one per title in
 # this many seconds whoever asks.
-BATO_USER_CHECKS_PER_HOUR = env_int("BATO_USER_CHECKS_PER_HOUR", 10, minimum=1)
-BATO_REQUESTED_CHECK_COOLDOWN = env_int("BATO_REQUESTED_CHECK_COOLDOWN", 300, minimum=0)
+CHECK_NOW_PER_USER_PER_HOUR = env_int(
+    "CHECK_NOW_PER_USER_PER_HOUR", 10, minimum=1, formerly="BATO_USER_CHECKS_PER_HOUR"
+)
+CHECK_NOW_COOLDOWN = env_int("CHECK_NOW_COOLDOWN", 300, minimum=0, formerly="BATO_REQUESTED_CHECK_COOLDOWN")
 
 # Live notifications. The web process relays notifications no one has pushed
 # yet (the embedded mode's only path; a safety net behind the worker's own
@@ -288,9 +260,9 @@ Q_TIMEOUT = env_int("Q_TIMEOUT", 300, minimum=30)
 # A claimed title is not handed out again for this many seconds: longer than a
 # queued check waits plus Q_TIMEOUT. A worker killed mid-check (whose task the
 # Redis broker cannot hand out again) lets its title be checked after it.
-BATO_CLAIM_LEASE = env_int("BATO_CLAIM_LEASE", 900, minimum=60)
-if BATO_CLAIM_LEASE <= Q_TIMEOUT:
-    raise ImproperlyConfigured(f"BATO_CLAIM_LEASE ({BATO_CLAIM_LEASE}) must be longer than Q_TIMEOUT ({Q_TIMEOUT})")
+CHECK_CLAIM_LEASE = env_int("CHECK_CLAIM_LEASE", 900, minimum=60, formerly="BATO_CLAIM_LEASE")
+if CHECK_CLAIM_LEASE <= Q_TIMEOUT:
+    raise ImproperlyConfigured(f"CHECK_CLAIM_LEASE ({CHECK_CLAIM_LEASE}) must be longer than Q_TIMEOUT ({Q_TIMEOUT})")
 Q_CLUSTER = {
     "name": "batoshelf",
     "workers": env_int("Q_WORKERS", 2, minimum=1),

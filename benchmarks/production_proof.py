@@ -343,13 +343,13 @@ class Proof:
             "MANGADEX_API_URL": self.sites["mangadex"].api_url,
             "MANGAUPDATES_API_URL": self.sites["mangaupdates"].api_url,
             **politeness,
-            "BATO_CHECK_INTERVAL_HOURS": "0.01",
-            "BATO_DISPATCH_LIMIT": "1000",
-            "BATO_CLAIM_LEASE": "60",
+            "CHECK_INTERVAL_HOURS": "0.01",
+            "CHECK_DISPATCH_LIMIT": "1000",
+            "CHECK_CLAIM_LEASE": "60",
             "Q_TIMEOUT": "30",
-            "BATO_TIMEOUT": "5",
-            "BATO_BREAKER_FIRST_WAIT": str(size["breaker_first"]),
-            "BATO_BREAKER_MAX_WAIT": str(size["breaker_max"]),
+            "SOURCE_TIMEOUT": "5",
+            "SOURCE_BREAKER_FIRST_WAIT": str(size["breaker_first"]),
+            "SOURCE_BREAKER_MAX_WAIT": str(size["breaker_max"]),
             "NOTIFICATIONS_RELAY_INTERVAL": "2",
             "LOG_LEVEL": "WARNING",
             "PYTHONUNBUFFERED": "1",
@@ -367,10 +367,10 @@ class Proof:
             + ", ".join(
                 f"{name}={self.env[name]}"
                 for name in (
-                    "BATO_CHECK_INTERVAL_HOURS",
-                    "BATO_CLAIM_LEASE",
-                    "BATO_BREAKER_FIRST_WAIT",
-                    "BATO_BREAKER_MAX_WAIT",
+                    "CHECK_INTERVAL_HOURS",
+                    "CHECK_CLAIM_LEASE",
+                    "SOURCE_BREAKER_FIRST_WAIT",
+                    "SOURCE_BREAKER_MAX_WAIT",
                     "BATO_MIN_DELAY",
                     "BATO_MAX_DELAY",
                 )
@@ -625,7 +625,7 @@ class Proof:
         spare = self.workers[1]
         spare.stop()
         for site in self.sites.values():
-            site.hang_seconds = 4  # answers come, slowly (under BATO_TIMEOUT)
+            site.hang_seconds = 4  # answers come, slowly (under SOURCE_TIMEOUT)
         before = self.requests_so_far()
         self.set_fault("hang")
         comic_ids = self.publish(self.size["per_round"])

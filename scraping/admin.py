@@ -11,7 +11,7 @@ from notifications.forms import MoveTitleForm
 from scraping.checking.jobs import REGISTRY, option_errors, run_manual
 from scraping.checking.tasks import request_check
 from scraping.models import (
-    LANGUAGE_CODE,
+    CHAPTER_LANGUAGE,
     PIN_HOURS,
     Chapter,
     CheckLog,
@@ -136,7 +136,7 @@ class LanguagesField(forms.CharField):
 
     def to_python(self, value):
         codes = [code.strip().lower() for code in (value or "").split(",") if code.strip()]
-        wrong = [code for code in codes if not LANGUAGE_CODE.match(code)]
+        wrong = [code for code in codes if not CHAPTER_LANGUAGE.match(code)]
         if wrong:
             raise forms.ValidationError(f"Not language codes: {', '.join(wrong)}. Use codes such as en, pt-br, es-la.")
         return codes

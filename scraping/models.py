@@ -1,5 +1,4 @@
 import json
-import re
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -17,14 +16,7 @@ from scraping.gate import rules
 from scraping.schedule import policy
 from scraping.sources.base import DAY, EXACT
 from scraping.sources.errors import TitleNotFound
-
-
-class UploadStatus(models.TextChoices):
-    ONGOING = "ongoing"
-    COMPLETED = "completed"
-    DROPPED = "dropped"
-    HIATUS = "hiatus"
-    CANCELLED = "cancelled"
+from scraping.sources.values import CHAPTER_LANGUAGE
 
 
 class PlainTextJSONEncoder(json.JSONEncoder):
@@ -34,19 +26,32 @@ class PlainTextJSONEncoder(json.JSONEncoder):
         super().__init__(*args, **{**kwargs, "ensure_ascii": False})
 
 
-LANGUAGE_CODE = re.compile(r"^[a-z]{2}(-[a-z]{2})?$")
-
-
 class Title(models.Model):
     """A title on one source, as its details read at the last successful check."""
 
     source = models.CharField(max_length=16, choices=sources.choices(), default="bato", db_index=True)
     source_id = models.CharField("id on the source", max_length=64)
     name = models.CharField(max_length=500)
-    alt_names = models.JSONField(default=list, blank=True, encoder=PlainTextJSONEncoder)
+    alt_names = models.JSONField(
+        default=list,
+        blank=True,
+        encoder=PlainTextJSONEncoder,
+        help_text='Other names with their language: [{"name": "…", "language": "ja"}] ("" when not known).',
+    )
     authors = models.JSONField(default=list, blank=True, encoder=PlainTextJSONEncoder)
     artists = models.JSONField(default=list, blank=True, encoder=PlainTextJSONEncoder)
     genres = models.JSONField(default=list, blank=True, encoder=PlainTextJSONEncoder)
+    tags = models.JSONField(
+        default=dict,
+        blank=True,
+        encoder=PlainTextJSONEncoder,
+        help_text='Other tags by group, kept apart from the genres: {"theme": […], "format": […], "content": […]}.',
+    )
+    content_rating = models.CharField(max_length=16, blank=True)
+    links = models.JSONField(default=dict, blank=True, help_text="The title's ids elsewhere, as its source lists them.")
+    available_languages = models.JSONField(
+        default=list, blank=True, help_text="The chapter languages its source has (MangaDex)."
+    )
     orig_lang = models.CharField("original language", max_length=16, blank=True)
     original_status = models.CharField(max_length=200, blank=True, help_text="The status in the source's words.")
     upload_status = models.CharField("status", max_length=20, blank=True)
@@ -55,6 +60,12 @@ class Title(models.Model):
     original_pub_till = models.CharField("published till", max_length=20, blank=True)
     read_direction = models.CharField(max_length=8, blank=True)
     description = models.TextField(blank=True)
+    description_format = models.CharField(
+        max_length=8,
+        choices=[("text", "plain text"), ("markdown", "Markdown")],
+        default="text",
+        help_text="How the source wrote it; pages show Markdown rendered safely, never raw.",
+    )
     cover_url = models.CharField("cover image URL", max_length=1000, blank=True)
     languages = models.JSONField(
         default=list,
@@ -104,6 +115,10 @@ class Title(models.Model):
         """The title as commands accept it: `source:id`."""
         return f"{self.source}:{self.source_id}"
 
+    def other_names(self):
+        """The other names as text, in the source's order."""
+        return [alt["name"] for alt in self.alt_names if isinstance(alt, dict) and alt.get("name")]
+
     @property
     def source_url(self):
         """The title's page on its source."""
@@ -118,7 +133,7 @@ class Title(models.Model):
 
     def clean(self):
         if not isinstance(self.languages, list) or not all(
-            isinstance(code, str) and LANGUAGE_CODE.match(code) for code in self.languages
+            isinstance(code, str) and CHAPTER_LANGUAGE.match(code) for code in self.languages
         ):
             raise ValidationError({"languages": 'A list of language codes such as ["en", "pt-br"], or [].'})
 
@@ -131,6 +146,10 @@ class Title(models.Model):
             "authors",
             "artists",
             "genres",
+            "tags",
+            "content_rating",
+            "links",
+            "available_languages",
             "orig_lang",
             "original_status",
             "upload_status",
@@ -139,6 +158,7 @@ class Title(models.Model):
             "original_pub_till",
             "read_direction",
             "description",
+            "description_format",
             "cover_url",
             "score",
             "votes",
@@ -262,10 +282,6 @@ class Chapter(models.Model):
             "replies": record.replies,
         }
 
-    @property
-    def release_time(self):
-        return self.published_at or self.created_at or self.first_seen_at
-
 
 # The interval staff may pin a title's checks to, in hours.
 PIN_HOURS = (0.1, 24 * 30)
@@ -355,8 +371,8 @@ class CheckSchedule(models.Model):
 
     @staticmethod
     def claim_lease():
-        """How long a claim holds (BATO_CLAIM_LEASE): a worker killed mid-check lets its title go after it."""
-        return timedelta(seconds=settings.BATO_CLAIM_LEASE)
+        """How long a claim holds (CHECK_CLAIM_LEASE): a worker killed mid-check lets its title go after it."""
+        return timedelta(seconds=settings.CHECK_CLAIM_LEASE)
 
     def claim(self, now, token=None):
         """Take this title for one check; return the claim token, or None if another check holds it.
@@ -389,10 +405,10 @@ class CheckSchedule(models.Model):
         self.last_checked_at = now
         plan = policy.plan_next_check(release_times, now, status, self.misses)
         self.learned = plan.rhythm.as_json()
-        pinned = self.manual_interval_hours or settings.BATO_CHECK_INTERVAL_HOURS
+        pinned = self.manual_interval_hours or settings.CHECK_INTERVAL_HOURS
         if pinned:
             self.next_check_at = now + timedelta(hours=pinned)
-            source = "pinned by staff" if self.manual_interval_hours else "BATO_CHECK_INTERVAL_HOURS"
+            source = "pinned by staff" if self.manual_interval_hours else "CHECK_INTERVAL_HOURS"
             self.reason = f"{source}: every {pinned:g} h"
         else:
             self.next_check_at, self.reason = plan.at, plan.reason[:200]
@@ -403,13 +419,13 @@ class CheckSchedule(models.Model):
     def record_failure(self, now, error):
         """After a check that failed for this title's own reasons: back off this title alone.
 
-        A title the source says it does not have BATO_NOT_FOUND_PAUSE_AFTER checks
+        A title the source says it does not have CHECK_NOT_FOUND_PAUSE_AFTER checks
         in a row is paused instead. Returns True when this failure paused it.
         """
         self.failures += 1
         self.not_found_checks = self.not_found_checks + 1 if error.kind == TitleNotFound.kind else 0
         self.last_checked_at = now
-        newly_paused = not self.paused and self.not_found_checks >= settings.BATO_NOT_FOUND_PAUSE_AFTER
+        newly_paused = not self.paused and self.not_found_checks >= settings.CHECK_NOT_FOUND_PAUSE_AFTER
         if newly_paused:
             self.paused = True
             self.reason = (
@@ -522,8 +538,8 @@ class CheckRequestQuerySet(models.QuerySet):
     def admit(self, title, user, now):
         """Record `user`'s ask for a check of `title` now, unless a limit says no.
 
-        Each user may ask BATO_USER_CHECKS_PER_HOUR times an hour. A title asked
-        for in the last BATO_REQUESTED_CHECK_COOLDOWN seconds is not queued again:
+        Each user may ask CHECK_NOW_PER_USER_PER_HOUR times an hour. A title asked
+        for in the last CHECK_NOW_COOLDOWN seconds is not queued again:
         the check already asked for answers everyone.
         """
         paused = CheckSchedule.objects.filter(title=title, paused=True).values_list("reason", flat=True).first()
@@ -531,14 +547,14 @@ class CheckRequestQuerySet(models.QuerySet):
             return CheckRequestAnswer(queued=False, detail=f"Checks of this title are paused ({paused}).")
         hour_ago = now - timedelta(hours=1)
         mine = self.filter(requested_by=user, requested_at__gt=hour_ago)
-        if mine.count() >= settings.BATO_USER_CHECKS_PER_HOUR:
+        if mine.count() >= settings.CHECK_NOW_PER_USER_PER_HOUR:
             oldest = mine.order_by("requested_at").values_list("requested_at", flat=True).first()
             return CheckRequestAnswer(
                 queued=False,
-                detail=f"You may ask for {settings.BATO_USER_CHECKS_PER_HOUR} checks an hour; try again later.",
+                detail=f"You may ask for {settings.CHECK_NOW_PER_USER_PER_HOUR} checks an hour; try again later.",
                 retry_after=max(1, int((oldest + timedelta(hours=1) - now).total_seconds()) + 1),
             )
-        cooldown = timedelta(seconds=settings.BATO_REQUESTED_CHECK_COOLDOWN)
+        cooldown = timedelta(seconds=settings.CHECK_NOW_COOLDOWN)
         recent = self.filter(title=title, requested_at__gt=now - cooldown).order_by("-requested_at").first()
         if recent:
             return CheckRequestAnswer(queued=False, detail=recent.progress())

@@ -44,7 +44,7 @@ def find_elsewhere(title):
     found = cache.get(key)
     if found is None:
         found = [
-            _search(source, [title.name, *title.alt_names[:2]])
+            _search(source, [title.name, *title.other_names()[:2]])
             for source in sources.searchable()
             if source.name != title.source
         ]

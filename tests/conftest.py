@@ -23,6 +23,27 @@ if UNDER_CI:
     hypothesis_settings.load_profile("ci")
 
 
+def pytest_addoption(parser):
+    parser.addoption(
+        "--clock-ahead",
+        type=int,
+        default=0,
+        metavar="DAYS",
+        help="run with this process's clock moved DAYS ahead, to find tests that rely on today's date "
+        "(processes the tests start keep the real clock: deselect them with -m 'not slow')",
+    )
+
+
+def pytest_configure(config):
+    days = config.getoption("--clock-ahead")
+    if days:
+        import time_machine
+
+        traveller = time_machine.travel(timezone.now() + timedelta(days=days), tick=True)
+        traveller.start()
+        config.add_cleanup(traveller.stop)
+
+
 def _reachable(url, default_port):
     parts = urlsplit(url)
     try:

@@ -169,8 +169,8 @@ def test_only_followers_and_staff_may_ask_for_a_check(as_other, other_reader, ti
 
 
 def test_asking_too_often_is_a_429_with_retry_after(settings, as_reader, reader, title, standin):
-    settings.BATO_USER_CHECKS_PER_HOUR = 2
-    settings.BATO_REQUESTED_CHECK_COOLDOWN = 0
+    settings.CHECK_NOW_PER_USER_PER_HOUR = 2
+    settings.CHECK_NOW_COOLDOWN = 0
     standin.add_title("110101", chapters=1)
     second_title = import_title(bato("110101"), user=reader).title
     assert as_reader.post(f"/api/titles/{title.pk}/check").status_code == 202

@@ -36,7 +36,7 @@ def test_every_documented_field_is_read():
     snapshot = parse_title_response(payload(title), "102497")
     details = snapshot.details
     assert details.name == "악녀의 문구점에 오지 마세요!"
-    assert details.alt_names[1] == "悪女の文房具店に来ないでください!"
+    assert details.alt_names[1] == {"name": "悪女の文房具店に来ないでください!", "language": ""}
     assert details.authors == ["여로은"]
     assert details.genres[-1] == "slice_of_life"
     assert (details.orig_lang, details.upload_status, details.read_direction) == ("ko", "ongoing", "ttb")

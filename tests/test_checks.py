@@ -180,7 +180,7 @@ def test_a_source_error_leaves_stored_data_untouched_and_the_title_due(title, st
 
 
 def test_a_timeout_and_an_unknown_title_are_failed_checks_too(title, standin, settings):
-    settings.BATO_TIMEOUT = 1
+    settings.SOURCE_TIMEOUT = 1
     standin.set_fault("hang")
     standin.hang_seconds = 2
     assert check_title(fresh(title)).log.error_kind == "timeout"
@@ -211,7 +211,7 @@ def test_a_429_pauses_every_check_until_its_retry_after(title, standin):
 
 
 def test_a_block_opens_the_breaker_for_its_first_wait(title, standin, settings):
-    settings.BATO_BREAKER_FIRST_WAIT = 300
+    settings.SOURCE_BREAKER_FIRST_WAIT = 300
     standin.set_fault("cloudflare")
     started = timezone.now()
     check_title(fresh(title))

@@ -73,7 +73,7 @@ def test_a_queued_title_is_not_queued_again_until_its_claim_expires(titles, queu
 
 
 def test_the_dispatch_limit_holds_back_the_rest(titles, queued, settings):
-    settings.BATO_DISPATCH_LIMIT = 2
+    settings.CHECK_DISPATCH_LIMIT = 2
     for title in titles:
         make_due(title)
     assert dispatch_due_checks() == 2

@@ -32,9 +32,9 @@ def environ(monkeypatch):
 
 
 def test_unset_and_empty_variables_take_the_default(environ, monkeypatch):
-    monkeypatch.delenv("BATO_TIMEOUT", raising=False)
+    monkeypatch.delenv("SOURCE_TIMEOUT", raising=False)
     environ(BATO_MIN_DELAY="  ")
-    assert env_float("BATO_TIMEOUT", 30.0) == 30.0
+    assert env_float("SOURCE_TIMEOUT", 30.0) == 30.0
     assert env_float("BATO_MIN_DELAY", 4.0) == 4.0
 
 
@@ -185,10 +185,10 @@ def test_manage_py_names_the_bad_variable_without_a_traceback():
         cwd=ROOT,
         capture_output=True,
         text=True,
-        env={**os.environ, "DJANGO_SETTINGS_MODULE": "batoshelf.settings", "SECRET_KEY": "k", "BATO_TIMEOUT": "soon"},
+        env={**os.environ, "DJANGO_SETTINGS_MODULE": "batoshelf.settings", "SECRET_KEY": "k", "SOURCE_TIMEOUT": "soon"},
     )
     assert done.returncode == 1
-    assert done.stderr.strip() == "batoshelf is not configured right: BATO_TIMEOUT must be a number, not 'soon'"
+    assert done.stderr.strip() == "batoshelf is not configured right: SOURCE_TIMEOUT must be a number, not 'soon'"
 
 
 def test_a_bad_delay_stops_the_process_with_the_variable_named():

@@ -164,7 +164,7 @@ def clients(django_user_model, settings):
     settings.BATO_SITE_URLS = ["http://127.0.0.1:9"]
     settings.MANGADEX_API_URL = "http://127.0.0.1:9"
     settings.MANGAUPDATES_API_URL = "http://127.0.0.1:9/v1"
-    settings.BATO_TIMEOUT = 1
+    settings.SOURCE_TIMEOUT = 1
     reader = django_user_model.objects.create_user("reader")
     staff = django_user_model.objects.create_superuser("staff", password="x")
     title = Title.objects.create(source="mangadex", source_id="11111111-2222-4333-8444-555555555555", name="T")

@@ -159,7 +159,7 @@ def test_after_a_429_the_cluster_keeps_twice_the_spacing_for_an_hour(standin, si
 
 
 def test_retry_after_as_an_http_date_is_honoured_and_a_huge_one_is_capped(standin, site_clock, settings):
-    settings.BATO_MAX_RETRY_AFTER = 600
+    settings.SOURCE_MAX_RETRY_AFTER = 600
     (title,) = imported_titles(standin, 1)
     standin.set_fault("rate_limit", retry_after=format_datetime(timezone.now() + timedelta(seconds=300), usegmt=True))
     check_title(fresh(title))
@@ -173,7 +173,7 @@ def test_retry_after_as_an_http_date_is_honoured_and_a_huge_one_is_capped(standi
 
 
 def test_a_429_without_retry_after_waits_the_default_backoff(standin, site_clock, settings):
-    settings.BATO_RATE_LIMIT_BACKOFF = 90
+    settings.SOURCE_RATE_LIMIT_BACKOFF = 90
     (title,) = imported_titles(standin, 1)
     standin.set_fault("rate_limit")
     check_title(fresh(title))
@@ -231,7 +231,7 @@ def test_while_the_probe_is_out_no_other_check_goes(standin, site_clock):
 
 
 def test_a_run_of_network_failures_opens_the_breaker(standin, site_clock, settings):
-    settings.BATO_BREAKER_FAILURES = 3
+    settings.SOURCE_BREAKER_FAILURES = 3
     titles = imported_titles(standin, 3)
     settings.BATO_SITE_URLS = [f"http://127.0.0.1:{free_port()}"]  # nothing listens there
     for count, title in enumerate(titles, 1):
@@ -306,7 +306,7 @@ def test_a_title_not_found_three_times_is_paused_its_followers_told_once_and_nev
     other_reader,
     settings,
 ):
-    settings.BATO_NOT_FOUND_PAUSE_AFTER = 3
+    settings.CHECK_NOT_FOUND_PAUSE_AFTER = 3
     gone, fine = imported_titles(standin, 2)
     for user in (reader, other_reader):
         Follow.objects.create(user=user, title=gone)

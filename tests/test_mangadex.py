@@ -1,5 +1,6 @@
 """MangaDex as a source: its parser, and its requests to the stand-in over real HTTP on loopback."""
 
+import json
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
@@ -14,6 +15,7 @@ from scraping.sources.errors import (
     Misconfigured,
     RateLimited,
     TitleNotFound,
+    TitleRefused,
 )
 from scraping.sources.http import Direct, honest_user_agent, send
 from scraping.sources.mangadex import parse_feed, parse_title, read
@@ -104,14 +106,28 @@ def test_a_pornographic_titles_feed_is_not_empty(site):
     assert len(snapshot.chapters) == 3
 
 
-def test_taken_down_and_external_chapters_are_listed_as_such(site):
+def test_the_feed_asks_for_readable_chapters_under_either_reading_of_include_unavailable(site):
+    """The stand-in reads include* as MangaDex documents it (tri-state: 1 is *only* taken-down ones)."""
     title = site.add_title(chapters=2)
     site.add_chapters(title.dex_id, 1, unavailable=True)
+    snapshot, _ = fetch(site, title.dex_id)
+    assert len(snapshot.chapters) == 2 and all(c.available for c in snapshot.chapters)
+    assert {q.query["includeUnavailable"][-1] for q in site.api_requests() if q.path.endswith("/feed")} == {"0"}
+
+
+def test_a_chapter_that_still_comes_marked_unavailable_is_kept_as_not_readable():
+    [taken_down], _ = parse_feed(
+        {"result": "ok", "response": "collection", "data": [chapter("3", isUnavailable=True)], "total": 1}
+    )
+    assert taken_down.available is False and taken_down.url_path.startswith("/chapter/")
+
+
+def test_external_chapters_link_out_only_over_http(site):
+    title = site.add_title(chapters=2)
     site.add_chapters(title.dex_id, 1, external_url="https://mangaplus.shueisha.co.jp/viewer/1000")
     site.add_chapters(title.dex_id, 1, external_url="javascript:alert(1)")
     snapshot, _ = fetch(site, title.dex_id)
-    taken_down, official, bad = snapshot.chapters[-3:]
-    assert taken_down.available is False and taken_down.url_path.startswith("/chapter/")
+    official, bad = snapshot.chapters[-2:]
     assert official.external_url == "https://mangaplus.shueisha.co.jp/viewer/1000" and official.url_path == ""
     assert MANGADEX.chapter_link(title.dex_id, official.url_path, official.external_url).external
     assert bad.external_url == "" and bad.url_path.startswith("/chapter/"), "only http(s) links leave MangaDex"
@@ -184,11 +200,21 @@ MANGA = {
         "attributes": {
             "title": {"ja-ro": "Rei no Taitoru"},
             "altTitles": [{"ja": "例"}, {"en": "The Example"}, {"ja": "例"}],
-            "description": {"ja": "説明", "en": "An example."},
+            "description": {"ja": "説明", "en": "An **example**: [Web Novel](https://example.org/wn)."},
             "status": "hiatus",
             "year": 2019,
             "originalLanguage": "ja",
-            "tags": [{"attributes": {"name": {"en": "Action"}}}, "junk"],
+            "contentRating": "suggestive",
+            "links": {"mu": "ttaew4a", "al": "30013", "raw": "https://example.jp"},
+            "availableTranslatedLanguages": ["en", None, "pt-br", "not a code"],
+            "tags": [
+                {"attributes": {"name": {"en": "Action"}, "group": "genre"}},
+                {"attributes": {"name": {"en": "Gore"}, "group": "content"}},
+                {"attributes": {"name": {"en": "Time Travel"}, "group": "theme"}},
+                {"attributes": {"name": {"en": "Long Strip"}, "group": "format"}},
+                {"attributes": {"name": {"en": "Old"}}},
+                "junk",
+            ],
         },
         "relationships": [
             {"id": "a", "type": "author", "attributes": {"name": "Someone"}},
@@ -201,10 +227,49 @@ MANGA = {
 
 def test_the_title_parser_reads_names_people_tags_and_cover():
     details = parse_title(MANGA, "11111111-2222-4333-8444-555555555555")
-    assert details.name == "Rei no Taitoru" and details.alt_names == ["例", "The Example"]
-    assert details.description == "An example." and details.upload_status == "hiatus" and details.year == 2019
-    assert details.authors == ["Someone"] and details.artists == [] and details.genres == ["Action"]
+    assert details.name == "Rei no Taitoru"
+    assert details.alt_names == [{"name": "例", "language": "ja"}, {"name": "The Example", "language": "en"}]
+    assert details.description == "An **example**: [Web Novel](https://example.org/wn)."
+    assert details.description_format == "markdown"
+    assert details.upload_status == "hiatus" and details.year == 2019
+    assert details.authors == ["Someone"] and details.artists == [] and details.genres == ["Action", "Old"]
+    assert details.tags == {"content": ["Gore"], "theme": ["Time Travel"], "format": ["Long Strip"]}
+    assert details.content_rating == "suggestive" and details.links["mu"] == "ttaew4a"
+    assert details.available_languages == ["en", "pt-br"]
     assert details.cover_url == "https://uploads.mangadex.org/covers/11111111-2222-4333-8444-555555555555/x.jpg.512.jpg"
+
+
+def test_titles_as_real_answers_have_them(site):
+    """A name only in ja-ro, no description, `links: null`, a null among the languages: all read."""
+    title = site.add_title(name="Kimetsu no Yaiba", name_language="ja-ro", description="", links=None)
+    details = parse_title(
+        json.loads(send(MANGADEX, site.api_url, Request("GET", f"/manga/{title.dex_id}"), timeout=5).content),
+        title.dex_id,
+    )
+    assert (details.name, details.description, details.links) == ("Kimetsu no Yaiba", "", {})
+    assert details.available_languages == ["en"] and details.tags["content"] == ["Gore"]
+
+
+def test_chapters_as_real_answers_have_them(site):
+    """Decimal numbers, no group or two groups."""
+    title = site.add_title(chapters=1)
+    site.add_chapters(title.dex_id, 1, number="1.5", groups=())
+    site.add_chapters(title.dex_id, 1, number="2", groups=("Alpha", "Beta"))
+    snapshot, _ = fetch(site, title.dex_id)
+    by_number = {c.number: c for c in snapshot.chapters}
+    assert by_number[Decimal("1.5")].groups == () and by_number[Decimal("1.5")].name == "Chapter 1.5"
+    assert by_number[Decimal(2)].groups == ("Alpha", "Beta")
+
+
+def test_the_content_ratings_followed_are_what_staff_chose(site, settings):
+    settings.MANGADEX_CONTENT_RATINGS = ["safe", "suggestive"]
+    title = site.add_title(chapters=1, rating="erotica")
+    with pytest.raises(TitleRefused, match="does not follow MangaDex titles rated erotica"):
+        fetch(site, title.dex_id)
+    feed_ratings = [q.query["contentRating[]"] for q in site.api_requests() if q.path.endswith("/feed")]
+    assert feed_ratings == []  # refused before the feed is asked for
+    MANGADEX.search(Direct(MANGADEX, site.api_url), "Example", 5)
+    assert site.api_requests()[-1].query["contentRating[]"] == ["safe", "suggestive"]
 
 
 @pytest.mark.parametrize(

@@ -32,7 +32,7 @@ def test_details_come_unescaped_with_a_plain_text_description(site):
     snapshot, _ = fetch(site, series.series_id)
     details = snapshot.details
     assert details.name == "Kaguya's Love & War"
-    assert details.alt_names == ["Kaguya-sama wa Kokurasetai", "かぐや様は告らせたい"]
+    assert [alt["name"] for alt in details.alt_names] == ["Kaguya-sama wa Kokurasetai", "かぐや様は告らせたい"]
     assert details.description == "Two geniuses & their war of love.\nWho confesses first?"
     assert (details.upload_status, details.original_status, details.year) == ("ongoing", "12 Volumes (Ongoing)", 2015)
     assert details.authors == ["AKASAKA Aka"] and details.artists == ["AKASAKA Aka"]
@@ -82,10 +82,13 @@ def test_search_finds_series_by_any_of_their_names_in_one_request(site):
     assert ask.count == 1
     assert (found.name, found.alt_names, found.latest_chapter) == (
         "Kaguya's Love & War",
-        ("Kaguya-sama wa Kokurasetai",),
+        ({"name": "Kaguya-sama wa Kokurasetai", "language": ""},),
         "Chapter 5",
     )
     assert found.url == "https://www.mangaupdates.com/series/ttaew4a"
+    assert found.cover_url == "https://cdn.mangaupdates.com/image/i000000.jpg"
+    # Spelled as the API's schema spells the types to leave out.
+    assert site.api_requests()[-1].body["filter_types"] == ["Drama CD", "Novel"]
 
 
 def release(chapter, release_date="2026-08-20", time_added=None, **fields):
@@ -129,6 +132,46 @@ def test_a_release_day_is_a_day_unless_time_added_falls_on_it():
     )
     [late], _, _ = parse_releases(release("1", time_added="2026-09-02T10:00:00+00:00"))
     assert (late.published_at, late.published_precision) == (datetime(2026, 8, 20, tzinfo=UTC), DAY)
+
+
+def test_time_added_in_another_offset_is_compared_on_its_own_day():
+    # 18:28 at -07:00 on the 20th is 01:28 UTC on the 21st: still the release day where it was written.
+    [west], _, _ = parse_releases(release("1", time_added="2026-08-20T18:28:00-07:00"))
+    assert (west.published_at, west.published_precision) == (datetime(2026, 8, 21, 1, 28, tzinfo=UTC), EXACT)
+    assert west.created_at == datetime(2026, 8, 21, 1, 28, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    "status, normal",
+    [
+        ("652 Chapters (Ongoing)\n18 Volumes (Ongoing)\n\nS1: 120 Chapters (Complete)", "ongoing"),
+        ("12 Volumes (Complete)\n\nSide story: (Ongoing)", "completed"),
+        ("\n3 Volumes (Hiatus)", "hiatus"),
+        ("Volumes: see notes", ""),
+    ],
+)
+def test_a_status_over_several_lines_is_read_from_the_main_work_first(status, normal):
+    assert parse_series({"series_id": 5, "title": "x", "status": status}, "5").upload_status == normal
+
+
+def test_releases_as_real_answers_have_them(site):
+    """Without time_added, with no group or two (one without a url), and with null genres: all read."""
+    series = site.add_title(releases=2)
+    series.record["genres"] = None
+    series.record["description"] = ""
+    site.add_chapters(series.series_id, 1, group=(), time_added=False)
+    site.add_chapters(series.series_id, 1, group=("Alpha", "Beta"))
+    snapshot, _ = fetch(site, series.series_id)
+    assert snapshot.details.genres == [] and snapshot.details.description == ""
+    by_number = {c.number: c for c in snapshot.chapters}
+    assert by_number[Decimal(3)].groups == () and by_number[Decimal(3)].published_precision == DAY
+    assert by_number[Decimal(4)].groups == ("Alpha", "Beta") and by_number[Decimal(4)].published_precision == EXACT
+
+
+@pytest.mark.parametrize("votes", [-1, 10**30, "many", None])
+def test_a_vote_count_that_is_no_count_is_dropped(votes):
+    details = parse_series({"series_id": 5, "title": "x", "rating_votes": votes, "bayesian_rating": "nan"}, "5")
+    assert (details.votes, details.score) == (None, None)
 
 
 def test_ids_are_64_bit_and_written_in_base_36_on_the_site():

@@ -124,7 +124,7 @@ def test_every_bato_row_carries_over_to_todays_schema():
             "문구점 이야기",
         )
         assert (title.alt_names, title.score, title.views_all_time, title.emotions) == (
-            ["別名"],
+            [{"name": "別名", "language": ""}],
             8.5,
             1234567,
             {"love": 3},

@@ -44,11 +44,11 @@ def test_a_staff_pin_overrides_the_learned_time(weekly_title):
 
 
 def test_bato_check_interval_hours_pins_every_title(weekly_title, settings):
-    settings.BATO_CHECK_INTERVAL_HOURS = 0.05
+    settings.CHECK_INTERVAL_HOURS = 0.05
     result = check_title(fresh(weekly_title))
     schedule = fresh(weekly_title).schedule
     assert schedule.next_check_at == result.log.started_at + timedelta(minutes=3)
-    assert schedule.reason == "BATO_CHECK_INTERVAL_HOURS: every 0.05 h"
+    assert schedule.reason == "CHECK_INTERVAL_HOURS: every 0.05 h"
 
 
 def test_a_completed_title_is_checked_monthly(weekly_title, standin):

@@ -27,7 +27,7 @@ def dispatch_due_checks(limit=None):
     now = timezone.now()
     queued = 0
     for source in CheckSchedule.objects.due(now).values_list("title__source", flat=True).distinct():
-        allowed, reason = keeper.dispatch_allowance(source, keeper.clock.now(), limit or settings.BATO_DISPATCH_LIMIT)
+        allowed, reason = keeper.dispatch_allowance(source, keeper.clock.now(), limit or settings.CHECK_DISPATCH_LIMIT)
         if reason:
             logger.info("dispatch of %s limited to %d: %s", source, allowed, reason)
         if not allowed:

@@ -2,7 +2,7 @@
 
 On SIGTERM django-q2 lets each worker finish its task and then every task it
 had already taken from the broker. A check is bounded (BATO_MAX_DELAY at the
-gate plus BATO_TIMEOUT for the request), but a run of taken checks is not. So
+gate plus SOURCE_TIMEOUT for the request), but a run of taken checks is not. So
 the cluster's main process leaves a marker when told to stop, and a check
 that starts after it returns at once and gives its title back.
 """

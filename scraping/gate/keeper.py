@@ -129,7 +129,7 @@ def take_turn(source, *, priority=False):
     """Wait for this process's turn at `source` and return it, or raise SourcePaused.
 
     `priority` is for checks someone asked for: the source's next turn is
-    theirs. A check that would wait longer than BATO_TURN_MAX_WAIT gives up at
+    theirs. A check that would wait longer than SOURCE_TURN_MAX_WAIT gives up at
     once (SourcePaused) so its worker is free and its title goes back to the queue.
     """
     politeness = sources.get(source).politeness()
@@ -137,7 +137,7 @@ def take_turn(source, *, priority=False):
     seen = SourceState.current(source)
     turn = admit(seen, now)
     rate_limited_at = seen.rate_limited_at.timestamp() if seen.rate_limited_at else None
-    deadline = now.timestamp() + settings.BATO_TURN_MAX_WAIT
+    deadline = now.timestamp() + settings.SOURCE_TURN_MAX_WAIT
     try:
         while True:
             delay = spacing(
@@ -153,7 +153,7 @@ def take_turn(source, *, priority=False):
             if now.timestamp() + decision.wait > deadline:
                 raise SourcePaused(
                     now + timedelta(seconds=decision.wait),
-                    f"no turn within {settings.BATO_TURN_MAX_WAIT:g} s ({decision.reason})",
+                    f"no turn within {settings.SOURCE_TURN_MAX_WAIT:g} s ({decision.reason})",
                     source=source,
                 )
             clock.sleep(decision.wait)
@@ -192,8 +192,8 @@ def _apply(turn, error, now):
         elif verdict is Verdict.RATE_LIMITED:
             wait = rules.rate_limit_wait(
                 error.retry_after,
-                default=settings.BATO_RATE_LIMIT_BACKOFF,
-                cap=settings.BATO_MAX_RETRY_AFTER,
+                default=settings.SOURCE_RATE_LIMIT_BACKOFF,
+                cap=settings.SOURCE_MAX_RETRY_AFTER,
             )
             if not row.paused_until or row.paused_until < now + timedelta(seconds=wait):
                 row.paused_until, row.pause_reason = now + timedelta(seconds=wait), error.message[:300]
@@ -204,13 +204,13 @@ def _apply(turn, error, now):
             if row.mirror_in_use == turn.mirror:
                 row.mirror = rules.next_mirror(sources.get(turn.source).base_urls(), turn.mirror)
             row.failures_in_a_row += 1
-            opens = verdict is Verdict.BLOCKED or row.failures_in_a_row >= settings.BATO_BREAKER_FAILURES
+            opens = verdict is Verdict.BLOCKED or row.failures_in_a_row >= settings.SOURCE_BREAKER_FAILURES
             if turn.probe or (opens and row.breaker_until is None):
                 row.breaker_openings += 1
                 wait = rules.breaker_wait(
                     row.breaker_openings,
-                    first=settings.BATO_BREAKER_FIRST_WAIT,
-                    longest=settings.BATO_BREAKER_MAX_WAIT,
+                    first=settings.SOURCE_BREAKER_FIRST_WAIT,
+                    longest=settings.SOURCE_BREAKER_MAX_WAIT,
                 )
                 row.breaker_until, row.probe_until = now + timedelta(seconds=wait), None
                 row.breaker_reason = f"{error.message} (through {turn.mirror})"[:300]
@@ -257,7 +257,7 @@ class Requests:
         turn = take_turn(self.source.name, priority=self.priority)
         self.count += 1
         try:
-            answer = send(self.source, turn.mirror, request, timeout=settings.BATO_TIMEOUT)
+            answer = send(self.source, turn.mirror, request, timeout=settings.SOURCE_TIMEOUT)
             self.last_status = answer.status
             payload = read(answer)
         except SourceError as error:
@@ -270,7 +270,7 @@ class Requests:
             pause(
                 self.source.name,
                 clock.now(),
-                min(spent, settings.BATO_MAX_RETRY_AFTER),
+                min(spent, settings.SOURCE_MAX_RETRY_AFTER),
                 f"{self.source.display_name} said its quota is spent for {spent:.0f} s",
             )
         return payload

@@ -16,22 +16,34 @@ EXACT = "exact"
 DAY = "day"  # the source gives a release day, not a time (MangaUpdates)
 
 
+def alt_name(name: str, language: str = "") -> dict[str, str]:
+    """One of a title's other names, with its language ("" when the source does not say)."""
+    return {"name": name, "language": language}
+
+
 @dataclass(frozen=True)
 class TitleDetails:
     """What a source says about a title; fields a source does not have stay empty."""
 
     source_id: str
     name: str
-    alt_names: list = field(default_factory=list)
+    alt_names: list = field(default_factory=list)  # of alt_name() dicts
     authors: list = field(default_factory=list)
     artists: list = field(default_factory=list)
     genres: list = field(default_factory=list)
+    # Other tags by their group, kept apart from the genres: {"theme": [...], "format": [...], "content": [...]}
+    tags: dict = field(default_factory=dict)
+    content_rating: str = ""  # MangaDex: safe, suggestive, erotica, pornographic
     upload_status: str = ""  # ongoing, completed, hiatus, cancelled, dropped, or "" when unknown
     original_status: str = ""  # the status in the source's own words
     year: int | None = None
-    description: str = ""  # plain text
+    description: str = ""  # in the source's own markup, as description_format says
+    description_format: str = "text"  # "text" (plain) or "markdown" (MangaDex)
     cover_url: str = ""
     orig_lang: str = ""
+    # Ids of the title elsewhere, as the source lists them (MangaDex: {"mu": "ttaew4a", "al": "30013"})
+    links: dict = field(default_factory=dict)
+    available_languages: list = field(default_factory=list)  # the chapter languages the source has
     # Bato's extras
     read_direction: str = ""
     original_pub_from: str = ""
@@ -98,10 +110,12 @@ class Candidate:
     source: str
     source_id: str
     name: str
-    alt_names: tuple = ()
+    alt_names: tuple = ()  # of alt_name() dicts
     year: int | None = None
     latest_chapter: str = ""
     url: str = ""
+    cover_url: str = ""  # on the source's own host; batoshelf shows it only once it has fetched it
+    links: tuple = ()  # (site, id) pairs, as TitleDetails.links
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ import re
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.conf import settings
 
@@ -29,6 +30,7 @@ from scraping.sources.base import (
     Source,
     TitleDetails,
     TitleSnapshot,
+    alt_name,
 )
 from scraping.sources.errors import BadResponse, InvalidTitleReference, TitleNotFound
 from scraping.sources.http import read_json
@@ -53,6 +55,37 @@ TITLE_QUERY = (
     f"  {DETAILS_FIELD}(id: $id) {{ id data {{ {_DETAIL_FIELDS} }} }}\n"
     f"  {CHAPTERS_FIELD}(comicId: $id) {{ id data {{ {_CHAPTER_FIELDS} }} }}\n"
     "}"
+)
+
+# Where requests go, most preferred first (BATO_SITE_URLS replaces the list).
+SITE_URLS = ("https://bato.to", "https://batotwo.com", "https://wto.to", "https://mto.to", "https://xbato.com")
+# Hosts whose title URLs a user may paste (BATO_MIRRORS replaces the list; the request addresses are added).
+MIRRORS = (
+    "bato.to",
+    "batotwo.com",
+    "batotoo.com",
+    "wto.to",
+    "mto.to",
+    "dto.to",
+    "hto.to",
+    "xbato.com",
+    "zbato.com",
+    "zbato.net",
+    "readtoto.com",
+    "battwo.com",
+    "batocomic.com",
+    "batocomic.net",
+    "batocomic.org",
+    "comiko.net",
+    "comiko.org",
+    "mangatoto.com",
+    "mangatoto.net",
+    "mangatoto.org",
+    "readtoto.net",
+    "readtoto.org",
+    "xbato.net",
+    "xbato.org",
+    "zbato.org",
 )
 
 # Bato's title ids are small numbers; a longer bare number is a MangaUpdates id.
@@ -111,7 +144,7 @@ def _parse_details(node: Any, requested_id: str) -> TitleDetails:
     return TitleDetails(
         source_id=title_id,
         name=values.text(d.get("name")) or f"Title {title_id}",
-        alt_names=values.strings(d.get("altNames")),
+        alt_names=[alt_name(alt) for alt in values.strings(d.get("altNames"))],
         authors=values.strings(d.get("authors")),
         artists=values.strings(d.get("artists")),
         genres=values.strings(d.get("genres")),
@@ -124,11 +157,11 @@ def _parse_details(node: Any, requested_id: str) -> TitleDetails:
         read_direction=values.text(d.get("readDirection")),
         description=values.text(summary.get("text")) if isinstance(summary, dict) else values.text(summary),
         score=values.decimal_or_none(d.get("stat_score_val")),
-        votes=values.integer(d.get("stat_count_votes")),
+        votes=values.count(d.get("stat_count_votes")),
         score_distribution=_counts(d.get("stat_count_scores")),
-        follows=values.integer(d.get("stat_count_follows")),
-        reviews=values.integer(d.get("stat_count_reviews")),
-        replies=values.integer(d.get("stat_count_post_reply")),
+        follows=values.count(d.get("stat_count_follows")),
+        reviews=values.count(d.get("stat_count_reviews")),
+        replies=values.count(d.get("stat_count_post_reply")),
         views_all_time=_counts(d.get("stat_count_views")).get("d000"),
         emotions=_counts(d.get("stat_count_emotions")),
     )
@@ -152,9 +185,9 @@ def _parse_chapter(raw: Any) -> ChapterRecord:
         published_at=_date(d.get("datePublic")),
         created_at=_date(d.get("dateCreate")),
         available=not (d.get("isHidden") is True or d.get("isDeleted") is True),
-        views_guest=values.integer(d.get("stat_count_views_guest")),
-        views_member=values.integer(d.get("stat_count_views_login")),
-        replies=values.integer(d.get("stat_count_post_reply")),
+        views_guest=values.count(d.get("stat_count_views_guest")),
+        views_member=values.count(d.get("stat_count_views_login")),
+        replies=values.count(d.get("stat_count_post_reply")),
     )
 
 
@@ -180,7 +213,7 @@ def _counts(value: Any) -> dict[str, int]:
     counts = {}
     for entry in value:
         if isinstance(entry, dict) and isinstance(entry.get("field"), str):
-            count = values.integer(entry.get("count"))
+            count = values.count(entry.get("count"), values.MAX_INT64)
             if count is not None:
                 counts[entry["field"]] = count
     return counts
@@ -223,7 +256,9 @@ class Bato(Source):
     accepted = "a Bato title URL on a known mirror (https://bato.to/title/110100-some-slug) or a Bato id (110100)"
 
     def hosts(self):
-        return {mirror.lower().removeprefix("www.") for mirror in settings.BATO_MIRRORS}
+        pasted = settings.BATO_MIRRORS or MIRRORS
+        requested = (urlsplit(url).hostname or "" for url in self.base_urls())
+        return {host.lower().removeprefix("www.") for host in (*pasted, *requested) if host}
 
     def parse_id(self, text):
         return str(int(text)) if BARE_ID.match(text) else None
@@ -238,7 +273,7 @@ class Bato(Source):
         return str(int(match.group("title") or match.group("series")))
 
     def base_urls(self):
-        return settings.BATO_SITE_URLS
+        return list(settings.BATO_SITE_URLS or SITE_URLS)
 
     def politeness(self):
         return Politeness(settings.BATO_MIN_DELAY, settings.BATO_MAX_DELAY, settings.BATO_MAX_REQUESTS_PER_HOUR)
@@ -267,10 +302,10 @@ class Bato(Source):
         return []
 
     def title_url(self, source_id):
-        return f"{settings.BATO_SITE_URLS[0]}/title/{source_id}"
+        return f"{self.base_urls()[0]}/title/{source_id}"
 
     def chapter_link(self, title_source_id, url_path, external_url):
-        return Link(link_on(settings.BATO_SITE_URLS[0], url_path) or self.title_url(title_source_id))
+        return Link(link_on(self.base_urls()[0], url_path) or self.title_url(title_source_id))
 
 
 SOURCE = Bato()

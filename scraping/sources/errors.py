@@ -23,6 +23,13 @@ class TitleNotFound(SourceError):
     transient = False
 
 
+class TitleRefused(SourceError):
+    """A title this instance does not follow (a content rating staff left out): asking again will not help."""
+
+    kind = "refused"
+    transient = False
+
+
 class RateLimited(SourceError):
     kind = "rate_limited"
     source_wide = True

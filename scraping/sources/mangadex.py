@@ -33,22 +33,22 @@ from scraping.sources.base import (
     Source,
     TitleDetails,
     TitleSnapshot,
+    alt_name,
 )
-from scraping.sources.errors import BadResponse, InvalidTitleReference, Misconfigured
+from scraping.sources.errors import BadResponse, InvalidTitleReference, Misconfigured, TitleRefused
 from scraping.sources.http import honest_user_agent, read_json
 from scraping.sources.values import link_on
 
 UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 # /title/<uuid>, /title/<uuid>/<slug>, and the older /manga/<uuid>
 TITLE_PATH = re.compile(r"^/(?:title|manga)/(?P<id>[0-9a-fA-F-]{36})(?:/[^/]*)?/?$")
-LANGUAGE = re.compile(r"^[a-z]{2}(-[a-z]{2})?$")
 
 SITE = "https://mangadex.org"
 COVERS = "https://uploads.mangadex.org/covers"
 STATUSES = {"ongoing", "completed", "hiatus", "cancelled"}
 # Titles in a name map, most readable first.
 NAME_LANGUAGES = ("en", "ja-ro", "ko-ro", "zh-ro")
-# Every content rating: the default leaves pornographic titles' feeds empty.
+# Every content rating MangaDex gives a title (MANGADEX_CONTENT_RATINGS chooses those followed).
 CONTENT_RATINGS = ("safe", "suggestive", "erotica", "pornographic")
 
 
@@ -114,25 +114,56 @@ def parse_title(payload: Any, requested_id: str) -> TitleDetails:
     relationships = values.listed(entity.get("relationships"))
     title_map = values.fields(attributes.get("title"))
     name = _name(title_map)
-    alt_names = [values.text(v) for v in title_map.values() if values.text(v) and values.text(v) != name]
-    for alt in attributes.get("altTitles") or []:
-        if isinstance(alt, dict):
-            alt_names.extend(values.text(v) for v in alt.values() if values.text(v))
     status = values.text(attributes.get("status"))
+    tags = _tags(attributes.get("tags"))
+    rating = values.text(attributes.get("contentRating"))
     return TitleDetails(
         source_id=title_id,
         name=name or f"Title {title_id}",
-        alt_names=list(dict.fromkeys(a for a in alt_names if a != name)),
+        alt_names=_alt_names(name, title_map, attributes.get("altTitles")),
         authors=_people(relationships, "author"),
         artists=_people(relationships, "artist"),
-        genres=_tags(attributes.get("tags")),
+        genres=tags.pop("genre", []),
+        tags=tags,
+        content_rating=rating if rating in CONTENT_RATINGS else "",
         upload_status=status if status in STATUSES else "",
         original_status=status,
         year=_year(attributes.get("year")),
+        # Markdown, kept as MangaDex wrote it; pages render it safely.
         description=_name(attributes.get("description")),
+        description_format="markdown",
         cover_url=_cover(title_id, relationships),
         orig_lang=values.text(attributes.get("originalLanguage")),
+        links=_links(attributes.get("links")),
+        available_languages=[
+            code
+            for code in values.listed(attributes.get("availableTranslatedLanguages"))
+            if isinstance(code, str) and values.CHAPTER_LANGUAGE.match(code)
+        ],
     )
+
+
+def _alt_names(name: str, title_map: dict[str, Any], alt_titles: Any) -> list[dict[str, str]]:
+    """Every other name with its language: the title map's others, then altTitles (one-key maps)."""
+    pairs = [(language, values.text(v)) for language, v in title_map.items()]
+    pairs += [
+        (language, values.text(v)) for alt in values.listed(alt_titles) for language, v in values.fields(alt).items()
+    ]
+    seen, names = {name}, []
+    for language, alt in pairs:
+        if alt and alt not in seen:
+            seen.add(alt)
+            names.append(alt_name(alt, language if isinstance(language, str) else ""))
+    return names
+
+
+def _links(links: Any) -> dict[str, str]:
+    """The title's ids elsewhere (`links` may be null): site code → id or URL, both text."""
+    return {
+        site: values.text(value)[:300]
+        for site, value in values.fields(links).items()
+        if isinstance(site, str) and len(site) <= 10 and values.text(value)
+    }
 
 
 def _people(relationships: list[Any], kind: str) -> list[str]:
@@ -144,15 +175,19 @@ def _people(relationships: list[Any], kind: str) -> list[str]:
     return list(dict.fromkeys(n for n in names if n))
 
 
-def _tags(tags: Any) -> list[str]:
-    if not isinstance(tags, list):
-        return []
-    names = []
-    for tag in tags:
-        attributes = tag.get("attributes") if isinstance(tag, dict) else None
-        if isinstance(attributes, dict):
-            names.append(_name(attributes.get("name")))
-    return [n for n in names if n]
+TAG_GROUPS = ("genre", "theme", "format", "content")
+
+
+def _tags(tags: Any) -> dict[str, list[str]]:
+    """Tag names by their group (genre, theme, format, content); a tag of no known group is a genre."""
+    grouped: dict[str, list[str]] = {}
+    for tag in values.listed(tags):
+        attributes = values.fields(tag.get("attributes") if isinstance(tag, dict) else None)
+        tag_name = _name(attributes.get("name"))
+        group = values.text(attributes.get("group"))
+        if tag_name:
+            grouped.setdefault(group if group in TAG_GROUPS else "genre", []).append(tag_name)
+    return grouped
 
 
 def _year(value: Any) -> int | None:
@@ -228,16 +263,18 @@ def parse_search(payload: Any) -> list[tuple[Candidate, str]]:
         if title_id is None:
             continue
         title_map = values.fields(attributes.get("title"))
-        alt = [values.text(v) for a in attributes.get("altTitles") or [] if isinstance(a, dict) for v in a.values()]
+        name = _name(title_map) or title_id
         found.append(
             (
                 Candidate(
                     source="mangadex",
                     source_id=title_id,
-                    name=_name(title_map) or title_id,
-                    alt_names=tuple(a for a in alt if a)[:5],
+                    name=name,
+                    alt_names=tuple(_alt_names(name, title_map, attributes.get("altTitles"))[:8]),
                     year=_year(attributes.get("year")),
                     url=f"{SITE}/title/{title_id}",
+                    cover_url=_cover(title_id, values.listed(entity.get("relationships"))),
+                    links=tuple(_links(attributes.get("links")).items()),
                 ),
                 parse_uuid(attributes.get("latestUploadedChapter")) or "",
             )
@@ -316,12 +353,19 @@ class MangaDex(Source):
                     not_found=f"MangaDex has no title {source_id}",
                 ),
             )
+            rating = details.content_rating
+            if known.full and rating and rating not in settings.MANGADEX_CONTENT_RATINGS:
+                raise TitleRefused(f"This batoshelf does not follow MangaDex titles rated {rating}.")
         fetch = self._whole_feed if known.full else self._new_in_feed
         return TitleSnapshot(details=details, chapters=fetch(ask, source_id, known))
 
     def _feed(self, ask, source_id, languages, params):
         return ask(
-            Request("GET", f"/manga/{source_id}/feed", feed_filters(languages) + params),
+            Request(
+                "GET",
+                f"/manga/{source_id}/feed",
+                feed_filters(languages, settings.MANGADEX_CONTENT_RATINGS) + params,
+            ),
             lambda answer: read(answer, parse_feed, not_found=f"MangaDex has no title {source_id}"),
         )
 
@@ -379,7 +423,7 @@ class MangaDex(Source):
                     ("limit", str(limit)),
                     ("order[relevance]", "desc"),
                     ("includes[]", "cover_art"),
-                    *rating_filters(),
+                    *rating_filters(settings.MANGADEX_CONTENT_RATINGS),
                 ),
             ),
             lambda answer: read(answer, parse_search),
@@ -391,7 +435,8 @@ class MangaDex(Source):
                 Request(
                     "GET",
                     "/chapter",
-                    tuple(("ids[]", i) for i in latest) + (("limit", str(len(latest))), *rating_filters()),
+                    tuple(("ids[]", i) for i in latest)
+                    + (("limit", str(len(latest))), *rating_filters(settings.MANGADEX_CONTENT_RATINGS)),
                 ),
                 lambda answer: read(answer, parse_feed),
             )
@@ -407,19 +452,27 @@ class MangaDex(Source):
         return Link(link_on(SITE, url_path) or self.title_url(title_source_id))
 
 
-def rating_filters() -> tuple[tuple[str, str], ...]:
-    return tuple(("contentRating[]", rating) for rating in CONTENT_RATINGS)
+def rating_filters(ratings: Iterable[str]) -> tuple[tuple[str, str], ...]:
+    """The content ratings to ask for, every one named: the API's default leaves pornographic titles out."""
+    return tuple(("contentRating[]", rating) for rating in ratings)
 
 
-def feed_filters(languages: Iterable[str]) -> tuple[tuple[str, str], ...]:
-    """What every feed request asks for: the title's languages, every rating, the groups' names,
-    chapters taken down listed (marked, not announced), nothing scheduled for later."""
+def feed_filters(languages: Iterable[str], ratings: Iterable[str]) -> tuple[tuple[str, str], ...]:
+    """What every feed request asks for: the title's languages, the ratings followed, the groups' names,
+    nothing scheduled for later, nothing taken down.
+
+    MangaDex documents its `include*` chapter filters as tri-state (left out: no filter; 1: only
+    the chapters where it holds; 0: only those where it does not). Whether `includeUnavailable`
+    follows that rule or is a plain "list them too" switch is unconfirmed: `1` would then ask for
+    the taken-down chapters alone. `0` means the same under both readings: the readable chapters.
+    A chapter that still comes marked `isUnavailable` is stored and announced to no one.
+    """
     return (
         *(("translatedLanguage[]", language) for language in languages),
-        *rating_filters(),
+        *rating_filters(ratings),
         ("includes[]", "scanlation_group"),
         ("includeFuturePublishAt", "0"),
-        ("includeUnavailable", "1"),
+        ("includeUnavailable", "0"),
     )
 
 

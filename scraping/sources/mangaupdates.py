@@ -33,12 +33,12 @@ from scraping.sources.base import (
     Source,
     TitleDetails,
     TitleSnapshot,
+    alt_name,
 )
 from scraping.sources.errors import BadResponse, InvalidTitleReference
 from scraping.sources.http import honest_user_agent, read_json
 
 SITE = "https://www.mangaupdates.com"
-MAX_ID = 2**63 - 1
 # /series/ttaew4a, /series/ttaew4a/some-slug
 SERIES_PATH = re.compile(r"^/series/(?P<id>[0-9a-zA-Z]{1,13})(?:/[^/]*)?/?$")
 DIGITS = re.compile(r"^\d{1,19}$")
@@ -58,7 +58,7 @@ def parse_series_id(text: Any) -> str | None:
     if not DIGITS.match(text):
         return None
     number = int(text)
-    return str(number) if 0 < number <= MAX_ID else None
+    return str(number) if 0 < number <= values.MAX_INT64 else None
 
 
 def id_from_base36(text: str) -> str | None:
@@ -67,7 +67,7 @@ def id_from_base36(text: str) -> str | None:
         number = int(text, 36)
     except ValueError:
         return None
-    return str(number) if 0 < number <= MAX_ID else None
+    return str(number) if 0 < number <= values.MAX_INT64 else None
 
 
 def base36(series_id: int | str) -> str:
@@ -84,9 +84,16 @@ def series_url(series_id: int | str) -> str:
 
 
 def normal_status(text: Any) -> str:
-    """ongoing / completed / hiatus / cancelled / dropped from the free-text status ("12 Volumes (Ongoing)")."""
-    lowered = values.text(text).lower()
-    return next((status for word, status in STATUS_WORDS if word in lowered), "")
+    """ongoing / completed / hiatus / cancelled / dropped from the free-text status ("12 Volumes (Ongoing)").
+
+    The status may run over several lines ("652 Chapters (Ongoing)\n18 Volumes (Ongoing)\n\nS1: ...
+    (Complete)"): the first line that says one is the main work's, before any season's or side story's.
+    """
+    for line in values.text(text).lower().splitlines():
+        status = next((status for word, status in STATUS_WORDS if word in line), "")
+        if status:
+            return status
+    return ""
 
 
 def _object(payload: Any, what: str) -> dict[str, Any]:
@@ -121,13 +128,14 @@ def parse_series(payload: Any, requested_id: str) -> TitleDetails:
     return TitleDetails(
         source_id=requested_id,
         name=name or f"Series {requested_id}",
-        alt_names=list(
-            dict.fromkeys(
+        alt_names=[
+            alt_name(alt)
+            for alt in dict.fromkeys(
                 values.unescape(a.get("title"))
                 for a in associated
                 if isinstance(a, dict) and values.unescape(a.get("title")) not in ("", name)
             )
-        ),
+        ],
         authors=people("Author"),
         artists=people("Artist"),
         genres=[values.unescape(g.get("genre")) for g in genres if isinstance(g, dict) and values.text(g.get("genre"))],
@@ -137,7 +145,7 @@ def parse_series(payload: Any, requested_id: str) -> TitleDetails:
         description=values.html_to_text(series.get("description")),
         cover_url=values.external_link(image_urls.get("original")),
         score=values.decimal_or_none(series.get("bayesian_rating")),
-        votes=values.integer(series.get("rating_votes")),
+        votes=values.count(series.get("rating_votes")),
     )
 
 
@@ -178,23 +186,29 @@ def _release(result: Any) -> ChapterRecord:
         ),
         published_at=published_at,
         published_precision=precision,
-        created_at=_time_added(record),
+        created_at=_utc(_time_added(record)),
     )
 
 
+def _utc(when: datetime | None) -> datetime | None:
+    return when.astimezone(UTC) if when else None
+
+
 def _time_added(record: dict[str, Any]) -> datetime | None:
+    """When the release was added, in the offset the answer gives it (`-07:00` has been seen)."""
     added = record.get("time_added")
     if not isinstance(added, dict):
         return None
-    return values.iso_datetime(added.get("as_rfc3339")) or values.epoch_ms(added.get("timestamp"))
+    return values.iso_datetime(added.get("as_rfc3339"), in_utc=False) or values.epoch_ms(added.get("timestamp"))
 
 
 def _release_time(record: dict[str, Any]) -> tuple[datetime | None, str]:
-    """The release's time: `time_added` when it falls on the release day, else the day itself."""
+    """The release's time: `time_added` when it falls on the release day (a day in the time's own
+    offset: 18:28 -07:00 is still that day there), else the day itself."""
     release_day = values.day(record.get("release_date"))
     added = _time_added(record)
     if added is not None and (release_day is None or added.date() == release_day):
-        return added, EXACT
+        return added.astimezone(UTC), EXACT
     if release_day is None:
         return None, DAY
     return datetime(release_day.year, release_day.month, release_day.day, tzinfo=UTC), DAY
@@ -212,20 +226,22 @@ def parse_search(payload: Any) -> list[Candidate]:
         if not isinstance(record, dict):
             continue
         series_id = values.integer(record.get("series_id"))
-        if series_id is None or not 0 < series_id <= MAX_ID:
+        if series_id is None or not 0 < series_id <= values.MAX_INT64:
             continue
         hit = values.unescape(result.get("hit_title"))
         name = values.unescape(record.get("title")) or str(series_id)
-        latest = values.integer(record.get("latest_chapter"))
+        latest = values.count(record.get("latest_chapter"))
+        image = values.fields(values.fields(record.get("image")).get("url"))
         found.append(
             Candidate(
                 source="mangaupdates",
                 source_id=str(series_id),
                 name=name,
-                alt_names=(hit,) if hit and hit != name else (),
+                alt_names=(alt_name(hit),) if hit and hit != name else (),
                 year=_year(record.get("year")),
                 latest_chapter=f"Chapter {latest}" if latest else "",
                 url=series_url(series_id),
+                cover_url=values.external_link(image.get("original")),
             )
         )
     return found
@@ -337,7 +353,8 @@ class MangaUpdates(Source):
                     "stype": "title",
                     "page": 1,
                     "perpage": limit,
-                    "filter_types": ["drama cd", "novel"],
+                    # Spelled as the API's schema spells the types; lowercase ones may be ignored.
+                    "filter_types": ["Drama CD", "Novel"],
                 },
             ),
             lambda answer: read(answer, parse_search),

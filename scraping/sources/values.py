@@ -5,12 +5,18 @@ never an exception; the parsers decide what is fatal.
 """
 
 import html
+import math
 import re
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from html.parser import HTMLParser
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
+
+# A chapter language as the sources write it: "en", "pt-br", "es-la".
+CHAPTER_LANGUAGE = re.compile(r"^[a-z]{2}(-[a-z]{2})?$")
+# The largest id a source or a database row can have: a signed 64-bit integer.
+MAX_INT64 = 2**63 - 1
 
 
 def text(value: Any) -> str:
@@ -51,15 +57,17 @@ def integer(value: Any) -> int | None:
 
 
 def decimal_or_none(value: Any) -> float | None:
+    """A finite number (a score), or None: NaN, infinities and numbers past 1e15 are no score."""
     if isinstance(value, bool):
         return None
-    if isinstance(value, (int, float)):
-        return float(value) if value == value else None
     if isinstance(value, str):
         try:
-            return float(value)
+            value = float(value)
         except ValueError:
             return None
+    if isinstance(value, (int, float)):
+        number = float(value) if abs(value) < 1e15 else math.inf
+        return number if math.isfinite(number) else None
     return None
 
 
@@ -105,10 +113,11 @@ def epoch_ms(value: Any) -> datetime | None:
     return datetime.fromtimestamp(ms / 1000, tz=UTC)
 
 
-def iso_datetime(value: Any) -> datetime | None:
+def iso_datetime(value: Any, *, in_utc: bool = True) -> datetime | None:
     """An ISO 8601 time ("2024-02-13T02:28:41+00:00", "2022-03-29T09:15:59.044Z") in UTC, or None.
 
-    A time without an offset is taken as UTC, as the sources document.
+    A time without an offset is taken as UTC, as the sources document. `in_utc=False` keeps the
+    offset the time was given in (its day there may not be its day in UTC).
     """
     value = text(value)
     if not value or len(value) > 40:
@@ -119,8 +128,22 @@ def iso_datetime(value: Any) -> datetime | None:
         return None
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)
-    parsed = parsed.astimezone(UTC)
-    return parsed if parsed.year >= 2000 else None
+    if parsed.astimezone(UTC).year < 2000:
+        return None
+    return parsed.astimezone(UTC) if in_utc else parsed
+
+
+# The largest count a stored figure may hold (a PositiveIntegerField's upper bound).
+MAX_COUNT = 2**31 - 1
+
+
+def count(value: Any, maximum: int = MAX_COUNT) -> int | None:
+    """A figure that counts something (votes, views, follows): a whole number from 0 to `maximum`, else None.
+
+    A source's -1 or 10**30 is no count: stored as it is, it would break a database constraint.
+    """
+    number = integer(value)
+    return number if number is not None and 0 <= number <= maximum else None
 
 
 def day(value: Any) -> date | None:

@@ -21,6 +21,14 @@ from tests.standins.server import DAY_MS, StandIn, json_answer, now_ms, weekly_t
 UUID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
 WINDOW = 10_000
 DEFAULT_RATINGS = ("safe", "suggestive", "erotica")
+TITLE_LINKS = {"mu": "ttaew4a", "al": "30013", "mal": "13013"}
+TAGS = (
+    ("Action", "genre"),
+    ("Drama", "genre"),
+    ("Time Travel", "theme"),
+    ("Long Strip", "format"),
+    ("Gore", "content"),
+)
 _group_ids = itertools.count(1)
 
 
@@ -72,18 +80,31 @@ class MangaDexStandIn(StandIn):
         rating="safe",
         year=2020,
         alt_names=("例のタイトル",),
+        name_language="en",
+        description=None,
+        links=TITLE_LINKS,
     ):
-        """A title whose `chapters` chapters go round its languages and groups, a week apart up to now."""
+        """A title whose `chapters` chapters go round its languages and groups, a week apart up to now.
+
+        As real answers have them: the name may be in another language than English (`name_language`
+        "ja-ro"), the description Markdown or empty ({}), `links` null, tags in their groups, and the
+        available languages with a null among them.
+        """
         dex_id = dex_id or str(uuid.uuid4())
+        description = (
+            f"The **story** of {name}.\n\n---\n[Official](https://example.org/{dex_id[:8]})"
+            if description is None
+            else description
+        )
         with self.lock:
             title = MangaDexTitle(
                 dex_id=dex_id,
                 attributes={
-                    "title": {"en": name},
+                    "title": {name_language: name},
                     "altTitles": [{"ja": alt} for alt in alt_names],
-                    "description": {"en": f"The story of {name}."},
+                    "description": {"en": description} if description else {},
                     "isLocked": False,
-                    "links": {"mu": "ttaew4a"},
+                    "links": dict(links) if links is not None else None,
                     "originalLanguage": "ja",
                     "lastVolume": "",
                     "lastChapter": "",
@@ -95,17 +116,17 @@ class MangaDexStandIn(StandIn):
                         {
                             "id": str(uuid.uuid4()),
                             "type": "tag",
-                            "attributes": {"name": {"en": tag}, "description": {}, "group": "genre", "version": 1},
+                            "attributes": {"name": {"en": tag}, "description": {}, "group": group, "version": 1},
                             "relationships": [],
                         }
-                        for tag in ("Action", "Drama")
+                        for tag, group in TAGS
                     ],
                     "state": "published",
                     "chapterNumbersResetOnNewVolume": False,
                     "createdAt": iso(now_ms() - 400 * DAY_MS),
                     "updatedAt": iso(now_ms()),
                     "version": 3,
-                    "availableTranslatedLanguages": list(languages),
+                    "availableTranslatedLanguages": [*languages, None],
                     "latestUploadedChapter": None,
                 },
                 authors=["Someone A"],
@@ -131,6 +152,7 @@ class MangaDexStandIn(StandIn):
         *,
         language="en",
         group="Some Scans",
+        groups=None,
         number=None,
         external_url=None,
         unavailable=False,
@@ -155,7 +177,7 @@ class MangaDexStandIn(StandIn):
                         title,
                         number=chapter_number,
                         language=language,
-                        group=group,
+                        group=group if groups is None else groups,
                         # A millisecond apart and none in the future: the feed hides those.
                         when=(when or now_ms()) - (count - 1 - i),
                         external_url=external_url,
@@ -165,8 +187,12 @@ class MangaDexStandIn(StandIn):
             return added
 
     def _add(self, title, *, number, language, group, when, external_url=None, unavailable=False):
+        """One chapter; `group` is a group's name, or a tuple of none, one or several."""
         chapter_id = str(uuid.uuid4())
-        group_id = self.groups.setdefault(group, f"{next(_group_ids):08x}-0000-4000-8000-000000000000")
+        group_ids = [
+            self.groups.setdefault(name, f"{next(_group_ids):08x}-0000-4000-8000-000000000000")
+            for name in ((group,) if isinstance(group, str) else group)
+        ]
         chapter = {
             "id": chapter_id,
             "type": "chapter",
@@ -185,7 +211,7 @@ class MangaDexStandIn(StandIn):
                 "isUnavailable": unavailable,
             },
             "relationships": [
-                {"id": group_id, "type": "scanlation_group"},
+                *({"id": group_id, "type": "scanlation_group"} for group_id in group_ids),
                 {"id": title.dex_id, "type": "manga"},
                 {"id": str(uuid.uuid5(uuid.NAMESPACE_DNS, "uploader")), "type": "user"},
             ],
@@ -223,7 +249,11 @@ class MangaDexStandIn(StandIn):
 
     def describe_titles(self):
         return {
-            mid: {"name": t.attributes["title"]["en"], "chapters": len(t.chapters), "status": t.attributes["status"]}
+            mid: {
+                "name": next(iter(t.attributes["title"].values())),
+                "chapters": len(t.chapters),
+                "status": t.attributes["status"],
+            }
             for mid, t in self.titles.items()
         }
 
@@ -343,8 +373,11 @@ class MangaDexStandIn(StandIn):
         languages = query.get("translatedLanguage[]")
         if languages:
             chapters = [c for c in chapters if c["attributes"]["translatedLanguage"] in languages]
-        if query.get("includeUnavailable", ["0"])[-1] != "1":
-            chapters = [c for c in chapters if not c["attributes"]["isUnavailable"]]
+        # Tri-state, as MangaDex documents its include* filters: left out, no filter; 1, only
+        # the taken-down chapters; 0, only the readable ones.
+        unavailable = query.get("includeUnavailable", [None])[-1]
+        if unavailable in ("0", "1"):
+            chapters = [c for c in chapters if c["attributes"]["isUnavailable"] == (unavailable == "1")]
         now = iso(now_ms())
         chapters = [c for c in chapters if c["attributes"]["publishAt"] <= now]
         since = query.get("createdAtSince", [None])[-1]

@@ -10,7 +10,7 @@ are days, with `time_added` on most releases.
 import html
 import itertools
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 
 from scraping.sources.mangaupdates import base36
 from tests.standins.server import StandIn, json_answer, now_ms, weekly_times_ms
@@ -20,11 +20,13 @@ MAX_PER_PAGE = 100
 _release_ids = itertools.count(987_654)
 
 
-def time_value(ms):
-    when = datetime.fromtimestamp(ms / 1000, tz=UTC)
+def time_value(ms, offset_hours=0):
+    """A TimeV1; `offset_hours` writes its RFC 3339 form in that offset, as some real answers do (-07:00)."""
+    zone = timezone(timedelta(hours=offset_hours))
+    when = datetime.fromtimestamp(ms / 1000, tz=zone)
     return {
         "timestamp": ms // 1000,
-        "as_rfc3339": when.strftime("%Y-%m-%dT%H:%M:%S+00:00"),
+        "as_rfc3339": when.isoformat(timespec="seconds"),
         "as_string": when.strftime("%B %d, %Y %I:%M%p UTC"),
     }
 
@@ -118,14 +120,20 @@ class MangaUpdatesStandIn(StandIn):
                 )
             return series
 
-    def add_chapters(self, series_id, count=1, *, chapter=None, group="Some Scans", time_added=True, when=None):
-        """New releases now, numbered on from the highest, unless `chapter` is given ("30", "31-32", "Extra")."""
+    def add_chapters(
+        self, series_id, count=1, *, chapter=None, group="Some Scans", time_added=True, when=None, offset_hours=0
+    ):
+        """New releases now, numbered on from the highest, unless `chapter` is given ("30", "31-32", "Extra").
+
+        `group` is one group's name or a tuple of none or several; `time_added=False` leaves it out, and
+        `offset_hours` gives it in another offset than UTC, as real answers do.
+        """
         with self.lock:
             series = self.titles[int(series_id)]
             added = []
             for i in range(count):
                 text = chapter or str(self._highest(series) + 1)
-                added.append(self._add(series, text, group, (when or now_ms()) + i, time_added))
+                added.append(self._add(series, text, group, (when or now_ms()) + i, time_added, offset_hours))
             return added
 
     @staticmethod
@@ -133,17 +141,28 @@ class MangaUpdatesStandIn(StandIn):
         numbers = [int(part) for r in series.releases for part in r["chapter"].split("-") if part.isdigit()]
         return max(numbers, default=0)
 
-    def _add(self, series, chapter, group, when, time_added):
+    def _add(self, series, chapter, group, when, time_added, offset_hours=0):
+        names = (group,) if isinstance(group, str) else group
         release = {
             "id": next(_release_ids),
             "title": series.record["title"],
             "volume": "",
             "chapter": chapter,
-            "groups": [{"name": group, "group_id": 12_345_678_901, "url": "https://www.mangaupdates.com/group/x"}],
-            "release_date": datetime.fromtimestamp(when / 1000, tz=UTC).strftime("%Y-%m-%d"),
+            # Only some groups carry a url in real answers.
+            "groups": [
+                {
+                    "name": name,
+                    "group_id": 12_345_678_901 + i,
+                    **({"url": "https://www.mangaupdates.com/group/x"} if i == 0 else {}),
+                }
+                for i, name in enumerate(names)
+            ],
+            "release_date": datetime.fromtimestamp(when / 1000, tz=timezone(timedelta(hours=offset_hours))).strftime(
+                "%Y-%m-%d"
+            ),
         }
         if time_added:
-            release["time_added"] = time_value(when)
+            release["time_added"] = time_value(when, offset_hours)
         series.releases.append(release)
         series.record["latest_chapter"] = self._highest(series)
         return release
@@ -167,7 +186,7 @@ class MangaUpdatesStandIn(StandIn):
         added = self.add_chapters(
             title_id, int(body.get("count", 1)), chapter=body.get("chapter"), group=body.get("group", "Some Scans")
         )
-        return [f"c.{r['chapter']} by {r['groups'][0]['name']}" for r in added]
+        return [f"c.{r['chapter']} by {', '.join(g['name'] for g in r['groups']) or 'no group'}" for r in added]
 
     def describe_titles(self):
         return {

@@ -5,7 +5,7 @@ from scraping.checking.pipeline import import_title
 from scraping.gate.keeper import SourcePaused
 from scraping.management.progress import ProgressBar
 from scraping.management.titles import reference
-from scraping.models import LANGUAGE_CODE
+from scraping.models import CHAPTER_LANGUAGE
 from scraping.sources import ACCEPTED
 from scraping.sources.errors import SourceError
 
@@ -51,7 +51,7 @@ class Command(BaseCommand):
         if not text:
             return None
         codes = [code.strip() for code in text.split(",") if code.strip()]
-        wrong = [code for code in codes if not LANGUAGE_CODE.match(code)]
+        wrong = [code for code in codes if not CHAPTER_LANGUAGE.match(code)]
         if wrong or not codes:
             raise CommandError(f"--languages takes codes such as en,pt-br,es-la, not {text!r}")
         return codes

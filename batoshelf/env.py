@@ -8,8 +8,9 @@ typo in deployment stops the process at start instead of misbehaving later.
 import os
 import warnings
 from pathlib import Path
-from urllib.parse import parse_qs, unquote, urlsplit
+from urllib.parse import urlsplit
 
+import environ
 from django.core.exceptions import ImproperlyConfigured
 
 _TRUE = {"1", "true", "yes", "on"}
@@ -103,15 +104,22 @@ def env_urls(name, default, *, schemes):
 
 
 def database_from_url(url, *, base_dir: Path):
-    """Turn DATABASE_URL into a Django DATABASES entry.
+    """Turn DATABASE_URL into a Django DATABASES entry (read by django-environ), with our options.
 
-    sqlite:///relative/path or sqlite:////absolute/path, and
-    mysql://user:password@host:port/name (MariaDB or MySQL through mysqlclient).
+    sqlite:///relative/path (to the project) or sqlite:////absolute/path, and
+    mysql://user:password@host:port/name (MariaDB or MySQL through mysqlclient; mariadb:// too),
+    `?conn_max_age=N` to keep connections.
     """
-    parts = urlsplit(url)
-    if parts.scheme == "sqlite":
-        path = parts.path[1:] if parts.path.startswith("/") else parts.path
-        if not path:
+    scheme = urlsplit(url).scheme
+    if scheme not in ("sqlite", "mysql", "mariadb"):
+        raise ImproperlyConfigured(f"DATABASE_URL must start with sqlite:// or mysql://, not {url!r}")
+    try:
+        parsed = environ.Env.db_url_config("mysql" + url[len(scheme) :] if scheme == "mariadb" else url)
+    except ValueError:  # a port that is no number
+        raise ImproperlyConfigured(f"DATABASE_URL {url!r} has a bad port") from None
+    if scheme == "sqlite":
+        path = parsed["NAME"]
+        if not path or path == ":memory:":
             raise ImproperlyConfigured(f"DATABASE_URL {url!r} names no SQLite file")
         return {
             "ENGINE": "django.db.backends.sqlite3",
@@ -126,59 +134,57 @@ def database_from_url(url, *, base_dir: Path):
             },
             "TEST": {"NAME": str(base_dir / "var" / "test.sqlite3")},
         }
-    if parts.scheme in ("mysql", "mariadb"):
-        name = parts.path.lstrip("/")
-        if not name or not parts.hostname:
-            raise ImproperlyConfigured(f"DATABASE_URL {url!r} must look like mysql://user:password@host:port/name")
-        try:
-            port = parts.port
-        except ValueError:
-            raise ImproperlyConfigured(f"DATABASE_URL {url!r} has a bad port") from None
-        options = {k: v[-1] for k, v in parse_qs(parts.query).items()}
-        return {
-            "ENGINE": "django.db.backends.mysql",
-            "NAME": unquote(name),
-            "USER": unquote(parts.username or ""),
-            "PASSWORD": unquote(parts.password or ""),
-            "HOST": parts.hostname,
-            "PORT": str(port or ""),
-            # Django under ASGI runs each request in a thread of its own: a
-            # persistent connection would be left open on every one of them
-            # ("Too many connections" under load). Loopback connects are cheap.
-            "CONN_MAX_AGE": int(options.get("conn_max_age", 0)),
-            "CONN_HEALTH_CHECKS": True,
-            "OPTIONS": {
-                # Korean and Japanese titles need the full four-byte UTF-8.
-                "charset": "utf8mb4",
-                "init_command": "SET sql_mode='STRICT_TRANS_TABLES'",
-                "isolation_level": "read committed",
-            },
-            "TEST": {"CHARSET": "utf8mb4", "COLLATION": "utf8mb4_unicode_ci"},
-        }
-    raise ImproperlyConfigured(f"DATABASE_URL must start with sqlite:// or mysql://, not {url!r}")
+    if not parsed["NAME"] or not parsed["HOST"]:
+        raise ImproperlyConfigured(f"DATABASE_URL {url!r} must look like mysql://user:password@host:port/name")
+    return {
+        "ENGINE": "django.db.backends.mysql",
+        "NAME": parsed["NAME"],
+        "USER": parsed["USER"],
+        "PASSWORD": parsed["PASSWORD"],
+        "HOST": parsed["HOST"],
+        "PORT": str(parsed["PORT"] or ""),
+        # Django under ASGI runs each request in a thread of its own: a
+        # persistent connection would be left open on every one of them
+        # ("Too many connections" under load). Loopback connects are cheap.
+        "CONN_MAX_AGE": parsed.get("CONN_MAX_AGE", 0),
+        "CONN_HEALTH_CHECKS": True,
+        "OPTIONS": {
+            # Korean and Japanese titles need the full four-byte UTF-8.
+            "charset": "utf8mb4",
+            "init_command": "SET sql_mode='STRICT_TRANS_TABLES'",
+            "isolation_level": "read committed",
+        },
+        "TEST": {"CHARSET": "utf8mb4", "COLLATION": "utf8mb4_unicode_ci"},
+    }
+
+
+# EMAIL_URL's schemes, as django-environ spells the same thing: smtps:// is TLS from the start (port 465).
+_MAIL_SCHEMES = {"smtp": ("smtp", 25), "smtp+tls": ("smtp+tls", 587), "smtps": ("smtp+ssl", 465)}
 
 
 def email_from_url(url):
-    """Django's mail settings from EMAIL_URL: smtp://user:password@host:port (plain), smtp+tls://
-    (STARTTLS) or smtps:// (TLS from the start); user and password URL-quoted. console:// prints mail."""
+    """Django's mail settings from EMAIL_URL (read by django-environ): smtp://user:password@host:port
+    (plain), smtp+tls:// (STARTTLS) or smtps:// (TLS from the start); user and password URL-quoted.
+    console:// prints mail."""
     parts = urlsplit(url)
     if parts.scheme == "console":
         return {"EMAIL_BACKEND": "django.core.mail.backends.console.EmailBackend"}
-    if parts.scheme not in ("smtp", "smtp+tls", "smtps") or not parts.hostname:
+    if parts.scheme not in _MAIL_SCHEMES or not parts.hostname:
         raise ImproperlyConfigured(
             "EMAIL_URL must look like smtp://user:password@host:port (or smtp+tls://, smtps://, console://), "
             f"not {url!r}"
         )
+    scheme, default_port = _MAIL_SCHEMES[parts.scheme]
     try:
-        port = parts.port
+        parsed = environ.Env.email_url_config(scheme + url[len(parts.scheme) :])
     except ValueError:
         raise ImproperlyConfigured(f"EMAIL_URL {url!r} has a bad port") from None
     return {
         "EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
-        "EMAIL_HOST": parts.hostname,
-        "EMAIL_PORT": port or {"smtp": 25, "smtp+tls": 587, "smtps": 465}[parts.scheme],
-        "EMAIL_HOST_USER": unquote(parts.username or ""),
-        "EMAIL_HOST_PASSWORD": unquote(parts.password or ""),
-        "EMAIL_USE_TLS": parts.scheme == "smtp+tls",
-        "EMAIL_USE_SSL": parts.scheme == "smtps",
+        "EMAIL_HOST": parsed["EMAIL_HOST"],
+        "EMAIL_PORT": parsed["EMAIL_PORT"] or default_port,
+        "EMAIL_HOST_USER": parsed["EMAIL_HOST_USER"],
+        "EMAIL_HOST_PASSWORD": parsed["EMAIL_HOST_PASSWORD"],
+        "EMAIL_USE_TLS": bool(parsed.get("EMAIL_USE_TLS")),
+        "EMAIL_USE_SSL": bool(parsed.get("EMAIL_USE_SSL")),
     }

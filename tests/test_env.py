@@ -98,7 +98,18 @@ def test_mysql_url_uses_utf8mb4_strict_mode_and_health_checks(tmp_path):
     assert database["TEST"]["CHARSET"] == "utf8mb4"
 
 
-@pytest.mark.parametrize("url", ["postgres://x@y/z", "mysql://host-only", "sqlite://"])
+def test_mariadb_urls_and_connection_ages_are_read(tmp_path):
+    database = database_from_url("mariadb://me:p%40ss@db:3307/shelf?conn_max_age=60", base_dir=tmp_path)
+    assert (database["ENGINE"], database["USER"], database["PASSWORD"]) == ("django.db.backends.mysql", "me", "p@ss")
+    assert (database["HOST"], database["PORT"], database["NAME"], database["CONN_MAX_AGE"]) == (
+        "db",
+        "3307",
+        "shelf",
+        60,
+    )
+
+
+@pytest.mark.parametrize("url", ["postgres://x@y/z", "mysql://host-only", "sqlite://", "mysql://u@h:port/x"])
 def test_unusable_database_urls_are_refused(url, tmp_path):
     with pytest.raises(ImproperlyConfigured, match="DATABASE_URL"):
         database_from_url(url, base_dir=tmp_path)
@@ -214,3 +225,57 @@ def test_a_bad_delay_stops_the_process_with_the_variable_named():
 def test_bad_source_settings_stop_the_process_with_the_variable_named(env, message):
     done = _settings_in_subprocess(SECRET_KEY="k", **env)
     assert done.returncode != 0 and message in done.stderr
+
+
+def test_a_setting_under_its_old_name_is_still_read_with_a_warning_naming_the_new_one(environ, monkeypatch):
+    monkeypatch.delenv("SOURCE_TIMEOUT", raising=False)
+    environ(BATO_TIMEOUT="20")
+    with pytest.warns(FutureWarning, match="BATO_TIMEOUT is now called SOURCE_TIMEOUT"):
+        assert env_float("SOURCE_TIMEOUT", 15.0, formerly="BATO_TIMEOUT") == 20.0
+    environ(SOURCE_TIMEOUT="25")
+    assert env_float("SOURCE_TIMEOUT", 15.0, formerly="BATO_TIMEOUT") == 25.0  # the new name wins, silently
+
+
+def test_old_names_of_the_settings_for_every_source_reach_the_running_settings():
+    script = (
+        "import django, warnings; from django.conf import settings; django.setup(); "
+        "print(settings.SOURCE_BREAKER_FAILURES, settings.CHECK_INTERVAL_HOURS, settings.CHECK_NOW_COOLDOWN)"
+    )
+    base = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG")}
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env={
+            **base,
+            "DJANGO_SETTINGS_MODULE": "batoshelf.settings",
+            "SECRET_KEY": "k",
+            "BATO_BREAKER_FAILURES": "7",
+            "BATO_CHECK_INTERVAL_HOURS": "0.5",
+            "BATO_REQUESTED_CHECK_COOLDOWN": "30",
+        },
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["7", "0.5", "30"]
+    for old, new in (
+        ("BATO_BREAKER_FAILURES", "SOURCE_BREAKER_FAILURES"),
+        ("BATO_CHECK_INTERVAL_HOURS", "CHECK_INTERVAL_HOURS"),
+        ("BATO_REQUESTED_CHECK_COOLDOWN", "CHECK_NOW_COOLDOWN"),
+    ):
+        assert f"{old} is now called {new}" in done.stderr
+
+
+def test_bato_keeps_its_own_addresses_unless_the_settings_name_others(settings):
+    from scraping.sources import get
+
+    bato = get("bato")
+    settings.BATO_SITE_URLS, settings.BATO_MIRRORS = None, []
+    assert bato.base_urls()[0] == "https://bato.to" and {"mto.to", "zbato.org"} <= bato.hosts()
+    settings.BATO_SITE_URLS, settings.BATO_MIRRORS = ["http://127.0.0.1:8765"], ["bato.example"]
+    assert bato.base_urls() == ["http://127.0.0.1:8765"] and bato.hosts() == {"127.0.0.1", "bato.example"}
+
+
+def test_content_ratings_must_be_mangadex_ones():
+    done = _settings_in_subprocess(SECRET_KEY="k", MANGADEX_CONTENT_RATINGS="safe,gory")
+    assert done.returncode != 0 and "MANGADEX_CONTENT_RATINGS must name one or more of safe" in done.stderr

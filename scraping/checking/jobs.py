@@ -342,7 +342,7 @@ def run_scheduled_job(name):
 
 
 def run_retry(name):
-    return str(run_job(name, trigger="retry"))
+    return str(run_job(name, trigger=JobRun.Trigger.RETRY))
 
 
 def run_manual(name, user_id):

@@ -10,7 +10,7 @@ are days, with `time_added` on most releases.
 import html
 import itertools
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 
 from scraping.sources.mangaupdates import base36
 from tests.standins.server import StandIn, json_answer, now_ms, weekly_times_ms

@@ -66,8 +66,9 @@ LONGEST_WAIT = timedelta(days=14)  # an ongoing title is never left longer
 FINISHED_INTERVAL = timedelta(days=30)
 HIATUS_INTERVAL = timedelta(days=7)
 FINISHED_STATUSES = {"completed", "cancelled", "dropped"}
-# An irregular title is polled every this x sqrt(days per chapter): 8 h for a chapter a day.
-IRREGULAR_POLL = 8 * HOUR
+# An irregular title is polled every this x sqrt(days per chapter): 10 h for a chapter a day. (A Poisson
+# release costs checks x latency the same at any steady pace; 10 h spends 20% fewer checks than 8 h for it.)
+IRREGULAR_POLL = 10 * HOUR
 # An irregular title whose last QUIET_AFTER_GAPS gaps or more were all long is not
 # looked at before this share of the shortest of them has passed.
 QUIET_AFTER_GAPS = 5

@@ -25,6 +25,7 @@ WORKDIR /app
 COPY manage.py ./
 COPY batoshelf batoshelf
 COPY scraping scraping
+COPY readers readers
 COPY notifications notifications
 COPY templates templates
 COPY static static

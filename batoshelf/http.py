@@ -5,6 +5,7 @@ import logging
 import re
 from functools import wraps
 
+from django.core.paginator import Paginator
 from django.http import HttpResponseNotFound, JsonResponse
 from django.views.csrf import csrf_failure as html_csrf_failure
 
@@ -155,3 +156,11 @@ def json_body(request):
     if not isinstance(body, dict):
         raise BadParameter("the body must be a JSON object")
     return body
+
+
+class CountedPaginator(Paginator):
+    """A paginator told how many there are, so it does not count them again."""
+
+    def __init__(self, object_list, per_page, count):
+        super().__init__(object_list, per_page)
+        self.__dict__["count"] = count  # Paginator.count is a cached_property

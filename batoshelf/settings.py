@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "channels",
     "django_q",
     "scraping",
+    "readers",
     "notifications",
 ]
 
@@ -56,6 +57,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "readers.middleware.ReaderTimeZone",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "batoshelf.http.NumbersBeyondAnyRow",
@@ -76,6 +78,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "notifications.context_processors.notification_badge",
+                "readers.middleware.reader_time_zone",
             ],
         },
     },
@@ -103,7 +106,7 @@ STATIC_ROOT = Path(env_str("STATIC_ROOT", str(BASE_DIR / "var" / "static")))
 # Serve from the finders when the files were not collected (tests, DEBUG).
 WHITENOISE_USE_FINDERS = DEBUG or not STATIC_ROOT.is_dir()
 LOGIN_URL = "login"
-LOGIN_REDIRECT_URL = "notifications:shelf"
+LOGIN_REDIRECT_URL = "readers:shelf"
 LOGOUT_REDIRECT_URL = "login"
 CSRF_FAILURE_VIEW = "batoshelf.http.csrf_failure"
 
@@ -122,6 +125,18 @@ if env_bool("BEHIND_TLS_PROXY", False):
 REDIS_URL = env_str("REDIS_URL")
 if REDIS_URL and urlsplit(REDIS_URL).scheme not in ("redis", "rediss", "unix"):
     raise ImproperlyConfigured(f"REDIS_URL must start with redis://, rediss:// or unix://, not {REDIS_URL!r}")
+
+# A cache every process shares (search answers, the fetches already queued): Redis, or files in var/
+# (the embedded default runs on one machine).
+if REDIS_URL:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+else:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": env_str("CACHE_DIR", str(BASE_DIR / "var" / "cache")),
+        }
+    }
 
 if REDIS_URL:
     CHANNEL_LAYERS = {
@@ -201,6 +216,13 @@ MANGADEX_MAX_REQUESTS_PER_HOUR = env_int("MANGADEX_MAX_REQUESTS_PER_HOUR", 1200,
 MANGAUPDATES_API_URL = env_urls("MANGAUPDATES_API_URL", ["https://api.mangaupdates.com/v1"], schemes=("https", "http"))[
     0
 ]
+# Where covers are fetched (once each, through the source's gate): the sources' image hosts.
+MANGADEX_COVERS_URL = env_urls(
+    "MANGADEX_COVERS_URL", ["https://uploads.mangadex.org/covers"], schemes=("https", "http")
+)[0]
+MANGAUPDATES_COVERS_URL = env_urls(
+    "MANGAUPDATES_COVERS_URL", ["https://cdn.mangaupdates.com"], schemes=("https", "http")
+)[0]
 MANGAUPDATES_MIN_DELAY = env_float("MANGAUPDATES_MIN_DELAY", 2.0, minimum=0)
 MANGAUPDATES_MAX_DELAY = env_float("MANGAUPDATES_MAX_DELAY", 4.0, minimum=0)
 MANGAUPDATES_MAX_REQUESTS_PER_HOUR = env_int("MANGAUPDATES_MAX_REQUESTS_PER_HOUR", 600, minimum=1)

@@ -71,6 +71,7 @@ urlpatterns = [
         message="Your new password is set.",
     ),
     path("", include("scraping.urls")),
+    path("", include("readers.urls")),
     path("", include("notifications.urls")),
-    path("", RedirectView.as_view(pattern_name="notifications:shelf", permanent=False)),
+    path("", RedirectView.as_view(pattern_name="readers:shelf", permanent=False)),
 ]

@@ -202,7 +202,8 @@ def measure(mode, counts, rounds, relay_interval, with_channels=False):
 
 
 def run_service_and_clients(mode, site, counts, rounds, relay_interval, webhook):
-    from notifications.models import Channel, Follow
+    from notifications.models import Channel
+    from readers.models import Follow
     from scraping.checking.pipeline import import_title
     from tests.processes import (
         ManagedProcess,

@@ -377,7 +377,7 @@ class Proof:
             )
         )
 
-        from notifications.models import Follow
+        from readers.models import Follow
         from scraping.checking.pipeline import import_title
         from tests.processes import logged_in_sessions
 
@@ -519,7 +519,8 @@ class Proof:
         """Every chapter stored once; every follower told of each chapter exactly once; all delivered."""
         from django.db.models import Sum
 
-        from notifications.models import Follow, Notification
+        from notifications.models import Notification
+        from readers.models import Follow
         from scraping.models import Chapter
 
         stored = self.stored_new_chapters()
@@ -747,7 +748,8 @@ class Proof:
     def load(self):
         from django.db import close_old_connections
 
-        from notifications.models import Follow, Notification
+        from notifications.models import Notification
+        from readers.models import Follow
         from tests.processes import logged_in_sessions
 
         count = self.size["sockets"]

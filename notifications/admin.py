@@ -1,16 +1,6 @@
 from django.contrib import admin
 
-from notifications.models import Channel, ChannelDelivery, Follow, Notification
-
-
-@admin.register(Follow)
-class FollowAdmin(admin.ModelAdmin):
-    list_display = ("user", "title", "muted", "created_at")
-    list_filter = ("muted",)
-    search_fields = ("user__username", "title__name", "title__source_id")
-    date_hierarchy = "created_at"
-    list_select_related = ("user", "title")
-    raw_id_fields = ("user", "title")
+from notifications.models import Channel, ChannelDelivery, Notification
 
 
 @admin.register(Notification)

@@ -141,7 +141,8 @@ def send(url, title, body):
 
 def queue(notifications):
     """Give these just-made notifications to the channels that want them; send them after the commit."""
-    notifications = [n for n in notifications if n.pk]
+    # Held ones wait for their reader's "after N unread": recorded, sent nowhere.
+    notifications = [n for n in notifications if n.pk and not n.held]
     if not notifications:
         return
     user_ids = {n.user_id for n in notifications}

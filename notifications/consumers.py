@@ -80,3 +80,7 @@ class NotificationConsumer(AsyncJsonWebsocketConsumer):
     async def notification_read(self, event):
         """Channels' handler of a messages.ReadEvent to the user's group: another tab read notifications."""
         await self.send_json(messages.read(event))
+
+    async def live_event(self, event):
+        """Channels' handler of a messages.LiveEventMessage to the user's group: a shelf row changed."""
+        await self.send_json(event["payload"])

@@ -35,11 +35,13 @@ from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 from django.conf import settings
 from django.db import transaction
+from django.template.loader import render_to_string
 from django.utils import timezone
 
 from notifications import channels, messages
 from notifications.messages import NEW_NOTIFICATIONS, user_group
-from notifications.models import Notification
+from notifications.models import LiveEvent, Notification
+from readers.models import Reader
 
 logger = logging.getLogger(__name__)
 
@@ -56,8 +58,9 @@ MESSAGE_BATCH = 500
 MEMBERSHIP_REFRESH = 60
 
 
-def claim(queryset, now):
-    """Claim the unpushed rows of `queryset` for one push; return (token, claimed rows).
+def claim(queryset, now, model=Notification):
+    """Claim the unpushed rows of `queryset` (of `model`: notifications or live events) for one push;
+    return (token, ids claimed).
 
     Candidate ids are read first and updated by id (MariaDB cannot UPDATE with a
     LIMIT subquery on the same table); the `emitted_at IS NULL` condition makes
@@ -67,21 +70,34 @@ def claim(queryset, now):
     if not ids:
         return None, []
     token = uuid.uuid4().hex
-    Notification.objects.filter(pk__in=ids, emitted_at__isnull=True).update(emitted_at=now, emit_token=token)
-    return token, list(Notification.objects.filter(emit_token=token).select_related("title", "chapter"))
+    model.objects.filter(pk__in=ids, emitted_at__isnull=True).update(emitted_at=now, emit_token=token)
+    return token, ids
 
 
-def release(token):
+def release(token, model=Notification):
     """Give a claim back after a failed send, for the relay to try again."""
-    Notification.objects.filter(emit_token=token).update(emitted_at=None, emit_token="")
+    model.objects.filter(emit_token=token).update(emitted_at=None, emit_token="")
+
+
+def row_html(notification, time_zone):
+    """A notification's row on the notifications page (notifications/row.html), as a live push brings it."""
+    with timezone.override(time_zone):
+        return render_to_string("notifications/row.html", {"notification": notification, "live": True})
 
 
 def events_for(notifications, now):
-    """What to push for the rows worth pushing: each with its user and that user's unread count."""
+    """What to push for the rows worth pushing: each with its user, that user's unread count and its row."""
     fresh = [n for n in notifications if n.created_at >= now - STALE_AFTER]
-    counts = Notification.objects.unread_counts({n.user_id for n in fresh})
+    users = {n.user_id for n in fresh}
+    counts = Notification.objects.unread_counts(users)
+    zones = Reader.time_zones(users)
     return [
-        messages.NewNotification(user_id=n.user_id, notification=n.to_dict(), unread_count=counts[n.user_id])
+        messages.NewNotification(
+            user_id=n.user_id,
+            notification=n.to_dict(),
+            unread_count=counts[n.user_id],
+            html=row_html(n, zones[n.user_id]),
+        )
         for n in fresh
     ]
 
@@ -95,7 +111,8 @@ async def send_events(events):
 
 def _claim_and_build(queryset):
     now = timezone.now()
-    token, claimed = claim(queryset, now)
+    token, ids = claim(queryset, now)
+    claimed = list(Notification.objects.filter(emit_token=token).select_related("title", "chapter")) if ids else []
     return token, len(claimed), events_for(claimed, now)
 
 
@@ -123,22 +140,25 @@ def publish(notification_ids):
     """
     rows = Notification.objects.filter(pk__in=notification_ids)
     pushed = 0
-    try:
-        while True:  # claims come RELAY_BATCH at a time; each pass takes the next
-            claimed, sent = async_to_sync(push_batch)(rows)
-            if not claimed:
-                return pushed
-            pushed += sent
-    except Exception:
-        logger.warning("could not publish notifications; the relay will retry", exc_info=True)
-        return pushed
+    while True:  # claims come RELAY_BATCH at a time; each pass takes the next
+        # The claim is read here, in this thread: only the channel layer's send is async.
+        token, claimed, events = _claim_and_build(rows)
+        if not claimed:
+            return pushed
+        try:
+            async_to_sync(send_events)(events)
+        except Exception:
+            release(token)
+            logger.warning("could not publish notifications; the relay will retry", exc_info=True)
+            return pushed
+        pushed += len(events)
 
 
 def publish_on_commit(notifications):
     """Give new notifications to their readers' channels, and push them to browsers after the current
     transaction commits when a shared channel layer makes that reach them (else the relay does)."""
     if notifications and settings.REDIS_URL:
-        ids = [n.pk for n in notifications]
+        ids = [n.pk for n in notifications if not n.held]
         transaction.on_commit(lambda: publish(ids))
     # After the browsers' push is on its way: queueing a task per channel takes its time.
     channels.queue(notifications)
@@ -152,10 +172,70 @@ def publish_read_state(user, ids, unread_count):
         logger.warning("could not tell user %s's browsers about read notifications", user.pk, exc_info=True)
 
 
+def mark_read(user, notifications):
+    """Mark `notifications` (a queryset of `user`'s) read; after the commit, tell the user's open tabs.
+    Returns (ids marked, unread left)."""
+    with transaction.atomic():
+        ids = notifications.mark_read(timezone.now())
+        unread = Notification.objects.unread_count(user)
+        if ids:
+            transaction.on_commit(lambda: publish_read_state(user, ids, unread))
+    return ids, unread
+
+
+# Live events: what else a reader's open pages show at once (a shelf row that changed).
+
+
+def publish_live(user_id, payload):
+    """Tell `user_id`'s open pages about `payload` (a messages.ShelfChange) after the current transaction
+    commits: pushed at once with Redis, else by the web process's relay within a second."""
+    event = LiveEvent.objects.create(user_id=user_id, payload=payload)
+    if settings.REDIS_URL:  # else this process's in-memory layer reaches no socket: the relay sends it
+        transaction.on_commit(lambda: _push_live_now(event.pk))
+
+
+def _push_live_now(event_id):
+    token, _, events = _claim_live(LiveEvent.objects.filter(pk=event_id))
+    if token is None:
+        return
+    try:
+        async_to_sync(_send_live)(events)
+    except Exception:
+        release(token, LiveEvent)
+        logger.warning("could not push live event %s; the relay will retry", event_id, exc_info=True)
+
+
+async def _send_live(events):
+    layer = get_channel_layer()
+    for user_id, payload in events:
+        await layer.group_send(user_group(user_id), messages.live_event(payload))
+
+
+def _claim_live(queryset):
+    now = timezone.now()
+    token, ids = claim(queryset, now, LiveEvent)
+    rows = LiveEvent.objects.filter(emit_token=token).values_list("user_id", "payload", "created_at") if ids else []
+    fresh = [(user_id, payload) for user_id, payload, created_at in rows if created_at >= now - STALE_AFTER]
+    return token, len(ids), fresh
+
+
+async def push_live_batch(queryset):
+    """Claim and send one batch of unpushed live events; return how many were claimed."""
+    token, claimed, events = await database_sync_to_async(_claim_live)(queryset)
+    if token is None:
+        return 0
+    try:
+        await _send_live(events)
+    except Exception:
+        await database_sync_to_async(release)(token, LiveEvent)
+        raise
+    return claimed
+
+
 async def relay_once():
     """Push one batch of whatever nobody has pushed; return how many rows were claimed."""
     claimed, _ = await push_batch(Notification.objects.all())
-    return claimed
+    return max(claimed, await push_live_batch(LiveEvent.objects.all()))
 
 
 class WebProcess:

@@ -4,14 +4,14 @@ unread notifications since the last one, grouped by title. Nothing new, no mail.
 import logging
 from datetime import datetime, timedelta
 from itertools import groupby
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from notifications.models import Notification, Reader
+from notifications.models import Notification
+from readers.models import Reader
 
 logger = logging.getLogger(__name__)
 
@@ -19,22 +19,15 @@ logger = logging.getLogger(__name__)
 FIRST_DIGEST_SINCE = timedelta(days=1)
 
 
-def zone(name):
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        return ZoneInfo("UTC")
-
-
 def is_due(reader, now):
     """Whether `reader`'s digest goes at `now`: their hour has come today, and today's has not gone."""
     if not reader.digest or not reader.user.email:
         return False
-    local = now.astimezone(zone(reader.time_zone))
+    local = now.astimezone(reader.zone)
     if local.hour < reader.digest_hour:
         return False
     sent = reader.last_digest_at
-    return sent is None or sent.astimezone(zone(reader.time_zone)).date() < local.date()
+    return sent is None or sent.astimezone(reader.zone).date() < local.date()
 
 
 def unread_since(reader, now):
@@ -56,7 +49,7 @@ def mail_for(reader, notifications, now):
         "user": reader.user,
         "groups": groups,
         "count": len(notifications),
-        "day": now.astimezone(zone(reader.time_zone)).date(),
+        "day": now.astimezone(reader.zone).date(),
         "site_url": settings.BATOSHELF_SITE_URL,
     }
     mail = EmailMultiAlternatives(
@@ -94,7 +87,7 @@ def next_digest_at(reader, now):
     """When `reader`'s next digest would go (for the settings page), or None when it is off."""
     if not reader.digest:
         return None
-    tz = zone(reader.time_zone)
+    tz = reader.zone
     local = now.astimezone(tz)
     today = datetime.combine(local.date(), datetime.min.time(), tz) + timedelta(hours=reader.digest_hour)
     return today if is_due(reader, now) or today > local else today + timedelta(days=1)

@@ -21,6 +21,7 @@ class NotificationDict(TypedDict):
     id: int
     title_id: int | None
     title_name: str
+    title_url: str
     kind: str
     kind_display: str
     importance: int
@@ -48,11 +49,21 @@ class SyncMessage(TypedDict):
 
 
 class NotificationMessage(TypedDict):
-    """One new notification."""
+    """One new notification, with its row as the notifications page shows it (notifications/row.html)."""
 
     type: Literal["notification"]
     notification: NotificationDict
     unread_count: int
+    html: str
+
+
+class ShelfChange(TypedDict):
+    """A title on the reader's shelf changed (fetched, failed, progress moved): pages that show its row
+    fetch the row again (GET /shelf/rows/<title_id>/)."""
+
+    type: Literal["shelf"]
+    title_id: int
+    state: str  # "fetching", "ready" or "failed"
 
 
 class ReadMessage(TypedDict):
@@ -73,7 +84,16 @@ def sync(unread_count: int, notifications: list[NotificationDict], more_missed: 
 
 
 def notification(event: "NewNotification") -> NotificationMessage:
-    return {"type": "notification", "notification": event["notification"], "unread_count": event["unread_count"]}
+    return {
+        "type": "notification",
+        "notification": event["notification"],
+        "unread_count": event["unread_count"],
+        "html": event["html"],
+    }
+
+
+def shelf_change(title_id: int, state: str) -> ShelfChange:
+    return {"type": "shelf", "title_id": title_id, "state": state}
 
 
 def read(event: "ReadEvent") -> ReadMessage:
@@ -88,11 +108,12 @@ def error(text: str) -> ErrorMessage:
 
 
 class NewNotification(TypedDict):
-    """One notification for one user, with that user's unread count."""
+    """One notification for one user, with that user's unread count and its row's markup."""
 
     user_id: int
     notification: NotificationDict
     unread_count: int
+    html: str
 
 
 class NewNotifications(TypedDict):
@@ -108,6 +129,17 @@ class ReadEvent(TypedDict):
     type: Literal["notification.read"]
     ids: list[int]
     unread_count: int
+
+
+class LiveEventMessage(TypedDict):
+    """Sent to one user's group; Channels calls the consumer's `live_event`, which sends `payload` on."""
+
+    type: Literal["live.event"]
+    payload: ShelfChange
+
+
+def live_event(payload: ShelfChange) -> LiveEventMessage:
+    return {"type": "live.event", "payload": payload}
 
 
 def new_notifications(events: list[NewNotification]) -> NewNotifications:

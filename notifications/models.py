@@ -1,97 +1,78 @@
-import secrets
-
 import apprise
 from django.conf import settings
-from django.core.validators import MaxValueValidator
 from django.db import models
 from django.db.models import Count, Max, Q
+from django.urls import reverse
 from django.utils import timezone
 
+from scraping.sources.base import Link
+
 # A check that brings this many chapters or more at once tells each follower
-# once, not once per chapter.
-BATCH_THRESHOLD = 3
-
-
-class Follow(models.Model):
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="follows")
-    title = models.ForeignKey(
-        "scraping.Title", on_delete=models.CASCADE, related_name="followers", verbose_name="title"
-    )
-    muted = models.BooleanField(default=False, help_text="Stays on the shelf; new chapters notify no one.")
-    created_at = models.DateTimeField(default=timezone.now)
-
-    class Meta:
-        constraints = [models.UniqueConstraint(fields=["user", "title"], name="one_follow_per_user_and_title")]
-
-    def __str__(self):
-        return f"{self.user} follows {self.title_id}"
+# once, not once per chapter: one row per title and check, on the page and live alike.
+BATCH_THRESHOLD = 2
 
 
 class NotificationQuerySet(models.QuerySet):
-    def create_for_check(self, title, new_chapters, old_status, now):
-        """Tell every follower of `title` what one check found; return the notifications made.
+    def create_for_check(self, title, told, old_status, now, waiting=()):
+        """Tell each follower what one check found; return the notifications made.
 
-        `new_chapters` are saved Chapter rows, oldest first. One notification
-        per chapter, or one batch when BATCH_THRESHOLD or more arrive at once;
-        a change of upload status gets its own. Unique per (user, chapter), so
-        a re-run of the same check cannot add a second copy.
+        `told` is {user id: the new chapters (saved rows, oldest first) that reader reads}: a
+        notification per chapter, or one batch when BATCH_THRESHOLD or more arrive at once. A change
+        of upload status tells each of them too. The users in `waiting` asked to hear only once
+        enough chapters are unread: theirs are recorded, held from their browsers and channels.
+        Unique per (user, chapter), so a re-run of the same check cannot add a second copy.
         """
         status_changed = bool(old_status) and old_status != title.upload_status
-        if not new_chapters and not status_changed:
-            return []
-        user_ids = list(Follow.objects.filter(title=title, muted=False).values_list("user_id", flat=True))
-        if not user_ids:
-            return []
         several_languages = len(title.chapter_languages()) > 1
 
         def name(chapter):
             return f"{chapter} [{chapter.language}]" if several_languages and chapter.language else str(chapter)
 
-        drafts = []
-        if len(new_chapters) >= BATCH_THRESHOLD:
-            first, last = new_chapters[0], new_chapters[-1]
-            drafts.append(
-                dict(
+        def drafts(chapters):
+            if len(chapters) >= BATCH_THRESHOLD:
+                first, last = chapters[0], chapters[-1]
+                yield dict(
                     kind=Notification.Kind.BATCH,
                     importance=Notification.Importance.NORMAL,
                     chapter=last,
-                    chapter_count=len(new_chapters),
-                    message=f"{len(new_chapters)} new chapters of {title.name}: {name(first)} – {name(last)}",
+                    chapter_count=len(chapters),
+                    message=f"{len(chapters)} new chapters of {title.name}: {name(first)} – {name(last)}",
                 )
-            )
-        else:
-            drafts.extend(
-                dict(
-                    kind=Notification.Kind.NEW_CHAPTER,
-                    importance=Notification.Importance.HIGH,
-                    chapter=chapter,
-                    message=f"{name(chapter)} of {title.name}" + (f": {chapter.subtitle}" if chapter.subtitle else ""),
-                )
-                for chapter in new_chapters
-            )
-        if status_changed:
-            drafts.append(
-                dict(
+            else:
+                for chapter in chapters:
+                    yield dict(
+                        kind=Notification.Kind.NEW_CHAPTER,
+                        importance=Notification.Importance.HIGH,
+                        chapter=chapter,
+                        message=f"{name(chapter)} of {title.name}"
+                        + (f": {chapter.subtitle}" if chapter.subtitle else ""),
+                    )
+            if status_changed:
+                yield dict(
                     kind=Notification.Kind.STATUS_CHANGE,
                     importance=Notification.Importance.NORMAL,
                     old_status=old_status,
                     new_status=title.upload_status,
                     message=f"{title.name} is now {title.upload_status or 'without a status'} (was {old_status})",
                 )
-            )
+
         return self.bulk_create(
             [
                 Notification(
-                    user_id=user_id, title=title, created_at=now, **{**draft, "message": draft["message"][:500]}
+                    user_id=user_id,
+                    title=title,
+                    created_at=now,
+                    held=user_id in waiting,
+                    emitted_at=now if user_id in waiting else None,
+                    **{**draft, "message": draft["message"][:500]},
                 )
-                for user_id in user_ids
-                for draft in drafts
+                for user_id, chapters in told.items()
+                for draft in drafts(chapters)
             ]
         )
 
-    def create_for_paused_title(self, title, now):
-        """Tell each follower of `title`, once, that checks of it stopped because its source lost it."""
-        user_ids = Follow.objects.filter(title=title).values_list("user_id", flat=True)
+    def create_for_paused_title(self, title, user_ids, now):
+        """Tell these followers of `title`, once, that checks of it stopped because its source lost it."""
         message = (
             f"{title.name} could not be found on {title.source_object.display_name} "
             f"{title.schedule.not_found_checks} times in a row, so it is no longer checked; staff can resume "
@@ -114,6 +95,10 @@ class NotificationQuerySet(models.QuerySet):
 
         staff = get_user_model().objects.filter(is_staff=True, is_active=True).values_list("pk", flat=True)
         return self._tell(staff, title, Notification.Kind.ALERT, Notification.Importance.HIGH, message, now)
+
+    def create_for_staff_member(self, user, message, now, title=None):
+        """Tell one staff member how something they asked for went (a move they started)."""
+        return self._tell([user.pk], title, Notification.Kind.ALERT, Notification.Importance.NORMAL, message, now)
 
     def create_for_disabled_channel(self, channel, failures, problem, now):
         """Tell a reader that one of their channels failed `failures` times in a row and is off now."""
@@ -213,6 +198,11 @@ class Notification(models.Model):
     new_status = models.CharField(max_length=20, blank=True)
     is_read = models.BooleanField(default=False)
     read_at = models.DateTimeField(null=True, blank=True)
+    held = models.BooleanField(
+        default=False,
+        help_text="Recorded only: its reader hears of a title once enough chapters are unread, so it was "
+        "pushed to no browser and no channel.",
+    )
     emitted_at = models.DateTimeField(
         null=True, blank=True, db_index=True, help_text="When it was pushed to the follower's open browsers."
     )
@@ -234,8 +224,13 @@ class Notification(models.Model):
         return self.message
 
     def chapter_link(self):
-        """Where the chapter is read (a Link), or None for notifications about no chapter."""
-        return self.title.chapter_link(self.chapter) if self.chapter_id and self.title_id else None
+        """Where the chapter is read (a Link), or None for notifications about no chapter. A title that
+        moved to another source is read there now: its old chapters' notifications lead to its page here."""
+        if not (self.chapter_id and self.title_id):
+            return None
+        if self.title.moved_to_id:
+            return Link(reverse("readers:title", args=[self.title.moved_to_id]))
+        return self.title.chapter_link(self.chapter)
 
     def to_dict(self):
         """The notification as the JSON API gives it and a browser's socket receives it (notifications.messages)."""
@@ -245,6 +240,7 @@ class Notification(models.Model):
             "id": self.pk,
             "title_id": self.title_id,
             "title_name": self.title.name if self.title_id else "",
+            "title_url": reverse("readers:title", args=[self.title_id]) if self.title_id else "",
             "kind": self.kind,
             "kind_display": self.get_kind_display(),
             "importance": self.importance,
@@ -305,6 +301,15 @@ class Channel(models.Model):
         plugin = apprise.Apprise.instantiate(self.url, suppress_exceptions=True)
         return plugin.url(privacy=True) if plugin else "(not a URL Apprise knows)"
 
+    @property
+    def shown_url(self):
+        """The masked URL without Apprise's own options (?method=POST&overflow=upstream…): what a reader typed."""
+        return self.masked_url.split("?", 1)[0]
+
+    def kind_labels(self):
+        labels = dict(Notification.Kind.choices)
+        return [labels.get(kind, kind) for kind in self.kinds]
+
     def to_dict(self):
         """The channel as the JSON API gives it: never its URL in full."""
         return {
@@ -357,56 +362,18 @@ class ChannelDelivery(models.Model):
         indexes = [models.Index(fields=["sent_at", "next_attempt_at"])]
 
 
-def new_secret_token():
-    """A URL-safe secret for a link only its owner should know (a feed, an invite)."""
-    return secrets.token_urlsafe(24)
+class LiveEvent(models.Model):
+    """A change a reader's open pages show at once (a shelf row filled in after its title was fetched).
 
+    An outbox like the notifications': pushed by the process that made it when Redis is there, and
+    relayed by the web process otherwise (notifications.delivery). Kept a day.
+    """
 
-class Reader(models.Model):
-    """What a reader keeps beside their account: their feed's secret, time zone and daily digest."""
-
-    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="reader")
-    feed_token = models.CharField(max_length=64, unique=True, default=new_secret_token)
-    time_zone = models.CharField(max_length=64, default="UTC")
-    digest = models.BooleanField("daily digest by mail", default=False)
-    digest_hour = models.PositiveSmallIntegerField(
-        default=8, validators=[MaxValueValidator(23)], help_text="The hour of the day it comes, in your time zone."
-    )
-    last_digest_at = models.DateTimeField(null=True, blank=True)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="live_events")
+    payload = models.JSONField()
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    emitted_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    emit_token = models.CharField(max_length=32, blank=True, db_index=True, editable=False)
 
     def __str__(self):
-        return f"reader {self.user_id}"
-
-    @classmethod
-    def of(cls, user):
-        return cls.objects.get_or_create(user=user)[0]
-
-
-class InviteQuerySet(models.QuerySet):
-    def usable(self, now):
-        return self.filter(used_at__isnull=True, expires_at__gt=now)
-
-
-class Invite(models.Model):
-    """A link staff give someone to sign up with: used once, until it expires."""
-
-    token = models.CharField(max_length=64, unique=True, default=new_secret_token)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="invites_made"
-    )
-    staff = models.BooleanField(default=False, help_text="The new account is staff.")
-    note = models.CharField(max_length=200, blank=True, help_text="Who it is for, for your own memory.")
-    created_at = models.DateTimeField(default=timezone.now)
-    expires_at = models.DateTimeField()
-    used_at = models.DateTimeField(null=True, blank=True)
-    used_by = models.OneToOneField(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="invited_by"
-    )
-
-    objects = InviteQuerySet.as_manager()
-
-    class Meta:
-        ordering = ["-created_at"]
-
-    def __str__(self):
-        return f"invite {self.pk} ({self.note or 'no note'})"
+        return f"{self.payload.get('type', 'event')} for {self.user_id}"

@@ -7,9 +7,10 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django_q.tasks import async_task
 
-from notifications.forms import MoveTitleForm
+from scraping import moving, searching, sources
 from scraping.checking.jobs import REGISTRY, option_errors, run_manual
 from scraping.checking.tasks import request_check
+from scraping.forms import MoveTitleForm
 from scraping.models import (
     CHAPTER_LANGUAGE,
     PIN_HOURS,
@@ -24,7 +25,6 @@ from scraping.models import (
     Title,
     TitleDailyStats,
 )
-from scraping.moving import find_elsewhere
 
 # Checks shown on a title's page.
 RECENT_LOGS = 20
@@ -48,7 +48,7 @@ class LearnedRhythmDisplay:
 
     @admin.display(description="predicted release")
     def predicted_release(self, schedule):
-        return schedule.predicted_release or "-"
+        return schedule.expected_release_at or "-"
 
     @admin.display(description="learned rhythm")
     def rhythm(self, schedule):
@@ -294,17 +294,14 @@ class TitleAdmin(admin.ModelAdmin):
             return None
         title = queryset.get()
         form = MoveTitleForm(request.POST if "apply" in request.POST else None)
-        if "apply" in request.POST:
-            result = form.move(title, by=request.user)
-            if result:
-                self.message_user(
-                    request,
-                    (
-                        f"{title.name} moved to {result.new} with {result.moved + result.merged} follower(s); "
-                        "the old title is paused."
-                    ),
-                )
-                return None
+        if "apply" in request.POST and form.is_valid():
+            reference = str(form.cleaned_data["to"])
+            async_task(moving.move_title_task, title.pk, reference, request.user.pk, task_name=f"move title {title.pk}")
+            self.message_user(
+                request, f"{title.name} is moving to {reference}; your notifications will say how it went."
+            )
+            return None
+        found = searching.find(title.name, exclude_source=title.source)
         return TemplateResponse(
             request,
             "admin/scraping/title/move.html",
@@ -313,7 +310,9 @@ class TitleAdmin(admin.ModelAdmin):
                 "title": f"Find {title.name} on another source",  # the page's heading, as every admin page has
                 "moving": title,
                 "form": form,
-                "searches": find_elsewhere(title),
+                "candidates": found.candidates,
+                "pending": [sources.get(name).display_name for name in found.pending],
+                "errors": found.errors,
                 "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
                 "opts": self.model._meta,
             },
@@ -359,7 +358,8 @@ class TitleAdmin(admin.ModelAdmin):
 
     @admin.display(description="other names")
     def alt_names_text(self, obj):
-        return as_text(obj.alt_names)
+        names = [f"{a['name']} ({a['language']})" if a.get("language") else a["name"] for a in obj.alt_names]
+        return " · ".join(names) or "-"
 
     @admin.display(description="authors")
     def authors_text(self, obj):
@@ -381,12 +381,12 @@ class TitleAdmin(admin.ModelAdmin):
     def emotions_text(self, obj):
         return as_text(obj.emotions)
 
-    @admin.display(description="cover image")
+    @admin.display(description="cover")
     def cover_link(self, obj):
-        # A link, not an image: MangaDex answers hot-linked covers with the wrong picture.
-        return (
-            format_html('<a href="{}" rel="noreferrer">{}</a>', obj.cover_url, obj.cover_url) if obj.cover_url else "-"
-        )
+        # The copy batoshelf keeps: MangaDex answers hot-linked covers with the wrong picture.
+        if obj.cover_key:
+            return format_html('<img src="{}" alt="" width="128"><br>{}', obj.cover_path, obj.cover_url)
+        return f"{obj.cover_url} (not fetched yet)" if obj.cover_url else "-"
 
 
 @admin.register(Chapter)

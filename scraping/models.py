@@ -1,7 +1,8 @@
+import hashlib
 import json
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -9,6 +10,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Avg, Count, Q, Sum
 from django.db.models.functions import TruncDate
+from django.urls import reverse
 from django.utils import timezone
 
 from scraping import sources
@@ -97,6 +99,20 @@ class Title(models.Model):
     )
     first_seen_at = models.DateTimeField(default=timezone.now, db_index=True)
     refreshed_at = models.DateTimeField(null=True, blank=True)
+    imported_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When its chapters were first fetched; empty while a reader's shelf waits for that.",
+    )
+    import_error = models.CharField(max_length=300, blank=True, help_text="Why the last try to fetch it failed.")
+    # What lists show, kept current by each check's own transaction (scraping.checking.pipeline).
+    chapter_count = models.PositiveIntegerField(default=0, editable=False)
+    latest_chapter = models.ForeignKey(
+        "Chapter", on_delete=models.SET_NULL, null=True, blank=True, related_name="+", editable=False
+    )
+    cover_key = models.CharField(
+        max_length=32, blank=True, editable=False, help_text="Its cover as batoshelf keeps it (scraping.Cover)."
+    )
 
     class Meta:
         verbose_name = "title"
@@ -114,6 +130,23 @@ class Title(models.Model):
     def reference(self):
         """The title as commands accept it: `source:id`."""
         return f"{self.source}:{self.source_id}"
+
+    @property
+    def fetched(self):
+        return self.imported_at is not None
+
+    @property
+    def schedule_or_none(self):
+        """Its check schedule; None before its first import (a title a shelf waits for has none yet)."""
+        try:
+            return self.schedule
+        except CheckSchedule.DoesNotExist:
+            return None
+
+    @property
+    def cover_path(self):
+        """Its cover on this site, or "" until batoshelf has it."""
+        return reverse("cover", args=[self.cover_key]) if self.cover_key else ""
 
     def other_names(self):
         """The other names as text, in the source's order."""
@@ -356,6 +389,9 @@ class CheckSchedule(models.Model):
         help_text="Check every this many hours instead of the learned schedule; empty to follow the title's rhythm.",
     )
     reason = models.CharField(max_length=200, blank=True, help_text="Why the next check is when it is.")
+    expected_release_at = models.DateTimeField(
+        null=True, blank=True, help_text="The next release the learned rhythm predicts (what the shelf sorts by)."
+    )
     failure_alerted = models.BooleanField(default=False, editable=False, help_text="Staff were told it keeps failing.")
     learned = models.JSONField(default=dict, blank=True, help_text="What the scheduler learned of the title's rhythm.")
     claim_token = models.CharField(max_length=32, null=True, blank=True, editable=False)
@@ -367,7 +403,7 @@ class CheckSchedule(models.Model):
         verbose_name = "check schedule"
 
     def __str__(self):
-        return f"schedule of {self.title_id}"
+        return f"checks of title {self.title_id}"
 
     @staticmethod
     def claim_lease():
@@ -405,11 +441,14 @@ class CheckSchedule(models.Model):
         self.last_checked_at = now
         plan = policy.plan_next_check(release_times, now, status, self.misses)
         self.learned = plan.rhythm.as_json()
+        self.expected_release_at = plan.rhythm.predicted
         pinned = self.manual_interval_hours or settings.CHECK_INTERVAL_HOURS
         if pinned:
             self.next_check_at = now + timedelta(hours=pinned)
-            source = "pinned by staff" if self.manual_interval_hours else "CHECK_INTERVAL_HOURS"
-            self.reason = f"{source}: every {pinned:g} h"
+            if self.manual_interval_hours:
+                self.reason = f"pinned by staff: every {pinned:g} h"
+            else:  # CHECK_INTERVAL_HOURS, in words a reader may see
+                self.reason = f"staff check every title every {pinned:g} h"
         else:
             self.next_check_at, self.reason = plan.at, plan.reason[:200]
         self._release()
@@ -441,12 +480,6 @@ class CheckSchedule(models.Model):
     def release(self):
         """Give the claim back without checking (the source was paused)."""
         CheckSchedule.objects.filter(pk=self.pk).release_claim(self.claim_token)
-
-    @property
-    def predicted_release(self):
-        """The next release the learned rhythm predicts, or None."""
-        predicted = (self.learned or {}).get("predicted")
-        return datetime.fromisoformat(predicted) if predicted else None
 
 
 class CheckLogQuerySet(models.QuerySet):
@@ -509,7 +542,7 @@ class CheckLog(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.title_id} {self.started_at:%Y-%m-%d %H:%M} {self.outcome}"
+        return f"check of title {self.title_id} at {self.started_at:%Y-%m-%d %H:%M:%S} UTC"
 
     def to_dict(self):
         return {
@@ -854,3 +887,26 @@ class Heartbeat(models.Model):
     @classmethod
     def beat(cls, name, now):
         cls.objects.update_or_create(name=name, defaults={"beat_at": now})
+
+
+class Cover(models.Model):
+    """A cover as batoshelf keeps it: fetched once from its source through the gate, stored as a small
+    JPEG, served from here (sources refuse hotlinked images). Keyed by its source URL, so a new cover
+    is a new row and the old one's long browser caching stays right."""
+
+    key = models.CharField(max_length=32, primary_key=True)
+    source = models.CharField(max_length=16, choices=sources.choices())
+    url = models.CharField("source URL", max_length=1000)
+    image = models.BinaryField(null=True, blank=True, editable=False)
+    width = models.PositiveSmallIntegerField(null=True, blank=True)
+    height = models.PositiveSmallIntegerField(null=True, blank=True)
+    fetched_at = models.DateTimeField(null=True, blank=True)
+    failed_at = models.DateTimeField(null=True, blank=True, help_text="The last try that failed; tried again a day on.")
+    error = models.CharField(max_length=300, blank=True)
+
+    def __str__(self):
+        return self.url
+
+    @staticmethod
+    def key_of(url):
+        return hashlib.sha256(url.encode()).hexdigest()[:32]

@@ -1,66 +1,29 @@
-"""Moving a title off a source: find it on the live ones, import it quietly, bring its followers.
+"""Moving a title off a source with every follower: import the new one quietly, bring them all.
 
-Followers do it from the shelf, staff from the admin, operators with
-`manage.py movetitle`. The old title is paused with a note saying where it
-went; its chapters and history stay.
+Staff do it from the admin (in the background, told when it is done), operators with
+`manage.py movetitle`. The old title is paused with a note saying where it went; its chapters and
+history stay. A reader moves only their own follow, from the shelf (readers.shelf.move_elsewhere).
 """
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import timedelta
 
-from django.core.cache import cache
+from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
 from notifications.delivery import publish_on_commit
-from notifications.models import Follow, Notification
-from scraping import sources
+from notifications.models import Notification
+from readers.models import ChapterMark, Follow
+from readers.standing import recount, title_chapters
 from scraping.checking.pipeline import import_title
-from scraping.gate import keeper
 from scraping.gate.keeper import SourcePaused
-from scraping.models import CheckSchedule, SourceState
+from scraping.models import CheckSchedule, SourceState, Title
+from scraping.sources import parse_reference
 from scraping.sources.errors import SourceError
 
-CANDIDATES_PER_SOURCE = 5
-# A search is kept this long, so reloading the page asks the sources nothing.
-SEARCH_KEPT = 600
 # A source whose breaker has stayed open this long is offered as one to move away from.
 DOWN_LONG = timedelta(days=7)
-
-
-@dataclass
-class Search:
-    """What one source found for a title."""
-
-    source: object
-    candidates: list = field(default_factory=list)
-    error: str = ""
-
-
-def find_elsewhere(title):
-    """Search every live source but the title's own for it: by its name, then by up to two other names
-    while nothing is found. Each search takes its turn at the source's gate, ahead of routine checks."""
-    key = f"batoshelf:candidates:{title.pk}"
-    found = cache.get(key)
-    if found is None:
-        found = [
-            _search(source, [title.name, *title.other_names()[:2]])
-            for source in sources.searchable()
-            if source.name != title.source
-        ]
-        cache.set(key, found, SEARCH_KEPT)
-    return found
-
-
-def _search(source, names):
-    for name in names:
-        try:
-            candidates = source.search(keeper.Requests(source.name, priority=True), name, CANDIDATES_PER_SOURCE)
-        except (SourceError, SourcePaused) as problem:
-            return Search(source, error=getattr(problem, "message", str(problem)))
-        if candidates:
-            return Search(source, candidates)
-    return Search(source)
 
 
 class CannotMove(ValueError):
@@ -94,6 +57,7 @@ def move_title(old, ref, *, by=None):
         follows = list(Follow.objects.select_for_update().filter(title=old))
         users = [f.user_id for f in follows]
         already = set(Follow.objects.filter(title=new, user_id__in=users).values_list("user_id", flat=True))
+        ChapterMark.objects.filter(follow__title=old).delete()  # marks on the old title's chapters mean nothing there
         Follow.objects.filter(title=old).exclude(user_id__in=already).update(title=new)
         Follow.objects.filter(title=old, user_id__in=already).delete()
         old.moved_to = new
@@ -111,8 +75,27 @@ def move_title(old, ref, *, by=None):
                 by=by,
             )
         )
-    cache.delete(f"batoshelf:candidates:{old.pk}")
+        recount(new.pk, title_chapters(new.pk), now)  # the followers' progress, counted on the new title
     return MoveResult(old=old, new=new, moved=len(users) - len(already), merged=len(already))
+
+
+def move_title_task(old_id, reference, by_id):
+    """Staff's move, in the background: the one who asked is told how it went, as any notification."""
+    old = Title.objects.filter(pk=old_id).first()
+    by = get_user_model().objects.filter(pk=by_id).first()
+    if old is None or by is None:
+        return f"title {old_id} or user {by_id} is gone"
+    try:
+        result = move_title(old, parse_reference(reference), by=by)
+    except (CannotMove, SourceError, SourcePaused) as error:
+        told = f"{old.name} did not move to {reference}: {getattr(error, 'message', str(error))}"
+    else:
+        told = (
+            f"{old.name} moved to {result.new.source_object.display_name} as {result.new.name}: "
+            f"{result.moved + result.merged} follower(s) follow it there; the old title is no longer checked."
+        )
+    publish_on_commit(Notification.objects.create_for_staff_member(by, told, timezone.now(), title=old))
+    return told
 
 
 def sources_down_long(now):

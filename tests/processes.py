@@ -13,6 +13,8 @@ from urllib.parse import quote
 from django.conf import settings
 from django.db import connection
 
+from scraping.sources import get
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -31,9 +33,11 @@ def project_env(**extra):
         DJANGO_SETTINGS_MODULE="batoshelf.settings",
         SECRET_KEY="tests-only-not-secret",
         DATABASE_URL=test_database_url(),
-        BATO_SITE_URLS=",".join(settings.BATO_SITE_URLS),
+        BATO_SITE_URLS=",".join(get("bato").base_urls()),
         MANGADEX_API_URL=settings.MANGADEX_API_URL,
         MANGAUPDATES_API_URL=settings.MANGAUPDATES_API_URL,
+        MANGADEX_COVERS_URL=settings.MANGADEX_COVERS_URL,
+        MANGAUPDATES_COVERS_URL=settings.MANGAUPDATES_COVERS_URL,
         **{
             f"{source}_{bound}_DELAY": "0"
             for source in ("BATO", "MANGADEX", "MANGAUPDATES")

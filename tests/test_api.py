@@ -7,7 +7,8 @@ from django.test import Client
 from django.utils import timezone
 from django_q.brokers import get_broker
 
-from notifications.models import Follow, Notification
+from notifications.models import Notification
+from readers.models import Follow
 from scraping.checking.pipeline import check_title, import_title
 from scraping.checking.tasks import run_asked_for_checks
 from scraping.models import CheckRequest

@@ -7,7 +7,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from notifications.models import Follow, Notification
+from notifications.models import Notification
+from readers.models import Follow
 from scraping.checking.pipeline import check_title, import_title
 from scraping.gate import keeper
 from scraping.gate.keeper import SourcePaused
@@ -65,22 +66,33 @@ def test_importing_a_tracked_title_again_only_follows_it(title, standin, other_r
     assert Title.objects.count() == 1
 
 
-def test_new_chapters_are_stored_and_each_follower_is_told_once_per_chapter(title, standin, reader, other_reader):
+def test_a_new_chapter_is_stored_and_each_follower_is_told_once(title, standin, reader, other_reader):
+    Follow.objects.create(user=other_reader, title=title)
+    standin.add_chapters("102497", 1)
+    result = check_title(fresh(title))
+    assert [str(c) for c in result.new_chapters] == ["Chapter 11"]
+    assert result.log.outcome == CheckLog.Outcome.SUCCESS
+    assert (result.log.new_chapters, result.log.chapters_seen, result.log.http_requests) == (1, 11, 1)
+    for user in (reader, other_reader):
+        [mine] = Notification.objects.filter(user=user)
+        assert (mine.kind, mine.chapter.name) == ("new_chapter", "Chapter 11")
+        assert mine.importance == Notification.Importance.HIGH
+        assert mine.message.startswith("Chapter 11 of ")
+
+
+def test_two_chapters_at_once_are_one_row_for_each_follower(title, standin, reader, other_reader):
+    """One style for a check that found several: one notification, live and reloaded alike."""
     Follow.objects.create(user=other_reader, title=title)
     standin.add_chapters("102497", 2)
     result = check_title(fresh(title))
     assert [str(c) for c in result.new_chapters] == ["Chapter 11", "Chapter 12"]
-    assert result.log.outcome == CheckLog.Outcome.SUCCESS
-    assert (result.log.new_chapters, result.log.chapters_seen, result.log.http_requests) == (2, 12, 1)
     for user in (reader, other_reader):
-        mine = Notification.objects.filter(user=user).order_by("chapter__source_id")
-        assert [n.kind for n in mine] == ["new_chapter", "new_chapter"]
-        assert [n.chapter.name for n in mine] == ["Chapter 11", "Chapter 12"]
-        assert mine[0].importance == Notification.Importance.HIGH
-        assert mine[0].message.startswith("Chapter 11 of ")
+        [mine] = Notification.objects.filter(user=user)
+        assert (mine.kind, mine.chapter_count, mine.chapter.name) == ("batch", 2, "Chapter 12")
+        assert mine.message.endswith(": Chapter 11 – Chapter 12")
 
 
-def test_three_or_more_chapters_at_once_make_one_batch_notification(title, standin, reader):
+def test_several_chapters_at_once_make_one_batch_notification(title, standin, reader):
     standin.add_chapters("102497", 4)
     check_title(fresh(title))
     [batch] = Notification.objects.filter(user=reader)
@@ -255,7 +267,7 @@ def test_an_unchanged_2000_chapter_title_is_checked_in_at_most_10_queries(standi
     loaded = fresh(title)
     with CaptureQueriesContext(connection) as five_new:
         assert check_title(loaded).log.new_chapters == 5
-    assert len(five_new) <= 15, [q["sql"][:120] for q in five_new]
+    assert len(five_new) <= 15, "\n".join(q["sql"][:150] for q in five_new)
     assert Notification.objects.filter(user=reader, kind="batch", chapter_count=5).count() == 1
 
 

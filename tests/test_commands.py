@@ -12,7 +12,8 @@ from django.core.management import CommandError, call_command
 from django.db.migrations.recorder import MigrationRecorder
 from django.utils import timezone
 
-from notifications.models import Follow, Notification
+from notifications.models import Notification
+from readers.models import Follow
 from scraping.gate import keeper
 from scraping.models import CheckLog, CheckSchedule, Title
 from tests.conftest import run_command as run

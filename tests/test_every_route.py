@@ -20,7 +20,8 @@ from hypothesis import strategies as st
 
 from batoshelf.asgi import application
 from notifications import delivery
-from notifications.models import Follow, Notification
+from notifications.models import Notification
+from readers.models import Follow
 from scraping.models import Chapter, CheckLog, CheckSchedule, JobRun, Title
 from tests.conftest import logged_in, url_routes
 

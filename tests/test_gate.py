@@ -12,7 +12,8 @@ import pytest
 from django.utils import timezone
 from django_q.brokers import get_broker
 
-from notifications.models import Follow, Notification
+from notifications.models import Notification
+from readers.models import Follow
 from scraping.checking.jobs import run_job
 from scraping.checking.pipeline import check_title, import_title
 from scraping.checking.tasks import check_title_task, dispatch_due_checks, request_check

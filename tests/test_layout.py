@@ -4,7 +4,7 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGES = ("batoshelf", "scraping", "notifications")
+PACKAGES = ("batoshelf", "scraping", "readers", "notifications")
 
 
 def our_modules():
@@ -95,7 +95,14 @@ def test_no_module_of_ours_is_part_of_an_import_cycle():
 
 def test_the_pure_cores_import_nothing_of_django():
     """Parsers, the schedule policy and the gate's rules run without settings or a database."""
-    pure = ["scraping.gate.rules", "scraping.schedule.policy", "scraping.sources.values", "scraping.sources.errors"]
+    pure = [
+        "scraping.gate.rules",
+        "scraping.schedule.policy",
+        "scraping.sources.values",
+        "scraping.sources.errors",
+        "readers.progress",
+        "readers.times",
+    ]
     for name in pure:
         tree = ast.parse(our_modules()[name].read_text())
         imported = {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}

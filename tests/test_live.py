@@ -279,7 +279,7 @@ def test_one_claim_per_notification_however_many_relays(reader, followed_title):
     rows = make_notifications(reader, followed_title, 3)
     now = timezone.now()
     token, claimed = delivery.claim(Notification.objects.all(), now)
-    assert sorted(n.pk for n in claimed) == sorted(n.pk for n in rows)
+    assert sorted(claimed) == sorted(n.pk for n in rows)
     assert delivery.claim(Notification.objects.all(), now) == (None, [])
 
     delivery.release(token)
@@ -315,7 +315,7 @@ def test_old_unpushed_rows_are_marked_but_not_announced(reader, followed_title):
     stale, fresh = make_notifications(reader, followed_title, 2)
     Notification.objects.filter(pk=stale.pk).update(created_at=timezone.now() - timedelta(hours=1))
     token, claimed = delivery.claim(Notification.objects.all(), timezone.now())
-    events = delivery.events_for(claimed, timezone.now())
+    events = delivery.events_for(Notification.objects.filter(pk__in=claimed), timezone.now())
     assert [event["notification"]["id"] for event in events] == [fresh.pk]
     assert Notification.objects.filter(emitted_at__isnull=True).count() == 0
 

@@ -36,7 +36,7 @@ def test_details_come_unescaped_with_a_plain_text_description(site):
     assert details.description == "Two geniuses & their war of love.\nWho confesses first?"
     assert (details.upload_status, details.original_status, details.year) == ("ongoing", "12 Volumes (Ongoing)", 2015)
     assert details.authors == ["AKASAKA Aka"] and details.artists == ["AKASAKA Aka"]
-    assert details.cover_url == "https://cdn.mangaupdates.com/image/i000000.jpg"
+    assert details.cover_url == "https://cdn.mangaupdates.com/image/i697818.jpg"
     assert MANGAUPDATES.title_url(str(series.series_id)) == "https://www.mangaupdates.com/series/ttaew4a"
 
 
@@ -86,7 +86,7 @@ def test_search_finds_series_by_any_of_their_names_in_one_request(site):
         "Chapter 5",
     )
     assert found.url == "https://www.mangaupdates.com/series/ttaew4a"
-    assert found.cover_url == "https://cdn.mangaupdates.com/image/i000000.jpg"
+    assert found.cover_url == "https://cdn.mangaupdates.com/image/i697818.jpg"
     # Spelled as the API's schema spells the types to leave out.
     assert site.api_requests()[-1].body["filter_types"] == ["Drama CD", "Novel"]
 

@@ -5,13 +5,15 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from django.contrib.contenttypes.models import ContentType as CurrentContentType
 from django.db import IntegrityError, connection, transaction
 from django.db.migrations.executor import MigrationExecutor
 from django.db.migrations.loader import MigrationLoader
 from django.utils import timezone
 from django_q.models import Schedule
 
-from notifications.models import Follow, Notification
+from notifications.models import Notification
+from readers.models import Follow, Invite, Reader
 from scraping.models import (
     Chapter,
     CheckLog,
@@ -29,8 +31,10 @@ BEFORE = [("scraping", "0009_site_gate"), ("notifications", "0004_site_alerts")]
 AFTER = [
     node
     for node in MigrationLoader(None, ignore_no_migrations=True).graph.leaf_nodes()
-    if node[0] in {"scraping", "notifications"}
+    if node[0] in {"scraping", "notifications", "readers"}
 ]
+# The schema before readers had their own app (the last release's).
+BEFORE_READERS = [("scraping", "0016_reader_jobs"), ("notifications", "0007_channels_readers_invites")]
 
 
 def migrate(targets):
@@ -175,5 +179,50 @@ def test_every_bato_row_carries_over_to_todays_schema():
         Title.objects.create(source="mangaupdates", source_id="110100", name="other")
         with pytest.raises(IntegrityError), transaction.atomic():
             Title.objects.create(source="bato", source_id="110100", name="twice")
+    finally:
+        migrate(AFTER)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_follows_readers_and_invites_move_to_the_readers_app_without_losing_a_row():
+    now = timezone.now().replace(microsecond=0)
+    try:
+        apps = migrate(BEFORE_READERS)
+        user = apps.get_model("auth", "User").objects.create(username="reader")
+        staff = apps.get_model("auth", "User").objects.create(username="staff", is_staff=True)
+        title = apps.get_model("scraping", "Title").objects.create(source="mangadex", source_id="x", name="진격")
+        for n in (1, 2, 3):
+            apps.get_model("scraping", "Chapter").objects.create(
+                title=title, source_id=str(n), name=f"Chapter {n}", number=Decimal(n), published_at=now
+            )
+        apps.get_model("scraping", "Chapter").objects.create(title=title, source_id="extra", name="Extra")
+        apps.get_model("notifications", "Follow").objects.create(user=user, title=title, muted=True)
+        apps.get_model("notifications", "Reader").objects.create(user=user, feed_token="secret", time_zone="Asia/Seoul")
+        apps.get_model("notifications", "Invite").objects.create(
+            token="invite-token", created_by=staff, note="for a friend", expires_at=now + timedelta(days=3)
+        )
+        # As in the last release's database: the content types of these models were notifications'.
+        CurrentContentType.objects.filter(app_label="readers").delete()
+        CurrentContentType.objects.get_or_create(app_label="notifications", model="follow")
+
+        migrate(AFTER)
+
+        follow = Follow.objects.get()
+        assert (follow.user.username, follow.title.name, follow.muted, follow.status) == (
+            "reader",
+            "진격",
+            True,
+            "reading",
+        )
+        # Followed before progress existed: caught up, chapters without a number too.
+        assert (follow.last_read_number, follow.unread_count) == (Decimal(3), 0)
+        assert follow.marks.get().chapter.name == "Extra"
+        assert Title.objects.get().chapter_count == 4 and Title.objects.get().imported_at is not None
+        reader = Reader.objects.get()
+        assert (reader.user.username, reader.feed_token, reader.time_zone) == ("reader", "secret", "Asia/Seoul")
+        invite = Invite.objects.get()
+        assert (invite.token, invite.created_by.username, invite.note) == ("invite-token", "staff", "for a friend")
+        assert CurrentContentType.objects.get_for_model(Follow).app_label == "readers"
+        assert not CurrentContentType.objects.filter(app_label="notifications", model="follow").exists()
     finally:
         migrate(AFTER)

@@ -6,7 +6,8 @@ import pytest
 from django.core.management import CommandError
 from django.utils import timezone
 
-from notifications.models import Follow, Notification
+from notifications.models import Notification
+from readers.models import Follow
 from scraping.checking.pipeline import import_title
 from scraping.models import SourceState, Title
 from scraping.sources import TitleRef
@@ -28,76 +29,92 @@ def bato_title(standin, mangadex, mangaupdates, reader, other_reader, django_use
     return title
 
 
-def test_the_move_page_lists_candidates_on_every_live_source(as_reader, bato_title, mangadex, mangaupdates):
-    page = as_reader.get(f"/shelf/{bato_title.pk}/move").content.decode()
-    assert "On MangaDex" in page and "On MangaUpdates" in page and "On Bato" not in page
-    assert page.count("Move here") == 2 and "Unrelated" not in page
-    assert "Chapter 58 (en)" in page and "Chapter 60" in page
-    as_reader.get(f"/shelf/{bato_title.pk}/move")
-    assert len(mangadex.api_requests()) == 2 and len(mangaupdates.api_requests()) == 1, "searched once, then kept"
-
-
-def test_moving_takes_two_clicks_and_keeps_every_follower_and_their_mute(
-    as_reader, reader, other_reader, bato_title, mangadex
+def test_the_move_page_searches_every_other_live_source_in_the_background(
+    as_reader, bato_title, mangadex, mangaupdates, run_tasks
 ):
-    shelf = as_reader.get("/shelf/").content.decode()
-    assert f'href="/shelf/{bato_title.pk}/move"' in shelf  # click one: "Find on another source"
+    first = as_reader.get(f"/shelf/{bato_title.pk}/move").content.decode()
+    assert "Searching the other sources" in first and not mangadex.api_requests(), "no source asked in the request"
+    with run_tasks():
+        pass  # the worker's turn: the searches the page queued
+    page = as_reader.get(f"/shelf/{bato_title.pk}/move").content.decode()
+    assert page.count("Follow it here") == 2 and "Unrelated" not in page and "Searching" not in page
+    assert "MangaDex" in page and "MangaUpdates" in page and "latest Chapter 58 (en)" in page
+    as_reader.get(f"/shelf/{bato_title.pk}/move")
+    asked = [r.path for r in mangadex.api_requests() + mangaupdates.api_requests() if "cover" not in r.path]
+    asked = [path for path in asked if not path.startswith("/image/")]  # the covers each source named
+    assert sorted(asked) == ["/chapter", "/manga", "/v1/series/search"], "searched once, then kept"
+
+
+def test_a_reader_moves_their_own_follow_with_its_progress_and_nobody_elses(
+    as_reader, reader, other_reader, bato_title, mangadex, run_tasks
+):
+    from readers import shelf
+
+    shelf.move(Follow.objects.get(user=reader), number=shelf.parse_number("4"))
+    Follow.objects.filter(user=reader).update(status="on_hold")
     target = next(t for t in mangadex.titles.values() if t.attributes["title"]["en"] == VILLAINESS)
-    response = as_reader.post(
-        f"/shelf/{bato_title.pk}/move", {"to": f"mangadex:{target.dex_id}"}, follow=True
-    )  # click two: "Move here"
-    assert "moved to MangaDex" in response.content.decode()
+    with run_tasks():
+        response = as_reader.post(f"/shelf/{bato_title.pk}/move/to", {"to": f"mangadex:{target.dex_id}"}, follow=True)
+    assert "You follow it on MangaDex now" in response.content.decode()
     new = Title.objects.get(source="mangadex")
     assert new.chapters.count() == 58
-    assert {(f.user_id, f.muted) for f in Follow.objects.filter(title=new)} == {
-        (reader.pk, False),
-        (other_reader.pk, True),
-    }
-    assert not Follow.objects.filter(title=bato_title).exists()
-    old = Title.objects.select_related("schedule").get(pk=bato_title.pk)
-    assert old.moved_to == new and old.schedule.paused
-    assert old.schedule.reason.startswith(f"moved to MangaDex (mangadex:{target.dex_id})")
-    [notice] = Notification.objects.filter(kind="title_moved")
-    assert notice.user == other_reader, "the mover needs no notice, the other follower does"
-    assert "moved by reader from Bato to MangaDex" in notice.message
-    assert not Notification.objects.exclude(kind="title_moved").exists(), "the import told nobody of its chapters"
-    assert "Stationery Store" in as_reader.get("/shelf/").content.decode()
+    mine = Follow.objects.get(user=reader)
+    assert (mine.title, mine.status, mine.last_read_number, mine.unread_count) == (new, "on_hold", 4, 54)
+    # The other reader still follows the Bato title, muted, and heard nothing.
+    assert Follow.objects.get(user=other_reader).title == bato_title and Follow.objects.get(user=other_reader).muted
+    assert not Title.objects.get(pk=bato_title.pk).moved_to
+    assert not Notification.objects.exists(), "nobody is told: a reader moves only their own follow"
 
 
-def test_a_follower_of_both_keeps_one_follow(as_reader, reader, bato_title, mangaupdates):
+def test_a_follower_of_both_keeps_one_follow(as_reader, reader, bato_title, mangaupdates, run_tasks):
     series = next(iter(mangaupdates.titles.values()))
-    other = import_title(bato("102497")).title  # already tracked: the same row
-    assert other == bato_title
     new = import_title(TitleRef("mangaupdates", str(series.series_id)), user=reader).title
-    as_reader.post(f"/shelf/{bato_title.pk}/move", {"to": "https://www.mangaupdates.com/series/ttaew4a"})
+    with run_tasks():
+        as_reader.post(f"/shelf/{bato_title.pk}/move/to", {"to": "https://www.mangaupdates.com/series/ttaew4a"})
     assert Follow.objects.filter(user=reader).count() == 1 and Follow.objects.get(user=reader).title == new
 
 
 def test_a_bad_or_same_target_is_refused_and_nothing_moves(as_reader, bato_title):
     for target, why in (
         ("https://bato.to/title/102497", "That is the same title."),
-        ("https://evil.example/x", "is not a site batoshelf follows"),
-        ("mangadex:11111111-2222-4333-8444-555555555555", "MangaDex has no title"),
+        ("https://evil.example/x", "That is not a title batoshelf can follow."),
     ):
-        page = as_reader.post(f"/shelf/{bato_title.pk}/move", {"to": target}).content.decode()
+        page = as_reader.post(f"/shelf/{bato_title.pk}/move/to", {"to": target}, follow=True).content.decode()
         assert why in page
     assert Follow.objects.filter(title=bato_title).count() == 2 and Title.objects.count() == 1
 
 
-def test_only_followers_and_staff_may_move_a_title(bato_title, django_user_model):
+def test_only_a_follower_moves_their_follow(bato_title, django_user_model):
     stranger = logged_in(django_user_model.objects.create_user("stranger"))
     assert stranger.get(f"/shelf/{bato_title.pk}/move").status_code == 404
-    assert stranger.post(f"/shelf/{bato_title.pk}/move", {"to": "mu:64897697818"}).status_code == 404
+    assert stranger.post(f"/shelf/{bato_title.pk}/move/to", {"to": "mu:64897697818"}).status_code == 404
     assert not Title.objects.filter(source="mangaupdates").exists()
 
 
-def test_staff_move_a_title_from_the_admin(bato_title, admin_client, mangaupdates):
+def test_staff_move_every_follower_from_the_admin_in_the_background(
+    bato_title, admin_client, admin_user, reader, other_reader, mangaupdates, run_tasks
+):
     form = {"action": "find_elsewhere", "_selected_action": [bato_title.pk]}
+    with run_tasks():
+        admin_client.post("/admin/scraping/title/", form)
     page = admin_client.post("/admin/scraping/title/", form).content.decode()
-    assert "Find " in page and "On MangaUpdates" in page and "Move here" in page
-    response = admin_client.post("/admin/scraping/title/", {**form, "apply": "1", "to": "mu:64897697818"}, follow=True)
-    assert "moved to" in response.content.decode()
-    assert Title.objects.get(pk=bato_title.pk).moved_to.source == "mangaupdates"
+    assert "Find " in page and "Move here" in page and "mangaupdates" in page
+    with run_tasks():
+        response = admin_client.post(
+            "/admin/scraping/title/", {**form, "apply": "1", "to": "mu:64897697818"}, follow=True
+        )
+    assert "is moving to mangaupdates:64897697818" in response.content.decode()
+    old = Title.objects.select_related("schedule").get(pk=bato_title.pk)
+    new = old.moved_to
+    assert new.source == "mangaupdates" and old.schedule.paused
+    assert old.schedule.reason.startswith("moved to MangaUpdates (mangaupdates:64897697818)")
+    assert {(f.user_id, f.muted) for f in Follow.objects.filter(title=new)} == {
+        (reader.pk, False),
+        (other_reader.pk, True),
+    }
+    told = {n.user_id: n.message for n in Notification.objects.all()}
+    assert "moved by admin from Bato to MangaUpdates" in told[reader.pk]
+    assert "follower(s) follow it there" in told[admin_user.pk], "staff hear how it went"
 
 
 def test_movetitle_moves_by_url_or_id_and_says_what_it_did(bato_title, mangaupdates):
@@ -124,4 +141,4 @@ def test_a_source_silent_for_7_days_shows_on_its_titles_with_the_way_out(as_read
     assert "source-down" not in as_reader.get("/shelf/").content.decode()
     SourceState.objects.filter(source="bato").update(breaker_opened_at=now - timedelta(days=7, minutes=1))
     page = as_reader.get("/shelf/").content.decode()
-    assert 'class="notice source-down">Bato has not answered since' in page and "Find it on another source" in page
+    assert 'class="notice source-down">Bato has not answered since' in page and "Follow it on another source" in page

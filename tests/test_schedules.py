@@ -48,7 +48,7 @@ def test_bato_check_interval_hours_pins_every_title(weekly_title, settings):
     result = check_title(fresh(weekly_title))
     schedule = fresh(weekly_title).schedule
     assert schedule.next_check_at == result.log.started_at + timedelta(minutes=3)
-    assert schedule.reason == "CHECK_INTERVAL_HOURS: every 0.05 h"
+    assert schedule.reason == "staff check every title every 0.05 h", "never a setting's name"
 
 
 def test_a_completed_title_is_checked_monthly(weekly_title, standin):

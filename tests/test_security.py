@@ -13,7 +13,8 @@ import sys
 import pytest
 from django.test import Client
 
-from notifications.models import Follow, Notification
+from notifications.models import Notification
+from readers.models import Follow
 from scraping.models import Title
 from tests.conftest import logged_in, url_routes
 from tests.processes import ROOT

@@ -12,7 +12,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from notifications.models import Follow, Notification
+from notifications.models import Notification
+from readers.models import Follow
 from scraping.checking.pipeline import check_title, import_title
 from scraping.checking.tasks import dispatch_due_checks
 from scraping.gate import keeper
@@ -72,7 +73,8 @@ def test_a_number_is_told_per_language_and_chapters_without_one_on_their_own(man
     mangadex.add_chapters(entry.dex_id, 1, language="es-la", number="3")
     mangadex.add_chapters(entry.dex_id, 1, language="en", number="")
     check_title(fresh(title))
-    assert told(reader) == ["Chapter 3 [es-la] of Two Tongues", "Oneshot [en] of Two Tongues"]
+    assert told(reader) == ["2 new chapters of Two Tongues: Chapter 3 [es-la] – Oneshot [en]"]
+    assert Notification.objects.get(user=reader).chapter_count == 2, "chapter 2 in es-la was told before"
 
 
 def test_taken_down_chapters_tell_no_one_and_official_ones_link_out(mangadex, dex_title, reader):
@@ -106,8 +108,7 @@ def test_mangaupdates_releases_of_one_chapter_by_several_groups_tell_once(mangau
     mangaupdates.add_chapters(series.series_id, 1, chapter="Extra", group="Beta")
     check_title(fresh(title))
     assert told(reader) == [
-        "Chapter 11 of Kaguya's Love & War",
-        "Chapter 12-13 of Kaguya's Love & War",
+        "2 new chapters of Kaguya's Love & War: Chapter 11 – Chapter 12-13",
         "Chapter Extra of Kaguya's Love & War",
     ]
     assert Chapter.objects.filter(title=title).count() == 15
@@ -211,7 +212,7 @@ def test_requests_and_queries_per_import_and_check(source, standin, mangadex, ma
     assert len(five_new) <= 15, [q["sql"][:120] for q in five_new]
 
 
-def test_the_shelf_and_addtitle_take_every_source(as_reader, reader, mangadex, mangaupdates, standin):
+def test_the_shelf_and_addtitle_take_every_source(as_reader, reader, mangadex, mangaupdates, standin, run_tasks):
     entry = mangadex.add_title(name="Dex On Shelf", chapters=3)
     series = mangaupdates.add_title(name="Updates &amp; Shelf", releases=4)
     standin.add_title("110100", "Bato On Shelf", chapters=5)
@@ -220,15 +221,16 @@ def test_the_shelf_and_addtitle_take_every_source(as_reader, reader, mangadex, m
         f"https://www.mangaupdates.com/series/{base36(series.series_id)}/updates",
         "https://bato.to/title/110100-bato-on-shelf",
     ):
-        response = as_reader.post("/shelf/", {"url": url}, follow=True)
-        assert "Now following" in response.content.decode()
+        with run_tasks():
+            response = as_reader.post("/shelf/add", {"title": url, "where": "none"}, follow=True)
+        assert "batoshelf is fetching it" in response.content.decode()
     page = as_reader.get("/shelf/").content.decode()
     for name, source in (
         ("Dex On Shelf", "MangaDex"),
         ("Updates &amp; Shelf", "MangaUpdates"),
         ("Bato On Shelf", "Bato"),
     ):
-        assert name in page and f"<td>{source}</td>" in page
+        assert name in page and f'<p class="row-meta">{source} · reading' in page
     assert {(m.source, m.chapters.count()) for m in Title.objects.all()} == {
         ("mangadex", 3),
         ("mangaupdates", 4),
@@ -238,8 +240,8 @@ def test_the_shelf_and_addtitle_take_every_source(as_reader, reader, mangadex, m
 
 
 def test_a_malformed_mangadex_id_is_refused_before_any_request(as_reader, mangadex):
-    response = as_reader.post("/shelf/", {"url": "https://mangadex.org/title/11111111-2222-4333-8444/x"})
-    assert "is not a MangaDex title page" in response.content.decode()
+    response = as_reader.get("/shelf/", {"q": "https://mangadex.org/title/11111111-2222-4333-8444/x"})
+    assert "That address is not a title&#x27;s page on MangaDex, MangaUpdates or Bato." in response.content.decode()
     assert not mangadex.api_requests() and not Title.objects.exists()
     with pytest.raises(Exception, match="is not a MangaDex id"):
         parse_reference("mangadex:nope")

@@ -7,6 +7,7 @@ from django.conf import settings
 from django.db import migrations, models
 
 import notifications.models
+import readers.models
 
 
 class Migration(migrations.Migration):
@@ -104,7 +105,7 @@ class Migration(migrations.Migration):
             name="Invite",
             fields=[
                 ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
-                ("token", models.CharField(default=notifications.models.new_secret_token, max_length=64, unique=True)),
+                ("token", models.CharField(default=readers.models.new_secret_token, max_length=64, unique=True)),
                 ("staff", models.BooleanField(default=False, help_text="The new account is staff.")),
                 ("note", models.CharField(blank=True, help_text="Who it is for, for your own memory.", max_length=200)),
                 ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
@@ -140,7 +141,7 @@ class Migration(migrations.Migration):
                 ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
                 (
                     "feed_token",
-                    models.CharField(default=notifications.models.new_secret_token, max_length=64, unique=True),
+                    models.CharField(default=readers.models.new_secret_token, max_length=64, unique=True),
                 ),
                 ("time_zone", models.CharField(default="UTC", max_length=64)),
                 ("digest", models.BooleanField(default=False, verbose_name="daily digest by mail")),

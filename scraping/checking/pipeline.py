@@ -6,20 +6,24 @@ Used by the queue's tasks, `manage.py checktitles` and `manage.py addtitle` alik
 import logging
 import time
 from dataclasses import dataclass, field
-from decimal import Decimal
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from batoshelf.logs import PERFORMANCE_LOGGER
 from notifications.delivery import publish_on_commit
-from notifications.models import Follow, Notification
+from notifications.models import Notification
+from readers.models import Follow
+from readers.progress import ChapterIndex, Reads
+from readers.standing import Standings, facts, recount, title_chapters, to_tell
+from scraping import covers
 from scraping.gate import keeper
 from scraping.gate.keeper import SourcePaused
-from scraping.models import Chapter, CheckLog, CheckSchedule, Title
+from scraping.models import Chapter, CheckLog, CheckSchedule, Cover, Title
 from scraping.schedule.policy import Release
 from scraping.sources.base import Known
 from scraping.sources.errors import SourceError
+from scraping.sources.values import numbers_covered
 
 performance = logging.getLogger(PERFORMANCE_LOGGER)
 
@@ -91,7 +95,7 @@ def _stored_chapters(title):
 def _known(title, stored, now):
     """What a check tells the source it has: a title whose languages changed is fetched whole, quietly."""
     languages = title.chapter_languages()
-    full = title.pk is None or list(languages) != title.languages_synced
+    full = title.imported_at is None or list(languages) != title.languages_synced
     return Known(
         chapter_ids=frozenset() if full else frozenset(stored),
         details_refreshed_at=title.refreshed_at,
@@ -138,9 +142,13 @@ def import_title(ref, *, user=None, languages=None):
     then nothing is stored.
     """
     title = Title.objects.filter(source=ref.source, source_id=ref.source_id).first()
-    if title is None:
+    if title is None or title.imported_at is None:
+        # New to batoshelf, or a placeholder a reader's shelf made while it waits for this import.
         timer = _Timer()
-        title = Title(source=ref.source, source_id=ref.source_id, languages=list(languages or []))
+        if title is None:
+            title = Title(source=ref.source, source_id=ref.source_id, languages=list(languages or []))
+        elif languages:
+            title.languages = list(languages)
         known = _known(title, {}, timer.started_at)
         requests = keeper.Requests(ref.source)
         snapshot = title.source_object.fetch_title(requests, ref.source_id, known)
@@ -157,10 +165,13 @@ def import_title(ref, *, user=None, languages=None):
 
 
 def follow(user, title):
-    """Make `user` follow `title`; True when the follow is new."""
+    """Make `user` follow `title`, with nothing read yet; True when the follow is new."""
     if user is None:
         return False
-    return Follow.objects.get_or_create(user=user, title=title)[1]
+    made, new = Follow.objects.get_or_create(user=user, title=title)
+    if new:
+        Standings(title.pk, title_chapters(title.pk), timezone.now(), Follow.objects.filter(pk=made.pk)).save()
+    return new
 
 
 def _skip(title, timer, reason, requests=None):
@@ -185,7 +196,8 @@ def _record_failure(title, schedule, timer, error, requests):
         if error.source_wide:
             schedule.release()
         elif schedule.record_failure(timer.started_at, error):
-            publish_on_commit(Notification.objects.create_for_paused_title(title, timer.started_at))
+            followers = Follow.objects.filter(title=title).values_list("user_id", flat=True)
+            publish_on_commit(Notification.objects.create_for_paused_title(title, followers, timer.started_at))
         log = CheckLog.objects.create(
             title=title,
             started_at=timer.started_at,
@@ -218,16 +230,7 @@ def chapters_to_announce(new_chapters, stored):
 
 def _numbers(chapter):
     """{(language, number)} a chapter covers: each number of a short range ("25-26"), or its one number."""
-    last, first = chapter.number, chapter.number_from
-    if last is None:
-        return set()
-    if first is None:
-        numbers = {last}
-    elif first == int(first) and last == int(last) and last - first <= 50:
-        numbers = {Decimal(n) for n in range(int(first), int(last) + 1)}
-    else:
-        numbers = {first, last}
-    return {(chapter.language, number) for number in numbers}
+    return {(chapter.language, number) for number in numbers_covered(chapter.number_from, chapter.number)}
 
 
 def _store(title, schedule, snapshot, timer, requests, stored, known, *, announce):
@@ -253,11 +256,20 @@ def _store(title, schedule, snapshot, timer, requests, stored, known, *, announc
             edited.append(Chapter(pk=row.pk, **{f: fresh[f] for f in Chapter.EDITABLE_FIELDS}))
     with transaction.atomic():
         old_status = title.upload_status
-        if snapshot.details or title.pk is None or title.languages_synced != list(known.languages):
+        importing = title.imported_at is None
+        # Saved once, after the chapters (with their count), unless it needs its id first.
+        unsaved = bool(snapshot.details or importing or title.languages_synced != list(known.languages))
+        if unsaved:
             if snapshot.details:
                 old_status = title.apply_details(snapshot.details, now)
             title.languages_synced = list(known.languages)
+            if importing:
+                title.imported_at, title.import_error = now, ""
+            if title.cover_url and Cover.key_of(title.cover_url) != title.cover_key:
+                title.cover_key = covers.kept_or_queue(title.source, title.cover_url) or title.cover_key
+        if title.pk is None:
             title.save()
+            unsaved = False
         new_chapters = Chapter.objects.bulk_create(
             [
                 Chapter(
@@ -269,8 +281,20 @@ def _store(title, schedule, snapshot, timer, requests, stored, known, *, announc
         if edited:
             Chapter.objects.bulk_update(edited, Chapter.EDITABLE_FIELDS)
         announced = chapters_to_announce(new_chapters, stored.values()) if announce else []
-        notifications = Notification.objects.create_for_check(title, announced, old_status, now)
-        publish_on_commit(notifications)
+        status_changed = bool(old_status) and old_status != title.upload_status
+        if new_chapters or edited or not stored or status_changed:
+            edited_by_pk = {chapter.pk: chapter for chapter in edited}
+            chapters = [facts(edited_by_pk.get(row.pk, row)) for row in stored.values()]
+            chapters += [facts(chapter) for chapter in new_chapters]
+            unsaved |= _count_chapters(title, chapters, now)
+            standings = recount(title.pk, chapters, now)
+            told, waiting = to_tell(standings, announced)
+            notifications = Notification.objects.create_for_check(title, told, old_status, now, waiting)
+            publish_on_commit(notifications)
+        else:
+            notifications = []
+        if unsaved:
+            title.save()
         release_times = [_release(c) for c in [*stored.values(), *new_chapters] if c.published_at]
         if schedule.record_success(now, release_times, title.upload_status, found_new=bool(new_chapters)):
             publish_on_commit(
@@ -312,6 +336,16 @@ def _store(title, schedule, snapshot, timer, requests, stored, known, *, announc
             ),
         )
     return CheckResult(title=title, log=log, new_chapters=new_chapters, notifications=notifications)
+
+
+def _count_chapters(title, chapters, now):
+    """Set the title's chapter count and newest chapter (what lists show) from `chapters`; True when they
+    changed, and the check's transaction saves the title."""
+    latest = ChapterIndex.build(chapters, Reads(), now).latest()
+    count, latest_id = len(chapters), latest.pk if latest else None
+    changed = (title.chapter_count, title.latest_chapter_id) != (count, latest_id)
+    title.chapter_count, title.latest_chapter_id = count, latest_id
+    return changed
 
 
 def _release(chapter):

@@ -126,6 +126,7 @@ class Request:
     path: str
     params: tuple = ()  # (name, value) pairs; a name may repeat ("translatedLanguage[]")
     body: Any = None  # sent as JSON
+    url: str = ""  # instead of `path` on the base URL: an absolute URL on the source's own image host
 
 
 @dataclass(frozen=True)
@@ -204,6 +205,11 @@ class Source:
 
     def title_url(self, source_id: str) -> str:
         raise NotImplementedError
+
+    def cover_fetch_url(self, cover_url: str) -> str:
+        """Where to fetch a cover this source gave (a small size where it has one); "" when the URL is
+        not on the source's own image host, which is all a cover is fetched from."""
+        return ""
 
     def chapter_link(self, title_source_id: str, url_path: str, external_url: str) -> Link:
         """Where a chapter is read: its page here, an official page elsewhere, or the title's page."""

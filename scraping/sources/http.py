@@ -57,11 +57,12 @@ def session_for(source):
 
 def send(source, base_url, request, *, timeout):
     """Send `request` to `base_url`; the Answer, or NetworkError / RequestTimedOut when none came."""
-    host = urlsplit(base_url).netloc
+    url = request.url or base_url.rstrip("/") + request.path
+    host = urlsplit(url).netloc
     try:
         with session_for(source).request(
             request.method,
-            base_url.rstrip("/") + request.path,
+            url,
             params=list(request.params) or None,
             json=request.body,
             headers=source.headers(base_url, request),

@@ -226,7 +226,7 @@ def _chapter(raw: Any) -> ChapterRecord:
     number_text = values.text(attributes.get("chapter"))
     number_from, number = values.chapter_numbers(number_text)
     subtitle = values.text(attributes.get("title"))
-    external = values.external_link(attributes.get("externalUrl"))
+    external = values.public_link(attributes.get("externalUrl"))
     published = values.iso_datetime(attributes.get("readableAt")) or values.iso_datetime(attributes.get("publishAt"))
     groups = [
         values.text((g.get("attributes") or {}).get("name"))
@@ -445,6 +445,12 @@ class MangaDex(Source):
 
     def title_url(self, source_id):
         return f"{SITE}/title/{source_id}"
+
+    def cover_fetch_url(self, cover_url):
+        # The 256 px thumbnail, from MANGADEX_COVERS_URL (a stand-in's, in tests).
+        if not cover_url.startswith(f"{COVERS}/") or not cover_url.endswith(".512.jpg"):
+            return ""
+        return settings.MANGADEX_COVERS_URL + cover_url[len(COVERS) : -len(".512.jpg")] + ".256.jpg"
 
     def chapter_link(self, title_source_id, url_path, external_url):
         if external_url:

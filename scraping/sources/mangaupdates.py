@@ -18,6 +18,7 @@ refined by `time_added` when that falls on the same day.
 import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.conf import settings
 
@@ -39,6 +40,7 @@ from scraping.sources.errors import BadResponse, InvalidTitleReference
 from scraping.sources.http import honest_user_agent, read_json
 
 SITE = "https://www.mangaupdates.com"
+COVER_HOST = "cdn.mangaupdates.com"
 # /series/ttaew4a, /series/ttaew4a/some-slug
 SERIES_PATH = re.compile(r"^/series/(?P<id>[0-9a-zA-Z]{1,13})(?:/[^/]*)?/?$")
 DIGITS = re.compile(r"^\d{1,19}$")
@@ -143,7 +145,7 @@ def parse_series(payload: Any, requested_id: str) -> TitleDetails:
         original_status=values.unescape(status)[:200],
         year=_year(series.get("year")),
         description=values.html_to_text(series.get("description")),
-        cover_url=values.external_link(image_urls.get("original")),
+        cover_url=values.public_link(image_urls.get("original")),
         score=values.decimal_or_none(series.get("bayesian_rating")),
         votes=values.count(series.get("rating_votes")),
     )
@@ -241,7 +243,7 @@ def parse_search(payload: Any) -> list[Candidate]:
                 year=_year(record.get("year")),
                 latest_chapter=f"Chapter {latest}" if latest else "",
                 url=series_url(series_id),
-                cover_url=values.external_link(image.get("original")),
+                cover_url=values.public_link(image.get("original")),
             )
         )
     return found
@@ -362,6 +364,13 @@ class MangaUpdates(Source):
 
     def title_url(self, source_id):
         return series_url(source_id)
+
+    def cover_fetch_url(self, cover_url):
+        # From MANGAUPDATES_COVERS_URL (a stand-in's, in tests); never from another host a series names.
+        parts = urlsplit(cover_url)
+        if parts.scheme != "https" or parts.hostname != COVER_HOST or not parts.path.startswith("/image/"):
+            return ""
+        return settings.MANGAUPDATES_COVERS_URL + parts.path
 
     def chapter_link(self, title_source_id, url_path, external_url):
         # MangaUpdates has no chapter pages: a release links to its series, which lists them.

@@ -5,6 +5,7 @@ never an exception; the parsers decide what is fatal.
 """
 
 import html
+import ipaddress
 import math
 import re
 from datetime import UTC, date, datetime
@@ -227,3 +228,35 @@ def external_link(url: Any) -> str:
     if parts.scheme not in ("http", "https") or not parts.hostname or "@" in parts.netloc or not port_ok:
         return ""
     return url
+
+
+def numbers_covered(first: Decimal | None, last: Decimal | None) -> frozenset[Decimal]:
+    """The chapter numbers a chapter stands for: each number of a short whole range ("25-26"), the two
+    ends of any other range, its one number, or none for a chapter without one."""
+    if last is None:
+        return frozenset()
+    if first is None:
+        return frozenset({last})
+    if first == int(first) and last == int(last) and last - first <= 50:
+        return frozenset(Decimal(n) for n in range(int(first), int(last) + 1))
+    return frozenset({first, last})
+
+
+def public_link(url: Any) -> str:
+    """`url` when it is an http(s) link a reader may follow, "" when it is not or when it names this
+    machine or a private network by address or by a local name (169.254.169.254, localhost, *.internal).
+
+    A source's links are shown, not fetched: a name is not looked up here (what batoshelf itself
+    connects to is checked where it connects).
+    """
+    url = external_link(url)
+    if not url:
+        return ""
+    host = (urlsplit(url).hostname or "").rstrip(".").lower()
+    if host == "localhost" or host.endswith((".localhost", ".local", ".internal", ".lan", ".home.arpa")):
+        return ""
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return url if "." in host else ""  # a bare name ("intranet") is local
+    return url if address.is_global else ""

@@ -1,6 +1,7 @@
-// Live notifications on every page of a logged-in user: the unread badge, a
-// toast for each new one, new rows on the notifications page, and mark-read
-// without a reload. The server is the record; this only shows it.
+// Live notifications on every page of a logged-in reader: the unread badge, a toast for each new
+// one, new rows on the notifications page, and mark-read without a reload. The server is the
+// record; this only shows it. Every message from the socket is also told to the page as a
+// "batoshelf:message" event, for the shelf's script (shelf.js).
 (function () {
   "use strict";
 
@@ -55,99 +56,30 @@
     box.appendChild(item);
     setTimeout(() => item.remove(), 8000);
   }
+  window.batoshelfToast = toast;
 
-  // Every row's button submits the page's one mark-read form (without JavaScript too).
-  function markReadButton(id) {
-    const button = document.createElement("button");
-    button.type = "submit";
-    button.className = "mark-read";
-    button.setAttribute("form", "mark-read-form");
-    button.formAction = `/notifications/${id}/read`;
-    button.dataset.notificationId = String(id);
-    button.textContent = "Mark read";
-    return button;
+  // The row comes from the server, rendered by the template the page uses (notifications/row.html).
+  function rowFrom(html) {
+    const template = document.createElement("template");
+    template.innerHTML = html.trim();
+    return template.content.firstElementChild;
   }
 
-  // Built with textContent only: a title's name is its source's text, not ours. The same markup
-  // as group_html in notifications/views.py, so a live row and a reloaded one look alike.
-  function notificationRow(n) {
-    const row = document.createElement("li");
-    row.className = `notification importance-${n.importance}` + (n.is_read ? "" : " unread") + " just-arrived";
-    row.dataset.notificationId = String(n.id);
-    const kind = document.createElement("span");
-    kind.className = "kind";
-    kind.textContent = n.kind_display;
-    const text = document.createElement(n.chapter_url ? "a" : "span");
-    text.textContent = n.message;
-    if (n.chapter_url) {
-      text.href = n.chapter_url;
-      text.rel = "noopener noreferrer";
-      text.target = "_blank";
-    }
-    row.append(kind, " ", text, " ");
-    if (n.chapter_external) {
-      const external = document.createElement("span");
-      external.className = "status";
-      external.textContent = "external";
-      row.append(external, " ");
-    }
-    row.append(timeOf(n.created_at));
-    if (!n.is_read) row.append(" ", markReadButton(n.id));
-    return row;
-  }
-
-  function timeOf(isoTime) {
-    const time = document.createElement("time");
-    time.dateTime = isoTime;
-    time.textContent = isoTime.slice(0, 16).replace("T", " ");
-    return time;
-  }
-
-  // One check's notifications for one title share a group, as on the page the server renders.
-  function groupFor(n) {
-    const newest = list.querySelector(":scope > li.group");
-    const titleId = String(n.title_id ?? "");  // staff alerts about a whole source have no title
-    if (newest && newest.dataset.titleId === titleId && newest.dataset.createdAt === n.created_at) {
-      return newest;
-    }
-    const group = document.createElement("li");
-    group.className = "group";
-    group.dataset.titleId = titleId;
-    group.dataset.createdAt = n.created_at;
-    group.append(document.createElement("ul"));
-    list.prepend(group);
-    return group;
-  }
-
-  function showOnPage(n) {
-    if (!list || list.dataset.live !== "1") return;
+  function showOnPage(n, html) {
+    if (!list || list.dataset.live !== "1" || !html) return;
     document.getElementById("no-notifications")?.remove();
-    const group = groupFor(n);
-    const rows = group.querySelector("ul");
+    const row = rowFrom(html);
     // Newest first, as the server orders them: before the first row with a smaller id.
-    const after = [...rows.children].find((row) => Number(row.dataset.notificationId) < n.id);
-    rows.insertBefore(notificationRow(n), after || null);
-    if (!n.is_read) group.classList.add("unread");
-    const count = rows.children.length;
-    if (count > 1) {
-      let head = group.querySelector(".group-head");
-      if (!head) {
-        head = document.createElement("div");
-        head.className = "group-head";
-        group.prepend(head);
-      }
-      const name = document.createElement("strong");
-      name.textContent = n.title_name;
-      head.replaceChildren(name, `: ${count} notifications from one check `, timeOf(n.created_at));
-    }
+    const after = [...list.children].find((el) => Number(el.dataset.notificationId) < n.id);
+    list.insertBefore(row, after || null);
   }
 
-  function receive(n, { announce }) {
+  function receive(n, html, { announce }) {
     if (seen.has(n.id)) return;  // delivered twice (relay and backlog): show once
     seen.add(n.id);
     lastSeenId = Math.max(lastSeenId, n.id);
-    showOnPage(n);
-    if (announce) toast(n.message, n.chapter_url || "/notifications/");
+    showOnPage(n, html);
+    if (announce) toast(n.message, n.title_url || "/notifications/");
   }
 
   function showRead(ids) {
@@ -163,18 +95,19 @@
     const data = JSON.parse(event.data);
     if (data.type === "sync") {
       setBadge(data.unread_count);
-      data.notifications.forEach((n) => receive(n, { announce: false }));
+      data.notifications.forEach((n) => receive(n, null, { announce: false }));
       const count = data.notifications.filter((n) => !n.is_read).length;
       if (count) toast(`${count} new notification${count === 1 ? "" : "s"} while you were away`, "/notifications/");
       if (data.more_missed && list) toast("More arrived than fit here: reload to see them all", null);
     } else if (data.type === "notification") {
-      receive(data.notification, { announce: true });
+      receive(data.notification, data.html, { announce: true });
       setBadge(data.unread_count);
       desktopAlert(data.notification);
     } else if (data.type === "read") {
       showRead(data.ids);
       setBadge(data.unread_count);
     }
+    document.dispatchEvent(new CustomEvent("batoshelf:message", { detail: data }));
   }
 
   function connect() {
@@ -192,22 +125,17 @@
     });
   }
 
-  async function getJSON(url) {
-    const response = await fetch(url, { credentials: "same-origin", headers: { "Accept": "application/json" } });
-    const data = await response.json().catch(() => ({}));
-    if (!response.ok) throw new Error(data.error || `${response.status} ${response.statusText}`);
-    return data;
-  }
-
-  async function postJSON(url) {
+  async function postJSON(url, payload) {
     const response = await fetch(url, {
       method: "POST", credentials: "same-origin",
-      headers: { "X-CSRFToken": csrfToken, "Accept": "application/json" },
+      headers: { "X-CSRFToken": csrfToken, "Accept": "application/json", "Content-Type": "application/json" },
+      body: payload === undefined ? undefined : JSON.stringify(payload),
     });
     const data = await response.json().catch(() => ({}));
     if (!response.ok) throw new Error(data.error || `${response.status} ${response.statusText}`);
     return data;
   }
+  window.batoshelfPost = postJSON;
 
   // Mark read without leaving the page; without JavaScript the form posts as usual.
   document.addEventListener("submit", async (event) => {
@@ -232,53 +160,6 @@
       } catch (error) {
         toast(`Could not mark them read: ${error.message}`, null);
       }
-    }
-  });
-
-  // After "Check now" the shelf row follows the title's schedule until the check has run.
-  const CHECK_FOLLOW_EVERY_MS = 3000;
-  const CHECK_FOLLOW_TRIES = 60;
-
-  async function followCheck(row, checkedBefore) {
-    const lastCheck = row.querySelector("td.last-check");
-    const nextCheck = row.querySelector("td.next-check");
-    const name = row.querySelector("td a").textContent;
-    lastCheck.textContent = "asked: waiting for its turn";
-    for (let i = 0; i < CHECK_FOLLOW_TRIES; i++) {
-      await new Promise((resolve) => setTimeout(resolve, CHECK_FOLLOW_EVERY_MS));
-      let schedule;
-      try {
-        schedule = await getJSON(`/api/titles/${row.dataset.titleId}/schedule`);
-      } catch (error) {
-        continue;
-      }
-      if (schedule.last_checked_at && schedule.last_checked_at !== checkedBefore) {
-        lastCheck.textContent = `just now (${schedule.last_checked_at.slice(11, 16)} UTC)`;
-        nextCheck.textContent = schedule.paused ? "paused" : schedule.next_check_at.slice(0, 16).replace("T", " ");
-        nextCheck.title = schedule.reason;
-        const outcome = schedule.failures ? `it failed (${schedule.reason})`
-          : schedule.misses === 0 ? "new chapters found" : "nothing new";
-        toast(`Checked ${name}: ${outcome}.`, null);
-        return;
-      }
-    }
-    lastCheck.textContent = "asked: not run yet (the source is busy); reload later";
-  }
-
-  document.addEventListener("click", async (event) => {
-    const button = event.target.closest("button.check-now");
-    if (!button) return;
-    const row = button.closest("tr");
-    button.disabled = true;
-    try {
-      const before = await getJSON(`/api/titles/${button.dataset.titleId}/schedule`);
-      const data = await postJSON(`/api/titles/${button.dataset.titleId}/check`);
-      toast(data.detail, null);
-      if (row) await followCheck(row, before.last_checked_at);
-    } catch (error) {
-      toast(`No check queued: ${error.message}`, null);
-    } finally {
-      button.disabled = false;
     }
   });
 

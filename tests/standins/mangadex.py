@@ -16,7 +16,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from tests.standins.server import DAY_MS, StandIn, json_answer, now_ms, weekly_times_ms
+from tests.standins.server import DAY_MS, StandIn, cover_image, image_answer, json_answer, now_ms, weekly_times_ms
 
 UUID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
 WINDOW = 10_000
@@ -297,6 +297,13 @@ class MangaDexStandIn(StandIn):
                 405, "method_not_allowed_http_exception", f'No route found for "{request.method} {request.path}"'
             )
         with self.lock:
+            cover = re.fullmatch(rf"/covers/({UUID})/([\w.-]+)\.(256|512)\.jpg", request.path)
+            if cover:
+                title = self.titles.get(cover.group(1))
+                if title is None or title.cover_file != cover.group(2):
+                    return 404, {"Content-Type": "text/plain"}, b"Not Found"
+                width = int(cover.group(3))
+                return image_answer(cover_image(title.cover_file, width, width * 7 // 5))
             if request.path == "/manga":
                 return self._search(request.query)
             if request.path == "/chapter":

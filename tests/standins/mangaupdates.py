@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
 from scraping.sources.mangaupdates import base36
-from tests.standins.server import StandIn, json_answer, now_ms, weekly_times_ms
+from tests.standins.server import StandIn, cover_image, image_answer, json_answer, now_ms, weekly_times_ms
 
 FIRST_ID = 64_897_697_818  # "ttaew4a" in base 36, the example in MangaUpdates' docs
 MAX_PER_PAGE = 100
@@ -75,8 +75,8 @@ class MangaUpdatesStandIn(StandIn):
                     "description": "<p>Two geniuses &amp; their <i>war</i> of love.<br>Who confesses first?</p>",
                     "image": {
                         "url": {
-                            "original": "https://cdn.mangaupdates.com/image/i000000.jpg",
-                            "thumb": "https://cdn.mangaupdates.com/image/thumb/i000000.jpg",
+                            "original": f"https://cdn.mangaupdates.com/image/i{series_id % 10**6:06d}.jpg",
+                            "thumb": f"https://cdn.mangaupdates.com/image/thumb/i{series_id % 10**6:06d}.jpg",
                         },
                         "height": 350,
                         "width": 250,
@@ -198,6 +198,12 @@ class MangaUpdatesStandIn(StandIn):
 
     def answer(self, request):
         path = request.path
+        if request.method == "GET" and path.startswith("/image/"):
+            # The image host (cdn.mangaupdates.com): each series' cover, named in its image.url.original.
+            names = {s.record["image"]["url"]["original"].rsplit("/", 1)[-1] for s in self.titles.values()}
+            if path.rsplit("/", 1)[-1] not in names:
+                return 404, {"Content-Type": "text/plain"}, b"Not Found"
+            return image_answer(cover_image(path))
         if not path.startswith("/v1"):
             return json_answer(404, {"status": "exception", "reason": "Not found", "context": {}})
         path = path[3:] or "/"

@@ -47,6 +47,23 @@ class RecordedRequest:
     body: object  # parsed JSON, or None
 
 
+def cover_image(seed, width=512, height=720):
+    """A JPEG cover, its colour from `seed`: what an image host sends."""
+    import hashlib
+    import io
+
+    from PIL import Image
+
+    red, green, blue = hashlib.sha256(seed.encode()).digest()[:3]
+    out = io.BytesIO()
+    Image.new("RGB", (width, height), (red, green, blue)).save(out, "JPEG", quality=70)
+    return out.getvalue()
+
+
+def image_answer(content):
+    return 200, {"Content-Type": "image/jpeg", "Cache-Control": "public, max-age=86400"}, content
+
+
 def json_answer(status, payload, **headers):
     return status, {"Content-Type": "application/json", **headers}, json.dumps(payload, ensure_ascii=False).encode()
 

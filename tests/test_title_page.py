@@ -1,0 +1,81 @@
+"""A title's page: its cover, names by language, people, genres apart from content warnings, the
+description rendered safely, its schedule in words, and its chapters with the reader's read state."""
+
+import pytest
+
+from readers import shelf
+from readers.models import Follow
+from scraping.checking.pipeline import import_title
+from scraping.models import Title
+from scraping.sources import TitleRef
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def title(mangadex, reader):
+    entry = mangadex.add_title(
+        name="Kimetsu no Yaiba",
+        name_language="ja-ro",
+        chapters=120,
+        alt_names=("鬼滅の刃",),
+        description="**Demons** & [the official site](https://example.org/ky) <script>alert(1)</script> "
+        "[bad](javascript:alert(1)) [inside](http://169.254.169.254/x)",
+    )
+    return import_title(TitleRef("mangadex", entry.dex_id), user=reader).title
+
+
+def test_the_page_shows_what_a_reader_wants_to_know_of_a_title(as_reader, title):
+    page = as_reader.get(f"/titles/{title.pk}/").content.decode()
+    assert "<h1>Kimetsu no Yaiba</h1>" in page
+    assert '<li lang="ja">鬼滅の刃 <small>ja</small></li>' in page
+    assert "Story: Someone A" in page and "Art: Someone B" in page and "2020" in page
+    assert '<span class="tag-group">Genres</span> <span class="tag">Action</span>' in page
+    assert '<span class="tag-group">Content warnings</span> <span class="tag warning">Gore</span>' in page
+    assert "<strong>Demons</strong>" in page and "&lt;script&gt;" in page and "<script>alert" not in page
+    assert 'href="https://example.org/ky" rel="nofollow noopener noreferrer"' in page
+    assert 'href="javascript' not in page and 'href="http://169.254' not in page, "only public http(s) links"
+    assert "Next check" in page and "CHECK_" not in page and "BATO_" not in page
+
+
+def test_chapters_are_listed_newest_first_paged_with_what_the_reader_read(as_reader, reader, title):
+    shelf.move(Follow.objects.get(user=reader), number=shelf.parse_number("100"))
+    first = as_reader.get(f"/titles/{title.pk}/").content.decode()
+    assert first.index(">Chapter 120<") < first.index(">Chapter 119<")
+    assert "page 1 of 3" in first and first.count('class="chapter unread"') == 20
+    older = as_reader.get(f"/titles/{title.pk}/", {"page": "3"}).content.decode()
+    assert "Chapter 1<" in older and 'class="chapter unread"' not in older
+    chapter = title.chapters.get(number=110)
+    as_reader.post(f"/shelf/{title.pk}/progress", {"action": "up_to", "chapter_id": chapter.pk})
+    assert Follow.objects.get(user=reader).unread_count == 10
+
+
+def test_a_reader_who_does_not_follow_it_sees_the_page_and_can_add_it(as_other, title):
+    page = as_other.get(f"/titles/{title.pk}/").content.decode()
+    assert "Not on your shelf" in page and "Where are you in it?" in page
+    assert as_other.get("/titles/999999/").status_code == 404
+
+
+def test_what_a_reader_reads_and_hears_is_set_on_the_page(as_reader, reader, title):
+    response = as_reader.post(
+        f"/shelf/{title.pk}/reading",
+        {"groups_ignored": "Bad Scans, Worse", "shelves": "weekly, shounen", "notify_after_unread": "5"},
+        follow=True,
+    )
+    assert "Saved." in response.content.decode()
+    follow = Follow.objects.get(user=reader)
+    assert follow.groups_ignored == ["Bad Scans", "Worse"] and follow.notify_after_unread == 5
+    assert sorted(follow.shelves.values_list("name", flat=True)) == ["shounen", "weekly"]
+    refused = as_reader.post(f"/shelf/{title.pk}/reading", {"notify_after_unread": "99999"}, follow=True)
+    assert "notify_after_unread must be a whole number from 1 to 999" in refused.content.decode()
+
+
+def test_the_json_api_gives_the_page_with_chapters_read_or_not(as_reader, reader, title):
+    shelf.move(Follow.objects.get(user=reader), number=shelf.parse_number("119"))
+    data = as_reader.get(f"/api/titles/{title.pk}").json()
+    assert data["name"] == "Kimetsu no Yaiba" and data["tags"]["content"] == ["Gore"]
+    assert (data["pages"], data["chapter_count"], data["on_shelf"]) == (3, 120, True)
+    assert [c["read"] for c in data["chapters"][:3]] == [False, True, True]
+    assert as_reader.get(f"/api/titles/{title.pk}", {"page": "x"}).status_code == 400
+    assert as_reader.get("/api/titles/999999").status_code == 404
+    assert Title.objects.count() == 1

@@ -354,6 +354,7 @@ class ChannelDelivery(models.Model):
     objects = ChannelDeliveryQuerySet.as_manager()
 
     class Meta:
+        verbose_name_plural = "channel deliveries"
         constraints = [
             models.UniqueConstraint(
                 fields=["channel", "notification"], name="one_delivery_per_channel_and_notification"

@@ -7,6 +7,7 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django_q.tasks import async_task
 
+from batoshelf.words import counted
 from scraping import moving, searching, sources
 from scraping.checking.jobs import REGISTRY, option_errors, run_manual
 from scraping.checking.tasks import request_check
@@ -247,24 +248,24 @@ class TitleAdmin(admin.ModelAdmin):
         answers = [request_check(title, request.user) for title in queryset]
         queued = sum(answer.queued for answer in answers)
         refused = [answer.detail for answer in answers if answer.retry_after is not None]
-        self.message_user(request, f"Queued {queued} check(s); {len(answers) - queued} already asked for.")
+        self.message_user(request, f"Queued {counted(queued, 'check')}; {len(answers) - queued} already asked for.")
         if refused:
             self.message_user(request, refused[0], level=messages.WARNING)
 
     @admin.action(description="Pause checks of the selected titles")
     def pause_checks(self, request, queryset):
         count = CheckSchedule.objects.filter(title__in=queryset).update(paused=True)
-        self.message_user(request, f"Paused {count} title(s).")
+        self.message_user(request, f"Paused {counted(count, 'title')}.")
 
     @admin.action(description="Resume checks of the selected titles (due now)")
     def resume_checks(self, request, queryset):
         count = CheckSchedule.objects.filter(title__in=queryset).resume(timezone.now())
-        self.message_user(request, f"Resumed {count} title(s); they are checked at the next dispatch.")
+        self.message_user(request, f"Resumed {counted(count, 'title')}; they are checked at the next dispatch.")
 
     @admin.action(description="Reset the schedule: forget what was learned, unpin, check now")
     def reset_schedule(self, request, queryset):
         count = CheckSchedule.objects.filter(title__in=queryset).reset(timezone.now())
-        self.message_user(request, f"Reset {count} schedule(s); each title is checked at the next dispatch.")
+        self.message_user(request, f"Reset {counted(count, 'schedule')}; each title is checked at the next dispatch.")
 
     @admin.action(description="Pin a check interval for the selected titles…")
     def set_manual_interval(self, request, queryset):
@@ -272,7 +273,9 @@ class TitleAdmin(admin.ModelAdmin):
         if form.is_valid():
             hours = form.cleaned_data["hours"]
             count = CheckSchedule.objects.filter(title__in=queryset).update(manual_interval_hours=hours)
-            self.message_user(request, f"{count} title(s) are checked every {hours:g} h from their next check.")
+            self.message_user(
+                request, f"{counted(count, 'title')} are checked every {hours:g} h from their next check."
+            )
             return None
         return TemplateResponse(
             request,
@@ -450,17 +453,17 @@ class CheckScheduleAdmin(LearnedRhythmDisplay, admin.ModelAdmin):
     @admin.action(description="Pause checks of the selected titles")
     def pause_checks(self, request, queryset):
         count = queryset.update(paused=True)
-        self.message_user(request, f"Paused {count} title(s).")
+        self.message_user(request, f"Paused {counted(count, 'title')}.")
 
     @admin.action(description="Resume checks of the selected titles (due now)")
     def resume_checks(self, request, queryset):
         count = queryset.resume(timezone.now())
-        self.message_user(request, f"Resumed {count} title(s); they are checked at the next dispatch.")
+        self.message_user(request, f"Resumed {counted(count, 'title')}; they are checked at the next dispatch.")
 
     @admin.action(description="Unpin: follow the learned rhythm again")
     def follow_learned_rhythm(self, request, queryset):
         count = queryset.update(manual_interval_hours=None)
-        self.message_user(request, f"{count} title(s) follow their learned rhythm from their next check.")
+        self.message_user(request, f"{counted(count, 'title')} follow their learned rhythm from their next check.")
 
 
 @admin.register(CheckRequest)
@@ -590,7 +593,7 @@ class JobConfigAdmin(admin.ModelAdmin):
     def run_now(self, request, queryset):
         for config in queryset:
             async_task(run_manual, config.job_type, request.user.pk, task_name=f"job {config.job_type}", group="jobs")
-        self.message_user(request, f"Queued {queryset.count()} job run(s); see Job runs.")
+        self.message_user(request, f"Queued {counted(queryset.count(), 'job run')}; see Job runs.")
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):

@@ -18,6 +18,7 @@ from django.views.decorators.http import require_GET
 from django_q.tasks import async_task
 from PIL import Image, UnidentifiedImageError
 
+from batoshelf.words import counted
 from scraping import sources
 from scraping.gate import keeper
 from scraping.gate.keeper import SourcePaused
@@ -105,7 +106,7 @@ def fetch_cover(source_name, url, now=None):
     known = Cover.objects.filter(key=key).only("fetched_at", "failed_at").first()
     if known and known.fetched_at:
         attached = Title.objects.filter(cover_url=url).exclude(cover_key=key).update(cover_key=key)
-        return f"cover {key} kept already ({attached} title(s) now show it)"
+        return f"cover {key} kept already ({counted(attached, 'title')} now show it)"
     if known and known.failed_at and now - known.failed_at < RETRY_AFTER:
         return f"cover {key} failed at {known.failed_at:%Y-%m-%d %H:%M}; tried again a day on"
     target = sources.get(source_name).cover_fetch_url(url)
@@ -138,7 +139,7 @@ def fetch_cover(source_name, url, now=None):
             },
         )
         attached = Title.objects.filter(cover_url=url).update(cover_key=key)
-    return f"cover {key} kept: {len(image)} bytes, {width}x{height}, for {attached} title(s)"
+    return f"cover {key} kept: {len(image)} bytes, {width}x{height}, for {counted(attached, 'title')}"
 
 
 @require_GET

@@ -13,6 +13,7 @@ from django.db.models.functions import TruncDate
 from django.urls import reverse
 from django.utils import timezone
 
+from batoshelf.words import counted
 from scraping import sources
 from scraping.gate import rules
 from scraping.schedule import policy
@@ -472,7 +473,7 @@ class CheckSchedule(models.Model):
             )
         else:
             self.next_check_at = policy.retry_after_failure(now, self.failures)
-            self.reason = f"retrying after {self.failures} failure(s): {error.kind}"
+            self.reason = f"retrying after {counted(self.failures, 'failure')}: {error.kind}"
         self._release()
         self.save()
         return newly_paused
@@ -645,9 +646,9 @@ class CheckRequest(models.Model):
         if log is None:
             return f"{asked}; a worker took it at {self.taken_at:%H:%M:%S} UTC and is checking it."
         found = {
-            CheckLog.Outcome.SUCCESS: f"found {log.new_chapters} new chapter(s)",
+            CheckLog.Outcome.SUCCESS: f"found {counted(log.new_chapters, 'new chapter')}",
             CheckLog.Outcome.NO_CHANGE: "found nothing new",
-            CheckLog.Outcome.IMPORTED: f"stored {log.new_chapters} chapter(s)",
+            CheckLog.Outcome.IMPORTED: f"stored {counted(log.new_chapters, 'chapter')}",
         }.get(log.outcome, f"{log.get_outcome_display()}: {log.message[:200]}")
         return f"{asked}; it ran at {log.started_at:%H:%M:%S} UTC and {found}."
 

@@ -12,6 +12,7 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
+from batoshelf.words import counted
 from notifications.delivery import publish_on_commit
 from notifications.models import Notification
 from readers.models import ChapterMark, Follow
@@ -92,7 +93,7 @@ def move_title_task(old_id, reference, by_id):
     else:
         told = (
             f"{old.name} moved to {result.new.source_object.display_name} as {result.new.name}: "
-            f"{result.moved + result.merged} follower(s) follow it there; the old title is no longer checked."
+            f"{counted(result.moved + result.merged, 'follower')} follow it there; the old title is no longer checked."
         )
     publish_on_commit(Notification.objects.create_for_staff_member(by, told, timezone.now(), title=old))
     return told

@@ -118,7 +118,7 @@ def test_an_edited_chapter_keeps_its_identity_and_nobody_is_told(title, standin)
     )
     result = check_title(fresh(title))
     assert result.log.outcome == CheckLog.Outcome.NO_CHANGE
-    assert "1 chapter(s) edited" in result.log.message
+    assert "1 chapter edited" in result.log.message
     edited = Chapter.objects.get(source_id=chapter_id)
     assert edited.url_path.startswith("/title/102497-new-slug/")
     assert edited.name == "Chapter 4 (fixed)"

@@ -56,12 +56,12 @@ def test_addtitle_from_a_file_continues_past_bad_lines_and_ends_with_a_summary(s
         encoding="utf-8",
     )
     out, err = StringIO(), StringIO()
-    with pytest.raises(CommandError, match="2 line\\(s\\) of .* could not be added"):
+    with pytest.raises(CommandError, match="2 lines of .* could not be added"):
         call_command("addtitle", "--file", str(listing), "--user", "reader", stdout=out, stderr=err)
     progress = err.getvalue().splitlines()
     assert [line.split("]")[0] for line in progress] == ["[1/5", "[2/5", "[3/5", "[4/5", "[5/5"]
     assert "line 4: failed" in progress[1]
-    assert "5 title(s): 2 added, 1 already tracked, 2 failed" in out.getvalue()
+    assert "5 titles: 2 added, 1 already tracked, 2 failed" in out.getvalue()
     assert "line 4 (not a url)" in out.getvalue() and "line 6 (999): Bato has no title 999" in out.getvalue()
     assert set(Title.objects.values_list("source_id", flat=True)) == {"1", "2"}
     assert Follow.objects.filter(user=reader).count() == 2
@@ -73,7 +73,7 @@ def test_addtitle_from_a_file_takes_comments_after_a_title(standin, tmp_path):
     listing = tmp_path / "titles.txt"
     listing.write_text("110100 # the stationery one\nhttps://bato.to/title/2-two#notes\n   # only a comment\n")
     out, _ = run("addtitle", "--file", str(listing))
-    assert "2 title(s): 2 added, 0 already tracked, 0 failed" in out
+    assert "2 titles: 2 added, 0 already tracked, 0 failed" in out
 
 
 def test_addtitle_with_a_missing_file_says_so():
@@ -99,9 +99,9 @@ def test_checktitles_once_checks_only_due_titles_with_a_line_each(two_titles):
     two_titles.add_chapters("1", 1)
     two_titles.add_chapters("2", 1)
     out, _ = run("checktitles", "--once")
-    assert "bato:1 First: 1 new chapter(s) (Chapter 3)" in out
+    assert "bato:1 First: 1 new chapter (Chapter 3)" in out
     assert "Second" not in out
-    assert "checked 1: 1 with 1 new chapter(s), 0 unchanged, 0 failed, 0 skipped" in out
+    assert "checked 1: 1 with 1 new chapter, 0 unchanged, 0 failed, 0 skipped" in out
     out, _ = run("checktitles", "--once")
     assert "no title is due" in out
 
@@ -159,7 +159,7 @@ def test_checkdb_says_ok_when_every_migration_is_applied():
 
 def test_checkdb_fails_with_the_reason_when_a_migration_is_missing():
     MigrationRecorder.Migration.objects.filter(app="notifications", name="0002_mute_and_emit_claims").delete()
-    with pytest.raises(CommandError, match=r"1 migration\(s\) not applied .*notifications.0002_mute_and_emit_claims"):
+    with pytest.raises(CommandError, match=r"1 migration not applied .*notifications.0002_mute_and_emit_claims"):
         run("checkdb")
 
 

@@ -408,7 +408,7 @@ def test_shelfstats_shows_today_at_once_and_an_import_is_not_new_chapters(checke
     assert f"{today - timedelta(days=1)}        1        0     0.0%        4" in out
     assert f"{today}        3        1    33.3%        2" in out
     title = run_command_out("shelfstats", "--title", checked_title.reference, "--days", "30")
-    assert "total: 5 release(s) in 4 check(s)" in title  # 3 a week apart, 2 today; 3 checks today, 1 yesterday
+    assert "total: 5 releases in 4 checks" in title  # 3 a week apart, 2 today; 3 checks today, 1 yesterday
 
 
 @pytest.mark.django_db

@@ -114,13 +114,13 @@ def test_staff_move_every_follower_from_the_admin_in_the_background(
     }
     told = {n.user_id: n.message for n in Notification.objects.all()}
     assert "moved by admin from Bato to MangaUpdates" in told[reader.pk]
-    assert "follower(s) follow it there" in told[admin_user.pk], "staff hear how it went"
+    assert "2 followers follow it there" in told[admin_user.pk], "staff hear how it went"
 
 
 def test_movetitle_moves_by_url_or_id_and_says_what_it_did(bato_title, mangaupdates):
     out, _ = run_command("movetitle", "https://bato.to/title/102497-x", "64897697818")
     assert "moving Please Don't Come To The Villainess' Stationery Store! (bato:102497)" in out
-    assert "2 follower(s) moved, 0 already followed it; bato:102497 is paused" in out
+    assert "2 followers moved, 0 already followed it; bato:102497 is paused" in out
     with pytest.raises(CommandError, match="already moved"):
         run_command("movetitle", "bato:102497", "64897697819")
     with pytest.raises(CommandError, match="bato:5 is not tracked"):

@@ -57,7 +57,7 @@ def test_a_mangadex_chapter_is_told_once_whichever_groups_upload_it(mangadex, de
     mangadex.add_chapters(entry.dex_id, 1, group="Beta", number="11")
     second = check_title(fresh(title))
     assert second.log.new_chapters == 1 and len(told(reader)) == 1, "another group's upload of chapter 11"
-    assert "1 new upload(s) of chapters already known" in second.log.message
+    assert "1 new upload of chapters already known" in second.log.message
     assert sorted(Chapter.objects.filter(title=title, number=11).values_list("groups", flat=True)) == [
         ["Alpha"],
         ["Beta"],

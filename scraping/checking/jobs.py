@@ -23,6 +23,7 @@ from django.utils import timezone
 from django_q.models import Schedule
 
 from batoshelf.logs import PERFORMANCE_LOGGER
+from batoshelf.words import counted
 from notifications import channels, digest
 from notifications.delivery import publish_on_commit
 from notifications.models import Notification
@@ -94,7 +95,7 @@ def dispatch(options, now):
     outcome = JobOutcome()
     queued = dispatch_due_checks()
     outcome.checked = outcome.updated = queued
-    outcome.say(f"queued {queued} due check(s)")
+    outcome.say(f"queued {counted(queued, 'due check')}")
     return outcome
 
 
@@ -120,7 +121,7 @@ def roll_up(options, now):
         for (title_id, day), counts in titles.items():
             TitleDailyStats.objects.update_or_create(title_id=title_id, day=day, defaults=counts)
     outcome.checked = len(titles)
-    outcome.say(f"rolled up {outcome.updated} day(s) and {len(titles)} title-day(s) since {since}")
+    outcome.say(f"rolled up {counted(outcome.updated, 'day')} and {counted(len(titles), 'title-day')} since {since}")
     return outcome
 
 
@@ -188,7 +189,7 @@ def heartbeat(options, now):
     if now.minute % 5 == 0:
         checks = CheckLog.objects.filter(started_at__gte=now - timedelta(minutes=5)).count()
         logger.info("task cluster alive: %d check(s) in the last 5 minutes", checks)
-        outcome.say(f"alive: {checks} check(s) in the last 5 minutes", checks=checks)
+        outcome.say(f"alive: {counted(checks, 'check')} in the last 5 minutes", checks=checks)
     return outcome
 
 
@@ -197,7 +198,7 @@ def deliver_to_channels(options, now):
     outcome = JobOutcome()
     outcome.updated = channels.deliver_due(now)
     if outcome.updated:
-        outcome.say(f"sent {outcome.updated} notification(s) to channels", sent=outcome.updated)
+        outcome.say(f"sent {counted(outcome.updated, 'notification')} to channels", sent=outcome.updated)
     return outcome
 
 
@@ -207,7 +208,10 @@ def send_digests(options, now):
     outcome.updated, quiet = digest.send_due(now)
     outcome.checked = outcome.updated + quiet
     if outcome.checked:
-        outcome.say(f"mailed {outcome.updated} digest(s); {quiet} reader(s) had nothing new", mailed=outcome.updated)
+        outcome.say(
+            f"mailed {counted(outcome.updated, 'digest')}; {counted(quiet, 'reader')} had nothing new",
+            mailed=outcome.updated,
+        )
     return outcome
 
 

@@ -11,6 +11,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from batoshelf.logs import PERFORMANCE_LOGGER
+from batoshelf.words import counted
 from notifications.delivery import publish_on_commit
 from notifications.models import Notification
 from readers.models import Follow
@@ -44,12 +45,16 @@ class CheckResult:
             names = ", ".join(str(c) for c in self.new_chapters[:5])
             more = f" and {len(self.new_chapters) - 5} more" if len(self.new_chapters) > 5 else ""
             return (
-                head + f"{log.new_chapters} new chapter(s) ({names}{more}), {len(self.notifications)} notification(s)"
+                head
+                + f"{counted(log.new_chapters, 'new chapter')} ({names}{more}), "
+                + counted(len(self.notifications), "notification")
             )
         if log.outcome == CheckLog.Outcome.NO_CHANGE:
             return head + f"no change ({log.chapters_seen} chapters)"
         if log.outcome == CheckLog.Outcome.IMPORTED:
-            return head + f"imported {log.new_chapters} chapter(s), telling nobody ({log.chapters_seen} listed)"
+            return (
+                head + f"imported {counted(log.new_chapters, 'chapter')}, telling nobody ({log.chapters_seen} listed)"
+            )
         return head + f"{log.outcome}: {log.message}"
 
 
@@ -324,8 +329,8 @@ def _store(title, schedule, snapshot, timer, requests, stored, known, *, announc
                 filter(
                     None,
                     [
-                        f"{len(edited)} chapter(s) edited on the source" if edited else "",
-                        f"{quiet} new upload(s) of chapters already known or not readable: nobody told"
+                        f"{counted(len(edited), 'chapter')} edited on the source" if edited else "",
+                        f"{counted(quiet, 'new upload')} of chapters already known or not readable: nobody told"
                         if quiet
                         else "",
                         "the whole chapter list was fetched again for new languages"

@@ -1,6 +1,7 @@
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
+from batoshelf.words import counted
 from scraping.checking.pipeline import import_title
 from scraping.gate.keeper import SourcePaused
 from scraping.management.progress import ProgressBar
@@ -97,8 +98,10 @@ class Command(BaseCommand):
                 already += 1
             progress.step(message)
         progress.finish()
-        self.stdout.write(f"{len(wanted)} title(s): {added} added, {already} already tracked, {len(failures)} failed")
+        self.stdout.write(
+            f"{counted(len(wanted), 'title')}: {added} added, {already} already tracked, {len(failures)} failed"
+        )
         for n, line, reason in failures:
             self.stdout.write(f"  line {n} ({line}): {reason}")
         if failures:
-            raise CommandError(f"{len(failures)} line(s) of {path} could not be added")
+            raise CommandError(f"{counted(len(failures), 'line')} of {path} could not be added")

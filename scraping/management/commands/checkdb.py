@@ -4,6 +4,8 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import DatabaseError, connection
 from django.db.migrations.loader import MigrationLoader
 
+from batoshelf.words import counted
+
 
 class Command(BaseCommand):
     help = "Check that the database answers and every migration is applied: exit 0, or 1 with the reason."
@@ -28,7 +30,8 @@ class Command(BaseCommand):
             names = ", ".join(f"{app}.{name}" for app, name in pending[:5])
             more = f" and {len(pending) - 5} more" if len(pending) > 5 else ""
             raise CommandError(
-                f"{len(pending)} migration(s) not applied to the {where}: {names}{more}. Run: manage.py migrate"
+                f"{counted(len(pending), 'migration')} not applied to the {where}: {names}{more}. "
+                "Run: manage.py migrate"
             )
         applied = len(loader.applied_migrations)
         self.stdout.write(f"ok: the {where} answers and all {applied} migrations are applied")

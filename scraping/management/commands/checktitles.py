@@ -3,6 +3,7 @@ import time
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
+from batoshelf.words import counted
 from scraping.checking.pipeline import check_title
 from scraping.gate import keeper
 from scraping.management.titles import tracked_title
@@ -70,7 +71,7 @@ class Command(BaseCommand):
             new_chapters += result.log.new_chapters
             self.stdout.write(result.describe())
         self.stdout.write(
-            f"checked {sum(counts.values())}: {counts['success']} with {new_chapters} new chapter(s), "
+            f"checked {sum(counts.values())}: {counts['success']} with {counted(new_chapters, 'new chapter')}, "
             f"{counts['no_change']} unchanged, {counts['failed']} failed, {counts['skipped']} skipped"
         )
 

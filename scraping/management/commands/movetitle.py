@@ -1,5 +1,6 @@
 from django.core.management.base import BaseCommand, CommandError
 
+from batoshelf.words import counted
 from scraping.gate.keeper import SourcePaused
 from scraping.management.titles import reference, tracked_title
 from scraping.moving import CannotMove, move_title
@@ -27,6 +28,6 @@ class Command(BaseCommand):
         except (SourceError, SourcePaused) as error:
             raise CommandError(f"could not fetch {new}: {getattr(error, 'message', str(error))}") from None
         self.stdout.write(
-            f"moved to {result.new.name} ({result.new.reference}): {result.moved} follower(s) moved, "
+            f"moved to {result.new.name} ({result.new.reference}): {counted(result.moved, 'follower')} moved, "
             f"{result.merged} already followed it; {title.reference} is paused"
         )

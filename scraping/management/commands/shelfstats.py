@@ -3,6 +3,7 @@ from datetime import timedelta
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
+from batoshelf.words import counted
 from scraping.checking.jobs import title_days
 from scraping.management.titles import tracked_title
 from scraping.models import Chapter, CheckLog, DailyStats, JobConfig, TitleDailyStats
@@ -70,17 +71,17 @@ class Command(BaseCommand):
 
     def _title(self, title, since, today):
         # Releases come from the chapters themselves (never pruned); checks from the rollups, and today's live.
-        counted = title_days(
+        tallies = title_days(
             CheckLog.objects.filter(title=title, started_at__date=today),
             Chapter.objects.filter(title=title, published_at__date__gte=since),
         )
-        rows = {day: [counts["releases"], counts["checks"]] for (_, day), counts in counted.items()}
+        rows = {day: [counts["releases"], counts["checks"]] for (_, day), counts in tallies.items()}
         for row in TitleDailyStats.objects.filter(title=title, day__gte=since, day__lt=today):
             rows.setdefault(row.day, [0, 0])[1] = row.checks
         self.stdout.write(f"{title}")
         for day, (releases, checks) in sorted(rows.items()):
-            self.stdout.write(f"{day}  {releases:>3} release(s)  {checks:>3} check(s)")
+            self.stdout.write(f"{day}  {counted(releases, 'release'):>12}  {counted(checks, 'check'):>10}")
         self.stdout.write(
-            f"total: {sum(r for r, _ in rows.values())} release(s) in "
-            f"{sum(c for _, c in rows.values())} check(s) since {since}"
+            f"total: {counted(sum(r for r, _ in rows.values()), 'release')} in "
+            f"{counted(sum(c for _, c in rows.values()), 'check')} since {since}"
         )

@@ -197,3 +197,14 @@ def test_a_titles_page_shows_names_and_figures_as_text_and_takes_languages_as_co
     assert "Not language codes: english" in refused.content.decode()
     staff_client.post(url, {**form, "languages": "en, PT-BR"})
     assert Title.objects.get().languages == ["en", "pt-br"]
+
+
+def test_a_titles_page_shows_its_cover_as_the_image_batoshelf_keeps(staff_client, mangadex, run_tasks):
+    from scraping.sources import TitleRef
+
+    entry = mangadex.add_title(name="Covered", chapters=1)
+    with run_tasks():
+        title = import_title(TitleRef("mangadex", entry.dex_id)).title
+    title = Title.objects.get(pk=title.pk)
+    page = staff_client.get(reverse("admin:scraping_title_change", args=[title.pk])).content.decode()
+    assert f'<img src="{title.cover_path}" alt="" width="128">' in page

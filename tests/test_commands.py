@@ -27,8 +27,16 @@ def test_addtitle_by_url_stores_schedules_follows_and_says_what_it_stored(standi
     out, _ = run("addtitle", "https://batotwo.com/title/110100-some-slug", "--user", "reader")
     assert "bato:110100 진격의 문구점 (Bato): stored 12 chapters (latest: Chapter 12), next check" in out
     assert "reader follows it" in out
-    assert Follow.objects.filter(user=reader, title__source_id="110100").exists()
+    assert Follow.objects.get(user=reader, title__source_id="110100").unread_count == 12, "new to it, by default"
     assert len(standin.api_requests()) == 1
+
+
+def test_addtitle_says_where_the_reader_is(standin, reader):
+    standin.add_title("110100", chapters=12)
+    run("addtitle", "110100", "--user", "reader", "--at", "10")
+    assert Follow.objects.get(user=reader).unread_count == 2
+    with pytest.raises(CommandError, match="--at: 'soon' is not a chapter number"):
+        run("addtitle", "110100", "--user", "reader", "--at", "soon")
 
 
 @pytest.mark.parametrize(

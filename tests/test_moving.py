@@ -142,3 +142,16 @@ def test_a_source_silent_for_7_days_shows_on_its_titles_with_the_way_out(as_read
     SourceState.objects.filter(source="bato").update(breaker_opened_at=now - timedelta(days=7, minutes=1))
     page = as_reader.get("/shelf/").content.decode()
     assert 'class="notice source-down">Bato has not answered since' in page and "Follow it on another source" in page
+
+
+def test_old_notifications_of_a_moved_title_lead_to_the_title_it_moved_to(as_reader, reader, bato_title, standin):
+    standin.add_chapters("102497", 1)
+    from scraping.checking.pipeline import check_title
+
+    check_title(Title.objects.select_related("schedule").get(pk=bato_title.pk))
+    run_command("movetitle", "bato:102497", "64897697818")
+    new = Title.objects.get(pk=bato_title.pk).moved_to
+    told = Notification.objects.get(user=reader, kind="new_chapter")
+    assert told.to_dict()["chapter_url"] == f"/titles/{new.pk}/"
+    page = as_reader.get("/notifications/?show=all").content.decode()
+    assert f'<a href="/titles/{new.pk}/" rel="noopener noreferrer">Chapter 6 of' in page

@@ -2,6 +2,8 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
 from batoshelf.words import counted
+from readers.models import Follow
+from readers.shelf import ShelfError, apply_where, parse_progress
 from scraping.checking.pipeline import import_title
 from scraping.gate.keeper import SourcePaused
 from scraping.management.progress import ProgressBar
@@ -24,12 +26,21 @@ class Command(BaseCommand):
         parser.add_argument(
             "--languages", help="chapter languages to follow on MangaDex, e.g. en,pt-br (default: MANGADEX_LANGUAGES)"
         )
+        parser.add_argument(
+            "--at",
+            default="none",
+            help="where --user is in it: none (new to it, the default), caught_up, or a chapter number",
+        )
 
-    def handle(self, *args, reference=None, file=None, user=None, languages=None, **options):
+    def handle(self, *args, reference=None, file=None, user=None, languages=None, at="none", **options):
         if bool(reference) == bool(file):
             raise CommandError("give either one title URL or id, or --file PATH")
         follower = self._user(user)
         chosen = self._languages(languages)
+        try:
+            self.where = parse_progress(at)
+        except ShelfError as error:
+            raise CommandError(f"--at: {error}") from None
         if reference:
             try:
                 self.stdout.write(self._add(reference, follower, chosen)[1])
@@ -61,6 +72,8 @@ class Command(BaseCommand):
         """Import one title; return the ImportResult and a line that says what happened."""
         result = import_title(reference(text), user=follower, languages=languages)
         title = result.title
+        if result.followed and self.where != "none":
+            apply_where(Follow.objects.get(user=follower, title=title), self.where)
         followed = f"; {follower} follows it" if result.followed else ""
         head = f"{title.reference} {title.name} ({title.source_object.display_name})"
         if not result.created:

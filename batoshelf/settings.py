@@ -164,6 +164,10 @@ if BATO_MAX_DELAY < BATO_MIN_DELAY:
     raise ImproperlyConfigured(f"BATO_MAX_DELAY ({BATO_MAX_DELAY}) must not be below BATO_MIN_DELAY ({BATO_MIN_DELAY})")
 # With the gate's spacing this bounds a check: a stopping worker waits for it.
 SOURCE_TIMEOUT = env_float("SOURCE_TIMEOUT", 15.0, minimum=1, formerly="BATO_TIMEOUT")
+# And this bounds a whole request (connect, headers, body), and CHECK_DEADLINE a whole check: a source
+# that answers a byte a second is cut off, and the check ends in a failed log, its title given back.
+SOURCE_DEADLINE = env_float("SOURCE_DEADLINE", 30.0, minimum=1)
+CHECK_DEADLINE = env_float("CHECK_DEADLINE", 240.0, minimum=10)
 # Unset: each title is checked on the schedule learned from its releases. Set:
 # every title every this many hours (demos, or an install that wants it simple).
 CHECK_INTERVAL_HOURS = env_float("CHECK_INTERVAL_HOURS", None, minimum=0.01, formerly="BATO_CHECK_INTERVAL_HOURS")
@@ -274,6 +278,8 @@ DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "batoshelf <batoshelf@localho
 # at 127.0.0.1, a cloud's metadata address) unless this is set: a self-hoster's own
 # ntfy at home needs it.
 NOTIFY_ALLOW_PRIVATE_TARGETS = env_bool("NOTIFY_ALLOW_PRIVATE_TARGETS", False)
+# Apprise services readers may send to besides batoshelf's list (notifications/channels.py), by scheme.
+NOTIFY_EXTRA_SCHEMES = [scheme.lower() for scheme in env_list("NOTIFY_EXTRA_SCHEMES")]
 
 # django-q2. A check takes one request plus its wait for a turn at its source, far
 # below the timeout; retry must exceed timeout or the ORM broker hands a running
@@ -283,6 +289,8 @@ Q_TIMEOUT = env_int("Q_TIMEOUT", 300, minimum=30)
 # queued check waits plus Q_TIMEOUT. A worker killed mid-check (whose task the
 # Redis broker cannot hand out again) lets its title be checked after it.
 CHECK_CLAIM_LEASE = env_int("CHECK_CLAIM_LEASE", 900, minimum=60, formerly="BATO_CLAIM_LEASE")
+if CHECK_DEADLINE >= Q_TIMEOUT:
+    raise ImproperlyConfigured(f"CHECK_DEADLINE ({CHECK_DEADLINE:g}) must be shorter than Q_TIMEOUT ({Q_TIMEOUT})")
 if CHECK_CLAIM_LEASE <= Q_TIMEOUT:
     raise ImproperlyConfigured(f"CHECK_CLAIM_LEASE ({CHECK_CLAIM_LEASE}) must be longer than Q_TIMEOUT ({Q_TIMEOUT})")
 Q_CLUSTER = {

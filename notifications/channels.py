@@ -32,6 +32,7 @@ from django.db import transaction
 from django.utils import timezone
 from django_q.tasks import async_task
 
+from batoshelf import egress
 from notifications.models import Channel, ChannelDelivery, Notification
 
 logger = logging.getLogger(__name__)
@@ -42,64 +43,115 @@ RETRY_FIRST = timedelta(minutes=1)
 CLAIM_LEASE = timedelta(minutes=5)
 # Notifications in one message at most; more go in the next.
 MESSAGE_BATCH = 20
-# Schemes that reach a server the reader names: a web hook, a mail server, a
-# self-hosted push server. Those may not point into this machine's networks.
-NETWORK_SCHEMES = {
-    "json",
-    "jsons",
-    "form",
-    "forms",
-    "xml",
-    "xmls",
-    "mailto",
-    "mailtos",
-    "ntfy",
-    "ntfys",
-    "gotify",
-    "gotifys",
-    "apprise",
-    "apprises",
-}
+# The Apprise services a reader may send to: the hosted ones, and the self-hosted ones that name their
+# server (which the connect-time check keeps off this machine and its networks). Services that reach
+# this machine itself (syslog), speak raw protocols to any port (irc, rsyslog) or drive devices on the
+# network (kodi, enigma2, hassio...) are not among them. NOTIFY_EXTRA_SCHEMES adds others.
+ALLOWED_SCHEMES = frozenset(
+    {
+        "apprise",
+        "apprises",
+        "bark",
+        "barks",
+        "discord",
+        "form",
+        "forms",
+        "gotify",
+        "gotifys",
+        "ifttt",
+        "join",
+        "json",
+        "jsons",
+        "line",
+        "mailto",
+        "mailtos",
+        "matrix",
+        "matrixs",
+        "mmost",
+        "mmosts",
+        "msteams",
+        "ntfy",
+        "ntfys",
+        "opsgenie",
+        "pbul",
+        "pover",
+        "pushed",
+        "rocket",
+        "rockets",
+        "signal",
+        "signals",
+        "slack",
+        "tgram",
+        "xml",
+        "xmls",
+        "zulip",
+    }
+)
+SERVICES_IN_WORDS = (
+    "Discord, Telegram, Slack, Microsoft Teams, Matrix, Mattermost, Rocket.Chat, Zulip, Signal, LINE, Pushover, "
+    "Pushbullet, ntfy, Gotify, Bark, mail and web hooks (json://, form://, xml://)"
+)
+# One send holds a worker this long at most: then its sockets are shut.
+SEND_DEADLINE = 8
+# A reader's channels at most.
+MAX_CHANNELS = 20
+ASSET = apprise.AppriseAsset(service_timeout=SEND_DEADLINE)
 
 
 class ChannelRefused(ValueError):
     """The URL cannot be a channel; the message says why, in words a reader can act on."""
 
 
+def allowed_schemes():
+    return ALLOWED_SCHEMES | set(settings.NOTIFY_EXTRA_SCHEMES)
+
+
+def target_policy():
+    """Which addresses a channel's connections may reach: public ones, or any with NOTIFY_ALLOW_PRIVATE_TARGETS."""
+    return egress.anywhere if settings.NOTIFY_ALLOW_PRIVATE_TARGETS else egress.is_public
+
+
 def _plugin(url):
     if not isinstance(url, str) or not url.strip() or len(url) > 2000:
         raise ChannelRefused("Give an Apprise URL, such as ntfy://ntfy.sh/your-topic or json://example.org/hook.")
-    plugin = apprise.Apprise.instantiate(url.strip(), suppress_exceptions=True)
-    if not plugin:
-        scheme = urlsplit(url.strip()).scheme or "(none)"
+    url = url.strip()
+    scheme = urlsplit(url).scheme.lower() if "://" in url else ""
+    if scheme not in allowed_schemes():
         raise ChannelRefused(
-            f"Apprise does not understand this URL (scheme {scheme!r}). See the list of services at "
+            f"batoshelf does not send to {scheme + '://' if scheme else 'that kind of'} channels. It sends to "
+            f"{SERVICES_IN_WORDS}; staff can add others with NOTIFY_EXTRA_SCHEMES."
+        )
+    plugin = apprise.Apprise.instantiate(url, asset=ASSET, suppress_exceptions=True)
+    if not plugin:
+        raise ChannelRefused(
+            f"Apprise does not understand this {scheme}:// URL. See how to write one at "
             "https://github.com/caronc/apprise/wiki."
         )
+    # What the URL may not loosen (?verify=no&cto=300): certificates are checked, waits stay short.
+    if hasattr(plugin, "verify_certificate"):
+        plugin.verify_certificate = True
+    for timeout in ("socket_connect_timeout", "socket_read_timeout"):
+        if hasattr(plugin, timeout):
+            setattr(plugin, timeout, min(getattr(plugin, timeout) or 4.0, 4.0))
     return plugin
 
 
-def _private(address):
-    ip = ipaddress.ip_address(address.split("%")[0])
-    return ip.is_private or ip.is_loopback or ip.is_link_local or ip.is_reserved or ip.is_multicast or ip.is_unspecified
-
-
-def check_target(url, *, resolve=socket.getaddrinfo):
-    """Refuse a URL whose server is on a loopback, private or link-local address, unless
-    NOTIFY_ALLOW_PRIVATE_TARGETS. A name that does not resolve now is let through: it is
-    looked up again when something is sent."""
+def check_target(url):
+    """The Apprise plugin for a reader's URL, or ChannelRefused with the reason: a service batoshelf does
+    not send to, a server name that does not resolve, or one on this machine or a private network (unless
+    NOTIFY_ALLOW_PRIVATE_TARGETS). This is for a clear answer when the channel is saved; every connection
+    a send makes is checked again where it connects (`send`)."""
     plugin = _plugin(url)
-    scheme = urlsplit(url.strip()).scheme.lower()
-    if settings.NOTIFY_ALLOW_PRIVATE_TARGETS or scheme not in NETWORK_SCHEMES:
+    if settings.NOTIFY_ALLOW_PRIVATE_TARGETS:
         return plugin
     host = (getattr(plugin, "smtp_host", None) or getattr(plugin, "host", None) or "").strip("[]")
     if not host:
         return plugin
     try:
-        addresses = {info[4][0] for info in resolve(host, None)}
+        addresses = {info[4][0] for info in socket.getaddrinfo(host, None)}
     except (OSError, UnicodeError):
-        return plugin
-    if any(_private(address) for address in addresses):
+        raise ChannelRefused(f"{host} has no address: check how it is spelled.") from None
+    if not all(target_policy()(ipaddress.ip_address(address.split("%")[0])) for address in addresses):
         raise ChannelRefused(
             f"{host} is on this machine or a private network, which channels may not reach. A server of your "
             "own at home? Staff can allow it with NOTIFY_ALLOW_PRIVATE_TARGETS=true."
@@ -121,18 +173,28 @@ def _line(notification):
 
 
 def send(url, title, body):
-    """Send one message through Apprise; None when it went, else why not (never the URL: it holds secrets)."""
+    """Send one message through Apprise; None when it went, else why not (never the URL: it holds secrets).
+
+    Every connection it makes is checked on the address it connects to, and the whole send ends
+    within SEND_DEADLINE seconds (batoshelf.egress).
+    """
     try:
         plugin = check_target(url)
     except ChannelRefused as refused:
         return str(refused)
-    sender = apprise.Apprise()
+    sender = apprise.Apprise(asset=ASSET)
     sender.add(plugin)
     try:
-        if sender.notify(title=title, body=body):
-            return None
+        with egress.guarded(SEND_DEADLINE, policy=target_policy(), what="the channel") as guard:
+            sent = sender.notify(title=title, body=body)
     except Exception as error:  # a plugin's own bug must not take the task down
         return f"the service failed: {type(error).__name__}"
+    if sent:
+        return None
+    if guard.refusals:
+        return guard.refusals[0]
+    if guard.expired:
+        return f"{plugin.service_name} did not answer within {SEND_DEADLINE} s"
     return f"{plugin.service_name} did not accept the message (see the worker's log for its answer)"
 
 

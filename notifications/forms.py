@@ -1,6 +1,6 @@
 from django import forms
 
-from notifications.channels import ChannelRefused, check_target
+from notifications.channels import MAX_CHANNELS, ChannelRefused, check_target
 from notifications.models import Channel, Notification, default_channel_kinds
 
 
@@ -27,6 +27,12 @@ class ChannelForm(forms.ModelForm):
         ]
         if not self.is_bound and self.instance.pk is None:
             self.initial.setdefault("kinds", default_channel_kinds())
+
+    def clean(self):
+        cleaned = super().clean()
+        if self.instance.pk is None and Channel.objects.filter(user=self.user).count() >= MAX_CHANNELS:
+            raise forms.ValidationError(f"You have {MAX_CHANNELS} channels, the most a reader may have.")
+        return cleaned
 
     def clean_name(self):
         name = self.cleaned_data["name"].strip()

@@ -138,7 +138,7 @@ def test_channels_may_not_reach_this_machine_or_a_private_network(url, settings)
 
 @pytest.mark.parametrize("url", ["", "not a url", "bogus://x", "http://", "x" * 3000])
 def test_urls_apprise_does_not_know_are_refused_with_a_reason(url):
-    with pytest.raises(ChannelRefused, match="Apprise|Give an Apprise URL"):
+    with pytest.raises(ChannelRefused, match="Apprise|does not send to"):
         check_target(url)
 
 
@@ -187,7 +187,7 @@ def test_the_api_never_gives_a_channel_url_back_and_keeps_readers_apart(as_reade
 @pytest.mark.parametrize(
     "body, why",
     [
-        ({"name": "x", "url": "bogus://nothing"}, "Apprise does not understand"),
+        ({"name": "x", "url": "bogus://nothing"}, "batoshelf does not send to bogus:// channels"),
         ({"name": "", "url": "json://example.org/hook"}, "This field is required"),
         ({"name": "x", "url": "json://example.org/hook", "kinds": "new_chapter"}, "kinds must be a list"),
         ({"name": "x", "url": "json://example.org/hook", "kinds": ["nope"]}, "not one of the available choices"),

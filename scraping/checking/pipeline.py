@@ -23,10 +23,19 @@ from scraping.gate.keeper import SourcePaused
 from scraping.models import Chapter, CheckLog, CheckSchedule, Cover, Title
 from scraping.schedule.policy import Release
 from scraping.sources.base import Known
-from scraping.sources.errors import SourceError
+from scraping.sources.errors import BadResponse, SourceError
 from scraping.sources.values import numbers_covered
 
 performance = logging.getLogger(PERFORMANCE_LOGGER)
+logger = logging.getLogger(__name__)
+# One check stores no more chapters than this (a MangaDex import's 40 pages of 500).
+MAX_CHAPTERS_PER_CHECK = 20_000
+
+
+class CheckCrashed(SourceError):
+    """The check failed inside batoshelf, not at the source."""
+
+    kind = "internal"
 
 
 @dataclass
@@ -117,17 +126,38 @@ def _check(title, claim_token, priority):
     if token is None:
         return _skip(title, timer, "another check of this title is running")
     schedule.claim_token = token
-    stored = _stored_chapters(title)
-    known = _known(title, stored, timer.started_at)
     requests = keeper.Requests(title.source, priority=priority)
     try:
-        snapshot = title.source_object.fetch_title(requests, title.source_id, known)
+        stored = _stored_chapters(title)
+        known = _known(title, stored, timer.started_at)
+        snapshot = _fetch(title, requests, known)
+        return _store(title, schedule, snapshot, timer, requests, stored, known, announce=not known.full)
     except SourcePaused as paused:
         schedule.release()
         return _skip(title, timer, str(paused), requests)
     except SourceError as error:
         return _record_failure(title, schedule, timer, error, requests)
-    return _store(title, schedule, snapshot, timer, requests, stored, known, announce=not known.full)
+    except Exception as crash:
+        # A bug, a database error, anything: the check still ends in a failed log and gives its title back.
+        logger.exception("the check of title %s failed inside batoshelf", title.pk)
+        try:
+            return _record_failure(
+                title, schedule, timer, CheckCrashed(f"{type(crash).__name__}: {crash}"[:300]), requests
+            )
+        except Exception:
+            CheckSchedule.objects.filter(pk=schedule.pk).release_claim(token)
+            raise crash from None
+
+
+def _fetch(title, requests, known):
+    """What the source has of the title now; BadResponse when it lists more chapters than one check may store."""
+    snapshot = title.source_object.fetch_title(requests, title.source_id, known)
+    if len(snapshot.chapters) > MAX_CHAPTERS_PER_CHECK:
+        raise BadResponse(
+            f"{title.source_object.display_name} listed {len(snapshot.chapters)} chapters in one check; "
+            f"more than {MAX_CHAPTERS_PER_CHECK} is no answer a title gives"
+        )
+    return snapshot
 
 
 @dataclass
@@ -156,7 +186,7 @@ def import_title(ref, *, user=None, languages=None):
             title.languages = list(languages)
         known = _known(title, {}, timer.started_at)
         requests = keeper.Requests(ref.source)
-        snapshot = title.source_object.fetch_title(requests, ref.source_id, known)
+        snapshot = _fetch(title, requests, known)
         try:
             _store(title, CheckSchedule(title=title), snapshot, timer, requests, {}, known, announce=False)
         except IntegrityError:

@@ -29,7 +29,7 @@ from scraping.gate import rules
 from scraping.gate.limiter import limiter
 from scraping.gate.rules import Turn, Verdict, decide_turn, spacing
 from scraping.models import SourceState
-from scraping.sources.errors import SourceError
+from scraping.sources.errors import RequestTimedOut, SourceError
 from scraping.sources.http import quota_spent_for, send
 
 # The probe check holds the half-open breaker this long at most (a turn's
@@ -252,12 +252,26 @@ class Requests:
         self.priority = priority
         self.count = 0
         self.last_status = None
+        # The whole check (every turn and request of it) ends by here: before the queue's timeout kills it.
+        self.ends_at = time.monotonic() + settings.CHECK_DEADLINE
 
     def __call__(self, request, read):
+        left = self.ends_at - time.monotonic()
+        if left <= 1:
+            raise RequestTimedOut(
+                f"the check of {self.source.display_name} took longer than {settings.CHECK_DEADLINE:g} s "
+                f"({self.count} requests): it ends here, its title goes back to the queue"
+            )
         turn = take_turn(self.source.name, priority=self.priority)
         self.count += 1
         try:
-            answer = send(self.source, turn.mirror, request, timeout=settings.SOURCE_TIMEOUT)
+            answer = send(
+                self.source,
+                turn.mirror,
+                request,
+                timeout=settings.SOURCE_TIMEOUT,
+                deadline=min(settings.SOURCE_DEADLINE, max(1.0, self.ends_at - time.monotonic())),
+            )
             self.last_status = answer.status
             payload = read(answer)
         except SourceError as error:

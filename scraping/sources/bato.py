@@ -88,6 +88,9 @@ MIRRORS = (
     "zbato.org",
 )
 
+# No title has more chapters than this: an answer with more is a broken or hostile one.
+MAX_CHAPTERS = 20_000
+
 # Bato's title ids are small numbers; a longer bare number is a MangaUpdates id.
 BARE_ID = re.compile(r"^\d{1,8}$")
 # /title/110100, /title/110100-some-slug, /title/110100-slug/1906652-ch_1, /series/72315/some-slug
@@ -122,6 +125,8 @@ def parse_title_response(payload: Any, requested_id: str) -> TitleSnapshot:
         raw_chapters = []
     if not isinstance(raw_chapters, list):
         raise BadResponse(f"'{CHAPTERS_FIELD}' is a {type(raw_chapters).__name__}, not a list")
+    if len(raw_chapters) > MAX_CHAPTERS:
+        raise BadResponse(f"Bato listed {len(raw_chapters)} chapters for one title, more than any title has")
     return TitleSnapshot(details=details, chapters=[_parse_chapter(c) for c in raw_chapters])
 
 

@@ -15,6 +15,7 @@ import requests
 from django.conf import settings
 
 import batoshelf
+from batoshelf import egress
 from scraping.sources.base import Answer
 from scraping.sources.errors import (
     BadResponse,
@@ -28,8 +29,9 @@ from scraping.sources.errors import (
     TitleNotFound,
 )
 
-# No source sends a title this big; a larger answer is not read into memory.
-MAX_ANSWER_BYTES = 32 * 1024 * 1024
+# No source sends a title this big (2,000 Bato chapters are about 1 MB); a larger answer is not read
+# into memory, and its JSON would take ten times that once parsed.
+MAX_ANSWER_BYTES = 16 * 1024 * 1024
 
 _local = threading.local()
 
@@ -55,27 +57,35 @@ def session_for(source):
     return sessions[source.name]
 
 
-def send(source, base_url, request, *, timeout):
-    """Send `request` to `base_url`; the Answer, or NetworkError / RequestTimedOut when none came."""
+def send(source, base_url, request, *, timeout, deadline=None):
+    """Send `request` to `base_url`; the Answer, or NetworkError / RequestTimedOut when none came.
+
+    `timeout` bounds each read; `deadline` (seconds, SOURCE_DEADLINE by default) the whole of it,
+    connect, headers and body together: a source that sends a byte a second is cut off there.
+    """
     url = request.url or base_url.rstrip("/") + request.path
     host = urlsplit(url).netloc
-    try:
-        with session_for(source).request(
-            request.method,
-            url,
-            params=list(request.params) or None,
-            json=request.body,
-            headers=source.headers(base_url, request),
-            timeout=timeout,
-            allow_redirects=False,
-            stream=True,
-        ) as response:
-            content = _read_capped(response)
-            return Answer(response.status_code, response.headers, content)
-    except requests.Timeout:
-        raise RequestTimedOut(f"no answer from {host} within {timeout:g} s") from None
-    except requests.RequestException as exc:
-        raise NetworkError(f"could not reach {host}: {exc.__class__.__name__}") from None
+    deadline = deadline or settings.SOURCE_DEADLINE
+    with egress.guarded(deadline, policy=egress.anywhere, what=host) as guard:
+        try:
+            with session_for(source).request(
+                request.method,
+                url,
+                params=list(request.params) or None,
+                json=request.body,
+                headers=source.headers(base_url, request),
+                timeout=min(timeout, deadline),
+                allow_redirects=False,
+                stream=True,
+            ) as response:
+                content = _read_capped(response)
+                return Answer(response.status_code, response.headers, content)
+        except requests.Timeout:
+            raise RequestTimedOut(f"no answer from {host} within {timeout:g} s") from None
+        except (requests.RequestException, OSError) as exc:
+            if guard.expired:
+                raise RequestTimedOut(f"no whole answer from {host} within {deadline:g} s") from None
+            raise NetworkError(f"could not reach {host}: {exc.__class__.__name__}") from None
 
 
 def _read_capped(response):

@@ -360,7 +360,7 @@ class MangaDex(Source):
         return TitleSnapshot(details=details, chapters=fetch(ask, source_id, known))
 
     def _feed(self, ask, source_id, languages, params):
-        return ask(
+        page, total = ask(
             Request(
                 "GET",
                 f"/manga/{source_id}/feed",
@@ -368,6 +368,10 @@ class MangaDex(Source):
             ),
             lambda answer: read(answer, parse_feed, not_found=f"MangaDex has no title {source_id}"),
         )
+        asked = int(dict(params)["limit"])
+        if len(page) > asked:
+            raise BadResponse(f"MangaDex answered {len(page)} chapters to a request for at most {asked}")
+        return page, total
 
     def _new_in_feed(self, ask, source_id, known):
         """The newest chapters, a page at a time, until a page holds one already stored."""

@@ -333,6 +333,8 @@ class MangaUpdates(Source):
                 ),
                 lambda answer: read(answer, parse_releases),
             )
+            if len(found) > per_page:
+                raise BadResponse(f"MangaUpdates answered {len(found)} releases to a request for at most {per_page}")
             releases.extend(found)
             # The server may give fewer a page than asked: page by what it says.
             seen = page * (answered_per_page or per_page)

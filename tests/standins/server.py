@@ -4,7 +4,7 @@ and a control API other processes drive over HTTP at /_standin/.
 Faults (the same for every source; each source answers them in its own shape):
 rate_limit (429, with the source's Retry-After), cloudflare (an HTML block
 page), server_error (5xx), malformed (JSON cut short), hang (a slow answer),
-raw (`raw_answer` as it is), plus any a source adds.
+raw (`raw_answer` as it is), drip (the real answer, a byte a second), plus any a source adds.
 """
 
 import json
@@ -21,7 +21,7 @@ CLOUDFLARE_PAGE = (
     '<body><div id="cf-wrapper">Checking your browser before accessing. '
     "Performance &amp; security by Cloudflare</div></body></html>"
 )
-COMMON_FAULTS = ("rate_limit", "cloudflare", "server_error", "malformed", "hang", "raw")
+COMMON_FAULTS = ("rate_limit", "cloudflare", "server_error", "malformed", "hang", "raw", "drip")
 DAY_MS = 86_400_000
 EPOCH_2015_MS = 1_420_070_400_000
 
@@ -80,6 +80,7 @@ class StandIn:
         self.fault_status = None  # e.g. 503 for the Cloudflare page, 502 for server_error
         self.retry_after = None
         self.hang_seconds = 5.0
+        self.drip_seconds = 1.0
         self.raw_answer = (200, {"Content-Type": "application/json"}, b"{}")  # what the "raw" fault sends
         self.requests = []
         self.lock = threading.RLock()
@@ -231,6 +232,12 @@ def _handler_for(standin):
                 self.send_header(name, value)
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
+            if standin.fault == "drip" and not self.path.startswith("/_standin/"):
+                for byte in body:  # a source that never stops answering and never finishes
+                    self.wfile.write(bytes([byte]))
+                    self.wfile.flush()
+                    time.sleep(standin.drip_seconds)
+                return
             self.wfile.write(body)
 
         def _request(self, method):

@@ -10,8 +10,12 @@ from tests.standins.server import StandIn, json_answer
 class WebHookStandIn(StandIn):
     name = "webhook"
     faults = ("server_error", "hang")
+    redirect = None  # (status, location): answer every post with this redirect instead
 
     def answer(self, request):
+        if self.redirect:
+            status, location = self.redirect
+            return status, {"Location": location, "Content-Type": "text/plain"}, b"moved"
         return json_answer(200, {"ok": True})
 
     def posts(self):

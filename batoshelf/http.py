@@ -5,8 +5,11 @@ import logging
 import re
 from functools import wraps
 
+from csp.middleware import CSPMiddleware
+from django.conf import settings
 from django.core.paginator import Paginator
 from django.http import HttpResponseNotFound, JsonResponse
+from django.shortcuts import render
 from django.views.csrf import csrf_failure as html_csrf_failure
 
 from scraping.sources.values import MAX_INT64 as MAX_ID
@@ -164,3 +167,32 @@ class CountedPaginator(Paginator):
     def __init__(self, object_list, per_page, count):
         super().__init__(object_list, per_page)
         self.__dict__["count"] = count  # Paginator.count is a cached_property
+
+
+def client_address(request):
+    """The address a request came from: the peer, or behind our TLS proxy the one it saw (the last hop it
+    added to X-Forwarded-For; the ones before it are the client's word and could be anything)."""
+    if settings.BEHIND_TLS_PROXY:
+        forwarded = [part.strip() for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if part.strip()]
+        if forwarded:
+            return forwarded[-1]
+    return request.META.get("REMOTE_ADDR", "")
+
+
+def too_many_requests(request, exception):
+    """django-ratelimit's answer: 429 with the reason, JSON on the API."""
+    reason = "Too many tries from here in a short time: wait an hour, or ask staff."
+    if request.path.startswith("/api/"):
+        return json_error(429, reason)
+    return render(request, "registration/too_many.html", {"reason": reason}, status=429)
+
+
+class ContentSecurityPolicy(CSPMiddleware):
+    """django-csp's policy (CONTENT_SECURITY_POLICY) on every page; Django's admin, which sets a few styles
+    inline, may have inline styles (never inline scripts)."""
+
+    def get_policy_parts(self, request, response, report_only=False):
+        parts = super().get_policy_parts(request, response, report_only)
+        if request.path.startswith("/admin/"):
+            parts.update = {**(parts.update or {}), "style-src": ["'self'", "'unsafe-inline'"]}
+        return parts

@@ -5,6 +5,7 @@ in-memory channel layer. Production: DATABASE_URL=mysql://..., REDIS_URL=redis:/
 The README's configuration table lists every variable.
 """
 
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -44,6 +45,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "channels",
     "django_q",
+    "axes",
+    "csp",
     "scraping",
     "readers",
     "notifications",
@@ -52,6 +55,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "batoshelf.http.JsonApiAnswers",
     "django.middleware.security.SecurityMiddleware",
+    "batoshelf.http.ContentSecurityPolicy",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -61,7 +65,11 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "batoshelf.http.NumbersBeyondAnyRow",
+    "django_ratelimit.middleware.RatelimitMiddleware",
+    # Last: it turns a locked-out login into its answer.
+    "axes.middleware.AxesMiddleware",
 ]
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
 
 ROOT_URLCONF = "batoshelf.urls"
 ASGI_APPLICATION = "batoshelf.asgi.application"
@@ -105,6 +113,35 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = Path(env_str("STATIC_ROOT", str(BASE_DIR / "var" / "static")))
 # Serve from the finders when the files were not collected (tests, DEBUG).
 WHITENOISE_USE_FINDERS = DEBUG or not STATIC_ROOT.is_dir()
+# Logins: after LOGIN_FAILURE_LIMIT wrong passwords for one account, or from one address, that account or
+# address waits LOGIN_LOCKOUT_MINUTES (django-axes; staff unlock under Access attempts in the admin).
+AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 10, minimum=1)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("LOGIN_LOCKOUT_MINUTES", 15, minimum=1))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+AXES_CLIENT_IP_CALLABLE = "batoshelf.http.client_address"
+AXES_VERBOSE = False
+# Mails to set a new password: so many an hour from one address, and for one mail address (django-ratelimit).
+PASSWORD_RESETS_PER_HOUR = env_int("PASSWORD_RESETS_PER_HOUR", 5, minimum=1)
+RATELIMIT_VIEW = "batoshelf.http.too_many_requests"
+# Every page says where its scripts, styles and images may come from: here, and nowhere else.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "connect-src": ["'self'"],
+        "font-src": ["'self'"],
+        "manifest-src": ["'self'"],
+        "worker-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "frame-ancestors": ["'none'"],
+        "form-action": ["'self'"],
+    }
+}
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "readers:shelf"
 LOGOUT_REDIRECT_URL = "login"
@@ -118,7 +155,8 @@ SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", False)
 SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0, minimum=0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", False)
 SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
-if env_bool("BEHIND_TLS_PROXY", False):
+BEHIND_TLS_PROXY = env_bool("BEHIND_TLS_PROXY", False)
+if BEHIND_TLS_PROXY:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
 # Redis, when configured, carries both the channel layer and the task queue.

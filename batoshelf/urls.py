@@ -1,25 +1,55 @@
+from urllib.parse import urlsplit
+
+from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
+from django.http import HttpResponseRedirect
 from django.urls import include, path, register_converter
 from django.views.generic import RedirectView
+from django_ratelimit.decorators import ratelimit
 
-from batoshelf.http import IdConverter
+from batoshelf.http import IdConverter, client_address
 
 register_converter(IdConverter, "id")
+
+
+class PasswordResetView(auth_views.PasswordResetView):
+    """Django's, with the link in the mail built from BATOSHELF_SITE_URL, never from the request's Host,
+    and so many mails an hour from one address and to one mail address."""
+
+    def form_valid(self, form):
+        site = urlsplit(settings.BATOSHELF_SITE_URL)
+        form.save(
+            domain_override=site.netloc,
+            use_https=site.scheme == "https",
+            token_generator=self.token_generator,
+            from_email=self.from_email,
+            email_template_name=self.email_template_name,
+            subject_template_name=self.subject_template_name,
+            request=self.request,
+            html_email_template_name=self.html_email_template_name,
+            extra_email_context=self.extra_email_context,
+        )
+        return HttpResponseRedirect(self.get_success_url())
+
+
+def per_hour(view):
+    rate = f"{settings.PASSWORD_RESETS_PER_HOUR}/h"
+    view = ratelimit(key=lambda group, request: client_address(request), rate=rate, method="POST")(view)
+    return ratelimit(key="post:email", rate=rate, method="POST")(view)
 
 
 def account_page(route, view, name, heading, **texts):
     """One of Django's account views on our own page: a form page, or a "done" page when it has a message."""
     mail = {}
-    if view is auth_views.PasswordResetView:
+    if view is PasswordResetView:
         mail = {
             "email_template_name": "registration/password_reset_email.txt",
             "subject_template_name": "registration/password_reset_subject.txt",
         }
     template = "registration/account_done.html" if "message" in texts else "registration/account_form.html"
-    return path(
-        route, view.as_view(template_name=template, extra_context={"heading": heading, **texts}, **mail), name=name
-    )
+    page = view.as_view(template_name=template, extra_context={"heading": heading, **texts}, **mail)
+    return path(route, per_hour(page) if view is PasswordResetView else page, name=name)
 
 
 urlpatterns = [
@@ -43,7 +73,7 @@ urlpatterns = [
     ),
     account_page(
         "accounts/password_reset/",
-        auth_views.PasswordResetView,
+        PasswordResetView,
         "password_reset",
         "Set a new password",
         intro="Give your account's mail address: a link to set a new password goes there.",

@@ -5,6 +5,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from batoshelf.http import api_login_required, json_body, json_error
@@ -105,6 +106,7 @@ def api_channel_test(request, channel_id):
     return JsonResponse({"sent": sent, "detail": detail})
 
 
+@never_cache  # the feed's address is its secret
 @api_login_required
 @require_GET
 def api_feed(request):

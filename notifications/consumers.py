@@ -60,7 +60,10 @@ class NotificationConsumer(AsyncJsonWebsocketConsumer):
         self.group_name = user_group(user.pk)
         await self.channel_layer.group_add(self.group_name, self.channel_name)
         await self.accept()
-        web_process.attach(self.user_id, self)
+        oldest = web_process.attach(self.user_id, self)
+        if oldest is not None:
+            await oldest.send_json(messages.error("too many open pages: this, the oldest, is closed"))
+            await oldest.close(code=4002)
         await self.send_json(await database_sync_to_async(sync_message)(user, since))
 
     async def disconnect(self, code):

@@ -53,6 +53,9 @@ RELAY_BATCH = 1000
 
 # Notifications per channel-layer message: a few hundred KB at most.
 MESSAGE_BATCH = 500
+# A reader's open pages per web process: one more closes the oldest (a script opening sockets in a loop
+# cannot hold a process's memory).
+MAX_SOCKETS_PER_READER = 20
 # How often a web process renews its membership of NEW_NOTIFICATIONS: group
 # memberships expire (a day), and a restarted Redis keeps none.
 MEMBERSHIP_REFRESH = 60
@@ -247,19 +250,26 @@ class WebProcess:
     """
 
     def __init__(self):
-        self.sockets = defaultdict(set)
+        self.sockets = defaultdict(dict)  # user id -> {socket: None}, oldest first
         self._tasks = {}
         self._channel = None
         self._joined_at = float("-inf")
 
     def attach(self, user_id, socket):
+        """Hold `socket` for `user_id`; return the socket to close when the reader has too many open here."""
         self._ensure_running()
-        self.sockets[user_id].add(socket)
+        mine = self.sockets[user_id]
+        mine[socket] = None
+        if len(mine) > MAX_SOCKETS_PER_READER:
+            oldest = next(iter(mine))
+            del mine[oldest]
+            return oldest
+        return None
 
     def detach(self, user_id, socket):
         sockets = self.sockets.get(user_id)
         if sockets is not None:
-            sockets.discard(socket)
+            sockets.pop(socket, None)
             if not sockets:
                 del self.sockets[user_id]
 

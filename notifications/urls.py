@@ -1,4 +1,5 @@
 from django.urls import path
+from django.views.decorators.cache import cache_control
 
 from notifications import channel_views, views
 from notifications.feed import NotificationFeed
@@ -17,7 +18,8 @@ urlpatterns = [
     path("settings/channels/<id:channel_id>/toggle", channel_views.channel_toggle, name="channel_toggle"),
     path("settings/channels/<id:channel_id>/delete", channel_views.channel_delete, name="channel_delete"),
     path("settings/feed/regenerate", channel_views.feed_regenerate, name="feed_regenerate"),
-    path("feeds/<str:token>/", NotificationFeed(), name="feed"),
+    # Private: a feed reader may keep it, no shared cache on the way.
+    path("feeds/<str:token>/", cache_control(private=True, max_age=300)(NotificationFeed()), name="feed"),
     path("api/me/channels", channel_views.api_channels, name="api_channels"),
     path("api/me/channels/<id:channel_id>", channel_views.api_channel, name="api_channel"),
     path("api/me/channels/<id:channel_id>/test", channel_views.api_channel_test, name="api_channel_test"),

@@ -12,6 +12,7 @@ from django.http import JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from batoshelf.http import api_login_required, json_body, json_error
@@ -24,6 +25,7 @@ from readers.middleware import remember_time_zone
 from readers.models import Invite, Reader
 
 
+@never_cache  # it shows the feed's secret address
 @login_required
 def settings_page(request):
     reader = Reader.of(request.user)

@@ -2,9 +2,11 @@ from functools import cache
 from zoneinfo import available_timezones
 
 from django import forms
+from django.contrib.auth import get_user_model
 from django.contrib.auth.forms import UserCreationForm
 
 from readers.models import Invite, Reader, Status
+from readers.names import confusable_with
 
 
 @cache
@@ -93,6 +95,13 @@ class InviteForm(forms.ModelForm):
 
 
 class SignupForm(UserCreationForm):
+    def clean_username(self):
+        name = super().clean_username()
+        taken = confusable_with(name, get_user_model().objects.values_list("username", flat=True))
+        if taken:
+            raise forms.ValidationError(f"That name looks the same as {taken!r}, someone else's: choose another.")
+        return name
+
     email = forms.EmailField(required=False, help_text="For the digest and for setting a new password.")
     time_zone = forms.ChoiceField(
         choices=time_zone_choices, initial="UTC", help_text="Your browser's is filled in when it says one."

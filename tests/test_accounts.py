@@ -129,21 +129,63 @@ def test_a_reader_sets_mail_time_zone_and_digest(as_reader, reader):
     assert b"Your next digest comes" in as_reader.get("/settings/").content
 
 
-def test_a_new_password_by_mail(reader, client, smtp):
+def test_a_new_password_by_mail(reader, client, smtp, settings):
+    settings.BATOSHELF_SITE_URL = "https://shelf.example.org"
     reader.email = "reader@example.org"
     reader.save()
-    assert client.post("/accounts/password_reset/", {"email": "reader@example.org"}).status_code == 302
+    # The link is built from BATOSHELF_SITE_URL, whatever Host the request says.
+    answer = client.post("/accounts/password_reset/", {"email": "reader@example.org"}, HTTP_HOST="127.0.0.1:6666")
+    assert answer.status_code == 302
     [mail] = smtp.messages
-    assert mail["To"] == "reader@example.org"
-    link = re.search(r"http://testserver(/accounts/reset/\S+/)", text_of(mail)).group(1)
+    assert mail["To"] == "reader@example.org" and "6666" not in text_of(mail)
+    link = re.search(r"https://shelf\.example\.org(/accounts/reset/\S+/)", text_of(mail)).group(1)
     form_page = client.get(link, follow=True)
     set_url = form_page.redirect_chain[-1][0] if form_page.redirect_chain else link
     done = client.post(set_url, {"new_password1": "another long phrase 7", "new_password2": "another long phrase 7"})
     assert done.status_code == 302
-    assert client.login(username="reader", password="another long phrase 7")
+    logged_in = client.post("/accounts/login/", {"username": "reader", "password": "another long phrase 7"})
+    assert logged_in.status_code == 302 and logged_in["Location"] == "/shelf/"
     # An address nobody has gets the same answer and no mail.
     client.post("/accounts/password_reset/", {"email": "nobody@example.org"})
     assert len(smtp.messages) == 1
+
+
+def test_mails_to_set_a_new_password_are_limited(reader, client, smtp, settings):
+    reader.email = "reader@example.org"
+    reader.save()
+    answers = [client.post("/accounts/password_reset/", {"email": "reader@example.org"}) for _ in range(7)]
+    assert [a.status_code for a in answers] == [302] * settings.PASSWORD_RESETS_PER_HOUR + [429, 429]
+    assert "Too many tries from here" in answers[-1].content.decode()
+    assert len(smtp.messages) == settings.PASSWORD_RESETS_PER_HOUR
+
+
+def test_wrong_passwords_lock_the_account_and_the_address_and_the_right_one_then_waits(client, reader, settings):
+    for _ in range(settings.AXES_FAILURE_LIMIT):
+        client.post("/accounts/login/", {"username": "reader", "password": "not it"})
+    locked = client.post("/accounts/login/", {"username": "reader", "password": "reader-pass-123"})
+    assert locked.status_code == 429 and "Too many wrong passwords" in locked.content.decode()
+    elsewhere = logged_in_from("10.9.9.9", "reader", "reader-pass-123")
+    assert elsewhere.status_code == 429, "the account is locked from every address"
+    from axes.models import AccessAttempt
+
+    assert AccessAttempt.objects.filter(username="reader").exists(), "staff see it, and unlock it, in the admin"
+    from axes.utils import reset
+
+    reset(username="reader")
+    assert client.post("/accounts/login/", {"username": "reader", "password": "reader-pass-123"}).status_code == 302
+
+
+def logged_in_from(address, username, password):
+    return Client(REMOTE_ADDR=address).post("/accounts/login/", {"username": username, "password": password})
+
+
+def test_a_name_that_looks_like_someone_elses_is_refused(client, reader):
+    invite = Invite.objects.create(expires_at=timezone.now() + timedelta(days=1))
+    page = client.post(
+        f"/signup/{invite.token}/",
+        {"username": "rеader", "password1": "a long phrase 12", "password2": "a long phrase 12", "time_zone": "UTC"},
+    )
+    assert page.status_code == 400 and "looks the same as &#x27;reader&#x27;" in page.content.decode()
 
 
 def test_a_reader_changes_their_password(as_reader, reader):

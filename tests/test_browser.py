@@ -276,6 +276,8 @@ def test_every_reader_page_fits_a_phone_without_sideways_scrolling(
                 inner, scroll = browser.execute_script(
                     "return [window.innerWidth, document.documentElement.scrollWidth]"
                 )
+                refused = [e["message"] for e in browser.get_log("browser") if "Content Security Policy" in e["message"]]
+                assert not refused, f"{name}: the page's own policy refused {refused}"
                 if phone:
                     assert inner == PHONE[0], "the viewport is really a phone's, or the check means nothing"
                     assert scroll <= PHONE[0], f"{name} is {scroll} px wide at {PHONE[0]}"
@@ -287,6 +289,10 @@ def test_every_reader_page_fits_a_phone_without_sideways_scrolling(
                 for link in browser.find_elements(By.CSS_SELECTOR, "#top-menu nav a, #top-menu nav button"):
                     box = link.rect
                     assert box["x"] >= 0 and box["x"] + box["width"] <= PHONE[0], link.text
+        for path in ("/admin/", "/admin/scraping/title/", f"/admin/scraping/title/{title.pk}/change/"):
+            browser.get(f"{service}{path}")
+            refused = [e["message"] for e in browser.get_log("browser") if "Content Security Policy" in e["message"]]
+            assert not refused, f"{path}: {refused}"
         browser.delete_all_cookies()
         set_phone(browser, True)
         for name, path in (("login", "/accounts/login/"), ("signup", f"/signup/{invite.token}/")):

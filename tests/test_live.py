@@ -336,10 +336,23 @@ def test_a_web_process_listens_and_relays_once_per_event_loop():
         first = dict(delivery.web_process._tasks)
         delivery.web_process.attach(1, sockets[1])
         assert delivery.web_process._tasks == first
-        assert delivery.web_process.sockets[1] == set(sockets)
+        assert list(delivery.web_process.sockets[1]) == sockets
         for socket in sockets:
             delivery.web_process.detach(1, socket)
         assert 1 not in delivery.web_process.sockets
         await delivery.web_process.stop()
 
     asyncio.run(attach_twice())
+
+
+def test_a_reader_with_too_many_open_pages_loses_the_oldest():
+    async def open_many():
+        sockets = [object() for _ in range(delivery.MAX_SOCKETS_PER_READER + 1)]
+        closed = [delivery.web_process.attach(7, socket) for socket in sockets]
+        assert closed[:-1] == [None] * delivery.MAX_SOCKETS_PER_READER and closed[-1] is sockets[0]
+        assert len(delivery.web_process.sockets[7]) == delivery.MAX_SOCKETS_PER_READER
+        for socket in sockets:
+            delivery.web_process.detach(7, socket)
+        await delivery.web_process.stop()
+
+    asyncio.run(open_many())

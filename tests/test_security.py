@@ -218,3 +218,18 @@ def test_chapter_links_cannot_leave_the_sources_own_site(settings):
     dex = Title.objects.create(source="mangadex", source_id="11111111-2222-4333-8444-555555555555", name="D")
     official = Chapter(title=dex, source_id="c", external_url="https://mangaplus.shueisha.co.jp/viewer/1").link
     assert official.external and official.url == "https://mangaplus.shueisha.co.jp/viewer/1"
+
+
+def test_every_page_says_where_scripts_styles_and_images_may_come_from(as_reader, client):
+    for answer in (as_reader.get("/shelf/"), as_reader.get("/notifications/"), client.get("/accounts/login/")):
+        policy = answer["Content-Security-Policy"]
+        assert "script-src 'self'" in policy and "default-src 'self'" in policy and "frame-ancestors 'none'" in policy
+        assert "unsafe-inline" not in policy and "<script>" not in answer.content.decode()
+
+
+def test_pages_and_answers_that_show_a_secret_are_not_kept_by_caches(as_reader, reader):
+    for path in ("/settings/", "/api/me/feed"):
+        assert "no-store" in as_reader.get(path)["Cache-Control"], path
+    feed = as_reader.get("/api/me/feed").json()["url"].replace("http://testserver", "")
+    cache_control = as_reader.get(feed)["Cache-Control"]
+    assert "private" in cache_control and "public" not in cache_control

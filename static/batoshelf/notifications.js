@@ -119,7 +119,8 @@
     socket.addEventListener("close", (event) => {
       setLive("offline");
       socket = null;
-      if (event.code === 4400) return;  // the server said our request is wrong; retrying will not help
+      // 4400: the server said our request is wrong; 4002: a newer page took this one's place. Retrying helps neither.
+      if (event.code === 4400 || event.code === 4002) return;
       setTimeout(connect, retryDelay);
       retryDelay = Math.min(retryDelay * 2, 30000);
     });

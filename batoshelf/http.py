@@ -10,6 +10,7 @@ from django.conf import settings
 from django.core.paginator import Paginator
 from django.http import HttpResponseNotFound, JsonResponse
 from django.shortcuts import render
+from django.utils.functional import cached_property
 from django.views.csrf import csrf_failure as html_csrf_failure
 
 from scraping.sources.values import MAX_INT64 as MAX_ID
@@ -159,6 +160,21 @@ def json_body(request):
     if not isinstance(body, dict):
         raise BadParameter("the body must be a JSON object")
     return body
+
+
+class CappedPaginator(Paginator):
+    """A paginator that counts at most CAP rows: a list of millions is paged without counting them all
+    (staff narrow it with a filter or a search). `capped` says there were more."""
+
+    CAP = 10_000
+
+    @cached_property
+    def count(self):
+        counted = self.object_list[: self.CAP + 1].count()
+        self.capped = counted > self.CAP
+        return min(counted, self.CAP)
+
+    capped = False
 
 
 class CountedPaginator(Paginator):

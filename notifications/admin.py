@@ -1,5 +1,6 @@
 from django.contrib import admin
 
+from batoshelf.http import CappedPaginator
 from notifications.models import Channel, ChannelDelivery, Notification
 
 
@@ -17,10 +18,12 @@ class NotificationAdmin(admin.ModelAdmin):
         "emitted_at",
     )
     list_filter = ("kind", "importance", "is_read")
-    search_fields = ("user__username", "title__name", "message")
-    date_hierarchy = "created_at"
+    search_fields = ("=user__username", "title__name")
+    search_help_text = "A reader's exact user name, or a title's name."
     list_select_related = ("user", "title")
     raw_id_fields = ("user", "title", "chapter")
+    paginator = CappedPaginator
+    show_full_result_count = False
 
 
 @admin.register(Channel)
@@ -42,3 +45,5 @@ class ChannelDeliveryAdmin(admin.ModelAdmin):
     list_filter = ("sent_at",)
     list_select_related = ("notification", "channel")
     raw_id_fields = ("notification", "channel")
+    paginator = CappedPaginator
+    show_full_result_count = False

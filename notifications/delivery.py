@@ -115,7 +115,7 @@ async def send_events(events):
 def _claim_and_build(queryset):
     now = timezone.now()
     token, ids = claim(queryset, now)
-    claimed = list(Notification.objects.filter(emit_token=token).select_related("title", "chapter")) if ids else []
+    claimed = list(Notification.objects.filter(emit_token=token).for_rows()) if ids else []
     return token, len(claimed), events_for(claimed, now)
 
 

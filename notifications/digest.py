@@ -34,7 +34,7 @@ def unread_since(reader, now):
     since = reader.last_digest_at or now - FIRST_DIGEST_SINCE
     return list(
         Notification.objects.filter(user=reader.user, is_read=False, created_at__gt=since, created_at__lte=now)
-        .select_related("title", "chapter")
+        .for_rows()
         .order_by("title__name", "title_id", "-created_at", "-id")
     )
 

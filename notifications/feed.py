@@ -28,7 +28,7 @@ class NotificationFeed(Feed):
         return reverse("notifications:list")
 
     def items(self, reader):
-        return Notification.objects.filter(user=reader.user).select_related("title", "chapter")[:FEED_SIZE]
+        return Notification.objects.filter(user=reader.user).for_rows()[:FEED_SIZE]
 
     def item_title(self, notification):
         return notification.message

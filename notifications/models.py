@@ -7,6 +7,10 @@ from django.utils import timezone
 
 from scraping.sources.base import Link
 
+# What a notification's row shows of its title and chapter (NotificationQuerySet.for_rows).
+ROW_TITLE_FIELDS = ("name", "source", "source_id", "moved_to", "cover_key")
+ROW_CHAPTER_FIELDS = ("name", "source_id", "url_path", "external_url", "language", "title")
+
 # A check that brings this many chapters or more at once tells each follower
 # once, not once per chapter: one row per title and check, on the page and live alike.
 BATCH_THRESHOLD = 2
@@ -129,6 +133,14 @@ class NotificationQuerySet(models.QuerySet):
     def unread(self):
         return self.filter(is_read=False)
 
+    def for_rows(self):
+        """With the title and chapter columns a row shows (to_dict, the page's row), not their long texts."""
+        return self.select_related("title", "chapter").only(
+            *(f.name for f in Notification._meta.concrete_fields),
+            *(f"title__{name}" for name in ROW_TITLE_FIELDS),
+            *(f"chapter__{name}" for name in ROW_CHAPTER_FIELDS),
+        )
+
     def badge(self, user):
         """{"unread", "total", "last_id"} of `user`'s notifications, in one query: the page header's badge."""
         counted = self.filter(user=user).aggregate(
@@ -141,7 +153,7 @@ class NotificationQuerySet(models.QuerySet):
 
     def missed_by(self, user, since_id, limit):
         """What `user` has not seen yet: notifications after id `since_id`, oldest first."""
-        return self.filter(user=user, pk__gt=since_id).select_related("title", "chapter").order_by("pk")[:limit]
+        return self.filter(user=user, pk__gt=since_id).for_rows().order_by("pk")[:limit]
 
     def mark_read(self, now):
         """Mark these read; return the ids that were unread."""
@@ -218,7 +230,11 @@ class Notification(models.Model):
             # NULL chapters (status changes) are distinct in SQLite and MariaDB alike.
             models.UniqueConstraint(fields=["user", "chapter"], name="one_notification_per_user_and_chapter"),
         ]
-        indexes = [models.Index(fields=["user", "is_read", "-created_at"])]
+        # Ascending, read backwards for newest first (see CheckLog's).
+        indexes = [
+            models.Index(fields=["user", "is_read", "created_at"]),
+            models.Index(fields=["user", "created_at"]),
+        ]
 
     def __str__(self):
         return self.message

@@ -19,7 +19,7 @@ PAGE_SIZE = 25
 @require_GET
 def notification_list(request):
     show = "all" if request.GET.get("show") == "all" else "unread"
-    notifications = Notification.objects.filter(user=request.user).select_related("title", "chapter")
+    notifications = Notification.objects.filter(user=request.user).for_rows()
     if show == "unread":
         notifications = notifications.unread()
     # One query counts for the pages and for the badge (the context processor's is not run then).
@@ -63,7 +63,7 @@ def notification_read_all(request):
 @require_GET
 def api_notifications(request):
     limit = int_parameter(request, "limit", default=20, minimum=1, maximum=100)
-    notifications = Notification.objects.filter(user=request.user).select_related("title", "chapter")
+    notifications = Notification.objects.filter(user=request.user).for_rows()
     if request.GET.get("unread") in ("1", "true"):
         notifications = notifications.unread()
     return JsonResponse({"notifications": [n.to_dict() for n in notifications[:limit]]})

@@ -1,5 +1,6 @@
 from django.contrib import admin
 
+from batoshelf.http import CappedPaginator
 from readers.models import Follow, Invite, Reader, Shelf
 
 
@@ -12,6 +13,7 @@ class FollowAdmin(admin.ModelAdmin):
     raw_id_fields = ("user", "title")
     readonly_fields = ("unread_count", "latest_chapter", "progress_on_import", "duplicate_of")
     # The follows table grows with every reader's shelf: no full count on each page.
+    paginator = CappedPaginator
     show_full_result_count = False
 
 

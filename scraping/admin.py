@@ -1,13 +1,15 @@
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
-from django.db.models import Count, Max
+from django.db.models import Count
 from django.template.response import TemplateResponse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django_q.tasks import async_task
 
+from batoshelf.http import CappedPaginator
 from batoshelf.words import counted
+from readers.models import Follow
 from scraping import moving, searching, sources
 from scraping.checking.jobs import REGISTRY, option_errors, run_manual
 from scraping.checking.tasks import request_check
@@ -26,6 +28,7 @@ from scraping.models import (
     Title,
     TitleDailyStats,
 )
+from scraping.sources.errors import error_kinds
 
 # Checks shown on a title's page.
 RECENT_LOGS = 20
@@ -42,6 +45,19 @@ class PinnedFilter(admin.SimpleListFilter):
         if self.value() in ("yes", "no"):
             return queryset.filter(manual_interval_hours__isnull=self.value() == "no")
         return queryset
+
+
+class ErrorKindFilter(admin.SimpleListFilter):
+    """The kinds of failure there are: a fixed list, not the distinct values of half a million logs."""
+
+    title = "error kind"
+    parameter_name = "error_kind"
+
+    def lookups(self, request, model_admin):
+        return [(kind, kind.replace("_", " ")) for kind in error_kinds()]
+
+    def queryset(self, request, queryset):
+        return queryset.filter(error_kind=self.value()) if self.value() in error_kinds() else queryset
 
 
 class LearnedRhythmDisplay:
@@ -170,16 +186,18 @@ class TitleAdmin(admin.ModelAdmin):
         "source_id",
         "upload_status",
         "orig_lang",
-        "chapter_count",
+        "chapters_stored",
         "latest_release",
         "next_check",
         "follower_count",
         "refreshed_at",
     )
     list_filter = ("source", "upload_status", "orig_lang", "schedule__paused")
-    search_fields = ("name", "source_id", "alt_names", "authors")
-    date_hierarchy = "first_seen_at"
-    list_select_related = ("schedule",)
+    search_fields = ("name", "alt_names", "=source_id")
+    search_help_text = "A name (in any language the source gives) or a source's id."
+    list_select_related = ("schedule", "latest_chapter")
+    paginator = CappedPaginator
+    show_full_result_count = False
     form = TitleForm
     readonly_fields = (
         "source",
@@ -321,28 +339,35 @@ class TitleAdmin(admin.ModelAdmin):
             },
         )
 
-    def get_queryset(self, request):
-        return (
-            super()
-            .get_queryset(request)
-            .annotate(
-                chapter_total=Count("chapters", distinct=True),
-                latest_release_at=Max("chapters__published_at"),
-                follower_total=Count("followers", distinct=True),
-            )
-        )
+    def get_changelist(self, request, **kwargs):
+        """The list, with each shown title's followers counted in one query for the page (never for the table)."""
 
-    @admin.display(description="chapters", ordering="chapter_total")
-    def chapter_count(self, obj):
-        return obj.chapter_total
+        class WithFollowers(super().get_changelist(request, **kwargs)):
+            def get_results(self, request):
+                super().get_results(request)
+                shown = [title.pk for title in self.result_list]
+                counts = dict(
+                    Follow.objects.filter(title_id__in=shown)
+                    .values("title_id")
+                    .annotate(n=Count("pk"))
+                    .values_list("title_id", "n")
+                )
+                for title in self.result_list:
+                    title.follower_total = counts.get(title.pk, 0)
 
-    @admin.display(description="latest release", ordering="latest_release_at")
+        return WithFollowers
+
+    @admin.display(description="chapters", ordering="chapter_count")
+    def chapters_stored(self, obj):
+        return obj.chapter_count
+
+    @admin.display(description="latest release", ordering="latest_chapter__published_at")
     def latest_release(self, obj):
-        return obj.latest_release_at
+        return obj.latest_chapter.published_at if obj.latest_chapter else None
 
-    @admin.display(description="followers", ordering="follower_total")
+    @admin.display(description="followers")
     def follower_count(self, obj):
-        return obj.follower_total
+        return getattr(obj, "follower_total", None)
 
     @admin.display(description="next check", ordering="schedule__next_check_at")
     def next_check(self, obj):
@@ -353,7 +378,7 @@ class TitleAdmin(admin.ModelAdmin):
 
     @admin.display(description="chapters")
     def chapters_link(self, obj):
-        return format_html('<a href="../../chapter/?title__id__exact={}">{} chapters</a>', obj.pk, obj.chapters.count())
+        return format_html('<a href="../../chapter/?title__id__exact={}">{} chapters</a>', obj.pk, obj.chapter_count)
 
     @admin.display(description="on the source")
     def source_link(self, obj):
@@ -406,10 +431,13 @@ class ChapterAdmin(admin.ModelAdmin):
         "available",
         "first_seen_at",
     )
-    list_filter = ("title__source", "language", "available", "first_seen_at")
-    search_fields = ("name", "subtitle", "source_id", "title__name", "title__source_id")
-    date_hierarchy = "published_at"
+    list_filter = ("title__source", "available", "first_seen_at")
+    # Indexed or small: a title's name (among thousands) or a chapter's id, never a million chapter names.
+    search_fields = ("title__name", "=source_id", "=title__source_id")
+    search_help_text = "A title's name, or a chapter's or title's id on its source."
     list_select_related = ("title",)
+    paginator = CappedPaginator
+    show_full_result_count = False
     raw_id_fields = ("title",)
     exclude = ("groups",)
     readonly_fields = ("group_names",)
@@ -489,12 +517,14 @@ class CheckLogAdmin(admin.ModelAdmin):
         "error_kind",
         "message",
     )
-    list_filter = ("outcome", "error_kind", "http_status")
-    search_fields = ("title__name", "title__source_id", "message")
-    date_hierarchy = "started_at"
+    list_filter = ("outcome", ErrorKindFilter)
+    search_fields = ("title__name", "=title__source_id")
+    search_help_text = "A title's name or its id on its source."
     list_select_related = ("title",)
     raw_id_fields = ("title",)
     ordering = ("-started_at",)
+    paginator = CappedPaginator
+    show_full_result_count = False
 
     def has_add_permission(self, request):
         return False

@@ -279,7 +279,8 @@ class Chapter(models.Model):
     )
 
     class Meta:
-        indexes = [models.Index(fields=["title", "published_at"])]
+        # Ascending: read backwards they give newest first with the id as tie-break, as lists order them.
+        indexes = [models.Index(fields=["title", "published_at"]), models.Index(fields=["published_at"])]
         constraints = [models.UniqueConstraint(fields=["title", "source_id"], name="one_chapter_per_title_and_id")]
 
     def __str__(self):
@@ -351,21 +352,18 @@ class CheckScheduleQuerySet(models.QuerySet):
     def claim_due(self, now, limit, lease, source):
         """Claim up to `limit` due titles of `source`, most urgent first; return [(title_id, claim_token)].
 
-        Each claim is a conditional UPDATE that must change exactly one row, so
-        two dispatchers running at once never hand out the same title.
+        Three statements whatever the number: the candidates' ids, one conditional UPDATE of those still
+        due (so two dispatchers at once never hand out a title twice: a row the other took is no longer
+        due), and the ids it changed. The claims share a token; each is only ever released by its title.
         """
-        candidates = (
-            self.due(now)
-            .filter(title__source=source)
-            .order_by("-priority", "next_check_at")
-            .values_list("pk", "title_id")[:limit]
-        )
-        claimed = []
-        for pk, title_id in candidates:
-            token = uuid.uuid4().hex
-            if self.due(now).filter(pk=pk).update(claim_token=token, claimed_until=now + lease):
-                claimed.append((title_id, token))
-        return claimed
+        due = self.due(now).filter(title__source=source).order_by("-priority", "next_check_at")
+        candidates = list(due.values_list("pk", "title_id")[:limit])
+        if not candidates:
+            return []
+        token = uuid.uuid4().hex
+        self.due(now).filter(pk__in=[pk for pk, _ in candidates]).update(claim_token=token, claimed_until=now + lease)
+        taken = set(self.filter(claim_token=token).values_list("pk", flat=True))
+        return [(title_id, token) for pk, title_id in candidates if pk in taken]
 
 
 class CheckSchedule(models.Model):
@@ -536,10 +534,12 @@ class CheckLog(models.Model):
     objects = CheckLogQuerySet.as_manager()
 
     class Meta:
+        # Ascending on purpose: read backwards, an index on started_at (whose rows carry the id) gives
+        # "newest first, then the highest id" without a sort; a descending one would not (the id ascends).
         indexes = [
-            models.Index(fields=["title", "-started_at"]),
-            models.Index(fields=["outcome", "-started_at"]),
-            models.Index(fields=["-started_at"]),
+            models.Index(fields=["title", "started_at"]),
+            models.Index(fields=["outcome", "started_at"]),
+            models.Index(fields=["started_at"]),
         ]
 
     def __str__(self):
@@ -820,7 +820,7 @@ class JobRun(models.Model):
 
     class Meta:
         ordering = ["-started_at", "-pk"]
-        indexes = [models.Index(fields=["job_type", "-started_at"])]
+        indexes = [models.Index(fields=["job_type", "started_at"])]
 
     def __str__(self):
         return f"{self.job_type} {self.started_at:%Y-%m-%d %H:%M} {self.status}"

@@ -276,7 +276,9 @@ def test_every_reader_page_fits_a_phone_without_sideways_scrolling(
                 inner, scroll = browser.execute_script(
                     "return [window.innerWidth, document.documentElement.scrollWidth]"
                 )
-                refused = [e["message"] for e in browser.get_log("browser") if "Content Security Policy" in e["message"]]
+                refused = [
+                    e["message"] for e in browser.get_log("browser") if "Content Security Policy" in e["message"]
+                ]
                 assert not refused, f"{name}: the page's own policy refused {refused}"
                 if phone:
                     assert inner == PHONE[0], "the viewport is really a phone's, or the check means nothing"

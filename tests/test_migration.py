@@ -162,7 +162,7 @@ def test_every_bato_row_carries_over_to_todays_schema():
                 for table in ("scraping_chapter", "scraping_checklog")
             }
         assert "scraping_ch_title_i_f68a13_idx" in indexes["scraping_chapter"]
-        assert indexes["scraping_checklog"]["scraping_ch_title_i_6c6e7f_idx"]["columns"][0] == "title_id"
+        assert indexes["scraping_checklog"]["scraping_ch_title_i_84d5f3_idx"]["columns"][0] == "title_id"
         with pytest.raises(IntegrityError), transaction.atomic():
             Chapter.objects.create(title=title, source_id="1906653", name="again")
         with pytest.raises(IntegrityError), transaction.atomic():

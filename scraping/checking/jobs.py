@@ -12,7 +12,7 @@ import logging
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
@@ -100,26 +100,40 @@ def dispatch(options, now):
 
 
 def roll_up(options, now):
-    """Recount the last few days from the check logs and chapters into DailyStats and TitleDailyStats."""
+    """Recount the last few days from the check logs and chapters into DailyStats and TitleDailyStats:
+    grouped counts, written back as upserts, a few statements whatever the number of titles."""
     outcome = JobOutcome()
     since = (now - timedelta(days=options["days"] - 1)).date()
+    # A range on the indexed column, not DATE(column), which no index serves.
+    start = datetime.combine(since, datetime.min.time(), UTC)
     with transaction.atomic():
-        for row in CheckLog.objects.filter(started_at__date__gte=since).per_day():
-            DailyStats.objects.update_or_create(
+        days = [
+            DailyStats(
                 day=row["day"],
-                defaults={
-                    "checks": row["checks"],
-                    "failures": row["failures"],
-                    "new_chapters": row["new_chapters"] or 0,
-                    "mean_duration_ms": round(row["mean_duration_ms"] or 0),
-                },
+                checks=row["checks"],
+                failures=row["failures"],
+                new_chapters=row["new_chapters"] or 0,
+                mean_duration_ms=round(row["mean_duration_ms"] or 0),
             )
-            outcome.updated += 1
-        titles = title_days(
-            CheckLog.objects.filter(started_at__date__gte=since), Chapter.objects.filter(published_at__date__gte=since)
+            for row in CheckLog.objects.filter(started_at__gte=start).per_day()
+        ]
+        DailyStats.objects.bulk_create(
+            days,
+            update_conflicts=True,
+            unique_fields=["day"],
+            update_fields=["checks", "failures", "new_chapters", "mean_duration_ms"],
         )
-        for (title_id, day), counts in titles.items():
-            TitleDailyStats.objects.update_or_create(title_id=title_id, day=day, defaults=counts)
+        outcome.updated = len(days)
+        titles = title_days(
+            CheckLog.objects.filter(started_at__gte=start), Chapter.objects.filter(published_at__gte=start)
+        )
+        TitleDailyStats.objects.bulk_create(
+            [TitleDailyStats(title_id=title_id, day=day, **counts) for (title_id, day), counts in titles.items()],
+            update_conflicts=True,
+            unique_fields=["title", "day"],
+            update_fields=["checks", "releases"],
+            batch_size=1000,
+        )
     outcome.checked = len(titles)
     outcome.say(f"rolled up {counted(outcome.updated, 'day')} and {counted(len(titles), 'title-day')} since {since}")
     return outcome
@@ -141,8 +155,12 @@ def title_days(logs, chapters):
     return titles
 
 
+# Rows one prune statement deletes at most: a day of history goes in bounded steps, never one huge lock.
+PRUNE_BATCH = 5000
+
+
 def prune(options, now):
-    """Delete check logs, read notifications and job runs older than their retention."""
+    """Delete check logs, read notifications and job runs older than their retention, in batches."""
     outcome = JobOutcome()
     for label, queryset, days in (
         ("check logs", CheckLog.objects, options["check_log_days"]),
@@ -150,7 +168,10 @@ def prune(options, now):
         ("job runs", JobRun.objects.exclude(status=JobRun.Status.RUNNING), options["job_run_days"]),
     ):
         field_name = "started_at" if label != "read notifications" else "created_at"
-        deleted, _ = queryset.filter(**{f"{field_name}__lt": now - timedelta(days=days)}).delete()
+        old = queryset.filter(**{f"{field_name}__lt": now - timedelta(days=days)})
+        deleted = 0
+        while batch := list(old.values_list("pk", flat=True)[:PRUNE_BATCH]):
+            deleted += queryset.model.objects.filter(pk__in=batch).delete()[1].get(queryset.model._meta.label, 0)
         outcome.updated += deleted
         outcome.say(f"deleted {deleted} {label} older than {days} days", deleted=deleted)
     return outcome

@@ -88,3 +88,13 @@ class ServerError(SourceError):
 
 class InvalidTitleReference(ValueError):
     """What the user typed is not a title URL or id of a source; the message says what is accepted."""
+
+
+def error_kinds() -> list[str]:
+    """Every kind a failed check's log may name: those of SourceError and all its kinds, sorted."""
+    found, waiting = set(), [SourceError]
+    while waiting:
+        kind = waiting.pop()
+        found.add(kind.kind)
+        waiting.extend(kind.__subclasses__())
+    return sorted(found)

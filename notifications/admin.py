@@ -2,10 +2,11 @@ from django.contrib import admin
 
 from batoshelf.http import CappedPaginator
 from notifications.models import Channel, ChannelDelivery, Notification
+from readers.admin import SearchByReaderOrTitle
 
 
 @admin.register(Notification)
-class NotificationAdmin(admin.ModelAdmin):
+class NotificationAdmin(SearchByReaderOrTitle, admin.ModelAdmin):
     list_display = (
         "created_at",
         "user",
@@ -18,8 +19,6 @@ class NotificationAdmin(admin.ModelAdmin):
         "emitted_at",
     )
     list_filter = ("kind", "importance", "is_read")
-    search_fields = ("=user__username", "title__name")
-    search_help_text = "A reader's exact user name, or a title's name."
     list_select_related = ("user", "title")
     raw_id_fields = ("user", "title", "chapter")
     paginator = CappedPaginator

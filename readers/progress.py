@@ -75,13 +75,16 @@ class ChapterIndex:
     chapters: list[ChapterFacts]
     now: datetime
     numbers: list[Decimal] = field(init=False)
-    unnumbered: list[int] = field(init=False)
+    unnumbered: set[int] = field(init=False)
     by_pk: dict[int, ChapterFacts] = field(init=False)
+    latest: ChapterFacts | None = field(init=False)
 
     def __post_init__(self) -> None:
         self.by_pk = {c.pk: c for c in self.chapters}
         self.numbers = sorted({n for c in self.chapters for n in c.numbers})
-        self.unnumbered = [c.pk for c in self.chapters if c.number is None]
+        self.unnumbered = {c.pk for c in self.chapters if c.number is None}
+        # The same for every follow counted with this index: found once.
+        self.latest = self._latest_released()
 
     @classmethod
     def build(cls, chapters: Iterable[ChapterFacts], reads: Reads, now: datetime) -> "ChapterIndex":
@@ -91,7 +94,7 @@ class ChapterIndex:
     def highest(self) -> Decimal | None:
         return self.numbers[-1] if self.numbers else None
 
-    def latest(self) -> ChapterFacts | None:
+    def _latest_released(self) -> ChapterFacts | None:
         """The newest chapter by its release (placeholder dates far ahead are not), ties by number."""
         released = [c for c in self.chapters if c.published_at is None or c.published_at <= self.now + FUTURE_SLACK]
         if not released:
@@ -118,9 +121,8 @@ class ChapterIndex:
         for number, read in self.marks_by_number(marks).items():
             default = last_read is not None and number <= last_read
             unread += (not read and default) - (read and not default)
-        unnumbered = set(self.unnumbered)
-        unread += len(unnumbered) - sum(1 for pk, read in marks.items() if read and pk in unnumbered)
-        return Standing(max(0, unread), self.latest())
+        unread += len(self.unnumbered) - sum(1 for pk, read in marks.items() if read and pk in self.unnumbered)
+        return Standing(max(0, unread), self.latest)
 
 
 @dataclass(frozen=True)

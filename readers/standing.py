@@ -7,6 +7,8 @@ the same few queries however many readers follow the title.
 
 from collections import defaultdict
 
+from django.db import connection
+
 from readers.models import ChapterMark, Follow
 from readers.progress import ChapterFacts, ChapterIndex, Reads
 
@@ -84,10 +86,30 @@ class Standings:
             standing = standings[follow.pk] = self.standing(follow)
             latest_id = standing.latest.pk if standing.latest else None
             if (standing.unread_count, latest_id) != (follow.unread_count, follow.latest_chapter_id):
-                changed.append(Follow(pk=follow.pk, unread_count=standing.unread_count, latest_chapter_id=latest_id))
-        if changed:
-            Follow.objects.bulk_update(changed, ["unread_count", "latest_chapter"], batch_size=500)
+                changed.append((follow.pk, standing.unread_count, latest_id))
+        store_standings(changed)
         return standings
+
+
+# Follows one UPDATE writes at most: 5 parameters each, well inside both databases' limits.
+UPDATE_BATCH = 1000
+
+
+def store_standings(changed):
+    """Write [(follow pk, unread count, latest chapter pk)] in one UPDATE per UPDATE_BATCH follows. Django's
+    bulk_update builds an expression per row: 0.6 s of Python for the thousand followers of one check."""
+    table = connection.ops.quote_name(Follow._meta.db_table)
+    with connection.cursor() as cursor:
+        for start in range(0, len(changed), UPDATE_BATCH):
+            batch = changed[start : start + UPDATE_BATCH]
+            cases = " ".join("WHEN %s THEN %s" for _ in batch)
+            cursor.execute(
+                f"UPDATE {table} SET unread_count = CASE id {cases} END, latest_chapter_id = CASE id {cases} END "
+                f"WHERE id IN ({', '.join('%s' for _ in batch)})",
+                [value for pk, unread, _ in batch for value in (pk, unread)]
+                + [value for pk, _, latest in batch for value in (pk, latest)]
+                + [pk for pk, _, _ in batch],
+            )
 
 
 def recount(title_id, chapters, now):

@@ -60,6 +60,21 @@ class ErrorKindFilter(admin.SimpleListFilter):
         return queryset.filter(error_kind=self.value()) if self.value() in error_kinds() else queryset
 
 
+class SearchByTitle:
+    """Searching a big table by its title: first the titles the titles list would find (a name in any
+    language, or an id on the source), then their rows by the title's index; never every row joined to
+    its title and matched one by one."""
+
+    search_fields = ("title__name",)  # shows the search box; get_search_results does the search
+    search_help_text = "A title's name (in any language the source gives) or its id on its source."
+
+    def get_search_results(self, request, queryset, search_term):
+        if not search_term.strip():
+            return queryset, False
+        titles, _ = self.admin_site.get_model_admin(Title).get_search_results(request, Title.objects.all(), search_term)
+        return queryset.filter(title__in=titles.values("pk")), False
+
+
 class LearnedRhythmDisplay:
     """What the scheduler learned of a title's rhythm, in a few words for staff."""
 
@@ -418,7 +433,7 @@ class TitleAdmin(admin.ModelAdmin):
 
 
 @admin.register(Chapter)
-class ChapterAdmin(admin.ModelAdmin):
+class ChapterAdmin(SearchByTitle, admin.ModelAdmin):
     list_display = (
         "name",
         "title",
@@ -432,9 +447,6 @@ class ChapterAdmin(admin.ModelAdmin):
         "first_seen_at",
     )
     list_filter = ("title__source", "available", "first_seen_at")
-    # Indexed or small: a title's name (among thousands) or a chapter's id, never a million chapter names.
-    search_fields = ("title__name", "=source_id", "=title__source_id")
-    search_help_text = "A title's name, or a chapter's or title's id on its source."
     list_select_related = ("title",)
     paginator = CappedPaginator
     show_full_result_count = False
@@ -449,7 +461,7 @@ class ChapterAdmin(admin.ModelAdmin):
 
 
 @admin.register(CheckSchedule)
-class CheckScheduleAdmin(LearnedRhythmDisplay, admin.ModelAdmin):
+class CheckScheduleAdmin(SearchByTitle, LearnedRhythmDisplay, admin.ModelAdmin):
     list_display = (
         "title",
         "next_check_at",
@@ -464,8 +476,6 @@ class CheckScheduleAdmin(LearnedRhythmDisplay, admin.ModelAdmin):
     )
     list_filter = ("paused", "failures", PinnedFilter)
     list_editable = ("paused", "manual_interval_hours", "priority")
-    search_fields = ("title__name", "title__source_id")
-    date_hierarchy = "next_check_at"
     list_select_related = ("title",)
     raw_id_fields = ("title",)
     exclude = ("learned",)
@@ -504,7 +514,7 @@ class CheckRequestAdmin(admin.ModelAdmin):
 
 
 @admin.register(CheckLog)
-class CheckLogAdmin(admin.ModelAdmin):
+class CheckLogAdmin(SearchByTitle, admin.ModelAdmin):
     list_display = (
         "started_at",
         "title",
@@ -518,8 +528,6 @@ class CheckLogAdmin(admin.ModelAdmin):
         "message",
     )
     list_filter = ("outcome", ErrorKindFilter)
-    search_fields = ("title__name", "=title__source_id")
-    search_help_text = "A title's name or its id on its source."
     list_select_related = ("title",)
     raw_id_fields = ("title",)
     ordering = ("-started_at",)
@@ -627,7 +635,10 @@ class JobConfigAdmin(admin.ModelAdmin):
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
-    """Rows the system writes (runs, rollups): staff look, never edit or add."""
+    """Rows the system writes (runs, rollups): staff look, never edit or add. There are many."""
+
+    paginator = CappedPaginator
+    show_full_result_count = False
 
     def has_add_permission(self, request):
         return False
@@ -649,8 +660,7 @@ class JobRunAdmin(ReadOnlyAdmin):
         "duration",
         "first_line",
     )
-    list_filter = ("job_type", "status", "trigger")
-    date_hierarchy = "started_at"
+    list_filter = ("job_type", "status", "trigger", "started_at")
     list_select_related = ("triggered_by",)
 
     @admin.display(description="seconds")
@@ -689,8 +699,7 @@ class DailyStatsAdmin(ReadOnlyAdmin):
 
 
 @admin.register(TitleDailyStats)
-class TitleDailyStatsAdmin(ReadOnlyAdmin):
+class TitleDailyStatsAdmin(SearchByTitle, ReadOnlyAdmin):
     list_display = ("day", "title", "releases", "checks")
     list_select_related = ("title",)
-    search_fields = ("title__name", "title__source_id")
-    date_hierarchy = "day"
+    list_filter = ("day",)

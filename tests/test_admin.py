@@ -6,11 +6,13 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
+from batoshelf.words import counted
+from notifications.models import Notification
 from readers.models import Follow
 from scraping.admin import RECENT_LOGS
 from scraping.checking.pipeline import check_title, import_title
 from scraping.gate import keeper
-from scraping.models import CheckRequest, CheckSchedule, Title
+from scraping.models import Chapter, CheckLog, CheckRequest, CheckSchedule, Title
 from tests.conftest import bato
 
 pytestmark = pytest.mark.django_db
@@ -70,6 +72,30 @@ def test_titles_are_searchable_by_name_and_id(staff_client, standin):
     track(standin, [], 2)
     page = staff_client.get(reverse("admin:scraping_title_changelist"), {"q": "타이틀 2"}).content.decode()
     assert "1 result" in page
+
+
+@pytest.mark.parametrize("model", [Chapter, CheckLog, CheckSchedule])
+def test_chapters_logs_and_schedules_are_found_by_their_titles_name_in_any_language_or_its_id(
+    staff_client, standin, model
+):
+    track(standin, [], 12)
+    wanted = Title.objects.get(source_id="12")
+    Title.objects.filter(pk=wanted.pk).update(alt_names=[{"name": "Quiet Garden", "language": "en"}])
+    rows = model.objects.filter(title=wanted).count()
+    url = reverse(f"admin:scraping_{model._meta.model_name}_changelist")
+    for term in ("타이틀 12", "garden", "12"):
+        page = staff_client.get(url, {"q": term}).content.decode()
+        assert counted(rows, "result") in page and "타이틀 11" not in page, term
+    assert "0 results" in staff_client.get(url, {"q": "no such title"}).content.decode()
+
+
+def test_notifications_are_found_by_a_readers_exact_name_or_their_title(staff_client, standin, reader, other_reader):
+    track(standin, [reader, other_reader], 2)
+    url = reverse("admin:notifications_notification_changelist")
+    mine = Notification.objects.filter(user=reader).count()
+    assert mine and counted(mine, "result") in staff_client.get(url, {"q": "reader"}).content.decode()
+    of_title = Notification.objects.filter(title__source_id="2").count()
+    assert counted(of_title, "result") in staff_client.get(url, {"q": "타이틀 2"}).content.decode()
 
 
 def test_check_logs_filter_by_outcome(staff_client, standin):

@@ -79,7 +79,7 @@ def test_marks_say_otherwise_than_the_progress():
 
 def test_the_latest_chapter_is_the_newest_released_not_a_placeholder_date():
     chapters = [chapter(1, 1, days_ago=10), chapter(2, 2, days_ago=3), chapter(3, 3, days_ago=-3000)]
-    assert ChapterIndex.build(chapters, Reads(), NOW).latest().pk == 2
+    assert ChapterIndex.build(chapters, Reads(), NOW).latest.pk == 2
 
 
 def index_of(chapters):

@@ -376,7 +376,7 @@ def _store(title, schedule, snapshot, timer, requests, stored, known, *, announc
 def _count_chapters(title, chapters, now):
     """Set the title's chapter count and newest chapter (what lists show) from `chapters`; True when they
     changed, and the check's transaction saves the title."""
-    latest = ChapterIndex.build(chapters, Reads(), now).latest()
+    latest = ChapterIndex.build(chapters, Reads(), now).latest
     count, latest_id = len(chapters), latest.pk if latest else None
     changed = (title.chapter_count, title.latest_chapter_id) != (count, latest_id)
     title.chapter_count, title.latest_chapter_id = count, latest_id

@@ -1,10 +1,10 @@
 """The figures staff watch: check statistics, the system's state, and charts drawn as SVG here."""
 
 import logging
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
-from django.db.models import Avg, Count, Q, Sum
-from django.db.models.functions import TruncHour
+from django.db.models import Avg, CharField, Count, Q, Sum
+from django.db.models.functions import Cast, Substr
 from django.utils.html import escape
 from django_q.brokers import get_broker
 
@@ -25,6 +25,9 @@ OVERDUE_AFTER = timedelta(minutes=15)
 
 # Chapters an import stored are new to batoshelf, not new chapters: nobody was told of them.
 NEW_CHAPTERS = Sum("new_chapters", filter=~Q(outcome=CheckLog.Outcome.IMPORTED))
+# A check's UTC hour as "YYYY-MM-DD HH", the start of the column as both databases store it: TruncHour
+# is a Python function per row on SQLite, a tenth of a second for a week of checks at 10,000 titles.
+HOUR = Substr(Cast("started_at", CharField()), 1, 13)
 
 
 def check_stats(now, hours, bucket_hours):
@@ -42,10 +45,8 @@ def check_stats(now, hours, bucket_hours):
     if checks:
         p95 = logs.order_by("duration_ms").values_list("duration_ms", flat=True)[min(checks - 1, int(checks * 0.95))]
     per_hour = {
-        row["hour"]: row
-        for row in logs.annotate(hour=TruncHour("started_at"))
-        .values("hour")
-        .annotate(checks=Count("pk"), new_chapters=NEW_CHAPTERS)
+        datetime.strptime(row["hour"], "%Y-%m-%d %H").replace(tzinfo=UTC): row
+        for row in logs.annotate(hour=HOUR).values("hour").annotate(checks=Count("pk"), new_chapters=NEW_CHAPTERS)
     }
     start = since.replace(minute=0, second=0, microsecond=0)
     buckets = []

@@ -163,18 +163,27 @@ def json_body(request):
 
 
 class CappedPaginator(Paginator):
-    """A paginator that counts at most CAP rows: a list of millions is paged without counting them all
-    (staff narrow it with a filter or a search). `capped` says there were more."""
+    """The admin's paginator for tables of millions of rows. It counts at most CAP rows (staff narrow a
+    list with a filter or a search), and reads a page in two steps: the page's ids, from the index that
+    orders the list, then those rows with what they show. In one query with its joins, MariaDB joins and
+    sorts the whole table before it takes the page: seconds at a million rows."""
 
     CAP = 10_000
 
     @cached_property
     def count(self):
-        counted = self.object_list[: self.CAP + 1].count()
+        counted = self.object_list.order_by()[: self.CAP + 1].count()  # no sort to count
         self.capped = counted > self.CAP
         return min(counted, self.CAP)
 
     capped = False
+
+    def page(self, number):
+        number = self.validate_number(number)
+        start = (number - 1) * self.per_page
+        ids = list(self.object_list.values_list("pk", flat=True)[start : start + self.per_page])
+        rows = self.object_list.in_bulk(ids)
+        return self._get_page([rows[pk] for pk in ids if pk in rows], number, self)
 
 
 class CountedPaginator(Paginator):

@@ -93,7 +93,7 @@ def staff_pages(size):
 
 def reader_pages(title_id, feed_token):
     return {
-        "shelf (100 follows)": "/shelf/",
+        "shelf (100 follows, 50 a page)": "/shelf/",
         "notifications page": "/notifications/",
         "/api/notifications?limit=100": "/api/notifications?limit=100",
         "/api/shelf": "/api/shelf",
@@ -252,7 +252,7 @@ def run(sizes, runs, with_plans, keep, say):
             )
         else:
             connection.settings_dict["TEST"]["NAME"] = f"batoshelf_scale_{name.lower()}"
-        connection.creation.create_test_db(verbosity=0, autoclobber=True, keepdb=keep)
+        connection.creation.create_test_db(verbosity=0, autoclobber=True, keepdb=keep, serialize=False)
         try:
             measured[name] = measure_size(name, bulk.SIZES[name], runs, with_plans, say)
         finally:

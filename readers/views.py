@@ -6,6 +6,7 @@ and the page shows what is there and fills in the rest as it comes.
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
 from django.db.models import F, Prefetch
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
@@ -32,6 +33,8 @@ SORTS = {
     "name": ("title__name",),
 }
 CHAPTERS_PER_PAGE = 50
+# Shelf rows a page shows: a library of a thousand titles is paged, not drawn all at once.
+SHELF_PAGE = 50
 
 
 def shelf_query(user, choice):
@@ -85,9 +88,11 @@ def shelf_page(request):
     context = {"choice": choice, "query": query, "statuses": Status.choices, "sources": SOURCES.values()}
     if query:
         context.update(_search_context(request, query))
-    follows = row_context(list(shelf_query(request.user, choice)), timezone.now())
+    page = Paginator(shelf_query(request.user, choice), SHELF_PAGE).get_page(request.GET.get("page"))
+    follows = row_context(list(page.object_list), timezone.now())
     context.update(
         follows=follows,
+        page=page,
         shelves=list(Shelf.objects.filter(user=request.user).values_list("name", flat=True)),
         filtered=bool(choice.status or choice.shelf or choice.source or choice.unread),
     )

@@ -501,10 +501,11 @@ class CheckLogQuerySet(models.QuerySet):
         )
 
     def recent(self, *, outcome=None, error_kind=None, title_id=None):
-        """Newest first, with the title, narrowed by whichever filters are given."""
+        """Newest first, with the title, narrowed by whichever filters are given. The titles are read by a
+        second query: joined, MariaDB would sort every log with its title before taking the newest."""
         filters = {"outcome": outcome, "error_kind": error_kind, "title_id": title_id}
         return (
-            self.select_related("title")
+            self.prefetch_related("title")
             .filter(**{name: value for name, value in filters.items() if value not in (None, "")})
             .order_by("-started_at", "-pk")
         )

@@ -6,6 +6,7 @@ from decimal import Decimal
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from notifications.models import Channel, ChannelDelivery, Notification
 from readers import shelf
@@ -13,6 +14,7 @@ from readers.models import Follow
 from scraping.checking.pipeline import check_title, import_title
 from scraping.models import Title
 from scraping.sources import TitleRef
+from tests import bulk
 from tests.conftest import logged_in
 
 pytestmark = pytest.mark.django_db
@@ -274,3 +276,25 @@ def test_the_number_a_reader_types_has_bounds(as_reader, reader, dex_title):
         assert response.status_code == 200
     assert follow_of(reader, title).last_read_number is None
     assert shelf.parse_number("10.5") == Decimal("10.5")
+
+
+def test_a_shelf_of_sixty_titles_shows_fifty_a_page_and_keeps_the_sort_on_the_next(django_user_model):
+    bulk.build(
+        bulk.Size(
+            titles=60,
+            chapters_per_title=2,
+            readers=1,
+            follows_per_reader=60,
+            notifications_per_reader=1,
+            logs_per_title=1,
+        ),
+        timezone.now(),
+    )
+    client = logged_in(django_user_model.objects.get(username="reader0"))
+    first = client.get("/shelf/", {"sort": "name"}).content.decode()
+    assert first.count('class="shelf-row') == 50 and "page 1 of 2" in first
+    assert 'href="?sort=name&amp;page=2"' in first
+    second = client.get("/shelf/", {"sort": "name", "page": 2}).content.decode()
+    assert second.count('class="shelf-row') == 10
+    names = sorted(bulk.title_name(n) for n in range(60))
+    assert names[0] in first and names[-1] in second and names[-1] not in first

@@ -101,7 +101,7 @@ def dispatch(options, now):
 
 def roll_up(options, now):
     """Recount the last few days from the check logs and chapters into DailyStats and TitleDailyStats:
-    grouped counts, written back as upserts, a few statements whatever the number of titles."""
+    the days' rows replaced by grouped counts, a few statements whatever the number of titles."""
     outcome = JobOutcome()
     since = (now - timedelta(days=options["days"] - 1)).date()
     # A range on the indexed column, not DATE(column), which no index serves.
@@ -117,12 +117,8 @@ def roll_up(options, now):
             )
             for row in CheckLog.objects.filter(started_at__gte=start).per_day()
         ]
-        DailyStats.objects.bulk_create(
-            days,
-            update_conflicts=True,
-            unique_fields=["day"],
-            update_fields=["checks", "failures", "new_chapters", "mean_duration_ms"],
-        )
+        DailyStats.objects.filter(day__gte=since).delete()
+        DailyStats.objects.bulk_create(days)
         outcome.updated = len(days)
         outcome.checked = recount_title_days(since, start)
     title_days_counted = counted(outcome.checked, "title-day")

@@ -52,7 +52,8 @@ def main():
     print(
         "Point batoshelf at them, in .env:\n"
         f"BATO_SITE_URLS={bato.api_url}\nMANGADEX_API_URL={mangadex.api_url}\n"
-        f"MANGAUPDATES_API_URL={mangaupdates.api_url}\nCtrl-C stops them.",
+        f"MANGADEX_COVERS_URL={mangadex.url}/covers\nMANGAUPDATES_API_URL={mangaupdates.api_url}\n"
+        f"MANGAUPDATES_COVERS_URL={mangaupdates.url}\nCtrl-C stops them.",
         flush=True,
     )
     for standin in (mangadex, mangaupdates):

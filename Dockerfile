@@ -27,6 +27,7 @@ COPY batoshelf batoshelf
 COPY scraping scraping
 COPY readers readers
 COPY notifications notifications
+COPY library library
 COPY templates templates
 COPY static static
 # Static files are collected into the image; WhiteNoise serves them. The key is for this step only.

@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "scraping",
     "readers",
     "notifications",
+    "library",
 ]
 
 MIDDLEWARE = [
@@ -309,6 +310,11 @@ else:
     EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
 EMAIL_TIMEOUT = 20
 # Where readers reach this instance: the links in mail that no request is behind (the digest).
+# Readers' lists on other trackers, read when a reader brings their library in (library.trackers).
+ANILIST_API_URL = env_urls("ANILIST_API_URL", ["https://graphql.anilist.co"], schemes=("https", "http"))[0]
+MAL_API_URL = env_urls("MAL_API_URL", ["https://api.myanimelist.net/v2"], schemes=("https", "http"))[0]
+MAL_CLIENT_ID = env_str("MAL_CLIENT_ID", "")
+
 BATOSHELF_SITE_URL = env_urls("BATOSHELF_SITE_URL", ["http://127.0.0.1:8000"], schemes=("https", "http"))[0]
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "batoshelf <batoshelf@localhost>")
 

@@ -102,6 +102,7 @@ urlpatterns = [
     ),
     path("", include("scraping.urls")),
     path("", include("readers.urls")),
+    path("", include("library.urls")),
     path("", include("notifications.urls")),
     path("", RedirectView.as_view(pattern_name="readers:shelf", permanent=False)),
 ]

@@ -70,7 +70,7 @@ def staff_pages(size):
         "admin titles list, page 1": "/admin/scraping/title/",
         "admin titles list, deep page": f"/admin/scraping/title/?p={deep(size.titles)}",
         "admin titles list, search": "/admin/scraping/title/?q=Moon+Sword",
-        "admin titles list, by latest release": "/admin/scraping/title/?o=-6",
+        "admin titles list, by latest release": "/admin/scraping/title/?o=-7",
         "admin chapters, page 1": "/admin/scraping/chapter/",
         "admin chapters, deep page": f"/admin/scraping/chapter/?p={deep(chapters)}",
         "admin chapters, search": "/admin/scraping/chapter/?q=Moon+Sword",

@@ -190,7 +190,7 @@ def mark_read(user, notifications):
 
 
 def publish_live(user_id, payload):
-    """Tell `user_id`'s open pages about `payload` (a messages.ShelfChange) after the current transaction
+    """Tell `user_id`'s open pages about `payload` (a messages.LiveChange) after the current transaction
     commits: pushed at once with Redis, else by the web process's relay within a second."""
     event = LiveEvent.objects.create(user_id=user_id, payload=payload)
     if settings.REDIS_URL:  # else this process's in-memory layer reaches no socket: the relay sends it

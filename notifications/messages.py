@@ -66,6 +66,20 @@ class ShelfChange(TypedDict):
     state: str  # "fetching", "ready" or "failed"
 
 
+class ImportProgress(TypedDict):
+    """A library import moved on (library.importing): its page shows how far it is."""
+
+    type: Literal["import"]
+    import_id: int
+    state: str  # a LibraryImport.State
+    done: int
+    total: int
+
+
+# What a reader's open pages hear of beyond notifications.
+LiveChange = ShelfChange | ImportProgress
+
+
 class ReadMessage(TypedDict):
     """Another tab of the same user read these notifications."""
 
@@ -94,6 +108,10 @@ def notification(event: "NewNotification") -> NotificationMessage:
 
 def shelf_change(title_id: int, state: str) -> ShelfChange:
     return {"type": "shelf", "title_id": title_id, "state": state}
+
+
+def import_progress(import_id: int, state: str, done: int, total: int) -> ImportProgress:
+    return {"type": "import", "import_id": import_id, "state": state, "done": done, "total": total}
 
 
 def read(event: "ReadEvent") -> ReadMessage:
@@ -135,10 +153,10 @@ class LiveEventMessage(TypedDict):
     """Sent to one user's group; Channels calls the consumer's `live_event`, which sends `payload` on."""
 
     type: Literal["live.event"]
-    payload: ShelfChange
+    payload: LiveChange
 
 
-def live_event(payload: ShelfChange) -> LiveEventMessage:
+def live_event(payload: LiveChange) -> LiveEventMessage:
     return {"type": "live.event", "payload": payload}
 
 

@@ -49,3 +49,14 @@ def every(gap: timedelta) -> str:
         return f"every {gap / timedelta(days=1):.3g} days"
     hours = gap / timedelta(hours=1)
     return f"every {hours:.3g} h" if hours >= 1 else f"every {round(gap / timedelta(minutes=1))} min"
+
+
+def lasting(seconds: float) -> str:
+    """How long something takes, roughly: "under a minute", "about 25 min", "about 2.5 h", "about 3 days"."""
+    if seconds < 60:
+        return "under a minute"
+    if seconds < 3600:
+        return f"about {round(seconds / 60)} min"
+    if seconds < 48 * 3600:
+        return f"about {seconds / 3600:.2g} h"
+    return f"about {round(seconds / 86400)} days"

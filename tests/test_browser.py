@@ -11,6 +11,7 @@ from django.contrib.auth.hashers import PBKDF2PasswordHasher
 from django.utils import timezone
 from django_q.brokers import get_broker
 
+from library.models import ImportEntry, LibraryImport
 from notifications.models import Notification
 from readers.models import Follow, Invite
 from scraping.checking.pipeline import import_title
@@ -257,8 +258,51 @@ def test_every_reader_page_fits_a_phone_without_sideways_scrolling(
         Notification.objects.create(
             user=admin_user, title=title, kind="new_chapter", message="Chapter 41 of " + title.name
         )
+    preview = LibraryImport.objects.create(
+        user=admin_user,
+        kind="file",
+        origin="app.mihon_2026-11-30_19-14.tachibk",
+        described="Mihon or Tachiyomi backup",
+        state="preview",
+        total=2,
+    )
+    ImportEntry.objects.create(
+        library_import=preview,
+        position=0,
+        name=title.name,
+        match="matched",
+        source="mangadex",
+        source_id=entry.dex_id,
+        given={"progress": "12", "status": "reading"},
+    )
+    ImportEntry.objects.create(
+        library_import=preview,
+        position=1,
+        name="Kaguya-sama: Love Is War, a name a phone has to wrap",
+        match="uncertain",
+        candidates=[
+            {
+                "source": "mangadex",
+                "source_id": entry.dex_id,
+                "name": title.name,
+                "year": 2020,
+                "url": "https://mangadex.org/title/x",
+                "cover_url": "",
+            },
+            {
+                "source": "mangaupdates",
+                "source_id": "1",
+                "name": "Another Candidate With A Long Long Name",
+                "year": None,
+                "url": "https://www.mangaupdates.com/series/1",
+                "cover_url": "",
+            },
+        ],
+    )
     pages = {
         "shelf": "/shelf/",
+        "import": "/shelf/import/",
+        "import-preview": f"/shelf/import/{preview.pk}/?show=uncertain",
         "search": "/shelf/?q=Title",
         "title": f"/titles/{title.pk}/",
         "notifications": "/notifications/",

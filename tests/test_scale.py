@@ -34,7 +34,7 @@ STAFF_PAGES = [
     "/admin/scraping/title/",
     "/admin/scraping/title/?p=3",
     "/admin/scraping/title/?q=o",
-    "/admin/scraping/title/?o=-6",  # by latest release
+    "/admin/scraping/title/?o=-7",  # by latest release
     "/admin/scraping/chapter/",
     "/admin/scraping/chapter/?p=3",
     "/admin/scraping/chapter/?q=o",

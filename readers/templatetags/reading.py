@@ -39,6 +39,12 @@ def description(title):
 
 
 @register.filter
+def lasting(seconds):
+    """Seconds as a reader reads a duration: "about 25 min"."""
+    return times.lasting(float(seconds or 0))
+
+
+@register.filter
 def chapter_number(value):
     """58, 10.5: a stored number without its trailing zeros."""
     if value is None:

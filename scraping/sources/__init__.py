@@ -55,6 +55,13 @@ class TitleRef:
         return f"{self.source}:{self.source_id}"
 
 
+def reference_lines(text):
+    """(line number, text) of each line of a list of titles that names one: `#` starts a comment (also
+    after a title), blank lines are none."""
+    lines = ((n, line.split("#", 1)[0].strip()) for n, line in enumerate(text.splitlines(), 1))
+    return [(n, line) for n, line in lines if line]
+
+
 def parse_reference(text):
     """The title a pasted URL, id or `source:id` names; InvalidTitleReference says what was wrong."""
     text = (text or "").strip()

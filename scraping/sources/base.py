@@ -200,7 +200,8 @@ class Source:
     def fetch_title(self, ask: Ask, source_id: str, known: Known) -> TitleSnapshot:
         raise NotImplementedError
 
-    def search(self, ask: Ask, query: str, limit: int) -> list:
+    def search(self, ask: Ask, query: str, limit: int, *, latest: bool = True) -> list:
+        """Candidates for `query`, best first; `latest` False spares the requests for their latest chapters."""
         raise NotImplementedError
 
     def title_url(self, source_id: str) -> str:

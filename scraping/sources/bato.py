@@ -303,7 +303,7 @@ class Bato(Source):
             lambda answer: read_json(answer, "Bato", lambda payload: parse_title_response(payload, str(source_id))),
         )
 
-    def search(self, ask, query, limit):
+    def search(self, ask, query, limit, *, latest=True):
         return []
 
     def title_url(self, source_id):

@@ -44,6 +44,7 @@ UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12
 TITLE_PATH = re.compile(r"^/(?:title|manga)/(?P<id>[0-9a-fA-F-]{36})(?:/[^/]*)?/?$")
 
 SITE = "https://mangadex.org"
+LIST_URL = re.compile(r"^https?://(?:www\.)?mangadex\.org/list/(?P<id>[0-9a-fA-F-]{36})(?:/[^/?#]*)?/?(?:[?#].*)?$")
 COVERS = "https://uploads.mangadex.org/covers"
 STATUSES = {"ongoing", "completed", "hiatus", "cancelled"}
 # Titles in a name map, most readable first.
@@ -251,6 +252,28 @@ def _chapter(raw: Any) -> ChapterRecord:
     )
 
 
+def list_id(text: str) -> str | None:
+    """The list's UUID in a MangaDex list's address (https://mangadex.org/list/<uuid>/<name>), or None."""
+    match = LIST_URL.match((text or "").strip())
+    return parse_uuid(match.group("id")) if match else None
+
+
+def parse_list(payload: Any) -> tuple[str, list[str]]:
+    """(the list's name, its titles' ids) from `GET /list/{id}`: a custom_list whose titles are its
+    relationships of type manga."""
+    data = _envelope(payload, "entity")
+    if not isinstance(data, dict) or data.get("type") != "custom_list":
+        raise BadResponse("a MangaDex list's data is not a custom_list")
+    attributes = values.fields(data.get("attributes"))
+    ids = [
+        title_id
+        for relation in values.listed(data.get("relationships"))
+        if isinstance(relation, dict) and relation.get("type") == "manga"
+        if (title_id := parse_uuid(relation.get("id")))
+    ]
+    return values.text(attributes.get("name")), list(dict.fromkeys(ids))
+
+
 def parse_search(payload: Any) -> list[tuple[Candidate, str]]:
     """[(Candidate without its latest chapter, id of its latest uploaded chapter or "")] from `GET /manga`."""
     data = _envelope(payload, "collection")
@@ -294,6 +317,8 @@ WINDOW = 10_000
 # An import of a title past any real size stops here (40 × 500 chapters).
 MAX_FULL_REQUESTS = 40
 DETAILS_EVERY = timedelta(days=1)
+# The titles of a list read at most (an import takes 5,000 at most).
+MAX_LIST_TITLES = 5000
 
 
 class WindowTooLarge(BadResponse):
@@ -417,7 +442,7 @@ class MangaDex(Source):
                 since, offset = next_since, 0
         return list(chapters.values())
 
-    def search(self, ask, query, limit):
+    def search(self, ask, query, limit, *, latest=True):
         found = ask(
             Request(
                 "GET",
@@ -432,20 +457,46 @@ class MangaDex(Source):
             ),
             lambda answer: read(answer, parse_search),
         )
-        latest = [chapter_id for _, chapter_id in found if chapter_id]
+        latest_ids = [chapter_id for _, chapter_id in found if chapter_id] if latest else []
         names = {}
-        if latest:
+        if latest_ids:
             chapters, _ = ask(
                 Request(
                     "GET",
                     "/chapter",
-                    tuple(("ids[]", i) for i in latest)
-                    + (("limit", str(len(latest))), *rating_filters(settings.MANGADEX_CONTENT_RATINGS)),
+                    tuple(("ids[]", i) for i in latest_ids)
+                    + (("limit", str(len(latest_ids))), *rating_filters(settings.MANGADEX_CONTENT_RATINGS)),
                 ),
                 lambda answer: read(answer, parse_feed),
             )
             names = {c.source_id: f"{c.name} ({c.language})" if c.language else c.name for c in chapters}
         return [replace(candidate, latest_chapter=names.get(chapter_id, "")) for candidate, chapter_id in found]
+
+    def list_titles(self, ask, uuid):
+        """(name, [Candidate]) of a public MangaDex list: one request for the list, one per 100 of its titles
+        (a title of a content rating this instance does not follow is left out)."""
+        name, ids = ask(
+            Request("GET", f"/list/{uuid}"),
+            lambda answer: read(answer, parse_list, not_found="MangaDex has no public list with that address"),
+        )
+        titles: list[Candidate] = []
+        for start in range(0, min(len(ids), MAX_LIST_TITLES), 100):
+            chunk = ids[start : start + 100]
+            found = ask(
+                Request(
+                    "GET",
+                    "/manga",
+                    (
+                        *(("ids[]", i) for i in chunk),
+                        ("limit", str(len(chunk))),
+                        ("includes[]", "cover_art"),
+                        *rating_filters(settings.MANGADEX_CONTENT_RATINGS),
+                    ),
+                ),
+                lambda answer: read(answer, parse_search),
+            )
+            titles.extend(candidate for candidate, _ in found)
+        return name, titles
 
     def title_url(self, source_id):
         return f"{SITE}/title/{source_id}"

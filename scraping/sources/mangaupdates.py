@@ -347,7 +347,7 @@ class MangaUpdates(Source):
             page += 1
         return TitleSnapshot(details=details, chapters=releases)
 
-    def search(self, ask, query, limit):
+    def search(self, ask, query, limit, *, latest=True):
         return ask(
             Request(
                 "POST",

@@ -66,6 +66,7 @@ class MangaDexStandIn(StandIn):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.groups = {}  # name → group id
+        self.lists = {}  # list id → (name, [title ids], visibility)
         self.quota_spent_for = None  # seconds: every answer says the endpoint's quota is used up for this long
 
     def add_title(
@@ -306,6 +307,9 @@ class MangaDexStandIn(StandIn):
                 return image_answer(cover_image(title.cover_file, width, width * 7 // 5))
             if request.path == "/manga":
                 return self._search(request.query)
+            listed = re.fullmatch(rf"/list/({UUID})", request.path)
+            if listed:
+                return self._list(listed.group(1))
             if request.path == "/chapter":
                 return self._chapters_by_id(request.query)
             match = re.fullmatch(rf"/manga/({UUID})(/feed)?", request.path)
@@ -416,10 +420,14 @@ class MangaDexStandIn(StandIn):
         limit, offset = page
         wanted = (query.get("title", [""])[-1]).lower()
         ratings = query.get("contentRating[]") or list(DEFAULT_RATINGS)
+        ids = query.get("ids[]")
+        if ids and len(ids) > 100:
+            return error(400, "validation_exception", "ids[] takes at most 100 ids")
         found = [
             t
             for t in self.titles.values()
             if t.rating in ratings
+            and (not ids or t.dex_id in ids)
             and any(
                 wanted in name.lower()
                 for name in [
@@ -438,6 +446,34 @@ class MangaDexStandIn(StandIn):
                 "limit": limit,
                 "offset": offset,
                 "total": len(found),
+            },
+        )
+
+    def add_list(self, name, dex_ids, *, visibility="public"):
+        """A custom list (an MDList) of these titles; returns its id."""
+        list_id = str(uuid.uuid4())
+        with self.lock:
+            self.lists[list_id] = (name, list(dex_ids), visibility)
+        return list_id
+
+    def _list(self, list_id):
+        """`GET /list/{id}`: a public list, or a 404 as for a list that is private or none."""
+        name, ids, visibility = self.lists.get(list_id, (None, [], "private"))
+        if name is None or visibility != "public":
+            return error(404, "not_found_http_exception", "CustomList could not be found")
+        relationships = [{"id": i, "type": "manga"} for i in ids]
+        relationships.append({"id": str(uuid.uuid5(uuid.NAMESPACE_DNS, name)), "type": "user"})
+        return json_answer(
+            200,
+            {
+                "result": "ok",
+                "response": "entity",
+                "data": {
+                    "id": list_id,
+                    "type": "custom_list",
+                    "attributes": {"name": name, "visibility": visibility, "version": 1},
+                    "relationships": relationships,
+                },
             },
         )
 

@@ -9,7 +9,7 @@ from scraping.gate.keeper import SourcePaused
 from scraping.management.progress import ProgressBar
 from scraping.management.titles import reference
 from scraping.models import CHAPTER_LANGUAGE
-from scraping.sources import ACCEPTED
+from scraping.sources import ACCEPTED, reference_lines
 from scraping.sources.errors import SourceError
 
 
@@ -88,12 +88,11 @@ class Command(BaseCommand):
     def _add_from_file(self, path, follower, languages):
         try:
             with open(path, encoding="utf-8") as handle:
-                lines = [(n, line.split("#", 1)[0].strip()) for n, line in enumerate(handle, 1)]
+                wanted = reference_lines(handle.read())
         except OSError as exc:
             raise CommandError(f"cannot read {path}: {exc.strerror}") from None
         except UnicodeDecodeError:
             raise CommandError(f"cannot read {path}: it is not UTF-8 text") from None
-        wanted = [(n, line) for n, line in lines if line]
         added = already = 0
         failures = []
         progress = ProgressBar(len(wanted), self.stderr)

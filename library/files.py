@@ -1,0 +1,256 @@
+"""Library files told apart by their content, never their name, and read into Entries: pure, no Django.
+
+- a Mihon or Tachiyomi backup (`.tachibk`, `.proto.gz`): gzip of a protobuf `Backup` (mihon_backup.proto),
+  or the same uncompressed;
+- batoshelf's own export (JSON, `"format": "batoshelf-library"`);
+- a CSV with a `title` column: Kenmei's export, or batoshelf's CSV export (Kenmei's column names);
+- a plain text file: one title's URL or id per line, `#` starting a comment.
+"""
+
+import csv
+import hashlib
+import io
+import json
+import re
+import zlib
+from decimal import Decimal
+
+from google.protobuf.message import DecodeError
+
+from library import mihon_backup_pb2
+from library.entries import (
+    Entry,
+    LibraryRefused,
+    clean_names,
+    clean_shelves,
+    progress_of,
+    status_of,
+)
+from scraping.sources import parse_reference, reference_lines
+from scraping.sources.errors import InvalidTitleReference
+
+# What is read at most: a backup of a few thousand titles with their chapters is a few megabytes.
+MAX_FILE_BYTES = 20 * 2**20
+MAX_UNPACKED_BYTES = 200 * 2**20
+MAX_ENTRIES = 5000
+EXPORT_FORMAT = "batoshelf-library"
+UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+# Mihon's id of a source is the first 8 bytes of MD5("<name>/<language>/<version>"), big-endian, as a
+# positive 64-bit number. MangaDex's extension is one source per language, version 1.
+MANGADEX_LANGUAGES = (
+    "af sq ar az eu be bn bg my ca zh-Hans zh-Hant cv hr cs da nl en eo et fil fi fr ka de el he hi hu ga id "
+    "it ja jv kk ko la lt ms mn ne no fa pl pt-BR pt ro ru sr sk es-419 es sv ta te th tr uk ur uz vi"
+).split()
+
+
+def mihon_source_id(name: str, language: str, version: int = 1) -> int:
+    digest = hashlib.md5(f"{name.lower()}/{language}/{version}".encode()).digest()
+    return int.from_bytes(digest[:8], "big") & 0x7FFF_FFFF_FFFF_FFFF
+
+
+MANGADEX_SOURCE_IDS = frozenset(mihon_source_id("MangaDex", language) for language in MANGADEX_LANGUAGES)
+# Trackers by Mihon's `syncId`, with each one's status codes (Mihon's track/<tracker>/ classes).
+TRACKER_STATUSES = {
+    1: {1: "reading", 2: "completed", 3: "on_hold", 4: "dropped", 6: "planned", 7: "reading"},  # MyAnimeList
+    2: {1: "reading", 2: "completed", 3: "on_hold", 4: "dropped", 5: "planned", 6: "reading"},  # AniList
+    7: {0: "reading", 1: "planned", 2: "completed", 3: "dropped", 4: "on_hold"},  # MangaUpdates
+}
+TRACKER_LINKS = {1: "mal", 2: "al"}
+MANGAUPDATES_TRACKER = 7
+
+
+def read_library(content: bytes) -> tuple[str, list[Entry]]:
+    """(what the file is, its entries); LibraryRefused with the reason for anything else."""
+    if len(content) > MAX_FILE_BYTES:
+        raise LibraryRefused(f"The file is larger than {MAX_FILE_BYTES // 2**20} MB; a library file is smaller.")
+    if not content.strip():
+        raise LibraryRefused("The file is empty.")
+    if content[:2] == b"\x1f\x8b":
+        unpacked = gunzip(content)
+        if unpacked.lstrip()[:1] == b"{":
+            raise LibraryRefused("This is an old Tachiyomi JSON backup: make a new backup in Mihon and bring that.")
+        return "Mihon or Tachiyomi backup", read_mihon(unpacked)
+    text = as_text(content)
+    if text is None:
+        return "Mihon or Tachiyomi backup", read_mihon(content)
+    if text.lstrip().startswith(("{", "[")):
+        return "batoshelf export", read_export(text)
+    first_line = text.lstrip().partition("\n")[0]
+    if "," in first_line and "title" in {cell.strip().lower() for cell in first_line.split(",")}:
+        return "CSV (Kenmei's columns)", read_csv(text)
+    if "," in first_line and "://" not in first_line:
+        raise LibraryRefused(
+            "This CSV has no title column. A Kenmei export (or batoshelf's) starts with a header such as "
+            "title,status,last_chapter_read,series_url."
+        )
+    return "list of titles' addresses or ids", read_plain(text)
+
+
+def gunzip(content: bytes) -> bytes:
+    unpacker = zlib.decompressobj(16 + zlib.MAX_WBITS)
+    try:
+        unpacked = unpacker.decompress(content, MAX_UNPACKED_BYTES)
+    except zlib.error:
+        raise LibraryRefused("The file starts as gzip but is not: it is damaged or cut short.") from None
+    if unpacker.unconsumed_tail:
+        raise LibraryRefused(f"Unpacked, the file is larger than {MAX_UNPACKED_BYTES // 2**20} MB.")
+    if not unpacker.eof:
+        raise LibraryRefused("The gzip file is cut short: make the backup again.")
+    return unpacked
+
+
+def as_text(content: bytes) -> str | None:
+    """The content as text (UTF-8, with or without a BOM), or None when it is binary."""
+    try:
+        text = content.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return None
+    if "\x00" in text or sum(1 for c in text[:4096] if ord(c) < 32 and c not in "\r\n\t") > 8:
+        return None
+    return text
+
+
+def read_mihon(content: bytes) -> list[Entry]:
+    backup = mihon_backup_pb2.Backup()
+    try:
+        backup.ParseFromString(content)
+    except (DecodeError, RecursionError, ValueError):
+        raise LibraryRefused(
+            "This is neither a Mihon or Tachiyomi backup nor another library file batoshelf reads."
+        ) from None
+    titles = [manga for manga in backup.backupManga if manga.url or manga.title]
+    if not titles:
+        raise LibraryRefused("This backup holds no library: no title in it has an address or a name.")
+    categories = {category.order: category.name for category in backup.backupCategories}
+    entries = [mihon_entry(manga, categories) for manga in titles if manga.favorite]
+    if not entries:
+        raise LibraryRefused("This backup holds no title in its library (only titles read, not added).")
+    return entries[:MAX_ENTRIES]
+
+
+def mihon_entry(manga, categories) -> Entry:
+    refs, links, statuses, names = [], [], [], [manga.title]
+    if manga.source in MANGADEX_SOURCE_IDS and (found := UUID.search(manga.url.lower())):
+        refs.append(("mangadex", found.group()))
+    progress = [Decimal(str(round(c.chapterNumber, 2))) for c in manga.chapters if c.read and c.chapterNumber > 0]
+    for track in manga.tracking:
+        remote = track.mediaIdInt or track.mediaId
+        if remote > 0 and track.syncId == MANGAUPDATES_TRACKER:
+            refs.append(("mangaupdates", str(remote)))
+        elif remote > 0 and track.syncId in TRACKER_LINKS:
+            links.append((TRACKER_LINKS[track.syncId], str(remote)))
+        if track.lastChapterRead > 0:
+            progress.append(Decimal(str(round(track.lastChapterRead, 2))))
+        statuses.append(TRACKER_STATUSES.get(track.syncId, {}).get(track.status, ""))
+        names.append(track.title)
+    return Entry(
+        names=clean_names(*names),
+        refs=tuple(refs),
+        links=tuple(links),
+        status=next((s for s in statuses if s), ""),
+        progress=progress_of(max(progress)) if progress else None,
+        shelves=clean_shelves(categories[order] for order in manga.categories if order in categories),
+    )
+
+
+def ref_of(text) -> tuple[str, str] | None:
+    """(source, id) of the title a URL, id or `source:id` names, or None when it names none."""
+    try:
+        ref = parse_reference(str(text)) if text else None
+    except InvalidTitleReference:
+        return None
+    return (ref.source, ref.source_id) if ref else None
+
+
+def read_csv(text: str) -> list[Entry]:
+    rows = csv.DictReader(io.StringIO(text))
+    rows.fieldnames = [name.strip().lower() for name in rows.fieldnames or []]
+    entries = []
+    try:
+        for row in rows:
+            entry = csv_entry({k: (v or "").strip() for k, v in row.items() if isinstance(k, str)})
+            if entry:
+                entries.append(entry)
+            if len(entries) > MAX_ENTRIES:
+                break
+    except csv.Error as error:
+        raise LibraryRefused(f"The CSV cannot be read ({error}).") from None
+    if not entries:
+        raise LibraryRefused("The CSV has a title column but no title in it.")
+    return entries[:MAX_ENTRIES]
+
+
+def csv_entry(row: dict) -> Entry | None:
+    names = clean_names(row.get("title"), *(row.get("alternative_titles") or "").split(";"))
+    given = [f"{row['source']}:{row['source_id']}" if row.get("source") and row.get("source_id") else ""]
+    refs = [ref for text in (*given, row.get("series_url"), row.get("url")) if (ref := ref_of(text))]
+    if not names and not refs:
+        return None
+    return Entry(
+        names=names,
+        refs=tuple(dict.fromkeys(refs)),
+        status=status_of(row.get("status")),
+        progress=progress_of(row.get("last_chapter_read")),
+        shelves=clean_shelves((row.get("shelves") or "").split(";")),
+        muted=row.get("muted", "").lower() in ("1", "true", "yes"),
+    )
+
+
+def read_plain(text: str) -> list[Entry]:
+    entries, refused = [], []
+    for number, line in reference_lines(text):
+        ref = ref_of(line)
+        if ref:
+            entries.append(Entry(names=(line[:500],), refs=(ref,)))
+        else:
+            refused.append(number)
+    if not entries:
+        raise LibraryRefused(
+            "No line of this file is a title's address or id on MangaDex, MangaUpdates or Bato"
+            + (f" (lines {', '.join(map(str, refused[:5]))}{'…' if len(refused) > 5 else ''})." if refused else ".")
+        )
+    return entries[:MAX_ENTRIES]
+
+
+def read_export(text: str) -> list[Entry]:
+    try:
+        data = json.loads(text)
+    except (ValueError, RecursionError):
+        raise LibraryRefused("This JSON file cannot be read: it is damaged or cut short.") from None
+    if not isinstance(data, dict) or data.get("format") != EXPORT_FORMAT:
+        raise LibraryRefused('This JSON file is not a batoshelf export (its "format" is not "batoshelf-library").')
+    follows = data.get("follows")
+    if not isinstance(follows, list):
+        raise LibraryRefused('This batoshelf export has no "follows" list.')
+    entries = [entry for item in follows[:MAX_ENTRIES] if (entry := export_entry(item))]
+    if not entries and follows:
+        raise LibraryRefused("No title in this batoshelf export has a source and an id.")
+    return entries
+
+
+def export_entry(item) -> Entry | None:
+    if not isinstance(item, dict):
+        return None
+    source, source_id = item.get("source"), item.get("source_id")
+    ref = ref_of(f"{source}:{source_id}") if isinstance(source, str) and isinstance(source_id, str) else None
+    if ref is None:
+        return None
+    settings = {}
+    for name, kind in (("languages", list), ("groups_only", list), ("groups_ignored", list)):
+        value = item.get(name)
+        if isinstance(value, kind) and all(isinstance(v, str) for v in value):
+            settings[name] = value[:50]
+    after = item.get("notify_after_unread")
+    if isinstance(after, int) and not isinstance(after, bool) and 1 <= after <= 999:
+        settings["notify_after_unread"] = after
+    names = item.get("names") if isinstance(item.get("names"), list) else []
+    return Entry(
+        names=clean_names(item.get("name"), *(n for n in names if isinstance(n, str))),
+        refs=(ref,),
+        status=status_of(item.get("status")),
+        progress=progress_of(item.get("last_read")),
+        shelves=clean_shelves(s for s in item.get("shelves") or [] if isinstance(s, str)),
+        muted=item.get("muted") is True,
+        settings=settings,
+    )

@@ -5,7 +5,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.http import HttpResponseRedirect
 from django.urls import include, path, register_converter
-from django.views.generic import RedirectView
+from django.views.generic import RedirectView, TemplateView
 from django_ratelimit.decorators import ratelimit
 
 from batoshelf.http import IdConverter, client_address
@@ -104,5 +104,11 @@ urlpatterns = [
     path("", include("readers.urls")),
     path("", include("library.urls")),
     path("", include("notifications.urls")),
+    # What makes the reader's pages an installable web app (a phone's home screen).
+    path(
+        "manifest.webmanifest",
+        TemplateView.as_view(template_name="manifest.webmanifest", content_type="application/manifest+json"),
+        name="manifest",
+    ),
     path("", RedirectView.as_view(pattern_name="readers:shelf", permanent=False)),
 ]

@@ -22,6 +22,9 @@ With --channels each mode also runs with one channel per follower (a json://
 web hook on a loopback stand-in, sent by the worker's tasks): it prints the
 time from the commit to each channel's delivery and to the last one, and the
 browsers' latency beside the same mode without channels, measured in the same run.
+With --hanging as well, a third run per mode has one channel in ten on a second
+web hook that never answers (each send gives up at its deadline): the figures are
+then for the other nine in ten.
 """
 
 import argparse
@@ -49,6 +52,8 @@ MODES = {
 TITLE = "110100"
 CONNECT_CONCURRENCY = 50
 ROUND_TIMEOUT = 90
+# With --hanging, this one channel in so many is on a web hook that never answers.
+HANGING_EVERY = 10
 
 
 def main():
@@ -66,15 +71,19 @@ def main():
     parser.add_argument(
         "--channels", action="store_true", help="also run each mode with one channel per follower (a web hook)"
     )
+    parser.add_argument(
+        "--hanging", action="store_true", help="with --channels: also a run where one channel in ten never answers"
+    )
+    parser.add_argument("--workers", default="2", help="the worker's processes (Q_WORKERS; 2 is the default)")
     parser.add_argument("--child", help=argparse.SUPPRESS)
-    parser.add_argument("--with-channels", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--with-channels", choices=("all", "hanging"), help=argparse.SUPPRESS)
     parser.add_argument("--relay-interval", help=argparse.SUPPRESS)
     args = parser.parse_args()
     counts = [int(c) for c in args.clients.split(",")]
     if args.child:
-        return measure(args.child, counts, args.rounds, args.relay_interval, args.with_channels)
+        return measure(args.child, counts, args.rounds, args.relay_interval, args.with_channels, args.workers)
 
-    variants = (False, True) if args.channels else (False,)
+    variants = (None, "all", "hanging") if args.hanging else (None, "all") if args.channels else (None,)
     runs = [
         (mode, counts, None, args.rounds, channels)
         for mode in args.modes.split(",")
@@ -82,10 +91,16 @@ def main():
         for channels in variants
     ]
     if not args.no_baseline:
-        runs.append(("embedded", [min(counts)], "60", 4, False))
+        runs.append(("embedded", [min(counts)], "60", 4, None))
     samples = {}  # (label, clients) -> {"latencies": [...], "missing": n, "channels": [...], "last": [...]}
     for mode, mode_counts, interval, rounds, channels in runs:
-        label = f"{mode}, the seed's 60 s poll" if interval else f"{mode} + a channel each" if channels else mode
+        label = {
+            None: mode,
+            "all": f"{mode} + a channel each",
+            "hanging": f"{mode} + a channel each, 1 in 10 hanging",
+        }[channels]
+        if interval:
+            label = f"{mode}, the seed's 60 s poll"
         print(f"\n== {label}", flush=True)
         env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
         env.update({k: v for k, v in MODES[mode].items() if v})
@@ -98,11 +113,13 @@ def main():
             ",".join(map(str, mode_counts)),
             "--rounds",
             str(rounds),
+            "--workers",
+            args.workers,
         ]
         if interval:
             command += ["--relay-interval", interval]
         if channels:
-            command += ["--with-channels"]
+            command += ["--with-channels", channels]
         child = subprocess.run(command, env=env, stdout=subprocess.PIPE, text=True)
         for line in child.stdout.splitlines():
             if line.startswith("RESULT "):
@@ -147,8 +164,9 @@ def report(results):
         if r["channels"]:
             print(
                 f"{r['label']} at {r['clients']} clients: commit to a channel's delivery p50 "
-                f"{percentile(r['channels'], 0.5):.1f} s, p99 {percentile(r['channels'], 0.99):.1f} s; to the last "
-                f"of {r['clients']} channels {statistics.fmean(r['last']):.1f} s on average "
+                f"{percentile(r['channels'], 0.5):.2f} s, p99 {percentile(r['channels'], 0.99):.2f} s; to the last "
+                f"of the {r['clients'] - (r['clients'] // HANGING_EVERY if 'hanging' in r['label'] else 0)} "
+                f"answering channels {statistics.fmean(r['last']):.2f} s on average "
                 f"over {len(r['last'])} rounds"
             )
             plain = next(
@@ -158,7 +176,8 @@ def report(results):
                 print(
                     f"  browsers meanwhile: p50 {r['p50']:.0f} ms, p99 {r['p99']:.0f} ms; without channels "
                     f"{plain['p50']:.0f} ms and {plain['p99']:.0f} ms (ratio {r['p50'] / plain['p50']:.2f} and "
-                    f"{r['p99'] / plain['p99']:.2f})"
+                    f"{r['p99'] / plain['p99']:.2f}); the last channel / the browsers' p99 = "
+                    f"{statistics.fmean(r['last']) * 1000 / r['p99']:.1f}"
                 )
     baseline = next((r for r in results if "60 s" in r["label"]), None)
     if baseline:
@@ -175,7 +194,7 @@ def percentile(values, fraction):
     return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
 
 
-def measure(mode, counts, rounds, relay_interval, with_channels=False):
+def measure(mode, counts, rounds, relay_interval, with_channels=None, workers="2"):
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tests.settings")
     import django
 
@@ -185,23 +204,77 @@ def measure(mode, counts, rounds, relay_interval, with_channels=False):
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     old_name = connection.settings_dict["NAME"]
+    # Its own throwaway database, so the test suite can run meanwhile.
+    test = connection.settings_dict["TEST"]
+    test["NAME"] = (
+        str(ROOT / "var" / f"bench-notify-{os.getpid()}.sqlite3")
+        if connection.vendor == "sqlite"
+        else f"test_batoshelf_notify_{os.getpid()}"
+    )
     connection.creation.create_test_db(verbosity=0, autoclobber=True)
     try:
         from django.conf import settings
 
         from tests.standins import BatoStandIn
-        from tests.standins.webhook import WebHookStandIn
 
-        with BatoStandIn() as site, WebHookStandIn() as webhook:
+        with BatoStandIn() as site, WebHookElsewhere() as webhook, WebHookElsewhere(hang=60) as dead:
             settings.BATO_SITE_URLS = [site.url]
             site.add_title(TITLE, "Benchmark Title", chapters=3)
-            run_service_and_clients(mode, site, counts, rounds, relay_interval, webhook if with_channels else None)
+            run_service_and_clients(
+                mode,
+                site,
+                counts,
+                rounds,
+                relay_interval,
+                webhook if with_channels else None,
+                dead if with_channels == "hanging" else None,
+                workers,
+            )
     finally:
         connection.close()
         connection.creation.destroy_test_db(old_name, verbosity=0)
 
 
-def run_service_and_clients(mode, site, counts, rounds, relay_interval, webhook):
+class WebHookElsewhere:
+    """The web hook stand-in in a process of its own, as a reader's hook is on another machine: its work
+    is not this process's (which runs a thousand WebSocket clients). Read over its control API."""
+
+    def __init__(self, hang=None):
+        self.hang = hang
+
+    def __enter__(self):
+        import multiprocessing
+
+        ready = multiprocessing.Queue()
+        self.process = multiprocessing.Process(target=_serve_web_hook, args=(ready, self.hang), daemon=True)
+        self.process.start()
+        self.url = ready.get(timeout=30)
+        return self
+
+    def __exit__(self, *exc):
+        self.process.terminate()
+
+    def channel_url(self, path):
+        return self.url.replace("http://", "json://", 1) + path
+
+    def api_requests(self):
+        import requests
+
+        return [argparse.Namespace(**post) for post in requests.get(f"{self.url}/_standin/posts", timeout=30).json()]
+
+
+def _serve_web_hook(ready, hang):
+    from tests.standins.webhook import WebHookStandIn
+
+    with WebHookStandIn() as webhook:
+        if hang:
+            webhook.hang_seconds = hang
+            webhook.set_fault("hang")
+        ready.put(webhook.url)
+        signal.pause()
+
+
+def run_service_and_clients(mode, site, counts, rounds, relay_interval, webhook, dead=None, workers="2"):
     from notifications.models import Channel
     from readers.models import Follow
     from scraping.checking.pipeline import import_title
@@ -216,10 +289,19 @@ def run_service_and_clients(mode, site, counts, rounds, relay_interval, webhook)
     title = import_title(TitleRef("bato", str(TITLE))).title
     sessions = logged_in_sessions("bench", max(counts))
     port = free_port()
-    extra = {"Q_WORKERS": "1", "LOG_LEVEL": "WARNING", "NOTIFY_ALLOW_PRIVATE_TARGETS": "true"}
+    extra = {"Q_WORKERS": workers, "LOG_LEVEL": "WARNING", "NOTIFY_ALLOW_PRIVATE_TARGETS": "true"}
     if webhook:
         Channel.objects.bulk_create(
-            [Channel(user_id=pk, name="hook", url=webhook.channel_url(f"/hook/{pk}")) for pk, _ in sessions]
+            [
+                Channel(
+                    user_id=pk,
+                    name="hook",
+                    url=(dead if dead and n % HANGING_EVERY == HANGING_EVERY - 1 else webhook).channel_url(
+                        f"/hook/{pk}"
+                    ),
+                )
+                for n, (pk, _) in enumerate(sessions)
+            ]
         )
     if relay_interval:
         extra["NOTIFICATIONS_RELAY_INTERVAL"] = relay_interval
@@ -242,6 +324,7 @@ def run_service_and_clients(mode, site, counts, rounds, relay_interval, webhook)
                     rounds,
                     float(relay_interval or 1),
                     webhook,
+                    count - count // HANGING_EVERY if dead else count,
                 )
             )
             chapter += rounds
@@ -263,7 +346,9 @@ def run_service_and_clients(mode, site, counts, rounds, relay_interval, webhook)
         log.unlink(missing_ok=True)
 
 
-async def clients_round_trip(port, session_keys, site, title, first_chapter, rounds, poll_seconds, webhook=None):
+async def clients_round_trip(
+    port, session_keys, site, title, first_chapter, rounds, poll_seconds, webhook=None, answering=0
+):
     """Connect every client, then per round add a chapter, queue a check and time its arrival everywhere.
 
     Each round starts at a random point of the relay's poll, as a real release would.
@@ -343,7 +428,7 @@ async def clients_round_trip(port, session_keys, site, title, first_chapter, rou
         latencies.extend(at - committed_at for at in arrivals)
         if webhook:
             delivered = []
-            while len(delivered) < len(session_keys) and time.monotonic() < deadline + ROUND_TIMEOUT:
+            while len(delivered) < answering and time.monotonic() < deadline + ROUND_TIMEOUT:
                 delivered = [r.at + wall_offset for r in webhook.api_requests() if name in json.dumps(r.body)]
                 await asyncio.sleep(0.2)
             channel_latencies.extend(at - committed_at for at in delivered)

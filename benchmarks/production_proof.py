@@ -347,6 +347,7 @@ class Proof:
             "CHECK_DISPATCH_LIMIT": "1000",
             "CHECK_CLAIM_LEASE": "60",
             "Q_TIMEOUT": "30",
+            "CHECK_DEADLINE": "20",
             "SOURCE_TIMEOUT": "5",
             "SOURCE_BREAKER_FIRST_WAIT": str(size["breaker_first"]),
             "SOURCE_BREAKER_MAX_WAIT": str(size["breaker_max"]),

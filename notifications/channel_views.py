@@ -2,6 +2,7 @@
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.db import IntegrityError
 from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
@@ -9,7 +10,8 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from batoshelf.http import api_login_required, json_body, json_error
-from notifications.channels import send
+from notifications import webpush
+from notifications.channels import ChannelRefused, add_device, push_to, send
 from notifications.forms import ChannelForm
 from notifications.models import Channel, default_channel_kinds
 from readers.models import Reader, new_secret_token
@@ -28,7 +30,13 @@ def _own_channel(request, channel_id):
 
 
 def _test(channel):
-    problem = send(channel.url, TEST_TITLE, TEST_BODY)
+    if channel.is_device:
+        problem = push_to(channel, {"title": TEST_TITLE, "body": TEST_BODY, "url": reverse("readers:settings")})
+    else:
+        problem = send(channel.url, TEST_TITLE, TEST_BODY)
+    if problem == webpush.GONE:
+        channel.delete()
+        return False, f"{channel.name} no longer takes alerts (its browser ended them), so it is removed."
     return problem is None, problem or f"A test went to {channel.name!r}."
 
 
@@ -104,6 +112,33 @@ def api_channel(request, channel_id):
 def api_channel_test(request, channel_id):
     sent, detail = _test(_own_channel(request, channel_id))
     return JsonResponse({"sent": sent, "detail": detail})
+
+
+@never_cache
+@api_login_required
+@require_http_methods(["GET", "POST"])
+def api_devices(request):
+    """GET: the key a browser subscribes with, and the reader's devices. POST: a browser's push subscription
+    (PushSubscription.toJSON()), which becomes (or brings up to date) this device."""
+    if request.method == "GET":
+        devices = Channel.objects.filter(user=request.user, url__startswith="webpush://").select_related("device")
+        return JsonResponse(
+            {
+                "application_server_key": webpush.application_server_key(),
+                "devices": [{**d.to_dict(), "last_used_at": _iso(d.device.last_used_at)} for d in devices],
+            }
+        )
+    try:
+        channel = add_device(request.user, json_body(request), request.headers.get("User-Agent", ""))
+    except (webpush.SubscriptionRefused, ChannelRefused) as refused:
+        return json_error(400, str(refused))
+    except IntegrityError:  # the same subscription sent twice at once: the other request made it
+        return json_error(409, "this device is being added already; reload the page")
+    return JsonResponse(channel.to_dict(), status=201)
+
+
+def _iso(moment):
+    return moment.isoformat() if moment else None
 
 
 @never_cache  # the feed's address is its secret

@@ -6,14 +6,15 @@ says, and the outbox that sends each notification to each channel once:
 
 - A notification that a channel wants gets a ChannelDelivery row in the same
   transaction as the notification (`queue`), so a crash loses nothing.
-- After the commit one task per channel sends what is due (`deliver`). It claims
-  the rows with a conditional UPDATE, so a retry or a second task never sends a
-  notification twice, and sends them as one message.
+- After the commit one task sends what is due to every channel concerned
+  (`deliver`), the channels side by side with a limit per host. It claims the rows
+  with a conditional UPDATE, so a retry or a second task never sends a
+  notification twice, and sends each channel's as one message.
 - A failure puts the rows back for later (1, 2, 4, 8, 16 minutes); the minute job
   `deliver_due` retries them. After FAILURES_BEFORE_DISABLED failures in a row
   the channel is disabled and its reader told, on the page and in their other
-  channels. A slow channel holds up only its own task: not the check, not the
-  browsers' push, not the other channels.
+  channels. A slow channel holds up only itself: not the check, not the
+  browsers' push, not the other channels (at most PER_HOST sends to its host at once).
 
 Channel URLs often hold tokens: they are shown masked (Channel.masked_url,
 Apprise's privacy mode), never logged, and never given back in full.
@@ -22,8 +23,13 @@ Apprise's privacy mode), never logged, and never given back in full.
 import ipaddress
 import logging
 import socket
+import time
 import uuid
+from collections import defaultdict, deque
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+from dataclasses import dataclass
 from datetime import timedelta
+from functools import partial
 from urllib.parse import urlsplit
 
 import apprise
@@ -33,7 +39,8 @@ from django.utils import timezone
 from django_q.tasks import async_task
 
 from batoshelf import egress
-from notifications.models import Channel, ChannelDelivery, Notification
+from notifications import webpush
+from notifications.models import Channel, ChannelDelivery, Notification, PushDevice
 
 logger = logging.getLogger(__name__)
 
@@ -43,6 +50,13 @@ RETRY_FIRST = timedelta(minutes=1)
 CLAIM_LEASE = timedelta(minutes=5)
 # Notifications in one message at most; more go in the next.
 MESSAGE_BATCH = 20
+# Sends at once in one run, and to one host at once: a slow or dead host holds back no other.
+SENDERS = 32
+PER_HOST = 8
+# A delivery task has this many channels at least (fewer are not worth another process's turn).
+CHANNELS_PER_TASK_AT_LEAST = 100
+# Deliveries one run claims at most (it sends for CLAIM_LEASE / 2 at most, and gives back the rest).
+CLAIM_AT_ONCE = 5000
 # The Apprise services a reader may send to: the hosted ones, and the self-hosted ones that name their
 # server (which the connect-time check keeps off this machine and its networks). Services that reach
 # this machine itself (syslog), speak raw protocols to any port (irc, rsyslog) or drive devices on the
@@ -142,11 +156,15 @@ def check_target(url):
     NOTIFY_ALLOW_PRIVATE_TARGETS). This is for a clear answer when the channel is saved; every connection
     a send makes is checked again where it connects (`send`)."""
     plugin = _plugin(url)
-    if settings.NOTIFY_ALLOW_PRIVATE_TARGETS:
-        return plugin
-    host = (getattr(plugin, "smtp_host", None) or getattr(plugin, "host", None) or "").strip("[]")
-    if not host:
-        return plugin
+    check_host((getattr(plugin, "smtp_host", None) or getattr(plugin, "host", None) or "").strip("[]"))
+    return plugin
+
+
+def check_host(host):
+    """ChannelRefused when a channel's server has no address or is on this machine or a private network
+    (unless NOTIFY_ALLOW_PRIVATE_TARGETS)."""
+    if settings.NOTIFY_ALLOW_PRIVATE_TARGETS or not host:
+        return
     try:
         addresses = {info[4][0] for info in socket.getaddrinfo(host, None)}
     except (OSError, UnicodeError):
@@ -156,7 +174,6 @@ def check_target(url):
             f"{host} is on this machine or a private network, which channels may not reach. A server of your "
             "own at home? Staff can allow it with NOTIFY_ALLOW_PRIVATE_TARGETS=true."
         )
-    return plugin
 
 
 def message_for(notifications):
@@ -172,6 +189,22 @@ def _line(notification):
     return f"{notification.message}{f' {link.url}' if link and link.url else ''}"
 
 
+def send_to(channel, notifications, vapid_key):
+    """Tell these notifications to one channel, in one message: None when it went, webpush.GONE when the
+    channel is a device whose subscription ended, else why not. (Sender threads pass the VAPID key read
+    beforehand: they do not touch the database.)"""
+    if channel.is_device:
+        return push_to(channel, webpush.payload_for(notifications), vapid_key)
+    return send(channel.url, *message_for(notifications))
+
+
+def push_to(channel, payload, vapid_key=None):
+    """One web push to a device's channel, under the channels' rules for where it may connect and how long."""
+    return webpush.push(
+        channel.device, payload, vapid_key or webpush.vapid(), policy=target_policy(), seconds=SEND_DEADLINE
+    )
+
+
 def send(url, title, body):
     """Send one message through Apprise; None when it went, else why not (never the URL: it holds secrets).
 
@@ -182,11 +215,10 @@ def send(url, title, body):
         plugin = check_target(url)
     except ChannelRefused as refused:
         return str(refused)
-    sender = apprise.Apprise(asset=ASSET)
-    sender.add(plugin)
     try:
+        # The plugin's own send, in this thread: Apprise's pool (a few threads) would queue side-by-side sends.
         with egress.guarded(SEND_DEADLINE, policy=target_policy(), what="the channel") as guard:
-            sent = sender.notify(title=title, body=body)
+            sent = plugin.notify(title=title, body=body)
     except Exception as error:  # a plugin's own bug must not take the task down
         return f"the service failed: {type(error).__name__}"
     if sent:
@@ -196,6 +228,31 @@ def send(url, title, body):
     if guard.expired:
         return f"{plugin.service_name} did not answer within {SEND_DEADLINE} s"
     return f"{plugin.service_name} did not accept the message (see the worker's log for its answer)"
+
+
+def add_device(user, subscription, user_agent=""):
+    """The channel for a browser's push subscription (PushManager.subscribe's, as JSON), made or brought up
+    to date: one per device. SubscriptionRefused or ChannelRefused say what is wrong."""
+    endpoint, p256dh, auth = webpush.read_subscription(subscription)
+    host = urlsplit(endpoint).hostname
+    check_host(host)
+    fields = {"p256dh": p256dh, "auth": auth, "user_agent": (user_agent or "")[:300]}
+    with transaction.atomic():
+        known = PushDevice.objects.select_for_update().select_related("channel").filter(endpoint=endpoint).first()
+        if known and known.channel.user_id == user.pk:
+            PushDevice.objects.filter(pk=known.pk).update(**fields)
+            Channel.objects.filter(pk=known.channel_id).update(enabled=True, failures_in_a_row=0, disabled_at=None)
+            return known.channel
+        if known:  # a shared computer where another reader logged in since: the device is theirs now
+            known.channel.delete()
+        names = set(Channel.objects.filter(user=user).values_list("name", flat=True))
+        if len(names) >= MAX_CHANNELS:
+            raise ChannelRefused(f"You have {MAX_CHANNELS} channels and devices, the most a reader may have.")
+        browser = webpush.browser_name(user_agent)
+        name = next(n for n in (browser, *(f"{browser} {i}" for i in range(2, MAX_CHANNELS + 2))) if n not in names)
+        channel = Channel.objects.create(user=user, name=name, url=f"{PushDevice.SCHEME}://{host}")
+        PushDevice.objects.create(channel=channel, endpoint=endpoint, **fields)
+    return channel
 
 
 # The outbox
@@ -223,50 +280,155 @@ def queue(notifications):
 
 
 def _start(channel_ids):
-    for channel_id in channel_ids:
+    """Queue the sends: split over as many tasks as a worker runs at once, so they use its every process."""
+    tasks = max(1, min(settings.Q_CLUSTER["workers"], len(channel_ids) // CHANNELS_PER_TASK_AT_LEAST))
+    for part in range(tasks):
+        some = channel_ids[part::tasks]
         try:
-            async_task(deliver, channel_id, task_name=f"channel {channel_id}", group="channels")
+            async_task(deliver, some, task_name=f"channels ({len(some)})", group="channels")
         except Exception:
-            logger.warning("could not queue channel %s; the minute job will send it", channel_id, exc_info=True)
+            logger.warning("could not queue %d channels; the minute job will send to them", len(some), exc_info=True)
 
 
-def deliver(channel_id, now=None):
-    """Send what is due to one channel, a message per MESSAGE_BATCH notifications; return how many went."""
-    sent, now = 0, now or timezone.now()
+@dataclass
+class Outgoing:
+    """What one channel has to send in one run, read before any sending (no thread touches the database)."""
+
+    channel: Channel
+    rows: list  # its claimed ChannelDelivery rows, oldest first
+    messages: list  # their notifications, MESSAGE_BATCH to a message
+    sent: int = 0  # messages that went
+    problem: str | None = None  # why the next one did not (webpush.GONE: the device is no more)
+
+    @property
+    def host(self):
+        """Where its connections go, as far as the URL says: sends to one host are limited (PER_HOST)."""
+        parts = urlsplit(self.channel.url)
+        return f"{parts.scheme}://{(parts.hostname or '')}:{parts.port or ''}"
+
+
+def deliver(channel_ids=None, now=None):
+    """Send what is due to these channels (every channel, by default): a message per MESSAGE_BATCH
+    notifications, the channels side by side (SENDERS at once, PER_HOST to one host). Returns how many
+    notifications went. Rows are claimed by one conditional UPDATE, so no other run sends them; a channel
+    sends its messages in order and stops at its first failure."""
+    now, went = now or timezone.now(), 0
     while True:
-        channel = Channel.objects.filter(pk=channel_id, enabled=True).first()
-        if channel is None:
-            return sent
         token = uuid.uuid4().hex
-        due = ChannelDelivery.objects.due(now).filter(channel=channel).order_by("pk")
-        # Claimed only if still due: of two tasks at the same rows, one sends them.
-        picked = list(due.values_list("pk", flat=True)[:MESSAGE_BATCH])
-        if (
-            not ChannelDelivery.objects.due(now)
-            .filter(pk__in=picked)
-            .update(claim_token=token, claimed_until=now + CLAIM_LEASE)
+        due = ChannelDelivery.objects.due(now).filter(channel__enabled=True)
+        if channel_ids is not None:
+            due = due.filter(channel_id__in=channel_ids)
+        picked = list(due.order_by("pk").values_list("pk", flat=True)[:CLAIM_AT_ONCE])
+        if not picked or not ChannelDelivery.objects.due(now).filter(pk__in=picked).update(
+            claim_token=token, claimed_until=now + CLAIM_LEASE
         ):
-            return sent
-        rows = list(
-            ChannelDelivery.objects.filter(claim_token=token).select_related(
-                "notification__title", "notification__chapter"
-            )
+            return went
+        outgoing = _outgoing(token)
+        give_up_at = time.monotonic() + CLAIM_LEASE.total_seconds() / 2
+        vapid_key = webpush.vapid() if any(o.channel.is_device for o in outgoing) else None
+        silent_hosts = set()  # shared by the sender threads; adding to a set is atomic
+        side_by_side([(o.host, partial(_send_all, o, give_up_at, vapid_key, silent_hosts)) for o in outgoing])
+        went += _record(outgoing, now)
+        if len(picked) < CLAIM_AT_ONCE:
+            return went
+
+
+def _outgoing(token):
+    rows = ChannelDelivery.objects.filter(claim_token=token).select_related(
+        "channel__device", "notification__title", "notification__chapter"
+    )
+    by_channel = {}
+    for row in rows.order_by("pk"):
+        by_channel.setdefault(row.channel_id, []).append(row)
+    return [
+        Outgoing(
+            channel=rows[0].channel,
+            rows=rows,
+            messages=[
+                [r.notification for r in rows[i : i + MESSAGE_BATCH]] for i in range(0, len(rows), MESSAGE_BATCH)
+            ],
         )
-        notifications = [row.notification for row in rows]
-        problem = send(channel.url, *message_for(notifications))
-        if problem is None:
-            ChannelDelivery.objects.filter(claim_token=token).update(sent_at=timezone.now(), claim_token="", error="")
-            Channel.objects.filter(pk=channel.pk).update(failures_in_a_row=0, last_error="")
-            sent += len(rows)
-            continue
-        _failed(channel, token, rows, problem, now)
-        return sent
+        for rows in by_channel.values()
+    ]
 
 
-def _failed(channel, token, rows, problem, now):
+def _send_all(outgoing, give_up_at, vapid_key, silent_hosts):
+    """One channel's messages, in order, until one fails or the run's time is up (in a sender's thread).
+    A host that let a send run to its deadline is not tried again in this run: its other channels fail
+    at once and back off, so a dead host holds a worker for one SEND_DEADLINE, not one per channel."""
+    for notifications in outgoing.messages:
+        if time.monotonic() > give_up_at:
+            return
+        if outgoing.host in silent_hosts:
+            outgoing.problem = f"its server did not answer another send within {SEND_DEADLINE} s just now"
+            return
+        started = time.monotonic()
+        outgoing.problem = send_to(outgoing.channel, notifications, vapid_key)
+        if outgoing.problem:
+            if time.monotonic() - started >= SEND_DEADLINE * 0.9:
+                silent_hosts.add(outgoing.host)
+            return
+        outgoing.sent += 1
+
+
+def _record(outgoing, now):
+    """Write what a run's sends came to: sent rows, failed channels (with their backoff), rows given back,
+    devices whose subscription ended removed."""
+    sent_ids, given_back, fine, used_devices, gone = [], [], [], [], []
+    for o in outgoing:
+        went = o.rows[: o.sent * MESSAGE_BATCH]
+        sent_ids += [row.pk for row in went]
+        rest = o.rows[len(went) :]
+        if o.problem == webpush.GONE:
+            gone.append(o.channel.pk)
+        elif o.problem:
+            _failed(o.channel, rest, o.problem, now)
+        else:
+            given_back += [row.pk for row in rest]
+        if went and not o.problem:
+            fine.append(o.channel.pk)
+        if went and o.channel.is_device:
+            used_devices.append(o.channel.pk)
+    done_at = timezone.now()
+    ChannelDelivery.objects.filter(pk__in=sent_ids).update(sent_at=done_at, claim_token="", error="")
+    ChannelDelivery.objects.filter(pk__in=given_back).update(claim_token="")
+    Channel.objects.filter(pk__in=fine, failures_in_a_row__gt=0).update(failures_in_a_row=0, last_error="")
+    PushDevice.objects.filter(channel_id__in=used_devices).update(last_used_at=done_at)
+    if gone:
+        logger.info("removed %d devices whose push subscription ended", len(gone))
+        Channel.objects.filter(pk__in=gone).delete()
+    return len(sent_ids)
+
+
+def side_by_side(jobs):
+    """Run `jobs`, (host, callable) pairs, in threads: SENDERS at once, PER_HOST of one host at once, so a
+    slow or dead host holds back no other. Returns when every job has ended."""
+    waiting = defaultdict(deque)
+    for host, job in jobs:
+        waiting[host].append(job)
+    with ThreadPoolExecutor(max_workers=SENDERS, thread_name_prefix="channel") as pool:
+        running = {}
+
+        def start(host):
+            running[pool.submit(waiting[host].popleft())] = host
+
+        for host in list(waiting):
+            for _ in range(min(PER_HOST, len(waiting[host]))):
+                start(host)
+        while running:
+            done, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in done:
+                host = running.pop(future)
+                if future.exception():
+                    logger.warning("a channel's send failed unexpectedly", exc_info=future.exception())
+                if waiting[host]:
+                    start(host)
+
+
+def _failed(channel, rows, problem, now):
     logger.warning("channel %s (%s) failed: %s", channel.pk, channel.service, problem)
     attempts = max(row.attempts for row in rows) + 1
-    ChannelDelivery.objects.filter(claim_token=token).update(
+    ChannelDelivery.objects.filter(pk__in=[row.pk for row in rows]).update(
         claim_token="", attempts=attempts, error=problem[:300], next_attempt_at=now + RETRY_FIRST * 2 ** (attempts - 1)
     )
     failures = channel.failures_in_a_row + 1
@@ -283,6 +445,4 @@ def _failed(channel, token, rows, problem, now):
 
 def deliver_due(now=None):
     """Send what every channel has due (the retries); return how many notifications went."""
-    now = now or timezone.now()
-    channel_ids = ChannelDelivery.objects.due(now).values_list("channel_id", flat=True).distinct()
-    return sum(deliver(channel_id, now) for channel_id in list(channel_ids))
+    return deliver(None, now)

@@ -163,7 +163,8 @@ def publish_on_commit(notifications):
     if notifications and settings.REDIS_URL:
         ids = [n.pk for n in notifications if not n.held]
         transaction.on_commit(lambda: publish(ids))
-    # After the browsers' push is on its way: queueing a task per channel takes its time.
+    # After the browsers' push is on its way: the channels' tasks then share the cores with it
+    # (queued first, they slowed the browsers' push twofold and sent no sooner: benchmarks.md).
     channels.queue(notifications)
 
 

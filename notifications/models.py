@@ -312,8 +312,15 @@ class Channel(models.Model):
         return self.url.split("://", 1)[0].lower()[:20] if "://" in self.url else "?"
 
     @property
+    def is_device(self):
+        """A browser's push subscription (its PushDevice), not an Apprise URL."""
+        return self.service == PushDevice.SCHEME
+
+    @property
     def masked_url(self):
         """The URL as it may be shown: Apprise's privacy mode hides its tokens and passwords."""
+        if self.is_device:
+            return f"web push through {self.url.split('://', 1)[1]}"
         plugin = apprise.Apprise.instantiate(self.url, suppress_exceptions=True)
         return plugin.url(privacy=True) if plugin else "(not a URL Apprise knows)"
 
@@ -345,6 +352,34 @@ class Channel(models.Model):
         if notification.kind == Notification.Kind.ALERT and not self.user.is_staff:
             return False
         return notification.kind in self.kinds and notification.importance >= self.min_importance
+
+
+class PushDevice(models.Model):
+    """A browser or phone that takes web push (notifications.webpush): its subscription, behind a channel
+    whose URL is webpush://<its push service's host>, so the outbox sends to it like to any channel."""
+
+    SCHEME = "webpush"
+
+    channel = models.OneToOneField(Channel, on_delete=models.CASCADE, related_name="device")
+    endpoint = models.URLField(max_length=1000, unique=True)
+    p256dh = models.CharField(max_length=100)
+    auth = models.CharField(max_length=40)
+    user_agent = models.CharField(max_length=300, blank=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self):
+        return self.channel.name
+
+
+class VapidKey(models.Model):
+    """The instance's VAPID private key, made once (notifications.webpush.vapid) unless
+    WEBPUSH_VAPID_PRIVATE_KEY is set."""
+
+    private_key = models.TextField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = "VAPID key"
 
 
 class ChannelDeliveryQuerySet(models.QuerySet):

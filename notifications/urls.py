@@ -1,5 +1,6 @@
 from django.urls import path
 from django.views.decorators.cache import cache_control
+from django.views.generic import TemplateView
 
 from notifications import channel_views, views
 from notifications.feed import NotificationFeed
@@ -24,4 +25,13 @@ urlpatterns = [
     path("api/me/channels/<id:channel_id>", channel_views.api_channel, name="api_channel"),
     path("api/me/channels/<id:channel_id>/test", channel_views.api_channel_test, name="api_channel_test"),
     path("api/me/feed", channel_views.api_feed, name="api_feed"),
+    path("api/me/devices", channel_views.api_devices, name="api_devices"),
+    # At the root, so its scope is every page (a service worker controls the pages under its own path).
+    path(
+        "sw.js",
+        cache_control(no_cache=True)(
+            TemplateView.as_view(template_name="notifications/sw.js", content_type="text/javascript")
+        ),
+        name="service_worker",
+    ),
 ]

@@ -44,11 +44,13 @@ def settings_page(request):
             channel = form.save()
             messages.success(request, f"Channel {channel.name!r} added. Send it a test to see that it works.")
             return redirect("readers:settings")
+    channels = list(Channel.objects.filter(user=request.user).select_related("device"))
     context = {
         "form": form,
         "account": account,
         "delete_form": DeleteAccountForm(user=request.user),
-        "channels": list(Channel.objects.filter(user=request.user)),
+        "channels": [c for c in channels if not c.is_device],
+        "devices": [c for c in channels if c.is_device],
         "feed_url": feed_url(request, reader),
         "next_digest_at": next_digest_at(reader, timezone.now()),
     }

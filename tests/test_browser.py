@@ -32,6 +32,15 @@ SCREENSHOTS = ROOT / "var" / "screenshots"
 PHONE = (390, 844)
 
 
+def waiting(browser, seconds):
+    """A wait that looks again when the page it read was replaced under it (a live row redrawn, a
+    form's answer loaded), instead of failing on the stale element."""
+    from selenium.common.exceptions import StaleElementReferenceException
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    return WebDriverWait(browser, seconds, ignored_exceptions=(StaleElementReferenceException,))
+
+
 @pytest.fixture
 def browser(monkeypatch):
     if not (CHROMIUM.exists() and CHROMEDRIVER.exists()):
@@ -62,12 +71,18 @@ def browser(monkeypatch):
     os.environ.pop("SE_OFFLINE", None)
 
 
-def serve(tmp_path):
+def serve(tmp_path, **extra_env):
     """`manage.py serve` (daphne and the worker) on a free port, against the test database and the stand-ins."""
     port = free_port()
     # An uncollected STATIC_ROOT makes the server read static files from the repository, never a stale copy.
     server = ManagedProcess(
-        tmp_path / "serve.log", "serve", "--port", str(port), STATIC_ROOT=str(tmp_path / "not-collected"), Q_WORKERS="1"
+        tmp_path / "serve.log",
+        "serve",
+        "--port",
+        str(port),
+        STATIC_ROOT=str(tmp_path / "not-collected"),
+        Q_WORKERS="1",
+        **extra_env,
     )
     base_url = f"http://127.0.0.1:{port}"
     try:
@@ -92,13 +107,12 @@ def with_real_password(user, password):
 
 def log_in(browser, service, name, password, then="/shelf/"):
     from selenium.webdriver.common.by import By
-    from selenium.webdriver.support.ui import WebDriverWait
 
     browser.get(f"{service}/accounts/login/?next={then}")
     browser.find_element(By.NAME, "username").send_keys(name)
     browser.find_element(By.NAME, "password").send_keys(password)
     browser.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
-    WebDriverWait(browser, 15).until(lambda d: d.find_element(By.ID, "live-status").text == "live")
+    waiting(browser, 15).until(lambda d: d.find_element(By.ID, "live-status").text == "live")
 
 
 def shot(browser, name):
@@ -115,13 +129,12 @@ def failing(browser, tmp_path):
 
 def test_a_new_chapter_appears_live_and_is_marked_read(browser, service, standin, reader, tmp_path):
     from selenium.webdriver.common.by import By
-    from selenium.webdriver.support.ui import WebDriverWait
 
     with_real_password(reader, "reader-pass-123")
     standin.add_title("110100", "Solo Stationer", chapters=3)
     title = import_title(bato("110100"), user=reader).title
     get_broker().purge_queue()
-    wait = WebDriverWait(browser, 15)
+    wait = waiting(browser, 15)
 
     def badge():
         return browser.find_element(By.ID, "unread-badge")
@@ -136,7 +149,7 @@ def test_a_new_chapter_appears_live_and_is_marked_read(browser, service, standin
 
         standin.add_chapters("110100", 1)
         assert request_check(title, reader).queued  # the worker inside `serve` runs it
-        toast = WebDriverWait(browser, ARRIVAL_TIMEOUT).until(
+        toast = waiting(browser, ARRIVAL_TIMEOUT).until(
             lambda d: next((t for t in d.find_elements(By.CSS_SELECTOR, ".toast") if "Chapter 4" in t.text), None)
         )
         assert "Solo Stationer" in toast.text
@@ -154,7 +167,7 @@ def test_a_new_chapter_appears_live_and_is_marked_read(browser, service, standin
         standin.add_chapters("110100", 2)
         CheckRequest.objects.filter(title=title).delete()
         assert request_check(title, reader).queued
-        WebDriverWait(browser, ARRIVAL_TIMEOUT).until(lambda d: "Chapter 6" in newest_row().text)
+        waiting(browser, ARRIVAL_TIMEOUT).until(lambda d: "Chapter 6" in newest_row().text)
         live = newest_row().text
         assert "2 new chapters of Solo Stationer: Chapter 5 – Chapter 6" in live
         browser.refresh()
@@ -175,11 +188,10 @@ def test_a_newcomer_adds_by_name_follows_their_progress_and_reads_on_from_anothe
     comes and the row says 4 and a toast tells it; read up to the newest on the title page in another
     tab, and the first tab's count and badge drop."""
     from selenium.webdriver.common.by import By
-    from selenium.webdriver.support.ui import WebDriverWait
 
     with_real_password(reader, "reader-pass-123")
     entry = mangadex.add_title(name="Kaguya-sama: Love Is War", chapters=501, year=2015)
-    wait = WebDriverWait(browser, ARRIVAL_TIMEOUT)
+    wait = waiting(browser, ARRIVAL_TIMEOUT)
 
     def row():
         return browser.find_element(By.CSS_SELECTOR, "li.shelf-row")
@@ -222,7 +234,7 @@ def test_a_newcomer_adds_by_name_follows_their_progress_and_reads_on_from_anothe
         newest = browser.find_element(By.CSS_SELECTOR, "li.chapter")
         assert "Chapter 502" in newest.text
         newest.find_element(By.CSS_SELECTOR, "button[value=up_to]").click()
-        WebDriverWait(browser, 15).until(lambda d: "caught up" in d.find_element(By.ID, "follow").text)
+        waiting(browser, 15).until(lambda d: "caught up" in d.find_element(By.ID, "follow").text)
         browser.switch_to.window(first)
         wait.until(lambda d: "caught up" in row().text and not d.find_element(By.ID, "unread-badge").is_displayed())
     except Exception:
@@ -246,7 +258,6 @@ def test_every_reader_page_fits_a_phone_without_sideways_scrolling(
     browser, service, mangadex, reader, admin_user, tmp_path
 ):
     from selenium.webdriver.common.by import By
-    from selenium.webdriver.support.ui import WebDriverWait
 
     with_real_password(reader, "reader-pass-123")
     admin_user.is_staff = True
@@ -316,7 +327,7 @@ def test_every_reader_page_fits_a_phone_without_sideways_scrolling(
             set_phone(browser, phone)
             for name, path in pages.items():
                 browser.get(f"{service}{path}")
-                WebDriverWait(browser, 15).until(lambda d: d.execute_script("return document.readyState") == "complete")
+                waiting(browser, 15).until(lambda d: d.execute_script("return document.readyState") == "complete")
                 inner, scroll = browser.execute_script(
                     "return [window.innerWidth, document.documentElement.scrollWidth]"
                 )
@@ -346,6 +357,95 @@ def test_every_reader_page_fits_a_phone_without_sideways_scrolling(
             assert browser.execute_script("return document.documentElement.scrollWidth") <= PHONE[0], name
             shot(browser, f"{name}-390")
         print(f"screenshots: {SCREENSHOTS}")
+    except Exception:
+        failing(browser, tmp_path)
+        raise
+
+
+@pytest.fixture
+def push_service():
+    from tests.standins.push import PushServiceStandIn
+
+    with PushServiceStandIn() as server:
+        yield server
+
+
+@pytest.fixture
+def service_pushing(standin, mangadex, mangaupdates, push_service, tmp_path):
+    """The service, allowed to reach the push service's stand-in on loopback."""
+    yield from serve(tmp_path, NOTIFY_ALLOW_PRIVATE_TARGETS="true")
+
+
+def test_a_device_gets_the_new_chapter_with_every_tab_closed(
+    browser, service_pushing, standin, push_service, reader, tmp_path
+):
+    """Settings, "Get alerts on this device": the real service worker registers and the subscription reaches
+    the server; with no batoshelf tab open, a new chapter's push reaches the push service, signed and
+    encrypted for the device; given to the service worker, it shows the system notification. Headless
+    Chromium cannot subscribe at a real push service (its own is not reachable here, and subscribe() never
+    settles), so PushManager.subscribe answers with the stand-in's subscription; and it cannot receive from
+    one, so the push the stand-in decrypted is handed to the service worker through DevTools."""
+    import json
+
+    from selenium.webdriver.common.by import By
+
+    service = service_pushing
+    with_real_password(reader, "reader-pass-123")
+    standin.add_title("110100", "Solo Stationer", chapters=3)
+    title = import_title(bato("110100"), user=reader).title
+    subscription = push_service.subscription()
+    browser.execute_cdp_cmd("Browser.grantPermissions", {"origin": service, "permissions": ["notifications"]})
+    browser.execute_cdp_cmd(
+        "Page.addScriptToEvaluateOnNewDocument",
+        {
+            "source": f"""
+            PushManager.prototype.getSubscription = async function () {{ return null; }};
+            PushManager.prototype.subscribe = async function (options) {{
+              if (!(options.applicationServerKey instanceof Uint8Array) || options.applicationServerKey.length !== 65)
+                throw new Error("no applicationServerKey");
+              return {{ toJSON: () => ({json.dumps(subscription)}) }};
+            }};"""
+        },
+    )
+    try:
+        log_in(browser, service, "reader", "reader-pass-123", then="/settings/")
+        browser.find_element(By.ID, "device-alerts").click()
+        waiting(browser, 30).until(lambda d: "Chrome on Linux" in d.find_element(By.ID, "device-list").text)
+        assert "no alert yet" in browser.find_element(By.ID, "device-list").text
+        registered = browser.execute_async_script(
+            "const done = arguments[0]; navigator.serviceWorker.getRegistration('/')"
+            ".then((r) => done(r && r.active ? r.active.scriptURL : null));"
+        )
+        assert registered == f"{service}/sw.js"
+        shot(browser, "settings-devices-1280")
+
+        browser.get("about:blank")  # every batoshelf tab closed
+        standin.add_chapters("110100", 1)
+        request_check(title, reader)
+        waiting(browser, ARRIVAL_TIMEOUT).until(lambda d: push_service.payloads())
+        [payload] = push_service.payloads()
+        assert payload["title"] == "Solo Stationer" and "Chapter 4" in payload["body"]
+        assert payload["url"] == f"/titles/{title.pk}/" and push_service.refusals == []
+
+        browser.get(f"{service}/settings/")
+        browser.execute_cdp_cmd("ServiceWorker.enable", {})
+        # DevTools wants the registration's id, which only its events tell; a fresh profile numbers them
+        # from 0 and an id without a registration is ignored, so the first few are tried.
+        for registration_id in map(str, range(10)):
+            browser.execute_cdp_cmd(
+                "ServiceWorker.deliverPushMessage",
+                {"origin": service, "registrationId": registration_id, "data": json.dumps(payload)},
+            )
+        shown = waiting(browser, 15).until(
+            lambda d: d.execute_async_script(
+                "const done = arguments[0]; navigator.serviceWorker.ready.then((r) => r.getNotifications())"
+                ".then((list) => done(list.map((n) => [n.title, n.body, n.data.url])));"
+            )
+        )
+        assert shown == [["Solo Stationer", payload["body"], f"/titles/{title.pk}/"]]
+        # The device's row says when it was last used.
+        browser.get(f"{service}/settings/")
+        assert "last alert" in browser.find_element(By.ID, "device-list").text
     except Exception:
         failing(browser, tmp_path)
         raise

@@ -55,12 +55,12 @@ def test_a_new_chapter_reaches_each_channel_once(
         check_title(Title.objects.get(pk=followed.pk))
     assert webhook.posts() == []  # the check only queues: a slow channel cannot hold it up
     assert len(callbacks) >= 1
-    assert channels.deliver(channel.pk) == 1
+    assert channels.deliver([channel.pk]) == 1
     [post] = webhook.posts()
     assert post["title"] == "batoshelf: Solo Stationer"
     assert "Chapter 4 of Solo Stationer" in post["message"]
     # A retry, the minute job and the same check again send nothing more.
-    assert channels.deliver(channel.pk) == 0
+    assert channels.deliver([channel.pk]) == 0
     assert channels.deliver_due(timezone.now() + timedelta(hours=1)) == 0
     check_title(Title.objects.get(pk=followed.pk))
     channels.deliver_due(timezone.now() + timedelta(hours=1))
@@ -93,7 +93,7 @@ def test_a_failing_channel_backs_off_then_is_switched_off_and_the_reader_told(
     waits = []
     with caplog.at_level(logging.DEBUG):
         for _ in range(channels.FAILURES_BEFORE_DISABLED):
-            assert channels.deliver(failing.pk, now) == 0
+            assert channels.deliver([failing.pk], now) == 0
             row = ChannelDelivery.objects.get(channel=failing)
             waits.append(row.next_attempt_at - now)
             now = row.next_attempt_at
@@ -239,3 +239,73 @@ def test_the_minute_job_sends_what_is_due(standin, followed, reader, webhook):
     check_title(Title.objects.get(pk=followed.pk))
     run = run_job("deliver_to_channels", trigger="manual", force=True)
     assert run.status == "succeeded" and len(webhook.posts()) == 1
+
+
+@pytest.fixture
+def hanging_host(settings):
+    """A second web hook, on its own port, that answers nothing until long after a send's deadline."""
+    with WebHookStandIn() as server:
+        server.hang_seconds = 4.0
+        server.set_fault("hang")
+        yield server
+
+
+def test_a_dead_host_holds_back_no_other_channel(standin, followed, reader, webhook, hanging_host, monkeypatch):
+    monkeypatch.setattr(channels, "SEND_DEADLINE", 1.5)
+    webhook.hang_seconds = 0.1  # a host that takes a moment to answer: one send at a time would take 5 s
+    webhook.set_fault("hang")
+    good = Channel.objects.bulk_create(
+        [Channel(user=reader, name=f"good {n}", url=webhook.channel_url(f"/good/{n}")) for n in range(50)]
+    )
+    dead = Channel.objects.bulk_create(
+        [Channel(user=reader, name=f"dead {n}", url=hanging_host.channel_url(f"/dead/{n}")) for n in range(10)]
+    )
+    standin.add_chapters("110100", 1)
+    check_title(Title.objects.get(pk=followed.pk))
+    now = timezone.now()
+
+    assert channels.deliver(now=now) == 50
+    # Every good channel got its one post, and all of them while the dead host was still hanging.
+    assert sorted(r.path for r in webhook.api_requests()) == sorted(f"/good/{n}" for n in range(50))
+    first_hang = min(r.at for r in hanging_host.api_requests())
+    assert max(r.at for r in webhook.api_requests()) < first_hang + hanging_host.hang_seconds
+    assert 1 < webhook.most_at_once <= channels.PER_HOST  # side by side, not one after another
+    # PER_HOST sends to the dead host at once; when they ran to their deadline, its other channels were not tried.
+    assert len(hanging_host.api_requests()) == channels.PER_HOST
+    # The dead host's channels failed: their rows wait a minute, nothing is lost or sent twice.
+    for row in ChannelDelivery.objects.filter(channel__in=dead):
+        assert row.sent_at is None and row.attempts == 1 and row.next_attempt_at == now + timedelta(minutes=1)
+        assert row.error
+    assert set(Channel.objects.filter(failures_in_a_row=1).values_list("pk", flat=True)) == {c.pk for c in dead}
+    assert ChannelDelivery.objects.filter(channel__in=good, sent_at__isnull=False).count() == 50
+    assert channels.deliver(now=now) == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_runs_at_once_send_each_notification_once(standin, reader, webhook):
+    standin.add_title("110100", "Solo Stationer", chapters=3)
+    title = import_title(bato("110100"), user=reader).title
+    Channel.objects.bulk_create(
+        [Channel(user=reader, name=f"hook {n}", url=webhook.channel_url(f"/hook/{n}")) for n in range(40)]
+    )
+    standin.add_chapters("110100", 3)
+    check_title(Title.objects.get(pk=title.pk))
+    due = ChannelDelivery.objects.count()
+    assert due == 40
+
+    from concurrent.futures import ThreadPoolExecutor
+
+    from django.db import connection
+
+    def run():
+        try:
+            return channels.deliver()
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(2) as pool:
+        went = sum(pool.map(lambda _: run(), range(2)))
+    assert went == 40
+    paths = [r.path for r in webhook.api_requests()]
+    assert sorted(paths) == sorted(f"/hook/{n}" for n in range(40))  # each channel once, its 3 chapters in one message
+    assert all("Chapter 6" in post["message"] for post in webhook.posts())

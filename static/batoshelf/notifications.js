@@ -164,19 +164,37 @@
     }
   });
 
-  // The settings page's button asks for permission: a click, never a page load, may ask.
-  const alertsButton = document.getElementById("desktop-alerts");
-  const alertsState = document.getElementById("desktop-alerts-state");
-  function showAlertsState() {
-    if (!alertsState) return;
-    if (!("Notification" in window)) alertsState.textContent = "This browser cannot show them.";
-    else alertsState.textContent = { granted: "Allowed.", denied: "Blocked in this browser's settings.", default: "" }[window.Notification.permission] || "";
+  // The settings page's button: web push to this device. Only its click asks for permission.
+  const devices = document.getElementById("devices");
+  const deviceButton = document.getElementById("device-alerts");
+  const deviceState = document.getElementById("device-alerts-state");
+  function keyBytes(base64url) {
+    const raw = window.atob(base64url.replace(/-/g, "+").replace(/_/g, "/"));
+    return Uint8Array.from(raw, (c) => c.charCodeAt(0));
   }
-  if (alertsButton) {
-    showAlertsState();
-    alertsButton.addEventListener("click", async () => {
-      if ("Notification" in window) await window.Notification.requestPermission();
-      showAlertsState();
+  async function turnOnDeviceAlerts() {
+    if (!("serviceWorker" in navigator) || !("PushManager" in window) || !("Notification" in window)) {
+      deviceState.textContent = "This browser cannot take alerts. On an iPhone, add batoshelf to the home screen first.";
+      return;
+    }
+    if (await window.Notification.requestPermission() !== "granted") {
+      deviceState.textContent = "Blocked: allow notifications for this site in the browser's settings, then try again.";
+      return;
+    }
+    deviceState.textContent = "Turning alerts on…";
+    const url = devices.dataset.devicesUrl;
+    const registration = await navigator.serviceWorker.register("/sw.js");
+    await navigator.serviceWorker.ready;
+    const info = await (await fetch(url, { credentials: "same-origin", headers: { "Accept": "application/json" } })).json();
+    const subscription = await registration.pushManager.getSubscription()
+      || await registration.pushManager.subscribe({ userVisibleOnly: true, applicationServerKey: keyBytes(info.application_server_key) });
+    await postJSON(url, subscription.toJSON());
+    deviceState.textContent = "On: this device gets alerts.";
+    window.location.reload();
+  }
+  if (deviceButton) {
+    deviceButton.addEventListener("click", () => {
+      turnOnDeviceAlerts().catch((error) => { deviceState.textContent = `Alerts could not be turned on: ${error.message}`; });
     });
   }
 

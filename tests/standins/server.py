@@ -45,6 +45,7 @@ class RecordedRequest:
     query: dict  # name → [values]
     headers: dict
     body: object  # parsed JSON, or None
+    raw: bytes = b""  # the body as it came (an encrypted push is not JSON)
 
 
 def cover_image(seed, width=512, height=720):
@@ -254,6 +255,7 @@ def _handler_for(standin):
                 parse_qs(parts.query, keep_blank_values=True),
                 dict(self.headers),
                 body,
+                raw,
             )
 
         def do_GET(self):

@@ -269,7 +269,17 @@ MANGAUPDATES_COVERS_URL = env_urls(
 MANGAUPDATES_MIN_DELAY = env_float("MANGAUPDATES_MIN_DELAY", 2.0, minimum=0)
 MANGAUPDATES_MAX_DELAY = env_float("MANGAUPDATES_MAX_DELAY", 4.0, minimum=0)
 MANGAUPDATES_MAX_REQUESTS_PER_HOUR = env_int("MANGAUPDATES_MAX_REQUESTS_PER_HOUR", 600, minimum=1)
-for _prefix in ("MANGADEX", "MANGAUPDATES"):
+# MANGA Plus (Shueisha): its web API answers protobuf; at most a request a second.
+MANGAPLUS_API_URL = env_urls(
+    "MANGAPLUS_API_URL", ["https://jumpg-webapi.tokyo-cdn.com/api"], schemes=("https", "http")
+)[0]
+MANGAPLUS_COVERS_URL = env_urls(
+    "MANGAPLUS_COVERS_URL", ["https://jumpg-assets.tokyo-cdn.com"], schemes=("https", "http")
+)[0]
+MANGAPLUS_MIN_DELAY = env_float("MANGAPLUS_MIN_DELAY", 1.0, minimum=0)
+MANGAPLUS_MAX_DELAY = env_float("MANGAPLUS_MAX_DELAY", 2.0, minimum=0)
+MANGAPLUS_MAX_REQUESTS_PER_HOUR = env_int("MANGAPLUS_MAX_REQUESTS_PER_HOUR", 1200, minimum=1)
+for _prefix in ("MANGADEX", "MANGAUPDATES", "MANGAPLUS"):
     if globals()[f"{_prefix}_MAX_DELAY"] < globals()[f"{_prefix}_MIN_DELAY"]:
         raise ImproperlyConfigured(f"{_prefix}_MAX_DELAY must not be below {_prefix}_MIN_DELAY")
 # Named in the User-Agent of every request to MangaDex and MangaUpdates, so
@@ -324,6 +334,27 @@ DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "batoshelf <batoshelf@localho
 NOTIFY_ALLOW_PRIVATE_TARGETS = env_bool("NOTIFY_ALLOW_PRIVATE_TARGETS", False)
 # Apprise services readers may send to besides batoshelf's list (notifications/channels.py), by scheme.
 NOTIFY_EXTRA_SCHEMES = [scheme.lower() for scheme in env_list("NOTIFY_EXTRA_SCHEMES")]
+
+# Web push to readers' devices (notifications/webpush.py). The VAPID key signs every push: left unset, one
+# is made once and kept in the database. Its "sub" claim tells push services whom to reach (mailto: or
+# https:); Apple's refuses a localhost address, so set it to a real one.
+# A PEM's armour and line breaks are dropped: py_vapid reads the base64 between them.
+WEBPUSH_VAPID_PRIVATE_KEY = "".join(
+    line.strip() for line in env_str("WEBPUSH_VAPID_PRIVATE_KEY", "").splitlines() if not line.startswith("-----")
+)
+if WEBPUSH_VAPID_PRIVATE_KEY:
+    from py_vapid import Vapid
+
+    try:
+        Vapid.from_string(WEBPUSH_VAPID_PRIVATE_KEY)
+    except Exception:
+        raise ImproperlyConfigured(
+            "WEBPUSH_VAPID_PRIVATE_KEY must be a P-256 private key: PEM (vapid --gen writes one), or its "
+            "DER or raw 32 bytes in base64url"
+        ) from None
+WEBPUSH_CONTACT = env_str("WEBPUSH_CONTACT", "")
+if WEBPUSH_CONTACT and not WEBPUSH_CONTACT.startswith(("mailto:", "https://")):
+    raise ImproperlyConfigured("WEBPUSH_CONTACT must be a mailto: or https:// address")
 
 # django-q2. A check takes one request plus its wait for a turn at its source, far
 # below the timeout; retry must exceed timeout or the ORM broker hands a running

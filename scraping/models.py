@@ -100,6 +100,9 @@ class Title(models.Model):
     )
     first_seen_at = models.DateTimeField(default=timezone.now, db_index=True)
     refreshed_at = models.DateTimeField(null=True, blank=True)
+    announced_release_at = models.DateTimeField(
+        null=True, blank=True, help_text="The publisher's own date of the next chapter, where the source gives one."
+    )
     imported_at = models.DateTimeField(
         null=True,
         blank=True,
@@ -204,6 +207,7 @@ class Title(models.Model):
             "emotions",
         ):
             setattr(self, field, getattr(details, field))
+        self.announced_release_at = details.next_release_at
         self.name = self.name[:500]
         self.original_status = self.original_status[:200]
         self.cover_url = self.cover_url[:1000]
@@ -428,7 +432,7 @@ class CheckSchedule(models.Model):
         self.claim_token = None
         self.claimed_until = None
 
-    def record_success(self, now, release_times, status, found_new):
+    def record_success(self, now, release_times, status, found_new, announced=None):
         """After a check that worked: learn the rhythm again and set the next check from it.
 
         Returns True when staff had been told this title keeps failing.
@@ -438,7 +442,7 @@ class CheckSchedule(models.Model):
         self.failures = self.not_found_checks = 0
         self.failure_alerted = False
         self.last_checked_at = now
-        plan = policy.plan_next_check(release_times, now, status, self.misses)
+        plan = policy.plan_next_check(release_times, now, status, self.misses, announced)
         self.learned = plan.rhythm.as_json()
         self.expected_release_at = plan.rhythm.predicted
         pinned = self.manual_interval_hours or settings.CHECK_INTERVAL_HOURS

@@ -176,6 +176,17 @@ def mangaupdates(settings):
         yield server
 
 
+@pytest.fixture
+def mangaplus(settings):
+    """The MANGA Plus stand-in on loopback, with the project pointed at it."""
+    from tests.standins.mangaplus import MangaPlusStandIn
+
+    with MangaPlusStandIn() as server:
+        settings.MANGAPLUS_API_URL = server.api_url
+        settings.MANGAPLUS_COVERS_URL = server.url
+        yield server
+
+
 def url_routes(patterns=None, prefix=""):
     """Every route of the URL configuration, as written ("shelf/<id:title_id>/follow"), the admin's too."""
     from django.urls import URLPattern, URLResolver, get_resolver

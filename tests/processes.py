@@ -38,9 +38,11 @@ def project_env(**extra):
         MANGAUPDATES_API_URL=settings.MANGAUPDATES_API_URL,
         MANGADEX_COVERS_URL=settings.MANGADEX_COVERS_URL,
         MANGAUPDATES_COVERS_URL=settings.MANGAUPDATES_COVERS_URL,
+        MANGAPLUS_API_URL=settings.MANGAPLUS_API_URL,
+        MANGAPLUS_COVERS_URL=settings.MANGAPLUS_COVERS_URL,
         **{
             f"{source}_{bound}_DELAY": "0"
-            for source in ("BATO", "MANGADEX", "MANGAUPDATES")
+            for source in ("BATO", "MANGADEX", "MANGAUPDATES", "MANGAPLUS")
             for bound in ("MIN", "MAX")
         },
         PYTHONUNBUFFERED="1",

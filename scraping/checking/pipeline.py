@@ -331,7 +331,9 @@ def _store(title, schedule, snapshot, timer, requests, stored, known, *, announc
         if unsaved:
             title.save()
         release_times = [_release(c) for c in [*stored.values(), *new_chapters] if c.published_at]
-        if schedule.record_success(now, release_times, title.upload_status, found_new=bool(new_chapters)):
+        if schedule.record_success(
+            now, release_times, title.upload_status, found_new=bool(new_chapters), announced=title.announced_release_at
+        ):
             publish_on_commit(
                 Notification.objects.create_for_staff(
                     f"{title.name} is checked fine again after failing.",

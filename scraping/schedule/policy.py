@@ -26,7 +26,7 @@ project. The policy in words:
 import math
 import statistics
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from itertools import pairwise
 from typing import Any
@@ -63,6 +63,8 @@ MIN_TOLERANCE = timedelta(minutes=5)
 EDGE = timedelta(minutes=1)
 NEW_TITLE_INTERVAL = DAY
 LONGEST_WAIT = timedelta(days=14)  # an ongoing title is never left longer
+# A release the publisher announced is looked for this long after its time.
+JUST_AFTER_ANNOUNCED = timedelta(minutes=2)
 FINISHED_INTERVAL = timedelta(days=30)
 HIATUS_INTERVAL = timedelta(days=7)
 FINISHED_STATUSES = {"completed", "cancelled", "dropped"}
@@ -422,12 +424,30 @@ def start_of_day(when: datetime) -> datetime:
 
 
 def plan_next_check(
-    release_times: Iterable["Release | datetime | None"], now: datetime, status: str | None, misses: int
+    release_times: Iterable["Release | datetime | None"],
+    now: datetime,
+    status: str | None,
+    misses: int,
+    announced: datetime | None = None,
 ) -> Plan:
-    """The next check after a check at `now` that worked, with the reason for it."""
+    """The next check after a check at `now` that worked, with the reason for it. `announced`: the
+    publisher's own date of the next chapter, where the source gives one: it is checked just after."""
     now = _utc(now)
-    rhythm = learn_rhythm(release_times, now)
-    status = (status or "").lower()
+    plan = _plan(learn_rhythm(release_times, now), now, (status or "").lower(), misses)
+    if announced is None or _utc(announced) <= now or plan.reason.startswith(tuple(FINISHED_STATUSES)):
+        return plan
+    announced = _utc(announced)
+    rhythm = replace(plan.rhythm, predicted=announced)
+    if plan.at <= announced + JUST_AFTER_ANNOUNCED:
+        return Plan(plan.at, plan.reason, rhythm)
+    return Plan(
+        announced + JUST_AFTER_ANNOUNCED,
+        f"the publisher announced the next chapter for {announced:%Y-%m-%d %H:%M} UTC: checked just after",
+        rhythm,
+    )
+
+
+def _plan(rhythm: Rhythm, now: datetime, status: str, misses: int) -> Plan:
     if status in FINISHED_STATUSES:
         return Plan(now + FINISHED_INTERVAL, f"{status}: monthly", rhythm)
     if status == "hiatus":

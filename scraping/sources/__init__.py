@@ -1,6 +1,6 @@
 """The sources batoshelf follows titles on, and what a user may paste to name a title on one.
 
-One package per source (bato, mangadex, mangaupdates), each a `Source` (see
+One module per source (bato, mangadex, mangaupdates, mangaplus), each a `Source` (see
 scraping.sources.base) with its pure parser beside it. Everything else in
 batoshelf asks this module for a source by the name stored with each title,
 and knows nothing source-specific.
@@ -13,10 +13,11 @@ from urllib.parse import urlsplit
 from scraping.sources.bato import SOURCE as BATO
 from scraping.sources.errors import InvalidTitleReference
 from scraping.sources.mangadex import SOURCE as MANGADEX
+from scraping.sources.mangaplus import SOURCE as MANGAPLUS
 from scraping.sources.mangaupdates import SOURCE as MANGAUPDATES
 
 # Live sources first: that is the order of searches, lists and menus.
-SOURCES = {source.name: source for source in (MANGADEX, MANGAUPDATES, BATO)}
+SOURCES = {source.name: source for source in (MANGADEX, MANGAUPDATES, MANGAPLUS, BATO)}
 ALIASES = {alias: source for source in SOURCES.values() for alias in source.aliases}
 # A bare id is tried against these in turn: a short number is Bato's, a UUID
 # MangaDex's, a longer number MangaUpdates'.
@@ -27,8 +28,9 @@ _SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*):(?!//)")
 ACCEPTED = (
     "a title's page on MangaDex (https://mangadex.org/title/<uuid>), MangaUpdates "
     "(https://www.mangaupdates.com/series/<id>/<name>) or a Bato mirror (https://bato.to/title/110100), "
+    "a MANGA Plus title page (https://mangaplus.shueisha.co.jp/titles/100020), "
     "a MangaDex UUID, a MangaUpdates id (64897697818), a Bato id (110100), "
-    "or a source and its id (mangadex:<uuid>, mangaupdates:<id>, bato:<id>)"
+    "or a source and its id (mangadex:<uuid>, mangaupdates:<id>, mangaplus:<id>, bato:<id>)"
 )
 
 
@@ -118,6 +120,6 @@ def _url(text):
         if host in source.hosts():
             return TitleRef(source.name, source.id_from_url(parts, text))
     raise InvalidTitleReference(
-        f"{host} is not a site batoshelf follows (MangaDex, MangaUpdates, or a Bato mirror listed in "
+        f"{host} is not a site batoshelf follows (MangaDex, MangaUpdates, MANGA Plus, or a Bato mirror listed in "
         f"BATO_MIRRORS): expected {ACCEPTED}."
     )

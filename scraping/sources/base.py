@@ -44,6 +44,8 @@ class TitleDetails:
     # Ids of the title elsewhere, as the source lists them (MangaDex: {"mu": "ttaew4a", "al": "30013"})
     links: dict = field(default_factory=dict)
     available_languages: list = field(default_factory=list)  # the chapter languages the source has
+    # The publisher's own date of the next chapter, where the source gives one (MANGA Plus)
+    next_release_at: datetime | None = None
     # Bato's extras
     read_direction: str = ""
     original_pub_from: str = ""

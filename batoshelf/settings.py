@@ -279,7 +279,16 @@ MANGAPLUS_COVERS_URL = env_urls(
 MANGAPLUS_MIN_DELAY = env_float("MANGAPLUS_MIN_DELAY", 1.0, minimum=0)
 MANGAPLUS_MAX_DELAY = env_float("MANGAPLUS_MAX_DELAY", 2.0, minimum=0)
 MANGAPLUS_MAX_REQUESTS_PER_HOUR = env_int("MANGAPLUS_MAX_REQUESTS_PER_HOUR", 1200, minimum=1)
-for _prefix in ("MANGADEX", "MANGAUPDATES", "MANGAPLUS"):
+# WEBTOON and Tapas: each series' RSS feed, at most a request a second.
+WEBTOON_URL = env_urls("WEBTOON_URL", ["https://www.webtoons.com"], schemes=("https", "http"))[0]
+WEBTOON_MIN_DELAY = env_float("WEBTOON_MIN_DELAY", 1.0, minimum=0)
+WEBTOON_MAX_DELAY = env_float("WEBTOON_MAX_DELAY", 2.0, minimum=0)
+WEBTOON_MAX_REQUESTS_PER_HOUR = env_int("WEBTOON_MAX_REQUESTS_PER_HOUR", 1200, minimum=1)
+TAPAS_URL = env_urls("TAPAS_URL", ["https://tapas.io"], schemes=("https", "http"))[0]
+TAPAS_MIN_DELAY = env_float("TAPAS_MIN_DELAY", 1.0, minimum=0)
+TAPAS_MAX_DELAY = env_float("TAPAS_MAX_DELAY", 2.0, minimum=0)
+TAPAS_MAX_REQUESTS_PER_HOUR = env_int("TAPAS_MAX_REQUESTS_PER_HOUR", 1200, minimum=1)
+for _prefix in ("MANGADEX", "MANGAUPDATES", "MANGAPLUS", "WEBTOON", "TAPAS"):
     if globals()[f"{_prefix}_MAX_DELAY"] < globals()[f"{_prefix}_MIN_DELAY"]:
         raise ImproperlyConfigured(f"{_prefix}_MAX_DELAY must not be below {_prefix}_MIN_DELAY")
 # Named in the User-Agent of every request to MangaDex and MangaUpdates, so

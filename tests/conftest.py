@@ -187,6 +187,26 @@ def mangaplus(settings):
         yield server
 
 
+@pytest.fixture
+def webtoon(settings):
+    """The WEBTOON stand-in on loopback, with the project pointed at it."""
+    from tests.standins.feeds import WebtoonStandIn
+
+    with WebtoonStandIn() as server:
+        settings.WEBTOON_URL = server.url
+        yield server
+
+
+@pytest.fixture
+def tapas(settings):
+    """The Tapas stand-in on loopback, with the project pointed at it."""
+    from tests.standins.feeds import TapasStandIn
+
+    with TapasStandIn() as server:
+        settings.TAPAS_URL = server.url
+        yield server
+
+
 def url_routes(patterns=None, prefix=""):
     """Every route of the URL configuration, as written ("shelf/<id:title_id>/follow"), the admin's too."""
     from django.urls import URLPattern, URLResolver, get_resolver

@@ -40,9 +40,11 @@ def project_env(**extra):
         MANGAUPDATES_COVERS_URL=settings.MANGAUPDATES_COVERS_URL,
         MANGAPLUS_API_URL=settings.MANGAPLUS_API_URL,
         MANGAPLUS_COVERS_URL=settings.MANGAPLUS_COVERS_URL,
+        WEBTOON_URL=settings.WEBTOON_URL,
+        TAPAS_URL=settings.TAPAS_URL,
         **{
             f"{source}_{bound}_DELAY": "0"
-            for source in ("BATO", "MANGADEX", "MANGAUPDATES", "MANGAPLUS")
+            for source in ("BATO", "MANGADEX", "MANGAUPDATES", "MANGAPLUS", "WEBTOON", "TAPAS")
             for bound in ("MIN", "MAX")
         },
         PYTHONUNBUFFERED="1",

@@ -1,6 +1,6 @@
 """The sources batoshelf follows titles on, and what a user may paste to name a title on one.
 
-One module per source (bato, mangadex, mangaupdates, mangaplus), each a `Source` (see
+One module per source (bato, mangadex, mangaupdates, mangaplus, webtoon, tapas), each a `Source` (see
 scraping.sources.base) with its pure parser beside it. Everything else in
 batoshelf asks this module for a source by the name stored with each title,
 and knows nothing source-specific.
@@ -15,9 +15,11 @@ from scraping.sources.errors import InvalidTitleReference
 from scraping.sources.mangadex import SOURCE as MANGADEX
 from scraping.sources.mangaplus import SOURCE as MANGAPLUS
 from scraping.sources.mangaupdates import SOURCE as MANGAUPDATES
+from scraping.sources.tapas import SOURCE as TAPAS
+from scraping.sources.webtoon import SOURCE as WEBTOON
 
 # Live sources first: that is the order of searches, lists and menus.
-SOURCES = {source.name: source for source in (MANGADEX, MANGAUPDATES, MANGAPLUS, BATO)}
+SOURCES = {source.name: source for source in (MANGADEX, MANGAUPDATES, MANGAPLUS, WEBTOON, TAPAS, BATO)}
 ALIASES = {alias: source for source in SOURCES.values() for alias in source.aliases}
 # A bare id is tried against these in turn: a short number is Bato's, a UUID
 # MangaDex's, a longer number MangaUpdates'.
@@ -28,7 +30,9 @@ _SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*):(?!//)")
 ACCEPTED = (
     "a title's page on MangaDex (https://mangadex.org/title/<uuid>), MangaUpdates "
     "(https://www.mangaupdates.com/series/<id>/<name>) or a Bato mirror (https://bato.to/title/110100), "
-    "a MANGA Plus title page (https://mangaplus.shueisha.co.jp/titles/100020), "
+    "a MANGA Plus title page (https://mangaplus.shueisha.co.jp/titles/100020), a WEBTOON series page "
+    "(https://www.webtoons.com/en/fantasy/tower-of-god/list?title_no=95), a Tapas series page "
+    "(https://tapas.io/series/some-story), "
     "a MangaDex UUID, a MangaUpdates id (64897697818), a Bato id (110100), "
     "or a source and its id (mangadex:<uuid>, mangaupdates:<id>, mangaplus:<id>, bato:<id>)"
 )
@@ -120,6 +124,6 @@ def _url(text):
         if host in source.hosts():
             return TitleRef(source.name, source.id_from_url(parts, text))
     raise InvalidTitleReference(
-        f"{host} is not a site batoshelf follows (MangaDex, MangaUpdates, MANGA Plus, or a Bato mirror listed in "
-        f"BATO_MIRRORS): expected {ACCEPTED}."
+        f"{host} is not a site batoshelf follows (MangaDex, MangaUpdates, MANGA Plus, WEBTOON, Tapas, or a "
+        f"Bato mirror listed in BATO_MIRRORS): expected {ACCEPTED}."
     )

@@ -15,7 +15,6 @@ milliseconds or, from some mirrors, as ISO strings; both are read.
 
 import re
 from datetime import datetime
-from decimal import Decimal
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -186,7 +185,7 @@ def _parse_chapter(raw: Any) -> ChapterRecord:
         name=name,
         subtitle=values.text(d.get("title")),
         url_path=values.text(d.get("urlPath")),
-        number=parse_chapter_number(name),
+        number=values.chapter_number_in(name),
         published_at=_date(d.get("datePublic")),
         created_at=_date(d.get("dateCreate")),
         available=not (d.get("isHidden") is True or d.get("isDeleted") is True),
@@ -222,27 +221,6 @@ def _counts(value: Any) -> dict[str, int]:
             if count is not None:
                 counts[entry["field"]] = count
     return counts
-
-
-_NUMBER = r"(\d{1,6}(?:\.\d{1,2})?)"
-_CHAPTER_NUMBER_PATTERNS = (
-    # "Chapter 12", "Ch.10.5", "Chap 3", "Episode 7", "Ep. 4", "Vol.2 Ch.10.5"
-    re.compile(r"\b(?:chapter|chap|ch|episode|ep)\.?\s*" + _NUMBER, re.IGNORECASE),
-    # 第12話 / 第12话 / 第12章 / 第12回, 12화
-    re.compile(r"第\s*" + _NUMBER + r"\s*[話话章回]"),
-    re.compile(_NUMBER + r"\s*화"),
-    # A name that is only a number: "12", "#12", "12.5"
-    re.compile(r"^\s*#?\s*" + _NUMBER + r"\s*$"),
-)
-
-
-def parse_chapter_number(name: Any) -> Decimal | None:
-    """The chapter number in a display name, or None ("Side Story 3", "Extra")."""
-    for pattern in _CHAPTER_NUMBER_PATTERNS:
-        match = pattern.search(name or "")
-        if match:
-            return Decimal(match.group(1))
-    return None
 
 
 # The source: what it accepts, how it asks (each request through the gate's `ask`), its links.

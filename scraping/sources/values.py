@@ -260,3 +260,24 @@ def public_link(url: Any) -> str:
     except ValueError:
         return url if "." in host else ""  # a bare name ("intranet") is local
     return url if address.is_global else ""
+
+
+_NAMED_NUMBER = r"(\d{1,6}(?:\.\d{1,2})?)"
+_CHAPTER_NUMBER_PATTERNS = (
+    # "Chapter 12", "Ch.10.5", "Chap 3", "Episode 7", "Ep. 4", "Vol.2 Ch.10.5"
+    re.compile(r"\b(?:chapter|chap|ch|episode|ep)\.?\s*" + _NAMED_NUMBER, re.IGNORECASE),
+    # 第12話 / 第12话 / 第12章 / 第12回, 12화
+    re.compile(r"第\s*" + _NAMED_NUMBER + r"\s*[話话章回]"),
+    re.compile(_NAMED_NUMBER + r"\s*화"),
+    # A name that is only a number: "12", "#12", "12.5"
+    re.compile(r"^\s*#?\s*" + _NAMED_NUMBER + r"\s*$"),
+)
+
+
+def chapter_number_in(name: Any) -> Decimal | None:
+    """The chapter number in a display name, or None ("Side Story 3", "Extra")."""
+    for pattern in _CHAPTER_NUMBER_PATTERNS:
+        match = pattern.search(name or "")
+        if match:
+            return Decimal(match.group(1))
+    return None

@@ -5,12 +5,9 @@ from decimal import Decimal
 
 import pytest
 
-from scraping.sources.bato import (
-    TITLE_QUERY,
-    parse_chapter_number,
-    parse_title_response,
-)
+from scraping.sources.bato import TITLE_QUERY, parse_title_response
 from scraping.sources.errors import BadResponse, TitleNotFound
+from scraping.sources.values import chapter_number_in
 from scraping.sources.values import epoch_ms as epoch_ms_to_datetime
 from tests.standins.bato import StandInTitle, make_details
 
@@ -143,7 +140,7 @@ def test_a_title_with_1500_chapters_keeps_them_all_in_order():
 )
 def test_chapter_numbers_from_free_text_names(name, number):
     expected = Decimal(number) if number else None
-    assert parse_chapter_number(name) == expected
+    assert chapter_number_in(name) == expected
 
 
 def test_an_unknown_id_is_not_found_in_either_form():

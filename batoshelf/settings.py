@@ -288,7 +288,13 @@ TAPAS_URL = env_urls("TAPAS_URL", ["https://tapas.io"], schemes=("https", "http"
 TAPAS_MIN_DELAY = env_float("TAPAS_MIN_DELAY", 1.0, minimum=0)
 TAPAS_MAX_DELAY = env_float("TAPAS_MAX_DELAY", 2.0, minimum=0)
 TAPAS_MAX_REQUESTS_PER_HOUR = env_int("TAPAS_MAX_REQUESTS_PER_HOUR", 1200, minimum=1)
-for _prefix in ("MANGADEX", "MANGAUPDATES", "MANGAPLUS", "WEBTOON", "TAPAS"):
+# Any RSS or Atom feed a reader names: each host has its own gate with these limits. A feed on this
+# machine or a private network is refused unless FEEDS_ALLOW_PRIVATE (a feed must not become a way in).
+FEED_MIN_DELAY = env_float("FEED_MIN_DELAY", 2.0, minimum=0)
+FEED_MAX_DELAY = env_float("FEED_MAX_DELAY", 4.0, minimum=0)
+FEED_MAX_REQUESTS_PER_HOUR = env_int("FEED_MAX_REQUESTS_PER_HOUR", 300, minimum=1)
+FEEDS_ALLOW_PRIVATE = env_bool("FEEDS_ALLOW_PRIVATE", False)
+for _prefix in ("MANGADEX", "MANGAUPDATES", "MANGAPLUS", "WEBTOON", "TAPAS", "FEED"):
     if globals()[f"{_prefix}_MAX_DELAY"] < globals()[f"{_prefix}_MIN_DELAY"]:
         raise ImproperlyConfigured(f"{_prefix}_MAX_DELAY must not be below {_prefix}_MIN_DELAY")
 # Named in the User-Agent of every request to MangaDex and MangaUpdates, so

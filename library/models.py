@@ -78,7 +78,7 @@ class ImportEntry(models.Model):
     match = models.CharField(max_length=10, choices=Match.choices, default=Match.WAITING)
     # The title chosen to follow (a confident match, or the candidate the reader confirmed).
     source = models.CharField(max_length=16, blank=True)
-    source_id = models.CharField(max_length=64, blank=True)
+    source_id = models.CharField(max_length=600, blank=True)
     candidates = models.JSONField(default=list, blank=True, help_text="For a match by name: the titles found.")
     tried = models.CharField(max_length=300, blank=True, help_text="What was looked for, for one not found.")
     outcome = models.CharField(max_length=10, choices=Outcome.choices, blank=True, default=Outcome.PENDING)

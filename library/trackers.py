@@ -58,6 +58,9 @@ class Tracker:
     def headers(self, base_url, request):
         return {"User-Agent": honest_user_agent(), "Accept": "application/json"}
 
+    def may_connect(self, address):
+        return True  # the trackers' own configured API hosts
+
     def fetch(self, request, base_url):
         """The JSON answer to one request, or LibraryRefused saying why there is none."""
         try:

@@ -33,7 +33,8 @@ class Title(models.Model):
     """A title on one source, as its details read at the last successful check."""
 
     source = models.CharField(max_length=16, choices=sources.choices(), default="bato", db_index=True)
-    source_id = models.CharField("id on the source", max_length=64)
+    # A feed's id is its address (scraping.sources.feed.MAX_ADDRESS); the unique key still fits MariaDB's bound.
+    source_id = models.CharField("id on the source", max_length=600)
     name = models.CharField(max_length=500)
     alt_names = models.JSONField(
         default=list,
@@ -100,6 +101,9 @@ class Title(models.Model):
     )
     first_seen_at = models.DateTimeField(default=timezone.now, db_index=True)
     refreshed_at = models.DateTimeField(null=True, blank=True)
+    source_memo = models.JSONField(
+        default=dict, blank=True, help_text="What the source keeps between checks (a feed's ETag and Last-Modified)."
+    )
     announced_release_at = models.DateTimeField(
         null=True, blank=True, help_text="The publisher's own date of the next chapter, where the source gives one."
     )
@@ -670,7 +674,8 @@ class SourceState(models.Model):
     (scraping.gate) reads and changes it; this model only holds it.
     """
 
-    source = models.CharField(max_length=16, choices=sources.choices(), unique=True)
+    # A source's name, or "<source>:<host>" for a source with a gate per host (feeds).
+    source = models.CharField("source or gate", max_length=200, unique=True)
     limiter = models.JSONField(
         default=dict,
         blank=True,
@@ -713,7 +718,7 @@ class SourceState(models.Model):
         ordering = ["source"]
 
     def __str__(self):
-        return sources.get(self.source).display_name
+        return sources.gate_label(self.source)
 
     @classmethod
     def current(cls, source):
@@ -724,7 +729,7 @@ class SourceState(models.Model):
     def all_sources(cls):
         """{source name: its row} for every source, in one query; a source never asked yet has a fresh,
         unsaved row (its first request makes it)."""
-        stored = {state.source: state for state in cls.objects.all()}
+        stored = {state.source: state for state in cls.objects.filter(source__in=list(sources.SOURCES))}
         return {name: stored.get(name) or cls(source=name) for name in sources.SOURCES}
 
     @property

@@ -207,6 +207,16 @@ def tapas(settings):
         yield server
 
 
+@pytest.fixture
+def site_feed(settings):
+    """A site's own feed on loopback, and feeds allowed to reach it (they may not by default)."""
+    from tests.standins.feeds import SiteFeedStandIn
+
+    settings.FEEDS_ALLOW_PRIVATE = True
+    with SiteFeedStandIn() as server:
+        yield server
+
+
 def url_routes(patterns=None, prefix=""):
     """Every route of the URL configuration, as written ("shelf/<id:title_id>/follow"), the admin's too."""
     from django.urls import URLPattern, URLResolver, get_resolver

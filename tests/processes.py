@@ -44,7 +44,7 @@ def project_env(**extra):
         TAPAS_URL=settings.TAPAS_URL,
         **{
             f"{source}_{bound}_DELAY": "0"
-            for source in ("BATO", "MANGADEX", "MANGAUPDATES", "MANGAPLUS", "WEBTOON", "TAPAS")
+            for source in ("BATO", "MANGADEX", "MANGAUPDATES", "MANGAPLUS", "WEBTOON", "TAPAS", "FEED")
             for bound in ("MIN", "MAX")
         },
         PYTHONUNBUFFERED="1",

@@ -7,7 +7,7 @@ os.environ.setdefault("SECRET_KEY", "tests-only-not-secret")
 # The tests' cache is their own, never a running instance's (tests clear it).
 os.environ.setdefault("CACHE_DIR", os.path.join(os.path.dirname(os.path.dirname(__file__)), "var", "test-cache"))
 # Tests that measure spacing set their own delays; the rest should not wait.
-for _source in ("BATO", "MANGADEX", "MANGAUPDATES", "MANGAPLUS", "WEBTOON", "TAPAS"):
+for _source in ("BATO", "MANGADEX", "MANGAUPDATES", "MANGAPLUS", "WEBTOON", "TAPAS", "FEED"):
     os.environ.setdefault(f"{_source}_MIN_DELAY", "0")
     os.environ.setdefault(f"{_source}_MAX_DELAY", "0")
 

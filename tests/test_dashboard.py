@@ -87,7 +87,15 @@ def test_system_status_reads_the_heartbeat_the_queue_and_the_source_pause(admin_
     assert status["cluster_alive"] is True
     bato = next(s for s in status["sources"] if s["source"] == "bato")
     assert bato["paused_until"] is not None and bato["pause_reason"] == "HTTP 429"
-    assert [s["source"] for s in status["sources"]] == ["mangadex", "mangaupdates", "mangaplus", "bato"]
+    assert [s["source"] for s in status["sources"]] == [
+        "mangadex",
+        "mangaupdates",
+        "mangaplus",
+        "webtoon",
+        "tapas",
+        "feed",
+        "bato",
+    ]
     assert all(s["paused_until"] is None for s in status["sources"] if s["source"] != "bato")
 
 

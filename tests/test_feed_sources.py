@@ -120,3 +120,95 @@ def test_feeds_are_read_as_rss_or_atom_and_anything_else_is_refused():
         parse_feed(b"<html><body>Hello</body></html>", "A feed")
     with pytest.raises(BadResponse):
         parse_feed(b'{"json": true}', "A feed")
+
+
+# Any feed a reader names
+
+
+def feed_ref(site_feed, key="series", host="127.0.0.1"):
+    return TitleRef("feed", f"http://{host}:{site_feed.url.rsplit(':', 1)[1]}/feed/{key}")
+
+
+def test_a_feed_is_named_by_its_prefix_and_other_sites_are_told_so():
+    assert parse_reference("feed:https://scans.example.org/series/feed/") == TitleRef(
+        "feed", "https://scans.example.org/series/feed/"
+    )
+    assert parse_reference("rss:HTTPS://Scans.Example.org/feed?x=1") == TitleRef(
+        "feed", "https://scans.example.org/feed?x=1"
+    )
+    with pytest.raises(InvalidTitleReference, match="feed:https://scans.example.org/series/"):
+        parse_reference("https://scans.example.org/series/")
+    for bad in (
+        "feed:ftp://example.org/feed",
+        "feed:https://user:pw@example.org/feed",
+        "feed:https://x.org/" + "a" * 700,
+    ):
+        with pytest.raises(InvalidTitleReference):
+            parse_reference(bad)
+
+
+def test_a_feed_imports_and_an_unchanged_feed_costs_a_304(site_feed, reader):
+    site_feed.add_title("series", "Series Name", episodes=5)
+    ref = feed_ref(site_feed)
+    title = import_title(ref, user=reader).title
+    assert title.name == "Series Name" and title.source_memo["etag"] == '"series-5"'
+    assert sorted(int(n) for n in Chapter.objects.filter(title=title).values_list("number", flat=True)) == [
+        1,
+        2,
+        3,
+        4,
+        5,
+    ]
+    chapter = Chapter.objects.get(title=title, number=5)
+    assert title.source_object.chapter_link(title.source_id, chapter.url_path, chapter.external_url).url == (
+        "https://scans.example.org/series/chapter-5/"
+    )
+    result = check_title(Title.objects.get(pk=title.pk))
+    assert result.log.outcome == "no_change" and result.new_chapters == []
+    last = site_feed.api_requests()[-1]
+    assert {k.lower(): v for k, v in last.headers.items()}["if-none-match"] == '"series-5"'
+    assert result.log.http_status == 304
+    site_feed.add_chapters("series", 1)
+    assert [c.number for c in check_title(Title.objects.get(pk=title.pk)).new_chapters] == [6]
+    check_title(Title.objects.get(pk=title.pk))
+    [told] = Notification.objects.filter(user=reader, kind=Notification.Kind.NEW_CHAPTER)
+    assert "Chapter 6" in told.message
+
+
+def test_an_atom_feed_reads_the_same(site_feed, reader):
+    site_feed.atom = True
+    site_feed.add_title("atom", "Atom Series", episodes=3)
+    title = import_title(feed_ref(site_feed, "atom"), user=reader).title
+    assert title.name == "Atom Series" and Chapter.objects.filter(title=title).count() == 3
+
+
+def test_a_feed_inside_the_network_is_refused_where_it_connects(site_feed, settings):
+    site_feed.add_title("series", episodes=2)
+    settings.FEEDS_ALLOW_PRIVATE = False
+    with pytest.raises(Exception, match="private network"):
+        import_title(feed_ref(site_feed))
+    assert site_feed.api_requests() == []
+
+
+def test_each_feed_host_has_its_own_gate(site_feed, reader):
+    from scraping.models import SourceState
+
+    site_feed.add_title("series", episodes=2)
+    one = import_title(feed_ref(site_feed), user=reader).title
+    other = import_title(feed_ref(site_feed, host="localhost"), user=reader).title
+    site_feed.set_fault("server_error")
+    check_title(Title.objects.get(pk=one.pk))
+    failing = SourceState.objects.get(source="feed:127.0.0.1")
+    assert failing.failures_in_a_row == 1 and str(failing) == "Feed (127.0.0.1)"
+    assert SourceState.objects.get(source="feed:localhost").failures_in_a_row == 0
+    assert not SourceState.objects.filter(source="feed", failures_in_a_row__gt=0).exists()
+    site_feed.set_fault(None)
+    assert check_title(Title.objects.get(pk=other.pk)).log.outcome == "no_change"
+
+
+def test_a_feed_that_moved_says_where_and_is_not_followed(site_feed, reader):
+    site_feed.add_title("series", episodes=2)
+    title = import_title(feed_ref(site_feed), user=reader).title
+    site_feed.moved_to = "https://elsewhere.example.org/feed/"
+    result = check_title(Title.objects.get(pk=title.pk))
+    assert "moved" in result.log.message and "elsewhere.example.org" in result.log.message

@@ -116,6 +116,7 @@ def _known(title, stored, now):
         languages=languages,
         full=full,
         now=now,
+        memo=title.source_memo,
     )
 
 
@@ -294,6 +295,8 @@ def _store(title, schedule, snapshot, timer, requests, stored, known, *, announc
         importing = title.imported_at is None
         # Saved once, after the chapters (with their count), unless it needs its id first.
         unsaved = bool(snapshot.details or importing or title.languages_synced != list(known.languages))
+        if snapshot.memo is not None and snapshot.memo != title.source_memo:
+            title.source_memo, unsaved = dict(snapshot.memo), True
         if unsaved:
             if snapshot.details:
                 old_status = title.apply_details(snapshot.details, now)

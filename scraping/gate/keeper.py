@@ -54,7 +54,7 @@ class SourcePaused(Exception):
     """The gate says no: the source is paused, its breaker is open, or no turn came in time."""
 
     def __init__(self, until, reason, *, source=""):
-        who = sources.get(source).display_name if source else "the source"
+        who = sources.gate_label(source) if source else "the source"
         super().__init__(f"checks to {who} are paused until {until:%Y-%m-%d %H:%M:%S} UTC: {reason}")
         self.until = until
         self.reason = reason
@@ -225,7 +225,7 @@ def record_answer(turn, error):
     """Tell the source's shared state what the request sent on `turn` brought back (`error` None: it worked)."""
     now = clock.now()
     change = _apply(turn, error, now)
-    who = sources.get(turn.source).display_name
+    who = sources.gate_label(turn.source)
     if change.opened_first:
         publish_on_commit(
             Notification.objects.create_for_staff(
@@ -262,7 +262,8 @@ class Requests:
                 f"the check of {self.source.display_name} took longer than {settings.CHECK_DEADLINE:g} s "
                 f"({self.count} requests): it ends here, its title goes back to the queue"
             )
-        turn = take_turn(self.source.name, priority=self.priority)
+        gate = self.source.gate_for(request)
+        turn = take_turn(gate, priority=self.priority)
         self.count += 1
         try:
             answer = send(
@@ -282,7 +283,7 @@ class Requests:
         if spent:
             # The endpoint's quota is used up: nobody asks before it comes back, instead of meeting a 429.
             pause(
-                self.source.name,
+                gate,
                 clock.now(),
                 min(spent, settings.SOURCE_MAX_RETRY_AFTER),
                 f"{self.source.display_name} said its quota is spent for {spent:.0f} s",

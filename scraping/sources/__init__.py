@@ -1,6 +1,6 @@
 """The sources batoshelf follows titles on, and what a user may paste to name a title on one.
 
-One module per source (bato, mangadex, mangaupdates, mangaplus, webtoon, tapas), each a `Source` (see
+One module per source (bato, mangadex, mangaupdates, mangaplus, webtoon, tapas, feed), each a `Source` (see
 scraping.sources.base) with its pure parser beside it. Everything else in
 batoshelf asks this module for a source by the name stored with each title,
 and knows nothing source-specific.
@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 
 from scraping.sources.bato import SOURCE as BATO
 from scraping.sources.errors import InvalidTitleReference
+from scraping.sources.feed import SOURCE as FEED
 from scraping.sources.mangadex import SOURCE as MANGADEX
 from scraping.sources.mangaplus import SOURCE as MANGAPLUS
 from scraping.sources.mangaupdates import SOURCE as MANGAUPDATES
@@ -19,7 +20,7 @@ from scraping.sources.tapas import SOURCE as TAPAS
 from scraping.sources.webtoon import SOURCE as WEBTOON
 
 # Live sources first: that is the order of searches, lists and menus.
-SOURCES = {source.name: source for source in (MANGADEX, MANGAUPDATES, MANGAPLUS, WEBTOON, TAPAS, BATO)}
+SOURCES = {source.name: source for source in (MANGADEX, MANGAUPDATES, MANGAPLUS, WEBTOON, TAPAS, FEED, BATO)}
 ALIASES = {alias: source for source in SOURCES.values() for alias in source.aliases}
 # A bare id is tried against these in turn: a short number is Bato's, a UUID
 # MangaDex's, a longer number MangaUpdates'.
@@ -34,12 +35,20 @@ ACCEPTED = (
     "(https://www.webtoons.com/en/fantasy/tower-of-god/list?title_no=95), a Tapas series page "
     "(https://tapas.io/series/some-story), "
     "a MangaDex UUID, a MangaUpdates id (64897697818), a Bato id (110100), "
-    "or a source and its id (mangadex:<uuid>, mangaupdates:<id>, mangaplus:<id>, bato:<id>)"
+    "a source and its id (mangadex:<uuid>, mangaupdates:<id>, mangaplus:<id>, bato:<id>), "
+    "or feed: and an RSS or Atom feed's address (feed:https://example.org/series/feed/)"
 )
 
 
 def get(name):
-    return SOURCES[name]
+    """A source by its name, or by the name of one of its gates ("feed:example.org")."""
+    return SOURCES[name.split(":", 1)[0]]
+
+
+def gate_label(gate):
+    """A gate as staff read it: its source, and its host for a source with a gate per host."""
+    source, _, host = gate.partition(":")
+    return f"{get(source).display_name}{f' ({host})' if host else ''}"
 
 
 def choices():
@@ -125,5 +134,6 @@ def _url(text):
             return TitleRef(source.name, source.id_from_url(parts, text))
     raise InvalidTitleReference(
         f"{host} is not a site batoshelf follows (MangaDex, MangaUpdates, MANGA Plus, WEBTOON, Tapas, or a "
-        f"Bato mirror listed in BATO_MIRRORS): expected {ACCEPTED}."
+        f"Bato mirror listed in BATO_MIRRORS): expected {ACCEPTED}. If it has an RSS or Atom feed, follow "
+        f"that: feed:{text}"
     )

@@ -87,6 +87,7 @@ class ChapterRecord:
 class TitleSnapshot:
     details: TitleDetails | None  # None when this check did not refresh them
     chapters: list  # of ChapterRecord, as the source listed them
+    memo: Mapping[str, str] | None = None  # what to keep for the next check (Known.memo); None: keep it as it is
 
 
 @dataclass(frozen=True)
@@ -98,6 +99,7 @@ class Known:
     languages: tuple[str, ...] = ()  # the chapter languages to fetch, where the source has several
     full: bool = True  # the whole list (an import); False: only what is new since the last check
     now: datetime | None = None
+    memo: Mapping[str, str] = field(default_factory=dict)  # what the source kept from its last check (an ETag)
 
     def details_due(self, every: timedelta) -> bool:
         """Whether to ask for the title's details again: on an import, and once every `every`."""
@@ -128,7 +130,8 @@ class Request:
     path: str
     params: tuple = ()  # (name, value) pairs; a name may repeat ("translatedLanguage[]")
     body: Any = None  # sent as JSON
-    url: str = ""  # instead of `path` on the base URL: an absolute URL on the source's own image host
+    url: str = ""  # instead of `path` on the base URL: an absolute URL (an image host's, a feed's)
+    headers: tuple = ()  # (name, value) pairs sent besides the source's own (If-None-Match)
 
 
 @dataclass(frozen=True)
@@ -194,6 +197,15 @@ class Source:
 
     def prepare_session(self, session: Any) -> None:
         """Set up a new HTTP session (cookies, say) before its first request."""
+
+    def gate_for(self, request: Request) -> str:
+        """The gate this request waits at: the source's own, or one per host for sources on many hosts (feeds),
+        named "<source>:<host>"."""
+        return self.name
+
+    def may_connect(self, address: Any) -> bool:
+        """Whether a request may connect to this IP address (checked where each connection is made)."""
+        return True
 
     def languages(self, chosen: Any) -> tuple:
         """The chapter languages a title follows: its own choice, or the source's default."""

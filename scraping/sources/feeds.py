@@ -40,7 +40,7 @@ def parse_feed(content: bytes, who: str) -> Feed:
     parsed = feedparser.parse(bytes(content))
     channel = parsed.get("feed") or {}
     if not parsed.get("version") or not isinstance(channel, dict):
-        raise BadResponse(f"{who}'s answer is not an RSS or Atom feed")
+        raise BadResponse(f"{who}'s answer is not an RSS or Atom feed (a web page? give its feed's address)")
     entries = []
     for item in parsed.get("entries") or []:
         link = str(item.get("link") or "")
@@ -61,12 +61,14 @@ def _when(item: Any) -> datetime | None:
     if not moment:
         return None
     try:
-        return datetime(*moment[:6], tzinfo=UTC)
+        return datetime(*moment[:6]).replace(tzinfo=UTC)
     except (TypeError, ValueError):
         return None
 
 
-def chapter_of(entry: Entry, source_id: str, *, number_fallback: Any = None, language: str = "", url_path: str = ""):
+def chapter_of(
+    entry: Entry, source_id: str, *, number_fallback: Any = None, language: str = "", url_path: str = ""
+) -> ChapterRecord:
     """A feed entry as a chapter: its number read from its title ("Ep. 12", "Episode 12"), else
     `number_fallback` (a site's own episode count)."""
     number = chapter_number_in(entry.title)

@@ -66,7 +66,7 @@ def send(source, base_url, request, *, timeout, deadline=None):
     url = request.url or base_url.rstrip("/") + request.path
     host = urlsplit(url).netloc
     deadline = deadline or settings.SOURCE_DEADLINE
-    with egress.guarded(deadline, policy=egress.anywhere, what=host) as guard:
+    with egress.guarded(deadline, policy=source.may_connect, what=host) as guard:
         try:
             with session_for(source).request(
                 request.method,
@@ -85,6 +85,8 @@ def send(source, base_url, request, *, timeout, deadline=None):
         except (requests.RequestException, OSError) as exc:
             if guard.expired:
                 raise RequestTimedOut(f"no whole answer from {host} within {deadline:g} s") from None
+            if guard.refusals:
+                raise NetworkError(guard.refusals[0]) from None
             raise NetworkError(f"could not reach {host}: {exc.__class__.__name__}") from None
 
 

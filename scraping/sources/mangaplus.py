@@ -96,7 +96,7 @@ def parse_title(response: Any, source_id: str) -> TitleSnapshot:
     if not title.name:
         raise BadResponse(f"MANGA Plus's answer for title {source_id} has no name")
     language = LANGUAGES.get(title.language, "")
-    chapters = {}
+    chapters: dict[int, ChapterRecord] = {}
     for group in view.chapter_list_group:
         for chapter in (*group.first_chapter_list, *group.last_chapter_list):
             chapters.setdefault(chapter.chapter_id, parse_chapter(chapter, language))

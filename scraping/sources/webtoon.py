@@ -91,7 +91,8 @@ class Webtoon(Source):
         title_no = (parse_qs(parts.query).get("title_no") or [""])[0]
         if not match or not title_no.isdigit() or len(title_no) > 9:
             raise InvalidTitleReference(f"{text!r} is not a WEBTOON series page: expected {self.accepted}.")
-        found = series_id(*match.group("lang", "genre", "slug"), title_no)
+        lang, genre, slug = match.group("lang", "genre", "slug")
+        found = series_id(lang, genre, slug, title_no)
         if found is None:
             raise InvalidTitleReference(f"{text!r}: the series' name in that address is too long for batoshelf.")
         return found

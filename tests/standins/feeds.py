@@ -141,3 +141,57 @@ class TapasStandIn(FeedStandIn):
             series,
             lambda e: f"https://tapas.io/series/{series.path}" if e is None else f"https://tapas.io/episode/{e}",
         )
+
+
+class SiteFeedStandIn(FeedStandIn):
+    """Any site's own feed (a scanlation site's WordPress `/feed/`): GET /feed/<key>, Atom or RSS 2.0, with
+    an ETag and a Last-Modified that change with each new entry, and 304 for a client that has them."""
+
+    name = "feed"
+    episode_name = "Series Name Chapter {n}"
+
+    def __init__(self, *args, atom=False, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.atom = atom
+        self.moved_to = None  # a URL: answer 301 there
+
+    def add_title(self, key="series", name="Series Name", episodes=10):
+        return self.add_series(key, name, key, episodes)
+
+    def episode_id(self, series, n):
+        return f"https://scans.example.org/series/chapter-{n}/"
+
+    def validators(self, series):
+        last = series.episodes[-1][2] if series.episodes else datetime(2020, 1, 1, tzinfo=UTC)
+        return f'"{series.key}-{len(series.episodes)}"', format_datetime(last, usegmt=True)
+
+    def answer(self, request):
+        if self.moved_to:
+            return 301, {"Location": self.moved_to, "Content-Type": "text/html"}, b"<html>Moved</html>"
+        with self.lock:
+            series = self.titles.get(request.path.removeprefix("/feed/").strip("/"))
+            if series is None:
+                return 404, {"Content-Type": "text/html"}, b"<html><body>Not Found</body></html>"
+            etag, modified = self.validators(series)
+            headers = {name.lower(): value for name, value in request.headers.items()}
+            if headers.get("if-none-match") == etag or (
+                "if-none-match" not in headers and headers.get("if-modified-since") == modified
+            ):
+                return 304, {"ETag": etag, "Last-Modified": modified}, b""
+            status, answer_headers, body = (
+                self.atom_feed(series) if self.atom else rss(series, lambda e: e or "https://scans.example.org/series/")
+            )
+        return status, {**answer_headers, "ETag": etag, "Last-Modified": modified}, body
+
+    def atom_feed(self, series):
+        ns = "http://www.w3.org/2005/Atom"
+        root = ElementTree.Element("feed", xmlns=ns)
+        ElementTree.SubElement(root, "title").text = series.name
+        for episode_id, title, when in reversed(series.episodes[-LISTED:]):
+            entry = ElementTree.SubElement(root, "entry")
+            ElementTree.SubElement(entry, "id").text = f"tag:scans.example.org,2026:{episode_id}"
+            ElementTree.SubElement(entry, "title").text = title
+            ElementTree.SubElement(entry, "link", href=episode_id)
+            ElementTree.SubElement(entry, "updated").text = when.isoformat()
+        body = ElementTree.tostring(root, encoding="utf-8", xml_declaration=True)
+        return 200, {"Content-Type": "application/atom+xml; charset=utf-8"}, body

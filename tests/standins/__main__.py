@@ -1,7 +1,7 @@
 """Run the stand-ins on loopback, for trying batoshelf without the real sources.
 
 python -m tests.standins --demo    # Bato :8765, MangaDex :8766, MangaUpdates :8767, MANGA Plus :8768,
-                                   # WEBTOON :8769, Tapas :8770
+                                   # WEBTOON :8769, Tapas :8770, a site's feed :8771
 curl -X POST localhost:8766/_standin/titles/<uuid>/chapters -d '{"count": 1, "language": "en"}'
 """
 
@@ -10,7 +10,7 @@ import threading
 from datetime import UTC, datetime, timedelta
 
 from tests.standins import BatoStandIn, MangaDexStandIn, MangaUpdatesStandIn
-from tests.standins.feeds import TapasStandIn, WebtoonStandIn
+from tests.standins.feeds import SiteFeedStandIn, TapasStandIn, WebtoonStandIn
 from tests.standins.mangaplus import MangaPlusStandIn
 
 VILLAINESS = "Please Don't Come To The Villainess' Stationery Store!"
@@ -18,7 +18,7 @@ DEMO_MANGADEX_ID = "8f3a6c1e-5b2d-4c7a-9e10-3d2b1a0f9e88"
 DEMO_VILLAINESS_ID = "0c6f1d2e-7a8b-4c9d-8e0f-1a2b3c4d5e6f"
 
 
-def demo(bato, mangadex, mangaupdates, mangaplus, webtoon, tapas):
+def demo(bato, mangadex, mangaupdates, mangaplus, webtoon, tapas, site_feed):
     bato.add_title("102497", VILLAINESS, chapters=57)
     bato.add_title("110100", "진격의 문구점", chapters=12, lang="ko")
     bato.add_title("72315", "月曜日のたわわ", chapters=1500, lang="ja")
@@ -38,6 +38,7 @@ def demo(bato, mangadex, mangaupdates, mangaplus, webtoon, tapas):
     mangaplus.add_title(100020, "ONE PIECE", chapters=40, next_release=datetime.now(UTC) + timedelta(days=2))
     webtoon.add_title(95, "Tower of God", episodes=30)
     tapas.add_title(12345, "Some Story", slug="some-story", episodes=12)
+    site_feed.add_title("series", "Series Name", episodes=8)
 
 
 def main():
@@ -46,21 +47,22 @@ def main():
         "--port",
         type=int,
         default=8765,
-        help="Bato's port; MangaDex, MangaUpdates, MANGA Plus, WEBTOON, Tapas the next",
+        help="Bato's port; MangaDex, MangaUpdates, MANGA Plus, WEBTOON, Tapas and a site's feed the next",
     )
     parser.add_argument("--demo", action="store_true", help="start with a few titles on each")
     args = parser.parse_args()
-    bato, mangadex, mangaupdates, mangaplus, webtoon, tapas = (
+    bato, mangadex, mangaupdates, mangaplus, webtoon, tapas, site_feed = (
         BatoStandIn(port=args.port),
         MangaDexStandIn(port=args.port + 1),
         MangaUpdatesStandIn(port=args.port + 2),
         MangaPlusStandIn(port=args.port + 3),
         WebtoonStandIn(port=args.port + 4),
         TapasStandIn(port=args.port + 5),
+        SiteFeedStandIn(port=args.port + 6),
     )
     if args.demo:
-        demo(bato, mangadex, mangaupdates, mangaplus, webtoon, tapas)
-    for standin in (bato, mangadex, mangaupdates, mangaplus, webtoon, tapas):
+        demo(bato, mangadex, mangaupdates, mangaplus, webtoon, tapas, site_feed)
+    for standin in (bato, mangadex, mangaupdates, mangaplus, webtoon, tapas, site_feed):
         ids = ", ".join(str(i) for i in standin.titles) or "none"
         print(f"{standin.name} stand-in on {standin.api_url} (titles: {ids})", flush=True)
     print(
@@ -69,10 +71,11 @@ def main():
         f"MANGADEX_COVERS_URL={mangadex.url}/covers\nMANGAUPDATES_API_URL={mangaupdates.api_url}\n"
         f"MANGAUPDATES_COVERS_URL={mangaupdates.url}\nMANGAPLUS_API_URL={mangaplus.api_url}\n"
         f"MANGAPLUS_COVERS_URL={mangaplus.url}\nWEBTOON_URL={webtoon.url}\nTAPAS_URL={tapas.url}\n"
+        f"FEEDS_ALLOW_PRIVATE=true  (the demo feed is on this machine: feed:{site_feed.url}/feed/series)\n"
         "Ctrl-C stops them.",
         flush=True,
     )
-    for standin in (mangadex, mangaupdates, mangaplus, webtoon, tapas):
+    for standin in (mangadex, mangaupdates, mangaplus, webtoon, tapas, site_feed):
         threading.Thread(target=standin.serve_forever, daemon=True).start()
     try:
         bato.serve_forever()

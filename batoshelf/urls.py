@@ -104,6 +104,8 @@ urlpatterns = [
     path("", include("readers.urls")),
     path("", include("library.urls")),
     path("", include("notifications.urls")),
+    # Browsers ask for it whatever the pages declare.
+    path("favicon.ico", RedirectView.as_view(url=f"{settings.STATIC_URL}batoshelf/icon-192.png", permanent=True)),
     # What makes the reader's pages an installable web app (a phone's home screen).
     path(
         "manifest.webmanifest",

@@ -129,7 +129,12 @@ def _plugin(url):
     if not isinstance(url, str) or not url.strip() or len(url) > 2000:
         raise ChannelRefused("Give an Apprise URL, such as ntfy://ntfy.sh/your-topic or json://example.org/hook.")
     url = url.strip()
-    scheme = urlsplit(url).scheme.lower() if "://" in url else ""
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 (it raises for a port that is none: "99999", "4860:4860::8888")
+    except ValueError:
+        raise ChannelRefused("That URL does not parse: check its host (an IPv6 address in [ ]) and port.") from None
+    scheme = parts.scheme.lower() if "://" in url else ""
     if scheme not in allowed_schemes():
         raise ChannelRefused(
             f"batoshelf does not send to {scheme + '://' if scheme else 'that kind of'} channels. It sends to "
@@ -243,14 +248,17 @@ def add_device(user, subscription, user_agent=""):
             PushDevice.objects.filter(pk=known.pk).update(**fields)
             Channel.objects.filter(pk=known.channel_id).update(enabled=True, failures_in_a_row=0, disabled_at=None)
             return known.channel
-        if known:  # a shared computer where another reader logged in since: the device is theirs now
+        if known and (known.p256dh, known.auth) != (p256dh, auth):
+            raise ChannelRefused("This device's alerts belong to another subscription: turn them off and on again.")
+        if known:  # a shared computer where another reader logged in since: the same subscription is theirs now
             known.channel.delete()
         names = set(Channel.objects.filter(user=user).values_list("name", flat=True))
         if len(names) >= MAX_CHANNELS:
             raise ChannelRefused(f"You have {MAX_CHANNELS} channels and devices, the most a reader may have.")
         browser = webpush.browser_name(user_agent)
         name = next(n for n in (browser, *(f"{browser} {i}" for i in range(2, MAX_CHANNELS + 2))) if n not in names)
-        channel = Channel.objects.create(user=user, name=name, url=f"{PushDevice.SCHEME}://{host}")
+        netloc = f"[{host}]" if ":" in host else host
+        channel = Channel.objects.create(user=user, name=name, url=f"{PushDevice.SCHEME}://{netloc}")
         PushDevice.objects.create(channel=channel, endpoint=endpoint, **fields)
     return channel
 
@@ -304,7 +312,11 @@ class Outgoing:
     def host(self):
         """Where its connections go, as far as the URL says: sends to one host are limited (PER_HOST)."""
         parts = urlsplit(self.channel.url)
-        return f"{parts.scheme}://{(parts.hostname or '')}:{parts.port or ''}"
+        try:
+            port = parts.port
+        except ValueError:  # a URL saved before ports were checked: it fails on its own, never the run
+            port = None
+        return f"{parts.scheme}://{(parts.hostname or '')}:{port or ''}"
 
 
 def deliver(channel_ids=None, now=None):

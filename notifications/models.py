@@ -320,7 +320,7 @@ class Channel(models.Model):
     def masked_url(self):
         """The URL as it may be shown: Apprise's privacy mode hides its tokens and passwords."""
         if self.is_device:
-            return f"web push through {self.url.split('://', 1)[1]}"
+            return f"web push through {self.url.split('://', 1)[1].strip('[]')}"
         plugin = apprise.Apprise.instantiate(self.url, suppress_exceptions=True)
         return plugin.url(privacy=True) if plugin else "(not a URL Apprise knows)"
 

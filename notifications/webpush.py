@@ -43,19 +43,37 @@ def read_subscription(data):
     endpoint, keys = data.get("endpoint"), data.get("keys")
     if not isinstance(endpoint, str) or not endpoint or len(endpoint) > MAX_ENDPOINT:
         raise SubscriptionRefused(f"endpoint must be the push service's URL, at most {MAX_ENDPOINT} characters")
-    parts = urlsplit(endpoint)
     allowed = ("https", "http") if settings.NOTIFY_ALLOW_PRIVATE_TARGETS else ("https",)
-    if parts.scheme not in allowed or not parts.hostname:
+    try:
+        parts = urlsplit(endpoint)
+        fine = parts.scheme in allowed and parts.hostname and (parts.port or 443) <= 65535
+    except ValueError:
+        fine = False
+    if not fine:
         raise SubscriptionRefused("endpoint must be an https:// URL of a push service")
     if not isinstance(keys, dict):
         raise SubscriptionRefused("keys must hold the subscription's p256dh and auth")
     p256dh, auth = keys.get("p256dh"), keys.get("auth")
     # An uncompressed P-256 point, and a 16-byte secret (RFC 8291 section 3).
-    if _decoded_length(p256dh) != 65 or not _unpadded(p256dh).startswith("B"):
+    if _decoded_length(p256dh) != 65 or not _on_the_curve(p256dh):
         raise SubscriptionRefused("keys.p256dh must be the browser's P-256 public key, base64url")
     if _decoded_length(auth) != 16:
         raise SubscriptionRefused("keys.auth must be the 16-byte secret, base64url")
     return endpoint, _unpadded(p256dh), _unpadded(auth)
+
+
+def _on_the_curve(p256dh):
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    try:
+        ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), _decoded(p256dh))
+    except ValueError:
+        return False
+    return True
+
+
+def _decoded(text):
+    return base64.urlsafe_b64decode(_unpadded(text) + "=" * (-len(_unpadded(text)) % 4))
 
 
 def _unpadded(text):
@@ -66,7 +84,7 @@ def _decoded_length(text):
     if not isinstance(text, str) or len(text) > 200:
         return None
     try:
-        return len(base64.urlsafe_b64decode(_unpadded(text) + "=" * (-len(_unpadded(text)) % 4)))
+        return len(_decoded(text))
     except (binascii.Error, ValueError):
         return None
 

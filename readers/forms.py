@@ -12,7 +12,8 @@ from readers.names import confusable_with
 @cache
 def time_zone_choices():
     """Every IANA zone, read from the system's database once per process, not once per form."""
-    return [(name, name) for name in sorted(available_timezones())]
+    # Without the database's aliases that name no place: "Factory" (a placeholder) and "localtime" (this machine's).
+    return [(name, name) for name in sorted(available_timezones() - {"Factory", "localtime"})]
 
 
 WHERE_CHOICES = [("none", "New to it"), ("caught_up", "Caught up"), ("at", "At chapter…")]

@@ -121,6 +121,8 @@ def fetched(title, error=None):
 def apply_where(follow, where):
     """Set a new follow's progress from what the reader said when adding it."""
     if where == "none":
+        # Nothing read: its unread count and latest chapter are the title's, counted now, not at the next check.
+        _standings(follow, timezone.now()).save()
         return
     if where == "caught_up":
         move(follow, caught_up=True)

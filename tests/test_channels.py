@@ -309,3 +309,24 @@ def test_two_runs_at_once_send_each_notification_once(standin, reader, webhook):
     paths = [r.path for r in webhook.api_requests()]
     assert sorted(paths) == sorted(f"/hook/{n}" for n in range(40))  # each channel once, its 3 chapters in one message
     assert all("Chapter 6" in post["message"] for post in webhook.posts())
+
+
+@pytest.mark.parametrize("url", ["json://8.8.8.8:99999/x", "json://[::1/x", "json://exa\uff03mple.com/x"])
+def test_a_url_with_no_real_host_or_port_is_refused_when_saved(url):
+    with pytest.raises(ChannelRefused):
+        check_target(url)
+
+
+def test_a_stored_channel_whose_url_does_not_parse_fails_alone(standin, followed, reader, webhook):
+    # Saved before ports were checked: it may fail, the others' deliveries may not wait for it.
+    Channel.objects.bulk_create(
+        [
+            Channel(user=reader, name="broken", url="json://8.8.8.8:99999/x"),
+            Channel(user=reader, name="good", url=hook_url(webhook)),
+        ]
+    )
+    standin.add_chapters("110100", 1)
+    check_title(Title.objects.get(pk=followed.pk))
+    assert channels.deliver() == 1 and len(webhook.posts()) == 1
+    broken = ChannelDelivery.objects.get(channel__name="broken")
+    assert broken.sent_at is None and broken.attempts == 1 and broken.error

@@ -212,3 +212,24 @@ def test_a_feed_that_moved_says_where_and_is_not_followed(site_feed, reader):
     site_feed.moved_to = "https://elsewhere.example.org/feed/"
     result = check_title(Title.objects.get(pk=title.pk))
     assert "moved" in result.log.message and "elsewhere.example.org" in result.log.message
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "https://www.webtoons.com/en/fantasy/tower-of-god/list?title_no=\u00b2",
+        "https://www.webtoons.com/en/fantasy/tower-of-god/list?title_no=%C2%B2",
+        "https://www.webtoons.com/en/fantasy/tower-of-god/list?title_no=\u2460",
+        "https://tapas.io/rss/series/\u0661\u0662\u0663",
+    ],
+)
+def test_digits_that_are_not_ascii_are_refused_not_a_crash(text):
+    with pytest.raises(InvalidTitleReference):
+        parse_reference(text)
+
+
+def test_a_series_id_longer_than_an_id_is_not_cut_short(tapas):
+    from scraping.sources import tapas as tapas_source
+
+    assert tapas_source.series_id_in_page('content="tapastic://series/99999999999999999999999/info"') is None
+    assert tapas_source.series_id_in_page('content="tapastic://series/12345/info"') == "12345"

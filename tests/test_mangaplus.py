@@ -136,3 +136,12 @@ def test_the_committed_module_is_the_schema_compiled(tmp_path):
     compiled = (tmp_path / "mangaplus_pb2.py").read_text()
     serialized = re.search(r"AddSerializedFile\((b'.*?')\)\n", compiled).group(1)
     assert ast.literal_eval(serialized) == mangaplus_pb2.DESCRIPTOR.serialized_pb
+
+
+def test_a_chapter_number_longer_than_a_chapters_is_none_and_the_title_still_checks(mangaplus, reader):
+    mangaplus.add_title(100020, "ONE PIECE", chapters=2)
+    title = import_title(ONE_PIECE, user=reader).title
+    mangaplus.titles[100020].chapters.append((4_000_001, "#99999999999", "A date, maybe", 1_700_000_000))
+    result = check_title(Title.objects.get(pk=title.pk))
+    assert [c.number for c in result.new_chapters] == [None]
+    assert check_title(Title.objects.get(pk=title.pk)).log.outcome == "no_change"

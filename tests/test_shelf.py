@@ -298,3 +298,17 @@ def test_a_shelf_of_sixty_titles_shows_fifty_a_page_and_keeps_the_sort_on_the_ne
     assert second.count('class="shelf-row') == 10
     names = sorted(bulk.title_name(n) for n in range(60))
     assert names[0] in first and names[-1] in second and names[-1] not in first
+
+
+def test_a_second_reader_new_to_a_stored_title_sees_all_of_it_unread_at_once(
+    as_reader, as_other, other_reader, kaguya, mangadex, run_tasks
+):
+    dex, _ = kaguya
+    with run_tasks():
+        add(as_reader, f"mangadex:{dex.dex_id}", "caught_up")
+    title = Title.objects.get(source="mangadex")
+    add(as_other, f"mangadex:{dex.dex_id}", "none")  # no fetch and no check: the title is stored
+    follow = follow_of(other_reader, title)
+    assert follow.unread_count == title.chapter_count and follow.unread_count > 0
+    row = as_other.get("/shelf/").content.decode()
+    assert f"{follow.unread_count} unread" in row and "caught up" not in row

@@ -28,10 +28,11 @@ from scraping.sources.http import honest_user_agent, raise_source_faults
 
 SITE = "https://mangaplus.shueisha.co.jp"
 COVER_HOST = "jumpg-assets.tokyo-cdn.com"
-TITLE_PATH = re.compile(r"^/titles/(?P<id>\d{1,9})/?$")
-BARE_ID = re.compile(r"^\d{1,9}$")
-# Chapter names: "#001", "#1132", "#12.5"; "ex" and one-shots have no number.
-CHAPTER_NAME = re.compile(r"^#\s*(\d+(?:\.\d+)?)")
+TITLE_PATH = re.compile(r"^/titles/(?P<id>[0-9]{1,9})/?$")
+BARE_ID = re.compile(r"^[0-9]{1,9}$")
+# Chapter names: "#001", "#1132", "#12.5"; "ex" and one-shots have no number, nor has a name whose number
+# is too long to be a chapter's ("#99999999999": what the database keeps is 6 digits and 2 decimals).
+CHAPTER_NAME = re.compile(r"^#\s*([0-9]{1,6}(?:\.[0-9]{1,2})?)(?![0-9.])")
 # Title.language, as ISO codes.
 LANGUAGES = {0: "en", 1: "es", 2: "fr", 3: "id", 4: "pt-br", 5: "ru", 6: "th", 7: "de", 9: "vi"}
 # A timestamp past this is no date (2100-01-01): int32/int64 garbage, not a release.

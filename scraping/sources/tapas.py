@@ -22,13 +22,14 @@ from scraping.sources.values import link_on
 
 SITE = "https://tapas.io"
 SERIES_PATH = re.compile(r"^/series/(?P<slug>[A-Za-z0-9_-]{1,60})(?:/(?:info|episodes))?/?$")
-FEED_PATH = re.compile(r"^/rss/series/(?P<id>\d{1,12})/?$")
-EPISODE_PATH = re.compile(r"^/episode/(?P<id>\d{1,12})/?$")
+# Ids are ASCII digits ("١٢٣" is a digit to \d), and never the first 12 digits of a longer number.
+FEED_PATH = re.compile(r"^/rss/series/(?P<id>[0-9]{1,12})/?$")
+EPISODE_PATH = re.compile(r"^/episode/(?P<id>[0-9]{1,12})/?$")
 SLUG = re.compile(r"^[A-Za-z0-9_-]{1,60}$")
 SERIES_ID_IN_PAGE = (
-    re.compile(r"tapastic://series/(\d{1,12})"),
-    re.compile(r'"seriesId"\s*:\s*"?(\d{1,12})'),
-    re.compile(r'data-series-id="(\d{1,12})"'),
+    re.compile(r"tapastic://series/([0-9]{1,12})(?![0-9])"),
+    re.compile(r'"seriesId"\s*:\s*"?([0-9]{1,12})(?![0-9])'),
+    re.compile(r'data-series-id="([0-9]{1,12})"'),
 )
 
 
@@ -87,7 +88,11 @@ class Tapas(Source):
         return {"User-Agent": honest_user_agent(), "Accept": "application/rss+xml, application/xml, text/html"}
 
     def fetch_title(self, ask, source_id, known):
-        number = source_id if source_id.isdigit() else ask(Request("GET", f"/series/{source_id}"), read_page)
+        number = (
+            source_id
+            if source_id.isascii() and source_id.isdigit()
+            else ask(Request("GET", f"/series/{source_id}"), read_page)
+        )
         return ask(Request("GET", f"/rss/series/{number}"), lambda answer: read_series(answer, source_id))
 
     def search(self, ask, query, limit, *, latest=True):

@@ -262,7 +262,8 @@ def public_link(url: Any) -> str:
     return url if address.is_global else ""
 
 
-_NAMED_NUMBER = r"(\d{1,6}(?:\.\d{1,2})?)"
+# At most what a chapter's number is stored as (6 digits, 2 decimals), never the start of a longer number.
+_NAMED_NUMBER = r"([0-9]{1,6}(?:\.[0-9]{1,2})?)(?![0-9])"
 _CHAPTER_NUMBER_PATTERNS = (
     # "Chapter 12", "Ch.10.5", "Chap 3", "Episode 7", "Ep. 4", "Vol.2 Ch.10.5"
     re.compile(r"\b(?:chapter|chap|ch|episode|ep)\.?\s*" + _NAMED_NUMBER, re.IGNORECASE),

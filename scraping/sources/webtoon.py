@@ -26,7 +26,10 @@ SERIES_PATH = re.compile(
     r"^/(?P<lang>[a-z]{2}(?:-[a-z]{4})?)/(?P<genre>[a-z0-9-]{1,40})/(?P<slug>[a-z0-9-]{1,60})/list/?$"
 )
 # What is stored: "<lang>/<genre>/<slug>/<title_no>", the parts its feed's address needs.
-SOURCE_ID = re.compile(r"^(?P<lang>[a-z]{2}(?:-[a-z]{4})?)/(?P<genre>[a-z0-9-]+)/(?P<slug>[a-z0-9-]+)/(?P<no>\d{1,9})$")
+SOURCE_ID = re.compile(
+    r"^(?P<lang>[a-z]{2}(?:-[a-z]{4})?)/(?P<genre>[a-z0-9-]+)/(?P<slug>[a-z0-9-]+)/(?P<no>[0-9]{1,9})$"
+)
+NUMBER = re.compile(r"[0-9]{1,9}")  # a title_no or episode_no: ASCII digits ("²" is a digit to str.isdigit)
 MAX_ID = 64
 
 
@@ -49,7 +52,7 @@ def parse_series(content, source_id):
     for entry in feed.entries:
         link = urlsplit(entry.link)
         episode = (parse_qs(link.query).get("episode_no") or [""])[0]
-        if not episode.isdigit():
+        if not NUMBER.fullmatch(episode):
             continue
         chapters.append(
             chapter_of(
@@ -89,7 +92,7 @@ class Webtoon(Source):
     def id_from_url(self, parts, text):
         match = SERIES_PATH.match(parts.path)
         title_no = (parse_qs(parts.query).get("title_no") or [""])[0]
-        if not match or not title_no.isdigit() or len(title_no) > 9:
+        if not match or not NUMBER.fullmatch(title_no):
             raise InvalidTitleReference(f"{text!r} is not a WEBTOON series page: expected {self.accepted}.")
         lang, genre, slug = match.group("lang", "genre", "slug")
         found = series_id(lang, genre, slug, title_no)

@@ -186,8 +186,11 @@
     const registration = await navigator.serviceWorker.register("/sw.js");
     await navigator.serviceWorker.ready;
     const info = await (await fetch(url, { credentials: "same-origin", headers: { "Accept": "application/json" } })).json();
-    const subscription = await registration.pushManager.getSubscription()
-      || await registration.pushManager.subscribe({ userVisibleOnly: true, applicationServerKey: keyBytes(info.application_server_key) });
+    // A browser whose push service cannot be reached (offline, or blocked) never settles: give up after a while.
+    const gaveUp = new Promise((resolve, reject) => setTimeout(
+      () => reject(new Error("the browser's push service did not answer; is this device online?")), 30000));
+    const subscription = await Promise.race([gaveUp, (async () => await registration.pushManager.getSubscription()
+      || registration.pushManager.subscribe({ userVisibleOnly: true, applicationServerKey: keyBytes(info.application_server_key) }))()]);
     await postJSON(url, subscription.toJSON());
     deviceState.textContent = "On: this device gets alerts.";
     window.location.reload();

@@ -8,6 +8,7 @@ raw (`raw_answer` as it is), drip (the real answer, a byte a second), plus any a
 """
 
 import json
+import socket
 import sys
 import threading
 import time
@@ -85,14 +86,15 @@ class StandIn:
         self.raw_answer = (200, {"Content-Type": "application/json"}, b"{}")  # what the "raw" fault sends
         self.requests = []
         self.lock = threading.RLock()
-        self._server = _QuietServer((host, port), _handler_for(self))
+        server = _QuietServerIPv6 if ":" in host else _QuietServer  # "::1": a stand-in on IPv6 loopback
+        self._server = server((host, port), _handler_for(self))
         self._server.daemon_threads = True
         self._thread = None
 
     @property
     def url(self):
         host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
 
     @property
     def api_url(self):
@@ -218,6 +220,10 @@ class _QuietServer(ThreadingHTTPServer):
     def handle_error(self, request, client_address):
         if not isinstance(sys.exc_info()[1], ConnectionError):
             super().handle_error(request, client_address)
+
+
+class _QuietServerIPv6(_QuietServer):
+    address_family = socket.AF_INET6
 
 
 def _handler_for(standin):

@@ -138,7 +138,7 @@ def _plugin(url):
     if scheme not in allowed_schemes():
         raise ChannelRefused(
             f"batoshelf does not send to {scheme + '://' if scheme else 'that kind of'} channels. It sends to "
-            f"{SERVICES_IN_WORDS}; staff can add others with NOTIFY_EXTRA_SCHEMES."
+            f"{SERVICES_IN_WORDS}; ask your staff if you need another."
         )
     plugin = apprise.Apprise.instantiate(url, asset=ASSET, suppress_exceptions=True)
     if not plugin:
@@ -177,7 +177,7 @@ def check_host(host):
     if not all(target_policy()(ipaddress.ip_address(address.split("%")[0])) for address in addresses):
         raise ChannelRefused(
             f"{host} is on this machine or a private network, which channels may not reach. A server of your "
-            "own at home? Staff can allow it with NOTIFY_ALLOW_PRIVATE_TARGETS=true."
+            "own at home? Your staff can allow channels inside the network."
         )
 
 

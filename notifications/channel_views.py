@@ -12,7 +12,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from batoshelf.http import api_login_required, json_body, json_error
 from notifications import webpush
 from notifications.channels import ChannelRefused, add_device, push_to, send
-from notifications.forms import ChannelForm
+from notifications.forms import ChannelForm, ChannelSendsForm
 from notifications.models import Channel, default_channel_kinds
 from readers.models import Reader, new_secret_token
 
@@ -57,6 +57,19 @@ def channel_toggle(request, channel_id):
         channel.failures_in_a_row, channel.disabled_at = 0, None
     channel.save(update_fields=["enabled", "failures_in_a_row", "disabled_at"])
     messages.success(request, f"Channel {channel.name!r} is {'on' if channel.enabled else 'off'}.")
+    return redirect("readers:settings")
+
+
+@login_required
+@require_POST
+def channel_sends(request, channel_id):
+    channel = _own_channel(request, channel_id)
+    form = ChannelSendsForm(request.POST, instance=channel, user=request.user)
+    if form.is_valid():
+        form.save()
+        messages.success(request, f"{channel.name!r} sends {', '.join(channel.kind_labels()) or 'nothing'} now.")
+    else:
+        messages.error(request, f"{channel.name!r} is unchanged: choose kinds and an importance from the lists.")
     return redirect("readers:settings")
 
 

@@ -4,6 +4,27 @@ from notifications.channels import MAX_CHANNELS, ChannelRefused, check_target
 from notifications.models import Channel, Notification, default_channel_kinds
 
 
+def kind_choices(user):
+    """The kinds of notification a reader's channel may send: staff alerts go to staff only."""
+    return [(kind.value, kind.label) for kind in Notification.Kind if kind != Notification.Kind.ALERT or user.is_staff]
+
+
+class ChannelSendsForm(forms.ModelForm):
+    """What a channel or device sends, changed after it was added."""
+
+    kinds = forms.MultipleChoiceField(choices=(), widget=forms.CheckboxSelectMultiple, required=False)
+
+    class Meta:
+        model = Channel
+        fields = ["kinds", "min_importance"]
+        labels = {"min_importance": "at least this important"}
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["kinds"].choices = kind_choices(user)
+        self.auto_id = f"id_sends_{self.instance.pk}_%s"
+
+
 class ChannelForm(forms.ModelForm):
     """A reader's channel, from the settings page or the JSON API: one set of rules for both."""
 
@@ -20,11 +41,7 @@ class ChannelForm(forms.ModelForm):
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
         self.user = user
-        self.fields["kinds"].choices = [
-            (kind.value, kind.label)
-            for kind in Notification.Kind
-            if kind != Notification.Kind.ALERT or user.is_staff  # staff alerts go to staff only
-        ]
+        self.fields["kinds"].choices = kind_choices(user)
         if not self.is_bound and self.instance.pk is None:
             self.initial.setdefault("kinds", default_channel_kinds())
 

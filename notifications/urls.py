@@ -18,6 +18,7 @@ urlpatterns = [
     path("settings/channels/<id:channel_id>/test", channel_views.channel_test, name="channel_test"),
     path("settings/channels/<id:channel_id>/toggle", channel_views.channel_toggle, name="channel_toggle"),
     path("settings/channels/<id:channel_id>/delete", channel_views.channel_delete, name="channel_delete"),
+    path("settings/channels/<id:channel_id>/sends", channel_views.channel_sends, name="channel_sends"),
     path("settings/feed/regenerate", channel_views.feed_regenerate, name="feed_regenerate"),
     # Private: a feed reader may keep it, no shared cache on the way.
     path("feeds/<str:token>/", cache_control(private=True, max_age=300)(NotificationFeed()), name="feed"),

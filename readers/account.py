@@ -18,7 +18,7 @@ from django.views.decorators.http import require_POST
 from batoshelf.http import api_login_required, json_body, json_error
 from notifications.channel_views import feed_url
 from notifications.digest import next_digest_at
-from notifications.forms import ChannelForm
+from notifications.forms import ChannelForm, ChannelSendsForm
 from notifications.models import Channel
 from readers.forms import AccountForm, DeleteAccountForm, InviteForm, SignupForm, time_zone_choices
 from readers.middleware import remember_time_zone
@@ -45,6 +45,8 @@ def settings_page(request):
             messages.success(request, f"Channel {channel.name!r} added. Send it a test to see that it works.")
             return redirect("readers:settings")
     channels = list(Channel.objects.filter(user=request.user).select_related("device"))
+    for channel in channels:
+        channel.sends_form = ChannelSendsForm(instance=channel, user=request.user)
     context = {
         "form": form,
         "account": account,

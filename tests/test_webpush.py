@@ -256,3 +256,27 @@ def test_a_device_on_an_ipv6_push_service_is_kept_in_brackets_and_holds_back_no_
         # fails on its own and backs off; the web hook is sent all the same.
         assert channels.deliver() == 1 and len(webhook.posts()) == 1
         assert ChannelDelivery.objects.get(channel__url__startswith="webpush://").attempts == 1
+
+
+def test_a_reader_changes_what_a_device_sends(standin, followed, as_reader, push_service):
+    subscribe(as_reader, push_service.subscription())
+    device = Channel.objects.get()
+    assert "Change what it sends" in as_reader.get("/settings/").content.decode()
+    answer = as_reader.post(
+        f"/settings/channels/{device.pk}/sends", {"kinds": ["status_change"], "min_importance": 1}, follow=True
+    )
+    assert "sends status change now" in answer.content.decode()
+    standin.add_chapters("110100", 1)
+    check_title(Title.objects.get(pk=followed.pk))
+    assert not ChannelDelivery.objects.exists()
+    bad = as_reader.post(
+        f"/settings/channels/{device.pk}/sends", {"kinds": ["nonsense"], "min_importance": 99}, follow=True
+    )
+    assert "is unchanged" in bad.content.decode()
+    assert Channel.objects.get().kinds == ["status_change"]
+
+
+def test_another_readers_device_cannot_be_changed(as_reader, as_other, push_service):
+    subscribe(as_reader, push_service.subscription())
+    device = Channel.objects.get()
+    assert as_other.post(f"/settings/channels/{device.pk}/sends", {"kinds": [], "min_importance": 1}).status_code == 404

@@ -51,15 +51,22 @@ def main():
     )
     parser.add_argument("--demo", action="store_true", help="start with a few titles on each")
     args = parser.parse_args()
-    bato, mangadex, mangaupdates, mangaplus, webtoon, tapas, site_feed = (
-        BatoStandIn(port=args.port),
-        MangaDexStandIn(port=args.port + 1),
-        MangaUpdatesStandIn(port=args.port + 2),
-        MangaPlusStandIn(port=args.port + 3),
-        WebtoonStandIn(port=args.port + 4),
-        TapasStandIn(port=args.port + 5),
-        SiteFeedStandIn(port=args.port + 6),
+    kinds = (
+        BatoStandIn,
+        MangaDexStandIn,
+        MangaUpdatesStandIn,
+        MangaPlusStandIn,
+        WebtoonStandIn,
+        TapasStandIn,
+        SiteFeedStandIn,
     )
+    try:
+        bato, mangadex, mangaupdates, mangaplus, webtoon, tapas, site_feed = (
+            kind(port=args.port + n) for n, kind in enumerate(kinds)
+        )
+    except OSError as error:
+        last = args.port + len(kinds) - 1
+        parser.exit(1, f"A port from {args.port} to {last} is taken ({error.strerror}): choose others with --port.\n")
     if args.demo:
         demo(bato, mangadex, mangaupdates, mangaplus, webtoon, tapas, site_feed)
     for standin in (bato, mangadex, mangaupdates, mangaplus, webtoon, tapas, site_feed):

@@ -172,7 +172,7 @@ def test_a_feed_imports_and_an_unchanged_feed_costs_a_304(site_feed, reader):
     assert [c.number for c in check_title(Title.objects.get(pk=title.pk)).new_chapters] == [6]
     check_title(Title.objects.get(pk=title.pk))
     [told] = Notification.objects.filter(user=reader, kind=Notification.Kind.NEW_CHAPTER)
-    assert "Chapter 6" in told.message
+    assert "Chapter 6 of Series Name" in told.message and "Series Name Chapter" not in told.message
 
 
 def test_an_atom_feed_reads_the_same(site_feed, reader):

@@ -61,7 +61,10 @@ def chapter_id(key):
 def parse_any_feed(content, address):
     feed = parse_feed(content, "The feed")
     chapters = [
-        replace(chapter_of(entry, chapter_id(entry.key)), external_url=public_link(entry.link))
+        replace(
+            chapter_of(replace(entry, title=_without_series_name(entry.title, feed.name)), chapter_id(entry.key)),
+            external_url=public_link(entry.link),
+        )
         for entry in feed.entries
     ]
     details = TitleDetails(
@@ -71,6 +74,12 @@ def parse_any_feed(content, address):
         links={"site": public_link(feed.link)} if public_link(feed.link) else {},
     )
     return TitleSnapshot(details=details, chapters=chapters)
+
+
+def _without_series_name(title, name):
+    """ "Series Name Chapter 9" is "Chapter 9" in a feed of Series Name (notices say the title's name)."""
+    rest = title[len(name) :].lstrip(" -–:|") if name and title.lower().startswith(name.lower()) else ""
+    return rest or title
 
 
 class Feed(Source):

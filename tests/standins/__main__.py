@@ -78,7 +78,7 @@ def main():
         f"MANGADEX_COVERS_URL={mangadex.url}/covers\nMANGAUPDATES_API_URL={mangaupdates.api_url}\n"
         f"MANGAUPDATES_COVERS_URL={mangaupdates.url}\nMANGAPLUS_API_URL={mangaplus.api_url}\n"
         f"MANGAPLUS_COVERS_URL={mangaplus.url}\nWEBTOON_URL={webtoon.url}\nTAPAS_URL={tapas.url}\n"
-        f"FEEDS_ALLOW_PRIVATE=true  (the demo feed is on this machine: feed:{site_feed.url}/feed/series)\n"
+        f"# the demo feed is on this machine: feed:{site_feed.url}/feed/series\nFEEDS_ALLOW_PRIVATE=true\n"
         "Ctrl-C stops them.",
         flush=True,
     )

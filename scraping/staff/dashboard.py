@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta
 
 from django.db.models import Avg, CharField, Count, Q, Sum
 from django.db.models.functions import Cast, Substr
-from django.utils.html import escape
+from django.template.loader import render_to_string
 from django_q.brokers import get_broker
 
 from batoshelf.http import BadParameter, int_parameter
@@ -155,24 +155,34 @@ def system_status(now):
 
 
 def bar_chart(values, labels, title, width=720, height=160):
-    """An SVG bar chart of `values` (one bar each), labelled; no script, no external file."""
+    """An SVG bar chart of `values` (one bar each), labelled; no script, no external file
+    (templates/admin/chart.svg draws it)."""
     top = max(values, default=0) or 1
     gap = 2
     bar_width = max(1.0, (width - gap * len(values)) / max(len(values), 1))
     bars = []
     for index, (value, label) in enumerate(zip(values, labels, strict=True)):
         bar_height = (height - 20) * value / top
-        x = index * (bar_width + gap)
         bars.append(
-            f'<rect x="{x:.1f}" y="{height - 20 - bar_height:.1f}" width="{bar_width:.1f}" height="{bar_height:.1f}">'
-            f"<title>{escape(label)}: {value}</title></rect>"
+            {
+                "x": f"{index * (bar_width + gap):.1f}",
+                "y": f"{height - 20 - bar_height:.1f}",
+                "height": f"{bar_height:.1f}",
+                "label": label,
+                "value": value,
+            }
         )
-    first, last = (escape(labels[0]), escape(labels[-1])) if labels else ("", "")
-    return (
-        f'<svg class="chart" role="img" aria-label="{escape(title)}" viewBox="0 0 {width} {height}" '
-        f'width="{width}" height="{height}" xmlns="http://www.w3.org/2000/svg">'
-        f"<title>{escape(title)} (max {top})</title>{''.join(bars)}"
-        f'<text x="0" y="{height - 4}" font-size="11">{first}</text>'
-        f'<text x="{width}" y="{height - 4}" font-size="11" text-anchor="end">{last}</text>'
-        f'<text x="{width}" y="12" font-size="11" text-anchor="end">max {top}</text></svg>'
-    )
+    return render_to_string(
+        "admin/chart.svg",
+        {
+            "title": title,
+            "width": width,
+            "height": height,
+            "top": top,
+            "bar_width": f"{bar_width:.1f}",
+            "bars": bars,
+            "text_y": height - 4,
+            "first": labels[0] if labels else "",
+            "last": labels[-1] if labels else "",
+        },
+    ).strip()

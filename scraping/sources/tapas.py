@@ -101,9 +101,6 @@ class Tapas(Source):
     def title_url(self, source_id):
         return f"{SITE}/rss/series/{source_id}" if source_id.isdigit() else f"{SITE}/series/{source_id}"
 
-    def cover_fetch_url(self, cover_url):
-        return ""
-
     def chapter_link(self, title_source_id, url_path, external_url):
         return Link(link_on(SITE, url_path) or self.title_url(title_source_id))
 

@@ -13,13 +13,16 @@ they always did. The context travels by a ContextVar, which Apprise's thread poo
 workers and which threads started inside are given.
 """
 
+import heapq
 import ipaddress
+import itertools
+import os
 import socket
 import ssl
 import threading
 import time
 from contextlib import contextmanager
-from contextvars import ContextVar, copy_context
+from contextvars import Context, ContextVar, copy_context
 from dataclasses import dataclass, field
 
 # Carrier-grade NAT space, where clouds put metadata services (100.100.100.200): not global, not "private".
@@ -68,6 +71,7 @@ class Guard:
     sockets: list = field(default_factory=list)
     refusals: list = field(default_factory=list)  # why connections were refused, for the caller to say
     expired: bool = False
+    ended: bool = False  # the guarded block is over: nothing left to shut at the deadline
 
     def track(self, sock):
         if not any(known is sock for known in self.sockets):
@@ -82,6 +86,42 @@ class Guard:
 
 
 _guard: ContextVar[Guard | None] = ContextVar("batoshelf_egress_guard", default=None)
+
+
+class _Watchdog:
+    """One thread that expires guards at their deadlines: a timer thread per guard would cost a channel
+    send a fifth of its CPU. Started on first use in each process (a forked worker starts its own)."""
+
+    def __init__(self):
+        self._due = []  # (deadline, sequence, guard), a heap
+        self._sequence = itertools.count()
+        self._woken = threading.Condition()
+        self._started = False
+
+    def watch(self, guard):
+        with self._woken:
+            heapq.heappush(self._due, (guard.deadline, next(self._sequence), guard))
+            if not self._started:
+                self._started = True
+                thread = threading.Thread(target=self._run, name="egress-deadlines", daemon=True)
+                Context().run(thread.start)  # outside any guard: it makes no connections of its own
+            if self._due[0][2] is guard:  # the soonest now: the thread sleeps until a later one
+                self._woken.notify()
+
+    def _run(self):
+        with self._woken:
+            while True:
+                now = time.monotonic()
+                while self._due and (self._due[0][0] <= now or self._due[0][2].ended):
+                    guard = heapq.heappop(self._due)[2]
+                    if not guard.ended:
+                        guard.expire()
+                self._woken.wait(self._due[0][0] - now if self._due else None)
+
+
+_watchdog = _Watchdog()
+# A forked child has no such thread, and its copy of the lock may have been held at the fork: all anew.
+os.register_at_fork(after_in_child=_watchdog.__init__)
 _install_lock = threading.Lock()
 _installed = False
 
@@ -203,14 +243,12 @@ def guarded(seconds, *, policy=is_public, what="the connection"):
     then its sockets are shut, and DeadlinePassed tells the caller it ran out of time."""
     install()
     guard = Guard(policy=policy, deadline=time.monotonic() + seconds, what=what)
-    timer = threading.Timer(seconds, guard.expire)
-    timer.daemon = True
-    timer.start()
+    _watchdog.watch(guard)
     token = _guard.set(guard)
     try:
         yield guard
     finally:
-        timer.cancel()
+        guard.ended = True
         _guard.reset(token)
         for sock in guard.sockets:
             # Sockets left open by a plugin that gave up: close them, the thread that holds one sees why.

@@ -4,9 +4,11 @@ DNS answers or plugins do; a send is bounded in time. Each bypass found so far i
 real listeners on loopback that must never be reached."""
 
 import ipaddress
+import multiprocessing
 import socket
 import socketserver
 import threading
+import time
 
 import pytest
 
@@ -66,7 +68,8 @@ def raw_listener():
 @pytest.mark.parametrize("status", [302, 307])
 def test_a_redirect_into_the_network_is_refused_where_it_connects(only_127_0_0_2, inside, outside, status):
     outside.redirect = (status, f"{inside.url}/secret")
-    problem = send(outside.channel_url(), "t", "b")
+    # form:// is sent by Apprise, which follows redirects (json:// is ours and follows none).
+    problem = send(outside.channel_url().replace("json://", "form://", 1), "t", "b")
     assert problem and "on this machine or a private network" in problem
     assert len(outside.posts()) == 1, "the allowed server was asked"
     assert inside.api_requests() == [], "the redirect's target was never reached, the body never resent"
@@ -157,6 +160,34 @@ def test_a_send_that_hangs_ends_at_its_deadline_with_its_socket_shut(monkeypatch
     outside.set_fault("hang")
     problem = send(outside.channel_url(), "t", "b")
     assert problem == "JSON did not answer within 1 s"
+
+
+def test_a_forked_worker_still_ends_a_hanging_connection_at_its_deadline(outside):
+    """django-q forks its workers from a process that may have guarded a send already (and so started the
+    thread that keeps the deadlines): the child needs one of its own."""
+    with egress.guarded(5, policy=egress.anywhere):
+        pass
+    outside.hang_seconds = 6
+    outside.set_fault("hang")
+    fork = multiprocessing.get_context("fork")
+    result = fork.Queue()
+    child = fork.Process(target=_hang_in_a_guard, args=(outside._server.server_address[:2], result))
+    child.start()
+    expired, took = result.get(timeout=15)
+    child.join(5)
+    assert expired and took < outside.hang_seconds - 1, "the socket was shut at the 1 s deadline, not the answer"
+
+
+def _hang_in_a_guard(address, result):
+    started = time.monotonic()
+    with egress.guarded(1, policy=egress.anywhere) as guard:
+        try:
+            with socket.create_connection(address, timeout=10) as sock:
+                sock.sendall(b"GET /hook HTTP/1.1\r\nHost: x\r\n\r\n")
+                sock.recv(1)
+        except OSError:
+            pass
+    result.put((guard.expired, time.monotonic() - started))
 
 
 def test_outside_a_guard_connections_are_untouched(inside):

@@ -5,12 +5,15 @@ from datetime import timedelta
 
 import feedparser
 import pytest
+from django.contrib.auth import get_user_model
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from notifications import channels
 from notifications.channels import ChannelRefused, check_target
 from notifications.models import Channel, ChannelDelivery, Notification
-from readers.models import Reader
+from readers.models import Follow, Reader
 from scraping.checking.jobs import run_job
 from scraping.checking.pipeline import check_title, import_title
 from scraping.models import Title
@@ -103,7 +106,7 @@ def test_a_failing_channel_backs_off_then_is_switched_off_and_the_reader_told(
     [told] = Notification.objects.filter(user=reader, kind=Notification.Kind.CHANNEL_DISABLED)
     assert "'broken' failed 5 times in a row" in told.message
     # Its secret never reaches the log.
-    assert "did not accept the message" in caplog.text and SECRET not in caplog.text
+    assert "JSON answered 500, not 2xx" in caplog.text and SECRET not in caplog.text
     # Switched off, it gets nothing more; the reader's other channels hear of it.
     webhook.set_fault(None)
     other = Channel.objects.create(user=reader, name="working", url=hook_url(webhook, "/working"))
@@ -330,3 +333,72 @@ def test_a_stored_channel_whose_url_does_not_parse_fails_alone(standin, followed
     assert channels.deliver() == 1 and len(webhook.posts()) == 1
     broken = ChannelDelivery.objects.get(channel__name="broken")
     assert broken.sent_at is None and broken.attempts == 1 and broken.error
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        "",
+        "?+X-Token=abc&+Accept-Language=fr",  # headers
+        "?-page=2&-tag=new%20chapter",  # query arguments
+        "?:message=text&:type=&:source=batoshelf",  # payload fields renamed, dropped, added
+        "?method=PUT",
+    ],
+)
+def test_a_json_hook_gets_the_request_apprise_itself_would_send(webhook, options):
+    """json:// hooks are sent by notifications.webhooks, not Apprise's plugin: the same URL must bring the same
+    request (method, path, query, headers that matter, body)."""
+    url = hook_url(webhook, "/same/path") + options
+    title, body = "batoshelf: Solo Stationer", "Chapter 4 — « Ça va » https://example.org/c/4\nand a second line"
+    assert check_target(url).notify(title=title, body=body), "Apprise's own send"
+    assert channels.send(url, title, body) is None, "ours"
+    by_apprise, by_us = webhook.api_requests()
+    kept = ("User-Agent", "Content-Type", "Authorization", "X-Token", "Accept-Language")
+    for request in (by_apprise, by_us):
+        request.headers = {name: value for name, value in request.headers.items() if name in kept}
+    assert (by_us.method, by_us.path, by_us.query, by_us.headers, by_us.body) == (
+        by_apprise.method,
+        by_apprise.path,
+        by_apprise.query,
+        by_apprise.headers,
+        by_apprise.body,
+    )
+    assert by_us.headers["Authorization"].startswith("Basic ")
+
+
+@pytest.mark.parametrize("status", [301, 302, 307])
+def test_a_json_hook_that_redirects_is_not_followed_and_the_reader_is_told_why(webhook, status):
+    webhook.redirect = (status, f"{webhook.url}/elsewhere")
+    assert channels.send(hook_url(webhook), "t", "b") == f"JSON answered {status}, not 2xx: the message was not taken"
+    assert [r.path for r in webhook.api_requests()] == ["/hook"], "the redirect's target was never asked"
+
+
+def test_a_json_hook_nobody_listens_on_fails_with_a_reason(settings):
+    settings.NOTIFY_ALLOW_PRIVATE_TARGETS = True
+    with WebHookStandIn() as gone:
+        url = gone.channel_url()
+    assert channels.send(url, "t", "b") == "JSON could not be reached"
+
+
+def test_sending_to_ten_times_the_channels_costs_the_same_statements(standin, webhook):
+    """A chapter's followers share its title and chapter: they are read once, not once per channel."""
+    standin.add_title("110100", "Solo Stationer", chapters=3)
+    title = import_title(bato("110100")).title
+    statements, following = [], 0
+    for readers in (4, 40):
+        following += readers
+        users = get_user_model().objects.bulk_create(
+            get_user_model()(username=f"r{readers}-{n}") for n in range(readers)
+        )
+        Follow.objects.bulk_create(Follow(user=user, title=title) for user in users)
+        Channel.objects.bulk_create(
+            Channel(user=user, name="hook", url=webhook.channel_url(f"/hook/{user.pk}")) for user in users
+        )
+        standin.add_chapters("110100", 1)
+        check_title(Title.objects.get(pk=title.pk))
+        with CaptureQueriesContext(connection) as queries:
+            went = channels.deliver()
+        assert went == following, "each follower's channel got the new chapter"
+        statements.append(len(queries))
+    assert len(webhook.posts()) == 4 + 44, "and got it once"
+    assert statements[0] == statements[1], statements

@@ -270,4 +270,7 @@ def _handler_for(standin):
         def do_POST(self):
             self._reply(*standin.handle(self._request("POST")))
 
+        def do_PUT(self):  # a web hook asked for ?method=PUT
+            self._reply(*standin.handle(self._request("PUT")))
+
     return Handler

@@ -1,6 +1,7 @@
 from django.conf import settings
 from django_q.management.commands.qcluster import Command as QclusterCommand
 
+from notifications.channels import load_services
 from scraping.checking.worker import StoppingCluster
 
 
@@ -14,6 +15,7 @@ class Command(QclusterCommand):
         settings.SECRET_KEY  # noqa: B018 (reading it fails here, not in a worker, when it is missing)
         if options.get("cluster_name"):
             raise SystemExit("worker: --name is not supported; set Q_CLUSTER_NAME instead")
+        load_services()  # once, before the cluster forks its processes, not in each one's first sends
         cluster = StoppingCluster()
         cluster.start()
         if options.get("run_once"):

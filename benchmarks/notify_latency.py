@@ -19,7 +19,8 @@ life of a pair of processes, so each mode runs on several fresh services
 (--runs) and the figures pool them. Nothing is asserted; it prints figures.
 
 With --channels each mode also runs with one channel per follower (a json://
-web hook on a loopback stand-in, sent by the worker's tasks): it prints the
+web hook on a small loopback receiver of its own process, sent by the worker's tasks;
+--threaded-hook receives them with the tests' thread-per-connection stand-in instead): it prints the
 time from the commit to each channel's delivery and to the last one, and the
 browsers' latency beside the same mode without channels, measured in the same run.
 With --hanging as well, a third run per mode has one channel in ten on a second
@@ -74,6 +75,9 @@ def main():
     parser.add_argument(
         "--hanging", action="store_true", help="with --channels: also a run where one channel in ten never answers"
     )
+    parser.add_argument(
+        "--threaded-hook", action="store_true", help="receive the hooks with the tests' threaded stand-in instead"
+    )
     parser.add_argument("--workers", default="2", help="the worker's processes (Q_WORKERS; 2 is the default)")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--with-channels", choices=("all", "hanging"), help=argparse.SUPPRESS)
@@ -81,7 +85,9 @@ def main():
     args = parser.parse_args()
     counts = [int(c) for c in args.clients.split(",")]
     if args.child:
-        return measure(args.child, counts, args.rounds, args.relay_interval, args.with_channels, args.workers)
+        return measure(
+            args.child, counts, args.rounds, args.relay_interval, args.with_channels, args.workers, args.threaded_hook
+        )
 
     variants = (None, "all", "hanging") if args.hanging else (None, "all") if args.channels else (None,)
     runs = [
@@ -120,6 +126,8 @@ def main():
             command += ["--relay-interval", interval]
         if channels:
             command += ["--with-channels", channels]
+        if args.threaded_hook:
+            command.append("--threaded-hook")
         child = subprocess.run(command, env=env, stdout=subprocess.PIPE, text=True)
         for line in child.stdout.splitlines():
             if line.startswith("RESULT "):
@@ -194,7 +202,7 @@ def percentile(values, fraction):
     return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
 
 
-def measure(mode, counts, rounds, relay_interval, with_channels=None, workers="2"):
+def measure(mode, counts, rounds, relay_interval, with_channels=None, workers="2", threaded_hook=False):
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tests.settings")
     import django
 
@@ -217,7 +225,11 @@ def measure(mode, counts, rounds, relay_interval, with_channels=None, workers="2
 
         from tests.standins import BatoStandIn
 
-        with BatoStandIn() as site, WebHookElsewhere() as webhook, WebHookElsewhere(hang=60) as dead:
+        with (
+            BatoStandIn() as site,
+            WebHookElsewhere(threaded=threaded_hook) as webhook,
+            WebHookElsewhere(hang=60, threaded=threaded_hook) as dead,
+        ):
             settings.BATO_SITE_URLS = [site.url]
             site.add_title(TITLE, "Benchmark Title", chapters=3)
             run_service_and_clients(
@@ -236,17 +248,21 @@ def measure(mode, counts, rounds, relay_interval, with_channels=None, workers="2
 
 
 class WebHookElsewhere:
-    """The web hook stand-in in a process of its own, as a reader's hook is on another machine: its work
-    is not this process's (which runs a thousand WebSocket clients). Read over its control API."""
+    """A reader's web hook in a process of its own, as a reader's hook is on another machine: its work
+    is not this process's (which runs a thousand WebSocket clients). It is a small asyncio server, not
+    the tests' thread-per-connection stand-in: on these 2 cores that one answers ~500 posts a second
+    and would measure itself (--threaded-hook runs with it, to compare). Read over its control API."""
 
-    def __init__(self, hang=None):
+    def __init__(self, hang=None, threaded=False):
         self.hang = hang
+        self.threaded = threaded
 
     def __enter__(self):
         import multiprocessing
 
         ready = multiprocessing.Queue()
-        self.process = multiprocessing.Process(target=_serve_web_hook, args=(ready, self.hang), daemon=True)
+        target = _serve_threaded_web_hook if self.threaded else _serve_web_hook
+        self.process = multiprocessing.Process(target=target, args=(ready, self.hang), daemon=True)
         self.process.start()
         self.url = ready.get(timeout=30)
         return self
@@ -263,7 +279,7 @@ class WebHookElsewhere:
         return [argparse.Namespace(**post) for post in requests.get(f"{self.url}/_standin/posts", timeout=30).json()]
 
 
-def _serve_web_hook(ready, hang):
+def _serve_threaded_web_hook(ready, hang):
     from tests.standins.webhook import WebHookStandIn
 
     with WebHookStandIn() as webhook:
@@ -272,6 +288,50 @@ def _serve_web_hook(ready, hang):
             webhook.set_fault("hang")
         ready.put(webhook.url)
         signal.pause()
+
+
+def _serve_web_hook(ready, hang):
+    """Answer every POST 200 (or, with `hang`, hold it unanswered that long) and record its arrival time
+    (time.monotonic, system-wide) and JSON body; GET /_standin/posts gives them back."""
+    posts = []
+
+    async def answer(writer, status, body, close):
+        writer.write(
+            b"HTTP/1.1 %d OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n%s\r\n"
+            % (status, len(body), b"Connection: close\r\n" if close else b"")
+            + body
+        )
+        await writer.drain()
+
+    async def handle(reader, writer):
+        try:
+            while True:
+                head = await reader.readuntil(b"\r\n\r\n")
+                request_line, *lines = head.decode("latin-1").split("\r\n")
+                fields = dict(line.lower().split(": ", 1) for line in lines if ": " in line)
+                body = await reader.readexactly(int(fields.get("content-length", 0)))
+                close = fields.get("connection") == "close" or request_line.endswith("HTTP/1.0")
+                method, path = request_line.split(" ")[:2]
+                if path == "/_standin/posts":
+                    await answer(writer, 200, json.dumps(posts).encode(), close)
+                elif method == "POST":
+                    posts.append({"at": time.monotonic(), "path": path, "body": json.loads(body or b"null")})
+                    if hang:
+                        await asyncio.sleep(hang)
+                        break
+                    await answer(writer, 200, b'{"ok": true}', close)
+                if close:
+                    break
+        except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, ConnectionError, ValueError):
+            pass
+        writer.close()
+
+    async def serve():
+        server = await asyncio.start_server(handle, "127.0.0.1", 0, backlog=1024)
+        ready.put(f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}")
+        await server.serve_forever()
+
+    asyncio.run(serve())
 
 
 def run_service_and_clients(mode, site, counts, rounds, relay_interval, webhook, dead=None, workers="2"):

@@ -66,6 +66,8 @@ def post(plugin, title, body):
         url, maxsize=1, retries=False, timeout=urllib3.Timeout(connect=connect, read=read), **tls
     )
     try:
-        return pool.urlopen(method, urllib3.util.parse_url(url).request_uri, body=data, headers=headers).status
+        # Only the status matters: the answer's body is never read (a hook could send gigabytes).
+        path = urllib3.util.parse_url(url).request_uri
+        return pool.urlopen(method, path, body=data, headers=headers, preload_content=False).status
     finally:
         pool.close()

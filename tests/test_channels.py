@@ -402,3 +402,11 @@ def test_sending_to_ten_times_the_channels_costs_the_same_statements(standin, we
         statements.append(len(queries))
     assert len(webhook.posts()) == 4 + 44, "and got it once"
     assert statements[0] == statements[1], statements
+
+
+def test_a_json_hook_whose_answer_never_ends_is_sent_without_reading_it(webhook, monkeypatch):
+    """Only the status counts: an answer that takes for ever (or is a terabyte long) is not read."""
+    monkeypatch.setattr(channels, "SEND_DEADLINE", 2)
+    webhook.drip_seconds = 1  # its 12 bytes of body a second each
+    webhook.set_fault("drip")
+    assert channels.send(hook_url(webhook), "t", "b") is None

@@ -1,7 +1,7 @@
 """A web hook on loopback, standing in for a reader's channel: Apprise's json:// posts reach it.
 
 It records every post (tests read `posts()`), and answers 200, or a fault of
-the shared stand-in's (server_error, hang) to make a channel fail or stall. It
+the shared stand-in's (server_error, hang, drip) to make a channel fail or stall. It
 counts the posts it is answering at once (`most_at_once`), to show how many
 connections a sender opens to one host.
 """
@@ -13,7 +13,7 @@ from tests.standins.server import StandIn, json_answer
 
 class WebHookStandIn(StandIn):
     name = "webhook"
-    faults = ("server_error", "hang")
+    faults = ("server_error", "hang", "drip")
     redirect = None  # (status, location): answer every post with this redirect instead
 
     def __init__(self, *args, **kwargs):

@@ -26,11 +26,12 @@ if UNDER_CI:
 def pytest_addoption(parser):
     parser.addoption(
         "--clock-ahead",
-        type=int,
+        type=float,
         default=0,
         metavar="DAYS",
         help="run with this process's clock moved DAYS ahead, to find tests that rely on today's date "
-        "(processes the tests start keep the real clock: deselect them with -m 'not slow')",
+        "(a fraction moves the hour too: 0.25 is six hours, for tests that rely on the time of day; "
+        "processes the tests start keep the real clock: deselect them with -m 'not slow')",
     )
 
 

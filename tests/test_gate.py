@@ -65,25 +65,25 @@ def staff(django_user_model):
 
 
 @pytest.mark.slow
-def test_four_workers_and_fifty_due_titles_never_put_two_requests_closer_than_the_minimum(standin, tmp_path):
+def test_four_workers_and_thirty_due_titles_never_put_two_requests_closer_than_the_minimum(standin, tmp_path):
     """Four worker processes of a real cluster, sharing the limiter in the database or in Redis."""
-    titles = imported_titles(standin, 50)
+    titles = imported_titles(standin, 30)
     get_broker().purge_queue()
     standin.requests.clear()
     make_due(*titles)
-    assert dispatch_due_checks(limit=50) == 50
+    assert dispatch_due_checks(limit=30) == 30
     cluster = ManagedProcess(
-        tmp_path / "worker.log", "worker", Q_WORKERS="4", BATO_MIN_DELAY="0.3", BATO_MAX_DELAY="0.4"
+        tmp_path / "worker.log", "worker", Q_WORKERS="4", BATO_MIN_DELAY="0.2", BATO_MAX_DELAY="0.25"
     )
     try:
-        wait_for(lambda: CheckLog.objects.filter(outcome="no_change").count() == 50, 90, "50 checks")
+        wait_for(lambda: CheckLog.objects.filter(outcome="no_change").count() == 30, 90, "30 checks")
     finally:
         cluster.stop()
     times = sorted(r.at for r in standin.api_requests())
-    assert len(times) == 50
+    assert len(times) == 30
     gaps = [b - a for a, b in pairwise(times)]
     # A few milliseconds go between a turn and its request reaching the site.
-    assert min(gaps) >= 0.3 - 0.05, sorted(gaps)[:5]
+    assert min(gaps) >= 0.2 - 0.04, sorted(gaps)[:5]
     assert not CheckLog.objects.filter(outcome__in=["failed", "skipped"]).exists()
 
 

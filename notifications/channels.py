@@ -24,6 +24,7 @@ Apprise's privacy mode), never logged, and never given back in full.
 
 import ipaddress
 import logging
+import re
 import socket
 import time
 import uuid
@@ -113,6 +114,10 @@ SEND_DEADLINE = 8
 # A reader's channels at most.
 MAX_CHANNELS = 20
 ASSET = apprise.AppriseAsset(service_timeout=SEND_DEADLINE)
+# A header a web hook adds (?+Name=value): a name is an HTTP token; a value holds no line break or
+# other control character (a tab is allowed), which would end the header and start another.
+HEADER_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+HEADER_VALUE = re.compile(r"[^\x00-\x08\x0a-\x1f\x7f]*")
 
 
 class ChannelRefused(ValueError):
@@ -149,6 +154,12 @@ def _plugin(url):
             f"Apprise does not understand this {scheme}:// URL. See how to write one at "
             "https://github.com/caronc/apprise/wiki."
         )
+    for name, value in (getattr(plugin, "headers", None) or {}).items():
+        if not HEADER_NAME.fullmatch(name) or not HEADER_VALUE.fullmatch(value):
+            raise ChannelRefused(
+                f"The header +{name.encode('unicode_escape').decode()} is not one HTTP can send: a name is "
+                "one word (letters, digits, - and _), and a value has no line break or other control character."
+            )
     # What the URL may not loosen (?verify=no&cto=300): certificates are checked, waits stay short.
     if hasattr(plugin, "verify_certificate"):
         plugin.verify_certificate = True

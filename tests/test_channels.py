@@ -11,7 +11,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from notifications import channels
-from notifications.channels import ChannelRefused, check_target
+from notifications.channels import ChannelRefused, check_target, send
 from notifications.models import Channel, ChannelDelivery, Notification
 from readers.models import Follow, Reader
 from scraping.checking.jobs import run_job
@@ -137,6 +137,24 @@ def test_channels_may_not_reach_this_machine_or_a_private_network(url, settings)
         check_target(url)
     settings.NOTIFY_ALLOW_PRIVATE_TARGETS = True
     assert check_target(url)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "json://example.org/hook?+X-Token=a%0D%0AX-Admin:%20yes",
+        "form://example.org/hook?+X-Token=a%0Ab",
+        "xml://example.org/hook?+X-Token=a%00b",
+        "json://example.org/hook?+X%20Token=abc",
+        "json://example.org/hook?+X:Token=abc",
+    ],
+)
+def test_a_web_hook_header_http_cannot_send_is_refused_when_saved_and_when_sent(url, settings):
+    settings.NOTIFY_ALLOW_PRIVATE_TARGETS = True  # the host is not what is wrong
+    with pytest.raises(ChannelRefused, match="is not one HTTP can send"):
+        check_target(url)
+    assert "is not one HTTP can send" in send(url, "title", "body")  # a channel stored before the check
+    assert check_target("json://example.org/hook?+X-Token=a%09b&+Authorization=Bearer%20abc")
 
 
 @pytest.mark.parametrize("url", ["", "not a url", "bogus://x", "http://", "x" * 3000])

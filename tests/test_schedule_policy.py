@@ -1,5 +1,6 @@
 """The scheduling policy on hand-made histories: a pure function, no database."""
 
+import re
 import statistics
 from datetime import UTC, datetime, timedelta
 from itertools import pairwise
@@ -123,6 +124,15 @@ def test_a_long_silent_title_backs_off_but_is_never_left_more_than_14_days():
     assert max(waits) == 14 * DAY
     assert checks[-1] - checks[-2] == 14 * DAY
     assert "silent" in plan_next_check(releases, checks[-1], "ongoing", 40).reason
+
+
+def test_the_reasons_say_waits_with_at_most_one_decimal():
+    releases = weekly(10)
+    checks = follow(releases, releases[-1] + HOUR, 40)
+    reasons = " ".join(plan_next_check(releases, at, "ongoing", k).reason for k, at in enumerate(checks, start=2))
+    amounts = re.findall(r"(\d+(?:\.\d+)?) (?:h|days)\b", reasons)
+    assert "6.1 h" in reasons and len(amounts) > 40, reasons  # not "6.08 h"
+    assert all(len(amount.partition(".")[2]) <= 1 for amount in amounts), reasons
 
 
 def test_an_irregular_title_is_polled_and_a_busier_one_more_often():

@@ -596,8 +596,13 @@ def _describe_wait(wait: timedelta) -> str:
     if hours < 1:
         return f"{round(wait / timedelta(minutes=1))} min"
     if hours < 48:
-        return f"{hours:.3g} h"
-    return f"{wait / DAY:.3g} days"
+        return f"{_few_digits(hours)} h"
+    return f"{_few_digits(wait / DAY)} days"
+
+
+def _few_digits(amount: float) -> str:
+    """A reader reads "8.7 days" or "12 days", not "8.71 days"."""
+    return f"{amount:.0f}" if amount >= 10 else f"{amount:.1f}".removesuffix(".0")
 
 
 def _days(wait: timedelta) -> str:

@@ -151,6 +151,9 @@ def api_staff_required(view):
 
 def json_body(request):
     """The request's JSON object; BadParameter when it is not one."""
+    # Form data is no JSON; and multipart data read as a form (the CSRF check does) leaves no body to read.
+    if request.content_type in ("multipart/form-data", "application/x-www-form-urlencoded"):
+        raise BadParameter("the body is form data: send a JSON object as application/json")
     try:
         body = json.loads(request.body or b"{}")
     except ValueError as error:

@@ -190,7 +190,7 @@ def mal_entry(item) -> Entry | None:
             node.get("title"), alternative.get("en"), alternative.get("ja"), *(alternative.get("synonyms") or [])[:5]
         ),
         links=(("mal", str(node["id"])),),
-        year=int(start) if start.isdigit() else None,
+        year=int(start) if start.isdecimal() else None,
         status=status_of(listed.get("status")),
         progress=progress_of(listed.get("num_chapters_read")),
     )

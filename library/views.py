@@ -122,7 +122,7 @@ def choose(request, import_id):
     """The reader's choice for one uncertain entry: one of its candidates, or skip it."""
     library_import = _own_import(request, import_id)
     entry_id = request.POST.get("entry", "")
-    if not entry_id.isdigit() or int(entry_id) > MAX_ID:
+    if not entry_id.isdecimal() or int(entry_id) > MAX_ID:
         raise Http404("no such entry")
     entry = get_object_or_404(ImportEntry, pk=int(entry_id), library_import=library_import)
     if library_import.state != State.PREVIEW or entry.match != Match.UNCERTAIN:
@@ -131,7 +131,7 @@ def choose(request, import_id):
         importing.choose(entry, request.POST.get("pick", ""))
     page = request.POST.get("page", "")
     back = reverse("library:detail", args=[import_id])
-    return redirect(f"{back}?show=uncertain&page={page if page.isdigit() else 1}")
+    return redirect(f"{back}?show=uncertain&page={page if page.isdecimal() else 1}")
 
 
 @login_required

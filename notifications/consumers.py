@@ -2,7 +2,7 @@ import re
 from urllib.parse import parse_qs
 
 from channels.db import database_sync_to_async
-from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from channels.generic.websocket import AsyncJsonWebsocketConsumer, AsyncWebsocketConsumer
 
 from batoshelf.http import MAX_ID
 from notifications import messages
@@ -34,6 +34,13 @@ def sync_message(user, since):
         [n.to_dict() for n in missed[:BACKLOG_LIMIT]],
         more_missed=len(missed) > BACKLOG_LIMIT,
     )
+
+
+class NoSuchSocket(AsyncWebsocketConsumer):
+    """A socket to any other path: the handshake is refused, as a page that is not there is a 404."""
+
+    async def connect(self):
+        await self.close()
 
 
 class NotificationConsumer(AsyncJsonWebsocketConsumer):

@@ -98,6 +98,8 @@ class InviteForm(forms.ModelForm):
 class SignupForm(UserCreationForm):
     def clean_username(self):
         name = super().clean_username()
+        if not name:  # Django's own check found it taken, and said so
+            return name
         taken = confusable_with(name, get_user_model().objects.values_list("username", flat=True))
         if taken:
             raise forms.ValidationError(f"That name looks the same as {taken!r}, someone else's: choose another.")

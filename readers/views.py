@@ -194,7 +194,7 @@ def progress(request, title_id):
         elif post.get("action") == "start_over":
             shelf.move(follow, none=True)
         elif post.get("action") in ("read", "unread", "up_to"):
-            chapter_id = int(post.get("chapter_id", "")) if post.get("chapter_id", "").isdigit() else -1
+            chapter_id = int(post.get("chapter_id", "")) if post.get("chapter_id", "").isdecimal() else -1
             read = None if post["action"] == "up_to" else post["action"] == "read"
             shelf.move(follow, chapter_id=chapter_id, read=read)
         else:
@@ -231,7 +231,7 @@ def reading_settings(request, title_id):
         "shelves": names("shelves"),
     }
     after = request.POST.get("notify_after_unread", "1")
-    data["notify_after_unread"] = int(after) if after.isdigit() and len(after) < 4 else -1
+    data["notify_after_unread"] = int(after) if after.isdecimal() and len(after) < 4 else -1
     try:
         shelf.update(follow, data)
         messages.success(request, "Saved.")
@@ -291,7 +291,7 @@ def retry_fetch(request, title_id):
 @login_required
 @require_GET
 def title_page(request, title_id):
-    title = get_object_or_404(Title.objects.select_related("schedule", "moved_to"), pk=title_id)
+    title = get_object_or_404(Title.objects.seen_by(request.user).select_related("schedule", "moved_to"), pk=title_id)
     follow = Follow.objects.filter(user=request.user, title=title).prefetch_related("shelves").first()
     context = title_context(title, follow, request.GET.get("page"), timezone.now())
     context["source_down"] = sources_down_long(timezone.now()).get(title.source)

@@ -189,6 +189,15 @@ def test_a_name_that_looks_like_someone_elses_is_refused(client, reader):
     assert page.status_code == 400 and "looks the same as &#x27;reader&#x27;" in page.content.decode()
 
 
+@pytest.mark.parametrize("name", ["reader", "Reader", "READER"])
+def test_a_name_that_is_taken_is_refused_and_the_invite_still_works(client, reader, name):
+    invite = Invite.objects.create(expires_at=timezone.now() + timedelta(days=1))
+    form = {"username": name, "password1": "a long phrase 12", "password2": "a long phrase 12", "time_zone": "UTC"}
+    page = client.post(f"/signup/{invite.token}/", form)
+    assert page.status_code == 400 and "already exists" in page.content.decode()
+    assert client.post(f"/signup/{invite.token}/", {**form, "username": "newcomer"}).status_code == 302
+
+
 def test_a_reader_changes_their_password(as_reader, reader):
     changed = as_reader.post(
         "/accounts/password_change/",

@@ -249,14 +249,15 @@ def test_no_input_to_any_route_gets_a_server_error(clients, route, data):
     origin=st.sampled_from(
         ["http://localhost", "http://localhost:9999", "https://localhost", "null", "", "😀", "http://[::1"]
     ),
+    path=st.sampled_from(["/ws/notifications/", "/ws/", "/ws/x", "/", "/ws/notifications/more", "/admin/"]),
 )
-def test_no_websocket_handshake_gets_a_server_error(clients, since, origin):
+def test_no_websocket_handshake_gets_a_server_error(clients, since, origin, path):
     cookie = clients["reader"].cookies["sessionid"].value
 
     async def handshake():
         communicator = WebsocketCommunicator(
             application,
-            f"/ws/notifications/?since={since}",
+            f"{path}?since={since}",
             headers=[
                 (b"origin", origin.encode()),
                 (b"host", b"localhost"),

@@ -67,6 +67,13 @@ def test_a_bad_add_is_a_400_with_the_reason_and_stores_nothing(as_reader, payloa
     assert not Follow.objects.exists()
 
 
+def test_form_data_sent_to_the_api_is_a_400_that_says_to_send_json(as_reader):
+    # The test client sends a dict as multipart form data, as a browser's form would.
+    answer = as_reader.post("/api/shelf", {"title": "mangadex:11111111-2222-4333-8444-555555555555"})
+    assert answer.status_code == 400 and "send a JSON object as application/json" in answer.json()["error"]
+    assert not Follow.objects.exists()
+
+
 def test_patch_changes_what_a_follow_reads_and_hears(as_reader, reader, followed):
     _, title = followed
     answer = call(

@@ -278,6 +278,16 @@ def test_the_number_a_reader_types_has_bounds(as_reader, reader, dex_title):
     assert shelf.parse_number("10.5") == Decimal("10.5")
 
 
+def test_digits_int_cannot_read_are_refused_not_a_server_error(as_reader, reader, dex_title):
+    """ "²" and "①" pass str.isdigit(), and int() refuses them."""
+    _, title = dex_title
+    for digits in ("²", "①", "²³"):
+        read = as_reader.post(f"/shelf/{title.pk}/progress", {"action": "read", "chapter_id": digits}, follow=True)
+        settings = as_reader.post(f"/shelf/{title.pk}/reading", {"notify_after_unread": digits}, follow=True)
+        assert (read.status_code, settings.status_code) == (200, 200), digits
+    assert follow_of(reader, title).last_read_number is None and follow_of(reader, title).notify_after_unread == 1
+
+
 def test_a_shelf_of_sixty_titles_shows_fifty_a_page_and_keeps_the_sort_on_the_next(django_user_model):
     bulk.build(
         bulk.Size(

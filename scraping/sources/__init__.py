@@ -106,7 +106,7 @@ def _bare(text):
         parsed = source.parse_id(text)
         if parsed is not None:
             return TitleRef(source.name, parsed)
-    if text.isdigit():
+    if text.isdecimal():
         why = (
             f"a {len(text)}-digit number is too large for any source's id"
             if len(text) > 19

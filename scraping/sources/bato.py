@@ -197,7 +197,7 @@ def _parse_chapter(raw: Any) -> ChapterRecord:
 
 def _date(value: Any) -> datetime | None:
     """Epoch milliseconds, as documented, or an ISO string, as some answers carry."""
-    if isinstance(value, str) and not value.strip().isdigit():
+    if isinstance(value, str) and not value.strip().isdecimal():
         return values.iso_datetime(value)
     return values.epoch_ms(value)
 
@@ -205,7 +205,7 @@ def _date(value: Any) -> datetime | None:
 def _id(value: Any, what: str) -> str:
     if isinstance(value, int) and not isinstance(value, bool):
         value = str(value)
-    if not isinstance(value, str) or not value.strip().isdigit() or len(value.strip()) > 18:
+    if not isinstance(value, str) or not value.strip().isdecimal() or len(value.strip()) > 18:
         raise BadResponse(f"a {what} has no usable id: {value!r}")
     return str(int(value))
 

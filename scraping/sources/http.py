@@ -108,7 +108,7 @@ def retry_after(headers, now=None):
     """
     now = now or datetime.now(UTC)
     value = (headers.get("Retry-After") or "").strip()
-    if value.isdigit():
+    if value.isdecimal():
         return float(value)
     if value:
         try:
@@ -119,7 +119,7 @@ def retry_after(headers, now=None):
             when = when if when.tzinfo else when.replace(tzinfo=UTC)
             return max(0.0, (when - now).total_seconds())
     epoch = (headers.get("X-RateLimit-Retry-After") or "").strip()
-    if epoch.isdigit() and len(epoch) < 12:
+    if epoch.isdecimal() and len(epoch) < 12:
         return max(0.0, int(epoch) - now.timestamp()) + 1.0  # a second's margin past the period's end
     return None
 

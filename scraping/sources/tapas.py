@@ -90,7 +90,7 @@ class Tapas(Source):
     def fetch_title(self, ask, source_id, known):
         number = (
             source_id
-            if source_id.isascii() and source_id.isdigit()
+            if source_id.isascii() and source_id.isdecimal()
             else ask(Request("GET", f"/series/{source_id}"), read_page)
         )
         return ask(Request("GET", f"/rss/series/{number}"), lambda answer: read_series(answer, source_id))
@@ -99,7 +99,7 @@ class Tapas(Source):
         return []
 
     def title_url(self, source_id):
-        return f"{SITE}/rss/series/{source_id}" if source_id.isdigit() else f"{SITE}/series/{source_id}"
+        return f"{SITE}/rss/series/{source_id}" if source_id.isdecimal() else f"{SITE}/series/{source_id}"
 
     def chapter_link(self, title_source_id, url_path, external_url):
         return Link(link_on(SITE, url_path) or self.title_url(title_source_id))

@@ -72,7 +72,8 @@ def progress_of(value) -> Decimal | None:
         return None
     if not number.is_finite() or number <= 0:
         return None
-    return min(number.quantize(Decimal("0.01")), MAX_PROGRESS)
+    # Compared before it is rounded: 1e30 has more digits than rounding to hundredths can hold.
+    return MAX_PROGRESS if number > MAX_PROGRESS else number.quantize(Decimal("0.01"))
 
 
 def clean_names(*names) -> tuple[str, ...]:

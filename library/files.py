@@ -13,7 +13,6 @@ import io
 import json
 import re
 import zlib
-from decimal import Decimal
 
 from google.protobuf.message import DecodeError
 
@@ -133,15 +132,14 @@ def mihon_entry(manga, categories) -> Entry:
     refs, links, statuses, names = [], [], [], [manga.title]
     if manga.source in MANGADEX_SOURCE_IDS and (found := UUID.search(manga.url.lower())):
         refs.append(("mangadex", found.group()))
-    progress = [Decimal(str(round(c.chapterNumber, 2))) for c in manga.chapters if c.read and c.chapterNumber > 0]
+    progress = [progress_of(c.chapterNumber) for c in manga.chapters if c.read]
     for track in manga.tracking:
         remote = track.mediaIdInt or track.mediaId
         if remote > 0 and track.syncId == MANGAUPDATES_TRACKER:
             refs.append(("mangaupdates", str(remote)))
         elif remote > 0 and track.syncId in TRACKER_LINKS:
             links.append((TRACKER_LINKS[track.syncId], str(remote)))
-        if track.lastChapterRead > 0:
-            progress.append(Decimal(str(round(track.lastChapterRead, 2))))
+        progress.append(progress_of(track.lastChapterRead))
         statuses.append(TRACKER_STATUSES.get(track.syncId, {}).get(track.status, ""))
         names.append(track.title)
     return Entry(
@@ -149,7 +147,7 @@ def mihon_entry(manga, categories) -> Entry:
         refs=tuple(refs),
         links=tuple(links),
         status=next((s for s in statuses if s), ""),
-        progress=progress_of(max(progress)) if progress else None,
+        progress=max(filter(None, progress), default=None),
         shelves=clean_shelves(categories[order] for order in manga.categories if order in categories),
     )
 
@@ -245,12 +243,13 @@ def export_entry(item) -> Entry | None:
     if isinstance(after, int) and not isinstance(after, bool) and 1 <= after <= 999:
         settings["notify_after_unread"] = after
     names = item.get("names") if isinstance(item.get("names"), list) else []
+    shelves = item.get("shelves") if isinstance(item.get("shelves"), list) else []
     return Entry(
         names=clean_names(item.get("name"), *(n for n in names if isinstance(n, str))),
         refs=(ref,),
         status=status_of(item.get("status")),
         progress=progress_of(item.get("last_read")),
-        shelves=clean_shelves(s for s in item.get("shelves") or [] if isinstance(s, str)),
+        shelves=clean_shelves(s for s in shelves if isinstance(s, str)),
         muted=item.get("muted") is True,
         settings=settings,
     )

@@ -45,6 +45,10 @@ PROGRESS_EVERY = 1.0
 # Requests a title's first fetch takes, about, on each source (an import of its whole chapter list).
 FETCH_REQUESTS = {"mangadex": 2, "mangaupdates": 5, "bato": 1}
 SEARCH_REQUESTS = {"mangadex": 1, "mangaupdates": 1}
+# A task matches or imports this long at most (and a quarter of the cluster's timeout at most), then
+# queues the rest as a task of its own: thousands of titles take hours at the sources' pace, and one
+# task must neither run into the timeout (which kills it) nor hold a worker from the work queued behind.
+TURN_SECONDS = 60.0
 
 
 def start_file(user, file_name, content, *, queue=True):
@@ -87,6 +91,19 @@ def _queue(task, library_import):
     transaction.on_commit(
         lambda: async_task(task, library_import.pk, task_name=f"library import {library_import.pk}", group="library")
     )
+
+
+def _turn_ends(in_turns):
+    """When this task's turn ends, by time.monotonic(); None when it has no end (the command's run)."""
+    return time.monotonic() + min(TURN_SECONDS, settings.Q_TIMEOUT / 4) if in_turns else None
+
+
+def _next_turn(task, progress, done_so_far):
+    """End this turn: its progress written and told, the rest queued as another task behind the others."""
+    progress.tell()
+    _queue(task, progress.library_import)
+    imp = progress.library_import
+    return f"import {imp.pk}: {done_so_far} {imp.done} of {imp.total} so far; the rest in another turn"
 
 
 def _store_entries(library_import, entries):
@@ -163,7 +180,7 @@ class Progress:
         publish_live(imp.user_id, import_progress(imp.pk, state, imp.done, imp.total))
 
 
-def read_list(import_id, say=None):
+def read_list(import_id, say=None, in_turns=True):
     """Fetch the list an import names (AniList, MyAnimeList, MangaDex), then match it."""
     library_import = LibraryImport.objects.filter(pk=import_id, state=State.READING).first()
     if library_import is None:
@@ -184,7 +201,7 @@ def read_list(import_id, say=None):
         return f"import {import_id}: the list is empty"
     library_import.requests = spent
     _store_entries(library_import, entries[: files.MAX_ENTRIES])
-    return match_library(import_id, say)
+    return match_library(import_id, say, in_turns)
 
 
 def mangadex_list(uuid):
@@ -221,18 +238,21 @@ class Searcher:
         return [asdict(candidate) for candidate in found]
 
 
-def match_library(import_id, say=None):
-    """Match every entry of an import still waiting; then it waits for the reader (the preview)."""
+def match_library(import_id, say=None, in_turns=True):
+    """Match every entry of an import still waiting, a turn at a time (TURN_SECONDS) unless `in_turns` is
+    False; then it waits for the reader (the preview)."""
     library_import = LibraryImport.objects.filter(pk=import_id, state=State.MATCHING).first()
     if library_import is None:
         return f"import {import_id} is not waiting to be matched"
     followed = Follow.objects.filter(user_id=library_import.user_id)
     on_shelf = set(followed.values_list("title__source", "title__source_id"))
-    search, progress = Searcher(), Progress(library_import, say)
-    for row in library_import.entries.filter(match=Match.WAITING).order_by("position"):
+    search, progress, turn_ends = Searcher(), Progress(library_import, say), _turn_ends(in_turns)
+    for k, row in enumerate(library_import.entries.filter(match=Match.WAITING).order_by("position")):
         if progress.stop_asked():
             progress.stopped()
             return f"import {import_id} stopped while matching"
+        if k and turn_ends is not None and time.monotonic() >= turn_ends:
+            return _next_turn("library.importing.match_library", progress, "matched")
         spent_before = search.requests
         found = matching.match_entry(entry_of(row), search, live=LIVE, on_shelf=on_shelf)
         row.match = found.match
@@ -260,7 +280,7 @@ def choose(entry, pick):
     "skip". Anything else changes nothing."""
     if pick == "skip":
         entry.source, entry.source_id, entry.outcome = "", "", Outcome.SKIPPED
-    elif pick.isdigit() and int(pick) < len(entry.candidates):
+    elif pick.isdecimal() and int(pick) < len(entry.candidates):
         candidate = entry.candidates[int(pick)]
         entry.source, entry.source_id, entry.outcome = candidate["source"], candidate["source_id"], Outcome.PENDING
     else:
@@ -310,16 +330,20 @@ def stop(library_import):
     )
 
 
-def import_library(import_id, say=None):
-    """Follow every chosen entry of a confirmed import, in order, until done or asked to stop."""
+def import_library(import_id, say=None, in_turns=True):
+    """Follow every chosen entry of a confirmed import, in order, a turn at a time (TURN_SECONDS) unless
+    `in_turns` is False, until done or asked to stop."""
     library_import = LibraryImport.objects.filter(pk=import_id, state=State.IMPORTING).select_related("user").first()
     if library_import is None:
         return f"import {import_id} is not waiting to be imported"
-    progress = Progress(library_import, say)
-    for row in library_import.entries.exclude(source="").filter(outcome=Outcome.PENDING).order_by("position"):
+    progress, turn_ends = Progress(library_import, say), _turn_ends(in_turns)
+    pending = library_import.entries.exclude(source="").filter(outcome=Outcome.PENDING).order_by("position")
+    for k, row in enumerate(pending):
         if progress.stop_asked():
             progress.stopped()
             return f"import {import_id} stopped after {library_import.done} entries"
+        if k and turn_ends is not None and time.monotonic() >= turn_ends:
+            return _next_turn("library.importing.import_library", progress, "imported")
         try:
             row.outcome = bring_in(library_import.user, row, keep_my_settings=library_import.keep_my_settings)
         except ShelfError as error:

@@ -13,7 +13,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from google.protobuf import descriptor_pb2
 
 from library import mihon_backup_pb2 as mihon
-from library.files import MANGADEX_SOURCE_IDS, mihon_source_id
+from library.entries import MAX_PROGRESS
+from library.files import MANGADEX_SOURCE_IDS, mihon_source_id, read_library
 from library.models import ImportEntry, LibraryImport
 from notifications.models import LiveEvent, Notification
 from readers.models import Follow
@@ -23,6 +24,7 @@ from tests.standins.trackers import AniListStandIn, MyAnimeListStandIn, anilist_
 pytestmark = pytest.mark.django_db
 
 MANGADEX_EN = mihon_source_id("MangaDex", "en")
+UUID = "11111111-2222-4333-8444-555555555555"
 OTHER_SOURCE = 1234567890123  # a source batoshelf does not follow (an aggregator's extension)
 
 
@@ -358,6 +360,31 @@ def test_a_bad_file_is_refused_with_a_clear_message_and_nothing_is_stored(reader
     assert not LibraryImport.objects.exists() and not Follow.objects.exists()
 
 
+@pytest.mark.parametrize("last_read", [1e30, "1e9999", 10**29, "3e38"])
+def test_a_huge_progress_in_any_file_is_read_as_the_largest_chapter_not_a_crash(last_read):
+    export = {
+        "format": "batoshelf-library",
+        "follows": [{"source": "mangadex", "source_id": UUID, "last_read": last_read}],
+    }
+    kenmei = f"title,status,last_chapter_read\nSome Title,reading,{last_read}\n"
+    mangas = mihon.BackupManga(
+        source=MANGADEX_EN,
+        url=f"/manga/{UUID}",
+        title="Some Title",
+        chapters=[mihon.BackupChapter(url="/chapter/1", name="Ch. 1", read=True, chapterNumber=3e38)],
+        tracking=[mihon.BackupTracking(syncId=2, libraryId=1, mediaId=1, lastChapterRead=float(last_read))],
+    )
+    for content in (json.dumps(export).encode(), kenmei.encode(), backup(mangas)):
+        _, [entry] = read_library(content)
+        assert entry.progress == MAX_PROGRESS, content[:40]
+
+
+def test_an_export_whose_lists_are_not_lists_is_read_without_them():
+    item = {"source": "mangadex", "source_id": UUID, "shelves": True, "names": 5, "languages": "en"}
+    _, [entry] = read_library(json.dumps({"format": "batoshelf-library", "follows": [item]}).encode())
+    assert entry.shelves == () and entry.refs == (("mangadex", UUID),)
+
+
 def test_a_file_over_the_limit_is_refused_before_it_is_read(reader):
     big = io.BytesIO(b"x" * (21 * 2**20))
     response = logged_in(reader).post(
@@ -380,6 +407,10 @@ def test_another_readers_import_is_not_found(reader, other_reader, library, run_
     assert (
         other.post(f"/shelf/import/{imp.pk}/choose", {"entry": "99999999999999999999", "pick": "0"}).status_code == 404
     )
+    # Its own reader, with digits int() cannot read ("²" is a digit to str.isdigit()): no answer is a 500.
+    entry = imp.entries.get()
+    for form in ({"entry": "²", "pick": "0"}, {"entry": str(entry.pk), "pick": "²"}):
+        assert logged_in(reader).post(f"/shelf/import/{imp.pk}/choose", form).status_code in (302, 404), form
 
 
 def test_an_import_can_be_stopped_and_keeps_what_it_did(reader, library, run_tasks, monkeypatch):
@@ -409,6 +440,30 @@ def test_an_import_can_be_stopped_and_keeps_what_it_did(reader, library, run_tas
     imp.refresh_from_db()
     assert imp.state == "stopped" and Follow.objects.filter(user=reader).count() == 1
     assert "Stopped." in client.get(f"/shelf/import/{imp.pk}/").content.decode()
+
+
+def test_a_long_import_goes_a_turn_at_a_time_and_every_turn_moves_it_on(reader, library, run_tasks, monkeypatch):
+    """A task matches or imports for a turn, then queues the rest behind the work waiting: a library of
+    thousands never runs into the cluster's timeout, nor holds a worker for hours."""
+    monkeypatch.setattr("library.importing.TURN_SECONDS", 0)  # one entry a turn
+    content = backup(
+        *(
+            mihon.BackupManga(source=MANGADEX_EN, url=f"/manga/{library[k].dex_id}", title=k)
+            for k in ("weekly", "named", "anilisted")
+        )
+    )
+    client = logged_in(reader)
+    with run_tasks():
+        upload(client, content)
+    turns = [said for said in run_tasks.results if "another turn" in str(said)]
+    assert len(turns) == 2 and "matched 1 of 3 so far" in turns[0], run_tasks.results
+    imp = the_import(reader)
+    assert imp.state == "preview" and imp.entries.filter(match="waiting").count() == 0
+    with run_tasks():
+        client.post(f"/shelf/import/{imp.pk}/confirm", {"keep_my_settings": "1"})
+    assert sum("imported" in str(said) and "another turn" in str(said) for said in run_tasks.results) == 2
+    imp.refresh_from_db()
+    assert imp.state == "done" and Follow.objects.filter(user=reader).count() == 3
 
 
 def test_the_commands_preview_then_import_and_export(reader, library, tmp_path, run_tasks):

@@ -36,9 +36,9 @@ class Command(BaseCommand):
         try:
             library_import = self._start(reader, source)
             if library_import.kind == Kind.FILE:
-                importing.match_library(library_import.pk, say=self._progress("finding the titles"))
+                importing.match_library(library_import.pk, say=self._progress("finding the titles"), in_turns=False)
             else:
-                importing.read_list(library_import.pk, say=self._progress("finding the titles"))
+                importing.read_list(library_import.pk, say=self._progress("finding the titles"), in_turns=False)
         except LibraryRefused as refused:
             raise CommandError(str(refused)) from None
         library_import.refresh_from_db()
@@ -51,7 +51,7 @@ class Command(BaseCommand):
             self.stdout.write("Nothing was followed: run again with --yes to follow what was found.")
             return
         importing.confirm(library_import, accept_uncertain=accept_uncertain, queue=False)
-        importing.import_library(library_import.pk, say=self._progress("adding to the shelf"))
+        importing.import_library(library_import.pk, say=self._progress("adding to the shelf"), in_turns=False)
         library_import.refresh_from_db()
         outcomes = importing.outcome_counts(library_import)
         fetching = lasting(importing.estimate(library_import)["importing"])

@@ -105,6 +105,12 @@ ALLOWED_SCHEMES = frozenset(
         "zulip",
     }
 )
+# Hosted services whose URL holds ids and tokens where others name a server (tgram://bot-token/chat,
+# discord://webhook-id/token): they send to the service's own servers, never to a host the reader
+# names, so there is no server in the URL to look up when it is saved (nor a port: "bot:token").
+OWN_SERVERS = frozenset(
+    {"discord", "ifttt", "join", "line", "msteams", "opsgenie", "pbul", "pover", "pushed", "slack", "tgram"}
+)
 SERVICES_IN_WORDS = (
     "Discord, Telegram, Slack, Microsoft Teams, Matrix, Mattermost, Rocket.Chat, Zulip, Signal, LINE, Pushover, "
     "Pushbullet, ntfy, Gotify, Bark, mail and web hooks (json://, form://, xml://)"
@@ -118,6 +124,9 @@ ASSET = apprise.AppriseAsset(service_timeout=SEND_DEADLINE)
 # other control character (a tab is allowed), which would end the header and start another.
 HEADER_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 HEADER_VALUE = re.compile(r"[^\x00-\x08\x0a-\x1f\x7f]*")
+# Headers that say where a request goes and where it ends are the sender's to set: one given by a
+# URL could reach another site on the same address (Host) or hide a second request in the body.
+SENDERS_HEADERS = frozenset({"host", "content-length", "transfer-encoding", "connection", "te", "trailer", "upgrade"})
 
 
 class ChannelRefused(ValueError):
@@ -139,7 +148,8 @@ def _plugin(url):
     url = url.strip()
     try:
         parts = urlsplit(url)
-        parts.port  # noqa: B018 (it raises for a port that is none: "99999", "4860:4860::8888")
+        if parts.scheme.lower() not in OWN_SERVERS:
+            parts.port  # noqa: B018 (it raises for a port that is none: "99999", "4860:4860::8888")
     except ValueError:
         raise ChannelRefused("That URL does not parse: check its host (an IPv6 address in [ ]) and port.") from None
     scheme = parts.scheme.lower() if "://" in url else ""
@@ -160,6 +170,8 @@ def _plugin(url):
                 f"The header +{name.encode('unicode_escape').decode()} is not one HTTP can send: a name is "
                 "one word (letters, digits, - and _), and a value has no line break or other control character."
             )
+        if name.lower() in SENDERS_HEADERS or name.lower().startswith("proxy-"):
+            raise ChannelRefused(f"A web hook may not set the header {name}: batoshelf sets it for each request.")
     # What the URL may not loosen (?verify=no&cto=300): certificates are checked, waits stay short.
     if hasattr(plugin, "verify_certificate"):
         plugin.verify_certificate = True
@@ -181,8 +193,17 @@ def check_target(url):
     NOTIFY_ALLOW_PRIVATE_TARGETS). This is for a clear answer when the channel is saved; every connection
     a send makes is checked again where it connects (`send`)."""
     plugin = _plugin(url)
-    check_host((getattr(plugin, "smtp_host", None) or getattr(plugin, "host", None) or "").strip("[]"))
+    check_host(_named_server(plugin, urlsplit(url.strip()).scheme.lower()))
     return plugin
+
+
+def _named_server(plugin, scheme):
+    """The server a channel's URL names, "" when it names none (a hosted service's own servers)."""
+    if scheme in OWN_SERVERS:
+        return ""
+    if scheme == "zulip":  # zulip://bot@org/token sends to org.zulipchat.com (or to org.another.host)
+        return f"{plugin.organization}.{plugin.hostname}"
+    return (getattr(plugin, "smtp_host", None) or getattr(plugin, "host", None) or "").strip("[]")
 
 
 def check_host(host):

@@ -1,3 +1,5 @@
+from urllib.parse import parse_qsl, urlsplit, urlunsplit
+
 import apprise
 from django.conf import settings
 from django.db import models
@@ -283,6 +285,10 @@ def default_channel_kinds():
     ]
 
 
+# Apprise's web hooks, whose path is often their secret.
+WEB_HOOKS = frozenset({"json", "jsons", "form", "forms", "xml", "xmls"})
+
+
 class Channel(models.Model):
     """A place outside batoshelf where a reader's notifications go: an Apprise URL (see notifications.channels)."""
 
@@ -318,11 +324,21 @@ class Channel(models.Model):
 
     @property
     def masked_url(self):
-        """The URL as it may be shown: Apprise's privacy mode hides its tokens and passwords."""
+        """The URL as it may be shown: Apprise's privacy mode hides its tokens and passwords; batoshelf hides
+        the value of every header, argument and field the URL adds (+Authorization=…, -key=…, :field=…) too,
+        and a web hook's path past its first part (/hook/a-secret-path)."""
         if self.is_device:
             return f"web push through {self.url.split('://', 1)[1].strip('[]')}"
         plugin = apprise.Apprise.instantiate(self.url, suppress_exceptions=True)
-        return plugin.url(privacy=True) if plugin else "(not a URL Apprise knows)"
+        if not plugin:
+            return "(not a URL Apprise knows)"
+        parts = urlsplit(plugin.url(privacy=True))
+        path = parts.path
+        if self.service in WEB_HOOKS and len(path.strip("/").split("/")) > 1:
+            path = "/" + path.strip("/").split("/")[0] + "/…"
+        options = parse_qsl(parts.query, keep_blank_values=True)
+        query = "&".join(f"{name}={'****' if name[:1] in '+-:' else value}" for name, value in options)
+        return urlunsplit((parts.scheme, parts.netloc, path, "", "")) + (f"?{query}" if query else "")
 
     @property
     def shown_url(self):

@@ -1,6 +1,7 @@
 """A reader's channels (Apprise URLs) and private feed: settings page, JSON API, delivery once, failures."""
 
 import logging
+import socket
 from datetime import timedelta
 
 import feedparser
@@ -157,6 +158,45 @@ def test_a_web_hook_header_http_cannot_send_is_refused_when_saved_and_when_sent(
     assert check_target("json://example.org/hook?+X-Token=a%09b&+Authorization=Bearer%20abc")
 
 
+@pytest.mark.parametrize("header", ["Host", "content-length", "Transfer-Encoding", "Connection", "Proxy-Authorization"])
+def test_a_web_hook_may_not_set_where_its_request_goes_or_ends(header, settings):
+    settings.NOTIFY_ALLOW_PRIVATE_TARGETS = True
+    with pytest.raises(ChannelRefused, match=f"may not set the header {header}"):
+        check_target(f"json://example.org/hook?+{header}=0")
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "tgram://123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw/123456",
+        "discord://1234567890123456789/abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789abcdefghij",
+        "slack://T1JJ3T3L2/A1BRTD4JD/TIiajkdnlazkcOXrIdevi7FQ/#general",
+        "pover://uQiRzpo4DXghDmr9QzzfQu27cmVRsG@azGDORePK8gMaC0QOYAMyEEuzJnyUi",
+        "pbul://o.gn5kj6nfhv736I7jC3cj3QLRiyhgl98b",
+        "ifttt://b9jnB8R2rCQmGG8KbQyBnf/Event",
+        "join://abcdefghijklmnopqrstuvwxyz012345/device",
+    ],
+)
+def test_hosted_services_whose_url_holds_tokens_not_a_server_are_saved(url, settings):
+    """Their ids and tokens sit where other URLs have a host: nothing there to look up, or to refuse."""
+    settings.NOTIFY_ALLOW_PRIVATE_TARGETS = False
+    assert check_target(url)
+
+
+def test_a_zulip_channel_is_checked_at_its_organizations_server(settings, monkeypatch):
+    settings.NOTIFY_ALLOW_PRIVATE_TARGETS = False
+    asked = []
+
+    def resolve(host, *args, **kwargs):
+        asked.append(host)
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("93.184.216.34", 443))]
+
+    monkeypatch.setattr(socket, "getaddrinfo", resolve)
+    assert check_target("zulip://bot@myorg/abcdefghijklmnopqrstuvwxyz012345")
+    assert check_target("zulip://bot@team.chat.example.org/abcdefghijklmnopqrstuvwxyz012345")
+    assert asked == ["myorg.zulipchat.com", "team.chat.example.org"]
+
+
 @pytest.mark.parametrize("url", ["", "not a url", "bogus://x", "http://", "x" * 3000])
 def test_urls_apprise_does_not_know_are_refused_with_a_reason(url):
     with pytest.raises(ChannelRefused, match="Apprise|does not send to"):
@@ -252,6 +292,20 @@ def test_the_admin_lists_channels_without_their_secrets(admin_client, reader, we
     assert listing.status_code == 200 and b"hook" in listing.content and SECRET.encode() not in listing.content
     change = admin_client.get(f"/admin/notifications/channel/{Channel.objects.get().pk}/change/")
     assert change.status_code == 200 and SECRET.encode() not in change.content
+
+
+def test_secrets_in_a_hooks_headers_arguments_and_path_are_never_shown(as_reader, reader, admin_client):
+    url = "json://user:PASSWORD1@93.184.216.34/hook/PATHSECRET?+Authorization=Bearer%20TOKEN1&-key=ARG1&:f=FIELD1"
+    channel = Channel.objects.create(user=reader, name="hook", url=url)
+    shown = [
+        as_reader.get("/settings/").content.decode(),
+        str(as_reader.get("/api/me/channels").json()),
+        admin_client.get(f"/admin/notifications/channel/{channel.pk}/change/").content.decode(),
+    ]
+    for page in shown:
+        assert "93.184.216.34/hook/" in page
+        assert not any(secret in page for secret in ("PASSWORD1", "PATHSECRET", "TOKEN1", "ARG1", "FIELD1")), page
+    assert channel.masked_url.endswith("&+Authorization=****&-key=****&:f=****")
 
 
 def test_the_minute_job_sends_what_is_due(standin, followed, reader, webhook):

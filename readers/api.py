@@ -156,7 +156,7 @@ def api_search(request):
 @api_login_required
 @require_GET
 def api_title(request, title_id):
-    title = Title.objects.select_related("schedule").filter(pk=title_id).first()
+    title = Title.objects.seen_by(request.user).select_related("schedule").filter(pk=title_id).first()
     if title is None:
         return json_error(404, "no such title here")
     page_number = int_parameter(request, "page", default=1, minimum=1, maximum=100_000)

@@ -12,7 +12,7 @@ from scraping.models import Title
 @api_login_required
 @require_GET
 def chapters(request, title_id):
-    title = get_object_or_404(Title, pk=title_id)
+    title = get_object_or_404(Title.objects.seen_by(request.user), pk=title_id)
     limit = int_parameter(request, "limit", default=100, minimum=1, maximum=1000)
     rows = title.chapters.order_by("-published_at", "-pk")[:limit]
     return JsonResponse(
@@ -51,7 +51,7 @@ def chapter_json(title, chapter):
 @api_login_required
 @require_GET
 def schedule(request, title_id):
-    title = get_object_or_404(Title.objects.select_related("schedule"), pk=title_id)
+    title = get_object_or_404(Title.objects.seen_by(request.user).select_related("schedule"), pk=title_id)
     s = title.schedule
     return JsonResponse(
         {
@@ -72,7 +72,7 @@ def schedule(request, title_id):
 @require_POST
 def check(request, title_id):
     """Queue a check of a title: for its followers and staff, within the per-user limits."""
-    title = get_object_or_404(Title, pk=title_id)
+    title = get_object_or_404(Title.objects.seen_by(request.user), pk=title_id)
     if not (request.user.is_staff or title.followers.filter(user=request.user).exists()):
         return json_error(403, "only followers of this title and staff may ask for a check")
     answer = request_check(title, request.user)

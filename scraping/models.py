@@ -8,7 +8,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
-from django.db.models import Avg, Count, Q, Sum
+from django.db.models import Avg, Count, Exists, OuterRef, Q, Sum
 from django.db.models.functions import TruncDate
 from django.urls import reverse
 from django.utils import timezone
@@ -27,6 +27,17 @@ class PlainTextJSONEncoder(json.JSONEncoder):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **{**kwargs, "ensure_ascii": False})
+
+
+class TitleQuerySet(models.QuerySet):
+    def seen_by(self, user):
+        """The titles `user` may look at: all for staff; for a reader every title but those of a private
+        source (a feed, whose address may hold a key) that they do not follow."""
+        if user.is_staff:
+            return self
+        private = [name for name, source in sources.SOURCES.items() if source.private]
+        follows = self.model.followers.rel.related_model.objects.filter(user=user, title=OuterRef("pk"))
+        return self.filter(~Q(source__in=private) | Exists(follows))
 
 
 class Title(models.Model):
@@ -121,6 +132,8 @@ class Title(models.Model):
     cover_key = models.CharField(
         max_length=32, blank=True, editable=False, help_text="Its cover as batoshelf keeps it (scraping.Cover)."
     )
+
+    objects = TitleQuerySet.as_manager()
 
     class Meta:
         verbose_name = "title"

@@ -3,11 +3,13 @@
 import pytest
 
 from notifications.models import Notification
+from scraping import sources
 from scraping.checking.pipeline import check_title, import_title
 from scraping.models import Chapter, Title
 from scraping.sources import TitleRef, parse_reference
 from scraping.sources.errors import BadResponse, InvalidTitleReference, TitleNotFound
 from scraping.sources.feeds import parse_feed
+from tests.conftest import logged_in
 
 pytestmark = pytest.mark.django_db
 
@@ -173,6 +175,25 @@ def test_a_feed_imports_and_an_unchanged_feed_costs_a_304(site_feed, reader):
     check_title(Title.objects.get(pk=title.pk))
     [told] = Notification.objects.filter(user=reader, kind=Notification.Kind.NEW_CHAPTER)
     assert "Chapter 6 of Series Name" in told.message and "Series Name Chapter" not in told.message
+
+
+def test_a_feed_title_is_seen_by_its_followers_alone_and_its_link_never_holds_the_key(
+    site_feed, reader, other_reader, as_reader
+):
+    """A private feed's address holds its reader's key: another reader cannot open its title by id."""
+    site_feed.add_title("series", "Series Name", episodes=2)
+    keyed = TitleRef("feed", feed_ref(site_feed).source_id + "?private_key=SECRETKEY")
+    title = import_title(keyed, user=reader).title
+    pages = (f"/titles/{title.pk}/", f"/api/titles/{title.pk}", f"/api/titles/{title.pk}/chapters")
+    other = logged_in(other_reader)
+    for page in pages:
+        answer = other.get(page)
+        assert answer.status_code == 404 and b"SECRETKEY" not in answer.content, page
+    assert [as_reader.get(page).status_code for page in pages] == [200] * 3, "its follower sees it"
+    assert sources.get("feed").title_url("https://scans.example.org/feed/?private_key=SECRETKEY") == (
+        "https://scans.example.org/feed/"
+    )
+    assert sources.get("feed").title_url(keyed.source_id) == "", "no link inside the network"
 
 
 def test_an_atom_feed_reads_the_same(site_feed, reader):

@@ -171,6 +171,7 @@ class Source:
     display_name = ""
     aliases: tuple = ()  # short prefixes accepted before an id: "md:…"
     searchable = False  # whether "find on another source" can search it
+    private = False  # whether its titles are seen by their followers (and staff) alone: see Title.objects.seen_by
     accepted = ""  # the forms of title references it accepts, for error messages
 
     def hosts(self) -> set:

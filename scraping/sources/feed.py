@@ -87,6 +87,7 @@ class Feed(Source):
     display_name = "Feed"
     aliases = ("feed", "rss", "atom")
     accepted = "feed: and an RSS or Atom feed's address (feed:https://example.org/series/feed/)"
+    private = True  # a feed's address may hold its reader's key (?key=…): no other reader sees it
 
     def hosts(self):
         return set()  # a feed is named by its prefix, never guessed from a host
@@ -132,7 +133,9 @@ class Feed(Source):
         return []
 
     def title_url(self, source_id):
-        return public_link(source_id) or source_id
+        # Never with its query, where a private feed keeps its key; nothing for one inside the network.
+        parts = urlsplit(source_id)
+        return public_link(urlunsplit((parts.scheme, parts.netloc, parts.path, "", "")))
 
     def chapter_link(self, title_source_id, url_path, external_url):
         return Link(external_url, external=True) if external_url else Link(self.title_url(title_source_id))

@@ -4,6 +4,8 @@ No page asks a source anything: adding a title queues its fetch, a search queues
 and the page shows what is there and fills in the rest as it comes.
 """
 
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
@@ -17,7 +19,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from batoshelf.http import CountedPaginator
 from readers import search, shelf
-from readers.forms import AddTitleForm, StatusForm
+from readers.forms import WHERE_CHOICES, AddTitleForm, StatusForm
 from readers.models import Follow, Shelf, Status
 from readers.shelf import ShelfError
 from readers.standing import Standings, title_chapters
@@ -87,7 +89,7 @@ def shelf_page(request):
     query = (request.GET.get("q") or "").strip()[:1000]
     context = {"choice": choice, "query": query, "statuses": Status.choices, "sources": SOURCES.values()}
     if query:
-        context.update(_search_context(request, query))
+        context.update(_search_context(request, query), typed_add=_typed_add(request, query))
     page = Paginator(shelf_query(request.user, choice), SHELF_PAGE).get_page(request.GET.get("page"))
     follows = row_context(list(page.object_list), timezone.now())
     context.update(
@@ -149,6 +151,25 @@ def _back(request, fallback):
     return target if ours else fallback
 
 
+def _typed_add(request, reference):
+    """What the reader typed in the add form of `reference` before it was refused (the refusal's redirect
+    carries it), so the form shows it again; None when nothing was."""
+    where = request.GET.get("where")
+    if where not in {value for value, _ in WHERE_CHOICES}:
+        return None
+    return {"reference": reference, "where": where, "number": request.GET.get("number", "")[:12]}
+
+
+def _add_again(request, back):
+    """`back`, with what the add form held: on the shelf its search shows the title to add again."""
+    parts = urlsplit(back)
+    query = dict(parse_qsl(parts.query))
+    if parts.path == reverse("readers:shelf"):
+        query["q"] = request.POST.get("title", "")[:1000]
+    query.update(where=request.POST.get("where", "")[:20], number=request.POST.get("number", "")[:12])
+    return urlunsplit(("", "", parts.path, urlencode(query), ""))
+
+
 @login_required
 @require_POST
 def add_title(request):
@@ -156,7 +177,7 @@ def add_title(request):
     back = _back(request, reverse("readers:shelf"))
     if not form.is_valid():
         messages.error(request, "Say where you are in it: new to it, caught up, or at chapter N.")
-        return redirect(back)
+        return redirect(_add_again(request, back))
     try:
         ref = parse_reference(form.cleaned_data["title"])
         follow, state = shelf.add(request.user, ref, form.progress())
@@ -164,7 +185,7 @@ def add_title(request):
         messages.error(
             request, str(error) if isinstance(error, ShelfError) else "That is not a title batoshelf can follow."
         )
-        return redirect(back)
+        return redirect(_add_again(request, back))
     if state == "ready":
         messages.success(request, f"{follow.title.name} is on your shelf.")
     else:
@@ -234,9 +255,12 @@ def reading_settings(request, title_id):
     data["notify_after_unread"] = int(after) if after.isdecimal() and len(after) < 4 else -1
     try:
         shelf.update(follow, data)
-        messages.success(request, "Saved.")
     except ShelfError as error:
-        messages.error(request, str(error))
+        # The page again, with the form as the reader left it and why it was refused: nothing typed is lost.
+        typed = {field: request.POST.get(field, "")[:5000] for field in ("groups_only", "groups_ignored", "shelves")}
+        typed.update(languages=data["languages"], notify_after_unread=after[:12])
+        return _title_response(request, title_id, status=400, reading_error=str(error), typed=typed)
+    messages.success(request, "Saved.")
     return redirect(reverse("readers:title", args=[title_id]))
 
 
@@ -291,11 +315,19 @@ def retry_fetch(request, title_id):
 @login_required
 @require_GET
 def title_page(request, title_id):
+    return _title_response(request, title_id)
+
+
+def _title_response(request, title_id, status=200, **extra):
     title = get_object_or_404(Title.objects.seen_by(request.user).select_related("schedule", "moved_to"), pk=title_id)
     follow = Follow.objects.filter(user=request.user, title=title).prefetch_related("shelves").first()
     context = title_context(title, follow, request.GET.get("page"), timezone.now())
     context["source_down"] = sources_down_long(timezone.now()).get(title.source)
-    return render(request, "readers/title.html", context)
+    context["typed_add"] = _typed_add(request, title.reference)
+    # Where the page's forms come back to: the page, also when it answers a refused POST of its own.
+    context["here"] = request.get_full_path() if request.method == "GET" else reverse("readers:title", args=[title.pk])
+    context.update(extra)
+    return render(request, "readers/title.html", context, status=status)
 
 
 def title_context(title, follow, page_number, now):

@@ -56,6 +56,17 @@ def test_a_reader_who_does_not_follow_it_sees_the_page_and_can_add_it(as_other, 
     assert as_other.get("/titles/999999/").status_code == 404
 
 
+def test_an_add_that_is_refused_shows_the_title_and_what_was_typed_again(as_other, title):
+    form = {"title": title.reference, "where": "at", "number": "12abc"}
+    refused = as_other.post("/shelf/add", form)
+    assert refused.status_code == 302 and "q=" in refused["Location"]
+    page = as_other.get(refused["Location"]).content.decode()
+    assert "is not a chapter number" in page or "chapter" in page
+    assert f'value="{title.reference}"' in page and 'value="12abc"' in page
+    assert 'value="at" required checked' in page
+    assert not Follow.objects.filter(user__username="other").exists()
+
+
 def test_what_a_reader_reads_and_hears_is_set_on_the_page(as_reader, reader, title):
     response = as_reader.post(
         f"/shelf/{title.pk}/reading",
@@ -66,8 +77,13 @@ def test_what_a_reader_reads_and_hears_is_set_on_the_page(as_reader, reader, tit
     follow = Follow.objects.get(user=reader)
     assert follow.groups_ignored == ["Bad Scans", "Worse"] and follow.notify_after_unread == 5
     assert sorted(follow.shelves.values_list("name", flat=True)) == ["shounen", "weekly"]
-    refused = as_reader.post(f"/shelf/{title.pk}/reading", {"notify_after_unread": "99999"}, follow=True)
-    assert "notify_after_unread must be a whole number from 1 to 999" in refused.content.decode()
+    typed = {"groups_ignored": "Bad Scans, New Scans", "shelves": "weekly, seinen", "notify_after_unread": "99999"}
+    refused = as_reader.post(f"/shelf/{title.pk}/reading", typed)
+    page = refused.content.decode()
+    assert refused.status_code == 400 and "notify_after_unread must be a whole number from 1 to 999" in page
+    # The form as the reader left it, not as it was saved: nothing typed is lost.
+    assert 'value="Bad Scans, New Scans"' in page and 'value="weekly, seinen"' in page and 'value="99999"' in page
+    assert sorted(Follow.objects.get(user=reader).shelves.values_list("name", flat=True)) == ["shounen", "weekly"]
 
 
 def test_the_json_api_gives_the_page_with_chapters_read_or_not(as_reader, reader, title):

@@ -51,6 +51,7 @@ class Entry:
     shelves: tuple[str, ...] = ()
     muted: bool = False
     settings: dict = field(default_factory=dict)
+    unreadable: str = ""  # why the line it came from names no title: it is shown as not found, with this
 
     @property
     def name(self) -> str:

@@ -25,7 +25,7 @@ from library.entries import (
     progress_of,
     status_of,
 )
-from scraping.sources import parse_reference, reference_lines
+from scraping.sources import SITES_IN_WORDS, parse_reference, reference_lines
 from scraping.sources.errors import InvalidTitleReference
 
 # What is read at most: a backup of a few thousand titles with their chapters is a few megabytes.
@@ -203,9 +203,11 @@ def read_plain(text: str) -> list[Entry]:
             entries.append(Entry(names=(line[:500],), refs=(ref,)))
         else:
             refused.append(number)
-    if not entries:
+            unreadable = f"line {number} is not a title's address or id on {SITES_IN_WORDS}"
+            entries.append(Entry(names=(line[:500],), unreadable=unreadable))
+    if not any(entry.refs for entry in entries):
         raise LibraryRefused(
-            "No line of this file is a title's address or id on MangaDex, MangaUpdates or Bato"
+            f"No line of this file is a title's address or id on {SITES_IN_WORDS}"
             + (f" (lines {', '.join(map(str, refused[:5]))}{'…' if len(refused) > 5 else ''})." if refused else ".")
         )
     return entries[:MAX_ENTRIES]

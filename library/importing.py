@@ -391,7 +391,7 @@ def estimate(library_import):
     searches = {name: 0 for name in SEARCH_REQUESTS}
     fetches = {}
     for match, source, given in rows:
-        if match == Match.WAITING and not any(ref[0] in LIVE for ref in given.get("refs") or ()):
+        if match == Match.WAITING and not given.get("refs") and not given.get("unreadable"):
             for name, requests in SEARCH_REQUESTS.items():
                 searches[name] += requests
         if source and match != Match.ALREADY:

@@ -1,7 +1,8 @@
 """Which title an imported entry is: pure rules, no Django; the searches are handed in.
 
-By id first: an entry that names a title on a live source (a MangaDex UUID, a MangaUpdates id) is
-that title. Else by its names, searched on the live sources: a candidate that carries the entry's
+By id first: an entry that names a title on a source batoshelf follows is that title (on a live
+source when it names one there: a MangaDex UUID, a MangaUpdates id; else where it names it, as an
+export's WEBTOON title or feed). Else by its names, searched on the live sources: a candidate that carries the entry's
 AniList or MyAnimeList id among its links is a match; a candidate found by name only is "uncertain"
 and waits for the reader; nothing found is "not found", saying what was tried.
 """
@@ -33,9 +34,11 @@ def match_entry(entry: Entry, search: Search, *, live: Iterable[str], on_shelf: 
     """The Match of `entry`: `live` names the sources searched (in order), `on_shelf` holds the
     (source, id) of every title the reader follows."""
     live = tuple(live)
-    for ref in entry.refs:
-        if ref[0] in live:
-            return Match(ALREADY if ref in on_shelf else MATCHED, ref)
+    if entry.unreadable:
+        return Match(NOT_FOUND, tried=entry.unreadable)
+    if entry.refs:  # by its id, on a live source if it has one there, else where it names (an export's WEBTOON)
+        ref = next((ref for ref in entry.refs if ref[0] in live), entry.refs[0])
+        return Match(ALREADY if ref in on_shelf else MATCHED, ref)
     names = entry.names[:NAMES_SEARCHED]
     if not names:
         return Match(NOT_FOUND, tried="it has no name to search for")

@@ -30,12 +30,12 @@ def short_reason(text, error):
     """One sentence for a URL batoshelf cannot follow."""
     message = str(error)
     if "is not a site batoshelf follows" in message:
-        return "That is not a page on MangaDex, MangaUpdates or Bato."
+        return f"That is not a page on {sources.SITES_IN_WORDS}."
     if "old MangaUpdates link" in message:
         return "That is an old MangaUpdates link: open it and paste the address it shows now."
     if "(that is a chapter" in message:
         return "That is a chapter's page: paste its title's page."
-    return "That address is not a title's page on MangaDex, MangaUpdates or Bato."
+    return f"That address is not a title's page on {sources.SITES_IN_WORDS}."
 
 
 def results(query, user, *, exclude_source=None):

@@ -12,8 +12,9 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from google.protobuf import descriptor_pb2
 
+from library import matching
 from library import mihon_backup_pb2 as mihon
-from library.entries import MAX_PROGRESS
+from library.entries import MAX_PROGRESS, Entry
 from library.files import MANGADEX_SOURCE_IDS, mihon_source_id, read_library
 from library.models import ImportEntry, LibraryImport
 from notifications.models import LiveEvent, Notification
@@ -295,7 +296,9 @@ def test_a_kenmei_export_and_a_plain_file_are_read(reader, library, run_tasks):
     )
     with run_tasks():
         upload(client, plain, "titles.txt")
-    assert the_import(reader).entries.get().source_id == weekly.dex_id
+    found, unreadable = the_import(reader).entries.order_by("position")
+    assert found.source_id == weekly.dex_id
+    assert (unreadable.match, unreadable.tried[:34]) == ("not_found", "line 4 is not a title's address or")
 
 
 def test_an_export_brought_into_a_fresh_account_gives_the_same_shelf(reader, other_reader, library, run_tasks):
@@ -377,6 +380,25 @@ def test_a_huge_progress_in_any_file_is_read_as_the_largest_chapter_not_a_crash(
     for content in (json.dumps(export).encode(), kenmei.encode(), backup(mangas)):
         _, [entry] = read_library(content)
         assert entry.progress == MAX_PROGRESS, content[:40]
+
+
+def test_titles_on_every_source_are_found_by_id_and_a_line_naming_none_is_listed_as_not_found():
+    plain = "\n".join(
+        ["bato:72315", f"https://mangadex.org/title/{UUID}", "https://example.com/not-a-title", "feed:https://x.org/f"]
+    )
+    _, entries = read_library(plain.encode())
+    matches = [
+        matching.match_entry(e, lambda *a: [], live=("mangadex", "mangaupdates"), on_shelf=set()) for e in entries
+    ]
+    assert [(m.match, m.ref) for m in matches] == [
+        ("matched", ("bato", "72315")),
+        ("matched", ("mangadex", UUID)),
+        ("not_found", None),
+        ("matched", ("feed", "https://x.org/f")),
+    ]
+    assert matches[2].tried.startswith("line 3 is not a title's address or id on MangaDex, MangaUpdates, MANGA Plus")
+    both = Entry(refs=(("bato", "1"), ("mangadex", UUID)))
+    assert matching.match_entry(both, lambda *a: [], live=("mangadex",), on_shelf=set()).ref == ("mangadex", UUID)
 
 
 def test_an_export_whose_lists_are_not_lists_is_read_without_them():

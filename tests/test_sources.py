@@ -241,7 +241,7 @@ def test_the_shelf_and_addtitle_take_every_source(as_reader, reader, mangadex, m
 
 def test_a_malformed_mangadex_id_is_refused_before_any_request(as_reader, mangadex):
     response = as_reader.get("/shelf/", {"q": "https://mangadex.org/title/11111111-2222-4333-8444/x"})
-    assert "That address is not a title&#x27;s page on MangaDex, MangaUpdates or Bato." in response.content.decode()
+    assert "That address is not a title&#x27;s page on MangaDex, MangaUpdates, MANGA Plus" in response.content.decode()
     assert not mangadex.api_requests() and not Title.objects.exists()
     with pytest.raises(Exception, match="is not a MangaDex id"):
         parse_reference("mangadex:nope")

@@ -28,6 +28,8 @@ _BARE_ORDER = (BATO, MANGADEX, MANGAUPDATES)
 _BARE = re.compile(r"^[\w-]+$")
 _SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*):(?!//)")
 
+# The sites a title's address may be on, in a sentence ("… on {SITES_IN_WORDS}").
+SITES_IN_WORDS = "MangaDex, MangaUpdates, MANGA Plus, WEBTOON, Tapas or Bato (or a feed, as feed: and its address)"
 ACCEPTED = (
     "a title's page on MangaDex (https://mangadex.org/title/<uuid>), MangaUpdates "
     "(https://www.mangaupdates.com/series/<id>/<name>) or a Bato mirror (https://bato.to/title/110100), "

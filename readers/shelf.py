@@ -147,8 +147,8 @@ def _index(follow, now=None):
 def move(follow, *, number=None, chapter_id=None, read=None, caught_up=False, none=False, check=True):
     """Move a reader's progress in one of the ways the pages offer; returns (standing, last read).
 
-    `number`: "I'm at chapter N" (ShelfError when the follow reads no chapter N, unless `check` is
-    off); `chapter_id`: "read up to here", or with `read` True/False mark that one chapter;
+    `number`: "I'm at chapter N" (ShelfError past the newest chapter the follow reads, unless `check`
+    is off); `chapter_id`: "read up to here", or with `read` True/False mark that one chapter;
     `caught_up`; `none`: start over. Chapters that become read mark the reader's notifications
     about them read, and their open pages hear of it.
     """
@@ -165,8 +165,13 @@ def move(follow, *, number=None, chapter_id=None, read=None, caught_up=False, no
             if chapter is None:
                 raise ShelfError("That chapter is not one of this title's that you read.")
         if number is not None:
-            if check and number not in index.numbers:
-                raise ShelfError(f"This title has no chapter {number.normalize():f} in the languages you read.")
+            # Past the newest chapter is a slip; below it, a chapter batoshelf has not stored is fine
+            # (a source often lists only its recent chapters: a reader at chapter 20 of 1,100 is).
+            if check and index.highest is not None and number > index.highest:
+                raise ShelfError(
+                    f"This title has no chapter {number.normalize():f} in the languages you read: its chapters "
+                    f"go up to {index.highest.normalize():f}."
+                )
             change = progress.at_number(number)
         elif chapter is not None and read is not None:
             change = progress.mark(index, chapter, bool(read), last_read, marks)

@@ -149,10 +149,18 @@ def test_every_way_of_saying_where_one_is_moves_the_count(as_reader, reader, dex
     assert (follow_of(reader, title).unread_count, follow_of(reader, title).last_read_number) == (62, None)
 
 
-def test_a_chapter_number_the_title_does_not_have_is_refused(as_reader, reader, dex_title):
+def test_a_chapter_below_the_newest_is_taken_though_batoshelf_has_not_stored_it(as_reader, reader, dex_title):
+    """A source often lists only recent chapters: a reader at chapter 20 of a long title must be able to say so."""
+    _, title = dex_title
+    title.chapters.filter(number__lte=30).delete()
+    as_reader.post(f"/shelf/{title.pk}/progress", {"number": "20"})
+    assert follow_of(reader, title).last_read_number == 20
+
+
+def test_a_chapter_number_past_the_newest_is_refused(as_reader, reader, dex_title):
     _, title = dex_title
     page = as_reader.post(f"/shelf/{title.pk}/progress", {"number": "600"}, follow=True).content.decode()
-    assert "This title has no chapter 600 in the languages you read." in page
+    assert "This title has no chapter 600 in the languages you read: its chapters go up to 60." in page
     page = as_reader.post(f"/shelf/{title.pk}/progress", {"number": "ten"}, follow=True).content.decode()
     assert "is not a chapter number such as 58 or 10.5" in page
     assert follow_of(reader, title).last_read_number is None

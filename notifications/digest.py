@@ -2,7 +2,7 @@
 unread notifications since the last one, grouped by title. Nothing new, no mail."""
 
 import logging
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from itertools import groupby
 
 from django.conf import settings
@@ -17,17 +17,25 @@ logger = logging.getLogger(__name__)
 
 # A first digest looks back this far.
 FIRST_DIGEST_SINCE = timedelta(days=1)
+# A digest still goes this long after its hour (the hourly job may have missed a run); later, it waits
+# for the next day's hour: one turned on at 19:00 for 07:00 goes at 07:00, not at once.
+LATE_BY_AT_MOST = timedelta(hours=3)
+
+
+def _slot(reader, now):
+    """The latest moment at the reader's hour in their zone, at or before `now`."""
+    local = now.astimezone(reader.zone)
+    slot = datetime.combine(local.date(), time(reader.digest_hour), reader.zone)
+    return slot if slot <= local else slot - timedelta(days=1)
 
 
 def is_due(reader, now):
-    """Whether `reader`'s digest goes at `now`: their hour has come today, and today's has not gone."""
+    """Whether `reader`'s digest goes at `now`: their hour came less than LATE_BY_AT_MOST ago, and that
+    hour's digest has not gone."""
     if not reader.digest or not reader.user.email:
         return False
-    local = now.astimezone(reader.zone)
-    if local.hour < reader.digest_hour:
-        return False
-    sent = reader.last_digest_at
-    return sent is None or sent.astimezone(reader.zone).date() < local.date()
+    slot, sent = _slot(reader, now), reader.last_digest_at
+    return now - slot < LATE_BY_AT_MOST and (sent is None or sent < slot)
 
 
 def unread_since(reader, now):
@@ -87,7 +95,5 @@ def next_digest_at(reader, now):
     """When `reader`'s next digest would go (for the settings page), or None when it is off."""
     if not reader.digest:
         return None
-    tz = reader.zone
-    local = now.astimezone(tz)
-    today = datetime.combine(local.date(), datetime.min.time(), tz) + timedelta(hours=reader.digest_hour)
-    return today if is_due(reader, now) or today > local else today + timedelta(days=1)
+    slot = _slot(reader, now)
+    return slot if is_due(reader, now) else slot + timedelta(days=1)

@@ -236,6 +236,7 @@ def test_the_daily_digest_mails_whats_unread_once_at_the_readers_hour(standin, f
     check_title(Title.objects.get(pk=second.pk))
     Notification.objects.filter(message__startswith="Chapter 4 of Other").update(is_read=True)
     assert digest.send_due(due - timedelta(hours=1)) == (0, 0)  # the hour before: not yet
+    assert digest.next_digest_at(Reader.objects.get(user=reader), due - timedelta(hours=1)) == due
     assert digest.send_due(due) == (1, 0)
     [mail] = smtp.messages
     assert mail["Subject"] == "batoshelf: 2 new notifications" and mail["To"] == "reader@example.org"
@@ -249,10 +250,25 @@ def test_the_daily_digest_mails_whats_unread_once_at_the_readers_hour(standin, f
     assert len(smtp.messages) == 1
 
 
+def test_a_digest_turned_on_after_its_hour_waits_for_the_next_day(standin, followed, reader, smtp):
+    reader.email = "reader@example.org"
+    reader.save()
+    now_in_tokyo = timezone.now().astimezone(ZoneInfo("Asia/Tokyo"))
+    hour_passed = now_in_tokyo.replace(minute=0, second=0, microsecond=0) - timedelta(hours=5)
+    Reader.objects.create(user=reader, time_zone="Asia/Tokyo", digest=True, digest_hour=hour_passed.hour)
+    standin.add_chapters("110100", 1)
+    check_title(Title.objects.get(pk=followed[0].pk))
+    assert digest.send_due(timezone.now()) == (0, 0), "five hours after its hour, it waits for tomorrow's"
+    tomorrow = hour_passed + timedelta(days=1)
+    assert digest.next_digest_at(Reader.objects.get(user=reader), timezone.now()) == tomorrow
+    assert digest.send_due(tomorrow) == (1, 0)
+    assert len(smtp.messages) == 1
+
+
 def test_the_digest_job_is_scheduled_and_mails(standin, followed, reader, smtp):
     reader.email = "reader@example.org"
     reader.save()
-    Reader.objects.create(user=reader, time_zone="UTC", digest=True, digest_hour=0)
+    Reader.objects.create(user=reader, time_zone="UTC", digest=True, digest_hour=timezone.now().hour)
     standin.add_chapters("110100", 1)
     check_title(Title.objects.get(pk=followed[0].pk))
     ensure_all()

@@ -352,10 +352,14 @@ def test_every_reader_page_fits_a_phone_without_sideways_scrolling(
             assert not refused, f"{path}: {refused}"
         browser.delete_all_cookies()
         set_phone(browser, True)
+        browser.execute_cdp_cmd("Emulation.setTimezoneOverride", {"timezoneId": "Asia/Tokyo"})
         for name, path in (("login", "/accounts/login/"), ("signup", f"/signup/{invite.token}/")):
             browser.get(f"{service}{path}")
             assert browser.execute_script("return document.documentElement.scrollWidth") <= PHONE[0], name
             shot(browser, f"{name}-390")
+        # Logged out, the sign-up form still starts with the browser's time zone.
+        zone = browser.find_element(By.CSS_SELECTOR, "#signup-form select[name=time_zone]")
+        waiting(browser, 5).until(lambda _: zone.get_attribute("value") == "Asia/Tokyo")
         print(f"screenshots: {SCREENSHOTS}")
     except Exception:
         failing(browser, tmp_path)

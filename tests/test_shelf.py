@@ -95,7 +95,10 @@ def test_where_the_reader_is_is_asked_not_assumed(as_reader, kaguya):
 @pytest.mark.parametrize(
     "typed, said",
     [
-        ("https://example.org/title/1", "That is not a page on MangaDex, MangaUpdates, MANGA Plus, WEBTOON, Tapas or Bato"),
+        (
+            "https://example.org/title/1",
+            "That is not a page on MangaDex, MangaUpdates, MANGA Plus, WEBTOON, Tapas or Bato",
+        ),
         ("https://mangadex.org/chapter/11111111-2222-4333-8444-555555555555", "That is a chapter&#x27;s page"),
         ("https://www.mangaupdates.com/series.html?id=71967", "That is an old MangaUpdates link"),
     ],

@@ -137,7 +137,4 @@
     document.getElementById("time-zone-use").addEventListener("click", () => answer({ time_zone: browserZone }));
     document.getElementById("time-zone-keep").addEventListener("click", () => answer({ keep: true }));
   }
-  // The sign-up form's time zone starts as the browser's.
-  const signupZone = document.querySelector("#signup-form select[name=time_zone]");
-  if (signupZone && browserZone && [...signupZone.options].some((o) => o.value === browserZone)) signupZone.value = browserZone;
 })();

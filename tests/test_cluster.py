@@ -1,6 +1,7 @@
 """The running service: a real django-q2 cluster checks due titles, and `serve` runs and stops cleanly."""
 
 import signal
+import socket
 import subprocess
 import sys
 import urllib.request
@@ -92,6 +93,17 @@ def test_serve_runs_web_and_worker_and_ctrl_c_stops_both(tmp_path):
     assert code == 0, server.output()
     assert server.output().rstrip().endswith("stopped")
     assert http_status(f"http://127.0.0.1:{port}/admin/login/") is None
+
+
+def test_serve_on_a_taken_port_says_so_before_it_starts_anything(tmp_path):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        server = ManagedProcess(tmp_path / "serve.log", "serve", "--port", str(port))
+        code = server.popen.wait(timeout=30)
+    assert code != 0 and f"127.0.0.1:{port} is taken" in server.output()
+    assert "running" not in server.output(), "nothing was started"
 
 
 def test_productions_gunicorn_serves_the_pages_and_static_files(tmp_path):

@@ -1,4 +1,5 @@
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -17,6 +18,11 @@ class Command(BaseCommand):
         parser.add_argument("--port", type=int, default=8000)
 
     def handle(self, *args, host, port, **options):
+        if not _can_listen(host, port):
+            raise CommandError(
+                f"{host}:{port} is taken, by another batoshelf or another program: stop it, or choose another "
+                f"port (scripts/run --port {port + 1})"
+            )
         manage_py = str(settings.BASE_DIR / "manage.py")
         processes = {
             "web": subprocess.Popen(
@@ -56,3 +62,15 @@ class Command(BaseCommand):
                 self.stderr.write(f"the {name} process did not stop within {STOP_GRACE_SECONDS} s; killing it")
                 process.kill()
                 process.wait()
+
+
+def _can_listen(host, port):
+    """Whether daphne could listen at host:port now (said before anything starts, not after)."""
+    try:
+        family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
+        with socket.socket(family, socket.SOCK_STREAM) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind((host, port))
+    except OSError:
+        return False
+    return True

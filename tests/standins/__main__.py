@@ -79,6 +79,8 @@ def main():
         f"MANGAUPDATES_COVERS_URL={mangaupdates.url}\nMANGAPLUS_API_URL={mangaplus.api_url}\n"
         f"MANGAPLUS_COVERS_URL={mangaplus.url}\nWEBTOON_URL={webtoon.url}\nTAPAS_URL={tapas.url}\n"
         f"# the demo feed is on this machine: feed:{site_feed.url}/feed/series\nFEEDS_ALLOW_PRIVATE=true\n"
+        "# and so is a web hook you try a channel with (json://127.0.0.1:PORT/)\nNOTIFY_ALLOW_PRIVATE_TARGETS=true\n"
+        "Add a title by its source and id (mangaupdates:ID, md:UUID, bato:ID, mangaplus:ID, tapas:ID) or its address.\n"
         "Ctrl-C stops them.",
         flush=True,
     )

@@ -89,6 +89,10 @@ def import_detail(request, import_id):
     elif library_import.finished:
         context["outcomes"] = dict((outcome, n) for outcome, n in importing.outcome_counts(library_import).items() if n)
         context["failed"] = library_import.entries.filter(outcome=ImportEntry.Outcome.FAILED)[:50]
+        # What was left out, and why: not found (what was searched), or not chosen.
+        context["skipped"] = library_import.entries.filter(outcome=ImportEntry.Outcome.SKIPPED).order_by("position")[
+            :200
+        ]
     return render(request, "library/import_detail.html", context)
 
 

@@ -291,6 +291,8 @@ def test_a_kenmei_export_and_a_plain_file_are_read(reader, library, run_tasks):
     assert imp.described == "CSV (Kenmei's columns)"
     assert [e.given["status"] for e in imp.entries.all()] == ["planned", "dropped"]
     assert imp.entries.get(position=0).source_id == weekly.dex_id
+    found = client.get(f"/shelf/import/{imp.pk}/?show=matched").content.decode()
+    assert "· at chapter 7</span>" in found and "· plan to read</span>" in found  # not "7.00", "planned"
     plain = (
         f"# my titles\nhttps://mangadex.org/title/{weekly.dex_id}/weekly  # the weekly one\n\nnot a title\n".encode()
     )
@@ -299,6 +301,19 @@ def test_a_kenmei_export_and_a_plain_file_are_read(reader, library, run_tasks):
     found, unreadable = the_import(reader).entries.order_by("position")
     assert found.source_id == weekly.dex_id
     assert (unreadable.match, unreadable.tried[:34]) == ("not_found", "line 4 is not a title's address or")
+
+
+def test_the_summary_lists_what_was_left_out_and_why(reader, library, run_tasks):
+    client = logged_in(reader)
+    plain = f"https://mangadex.org/title/{library['weekly'].dex_id}\nnot a title at all\n".encode()
+    with run_tasks():
+        upload(client, plain, "titles.txt")
+    imp = the_import(reader)
+    with run_tasks():
+        client.post(f"/shelf/import/{imp.pk}/confirm", {"keep_my_settings": "1"})
+    done = client.get(f"/shelf/import/{imp.pk}/").content.decode()
+    assert "1 imported" in done and "Left out" in done
+    assert "not a title at all: not found (line 2 is not a title&#x27;s address or id" in done
 
 
 def test_an_export_brought_into_a_fresh_account_gives_the_same_shelf(reader, other_reader, library, run_tasks):

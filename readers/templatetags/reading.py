@@ -9,6 +9,7 @@ from django.utils.safestring import mark_safe
 
 from readers import times
 from readers.markup import description_html
+from readers.models import Status
 
 register = template.Library()
 
@@ -42,6 +43,12 @@ def description(title):
 def lasting(seconds):
     """Seconds as a reader reads a duration: "about 25 min"."""
     return times.lasting(float(seconds or 0))
+
+
+@register.filter
+def status_label(value):
+    """A reading status as the pages say it: "on hold", not "on_hold"."""
+    return dict(Status.choices).get(value, value)
 
 
 @register.filter

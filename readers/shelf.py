@@ -18,7 +18,7 @@ from notifications.models import Notification
 from readers import progress
 from readers.models import MAX_NUMBER, ChapterMark, Follow, Shelf, Status
 from readers.standing import Standings, title_chapters
-from scraping.models import Title
+from scraping.models import CheckSchedule, Title
 from scraping.sources.mangaupdates import id_from_base36
 
 # A title queued for fetching is not queued again for this long (the task answers everyone waiting).
@@ -246,7 +246,8 @@ def _strings(value, what, limit, length=200):
 
 def update(follow, data):
     """Change a follow's status, shelves, languages, groups and "tell me after N unread" from `data`
-    (only the keys given); ShelfError for a value that cannot be. Returns the follow."""
+    (only the keys given); ShelfError for a value that cannot be. Returns the follow, whose
+    `languages_coming` says a language was chosen whose chapters the title's next check fetches."""
     fields = []
     if "status" in data:
         if data["status"] not in Status.values:
@@ -284,21 +285,24 @@ def update(follow, data):
             Standings(
                 follow.title_id, title_chapters(follow.title_id), timezone.now(), Follow.objects.filter(pk=follow.pk)
             ).save()
-        if "languages" in fields:
-            sync_title_languages(follow.title)
+        follow.languages_coming = "languages" in fields and sync_title_languages(follow.title)
         publish_live(follow.user_id, shelf_change(follow.title_id, state_of(follow.title)))
     return follow
 
 
 def sync_title_languages(title):
     """Fetch the languages the title's followers read: theirs, and the source's default for those who
-    chose none. A change fetches the new languages' chapters at the next check, telling nobody."""
+    chose none. A change is checked for at once (the next dispatch, within a minute), fetching the new
+    languages' chapters and telling nobody; returns whether there was one."""
     chosen = set()
     for languages in Follow.objects.filter(title=title).values_list("languages", flat=True):
         chosen |= set(languages or title.source_object.languages([]))
     wanted = sorted(chosen)
-    if wanted and list(title.chapter_languages()) != wanted:
-        Title.objects.filter(pk=title.pk).update(languages=wanted)
+    if not wanted or list(title.chapter_languages()) == wanted:
+        return False
+    Title.objects.filter(pk=title.pk).update(languages=wanted)
+    CheckSchedule.objects.filter(title=title, next_check_at__gt=timezone.now()).update(next_check_at=timezone.now())
+    return True
 
 
 # Two follows of one series

@@ -260,7 +260,8 @@ def reading_settings(request, title_id):
         typed = {field: request.POST.get(field, "")[:5000] for field in ("groups_only", "groups_ignored", "shelves")}
         typed.update(languages=data["languages"], notify_after_unread=after[:12])
         return _title_response(request, title_id, status=400, reading_error=str(error), typed=typed)
-    messages.success(request, "Saved.")
+    coming = " The chapters in the languages you added come with its next check, within a minute or two."
+    messages.success(request, "Saved." + (coming if follow.languages_coming else ""))
     return redirect(reverse("readers:title", args=[title_id]))
 
 

@@ -1,12 +1,15 @@
 """A title's page: its cover, names by language, people, genres apart from content warnings, the
 description rendered safely, its schedule in words, and its chapters with the reader's read state."""
 
+from datetime import timedelta
+
 import pytest
+from django.utils import timezone
 
 from readers import shelf
 from readers.models import Follow
 from scraping.checking.pipeline import import_title
-from scraping.models import Title
+from scraping.models import CheckSchedule, Title
 from scraping.sources import TitleRef
 
 pytestmark = pytest.mark.django_db
@@ -84,6 +87,17 @@ def test_what_a_reader_reads_and_hears_is_set_on_the_page(as_reader, reader, tit
     # The form as the reader left it, not as it was saved: nothing typed is lost.
     assert 'value="Bad Scans, New Scans"' in page and 'value="weekly, seinen"' in page and 'value="99999"' in page
     assert sorted(Follow.objects.get(user=reader).shelves.values_list("name", flat=True)) == ["shounen", "weekly"]
+
+
+def test_a_language_added_on_the_page_is_fetched_at_the_next_dispatch_and_the_page_says_so(as_reader, title):
+    Title.objects.filter(pk=title.pk).update(available_languages=["en", "pt-br"])
+    CheckSchedule.objects.filter(title=title).update(next_check_at=timezone.now() + timedelta(days=3))
+    saved = as_reader.post(f"/shelf/{title.pk}/reading", {"languages": ["en", "pt-br"]}, follow=True)
+    assert "come with its next check, within a minute or two" in saved.content.decode()
+    assert Title.objects.get(pk=title.pk).languages == ["en", "pt-br"]
+    assert CheckSchedule.objects.get(title=title).next_check_at <= timezone.now(), "due at once"
+    again = as_reader.post(f"/shelf/{title.pk}/reading", {"languages": ["en", "pt-br"]}, follow=True)
+    assert "Saved." in again.content.decode() and "next check" not in again.content.decode()
 
 
 def test_the_json_api_gives_the_page_with_chapters_read_or_not(as_reader, reader, title):

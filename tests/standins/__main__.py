@@ -9,6 +9,7 @@ import argparse
 import threading
 from datetime import UTC, datetime, timedelta
 
+from scraping.sources.mangaupdates import base36
 from tests.standins import BatoStandIn, MangaDexStandIn, MangaUpdatesStandIn
 from tests.standins.feeds import SiteFeedStandIn, TapasStandIn, WebtoonStandIn
 from tests.standins.mangaplus import MangaPlusStandIn
@@ -22,18 +23,27 @@ def demo(bato, mangadex, mangaupdates, mangaplus, webtoon, tapas, site_feed):
     bato.add_title("102497", VILLAINESS, chapters=57)
     bato.add_title("110100", "진격의 문구점", chapters=12, lang="ko")
     bato.add_title("72315", "月曜日のたわわ", chapters=1500, lang="ja")
+    mangaupdates.add_title(
+        name="Kaguya&#039;s Love &amp; War", releases=3000, range_every=40, groups=("Some Scans", "Other Scans")
+    )
+    villainess = mangaupdates.add_title(name=VILLAINESS.replace("'", "&#039;"), releases=60)
     mangadex.add_title(
         DEMO_MANGADEX_ID,
         "Example Title",
         chapters=1500,
         languages=("en", "es-la", "pt-br"),
         groups=("Some Scans", "Other Scans", "Third Scans"),
+        links={},
     )
-    mangadex.add_title(DEMO_VILLAINESS_ID, VILLAINESS, chapters=58, alt_names=("악녀의 문구점에 오지 마세요!",))
-    mangaupdates.add_title(
-        name="Kaguya&#039;s Love &amp; War", releases=3000, range_every=40, groups=("Some Scans", "Other Scans")
+    # The same series as the MangaUpdates one, and MangaDex says so (its MangaUpdates id, in base 36).
+    mangadex.add_title(
+        DEMO_VILLAINESS_ID,
+        VILLAINESS,
+        chapters=58,
+        alt_names=("악녀의 문구점에 오지 마세요!",),
+        alt_language="ko",
+        links={"mu": base36(villainess.series_id)},
     )
-    mangaupdates.add_title(name=VILLAINESS.replace("'", "&#039;"), releases=60)
     # The publisher announces the next chapter: the shelf shows it, the next check comes just after.
     mangaplus.add_title(100020, "ONE PIECE", chapters=40, next_release=datetime.now(UTC) + timedelta(days=2))
     webtoon.add_title(95, "Tower of God", episodes=30)

@@ -81,6 +81,7 @@ class MangaDexStandIn(StandIn):
         rating="safe",
         year=2020,
         alt_names=("例のタイトル",),
+        alt_language="ja",
         name_language="en",
         description=None,
         links=TITLE_LINKS,
@@ -102,7 +103,7 @@ class MangaDexStandIn(StandIn):
                 dex_id=dex_id,
                 attributes={
                     "title": {name_language: name},
-                    "altTitles": [{"ja": alt} for alt in alt_names],
+                    "altTitles": [{alt_language: alt} for alt in alt_names],
                     "description": {"en": description} if description else {},
                     "isLocked": False,
                     "links": dict(links) if links is not None else None,

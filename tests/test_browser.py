@@ -237,6 +237,26 @@ def test_a_newcomer_adds_by_name_follows_their_progress_and_reads_on_from_anothe
         waiting(browser, 15).until(lambda d: "caught up" in d.find_element(By.ID, "follow").text)
         browser.switch_to.window(first)
         wait.until(lambda d: "caught up" in row().text and not d.find_element(By.ID, "unread-badge").is_displayed())
+
+        # Removing a title asks first: "no" keeps it, "yes" removes it.
+        def remove():
+            button = row().find_element(By.CSS_SELECTOR, "button.danger-link")
+            # The row's menu open, and the toasts (which fade by themselves) out of the way.
+            browser.execute_script(
+                "arguments[0].closest('details').open = true;"
+                "document.querySelectorAll('.toast').forEach((toast) => toast.remove())",
+                button,
+            )
+            button.click()
+
+        remove()
+        asked = waiting(browser, 5).until(lambda d: d.switch_to.alert)
+        assert "Remove Kaguya-sama: Love Is War from your shelf?" in asked.text
+        asked.dismiss()
+        assert Follow.objects.filter(user=reader).exists() and "caught up" in row().text, "'no' keeps it"
+        remove()
+        waiting(browser, 5).until(lambda d: d.switch_to.alert).accept()
+        wait.until(lambda d: not Follow.objects.filter(user=reader).exists())
     except Exception:
         failing(browser, tmp_path)
         raise

@@ -9,6 +9,12 @@
   const toast = (text, href) => window.batoshelfToast && window.batoshelfToast(text, href);
   const post = (url, payload) => window.batoshelfPost(url, payload);
 
+  // A form that undoes something asks first (data-confirm: the question).
+  document.addEventListener("submit", (event) => {
+    const question = event.target.dataset && event.target.dataset.confirm;
+    if (question && !window.confirm(question)) event.preventDefault();
+  }, true);
+
   async function getHTML(url) {
     const response = await fetch(url, { credentials: "same-origin", headers: { "Accept": "text/html" } });
     if (!response.ok) throw new Error(`${response.status} ${response.statusText}`);

@@ -12,6 +12,7 @@ import hashlib
 import io
 import json
 import re
+import threading
 import zlib
 
 from google.protobuf.message import DecodeError
@@ -59,8 +60,23 @@ TRACKER_LINKS = {1: "mal", 2: "al"}
 MANGAUPDATES_TRACKER = 7
 
 
+# Files read at once in one process: unpacked, each may take MAX_UNPACKED_BYTES. Another waits this long
+# for its turn, then is refused (a handful of uploads at once must not take gigabytes).
+READING_AT_ONCE = threading.BoundedSemaphore(2)
+READING_WAIT_SECONDS = 20.0
+
+
 def read_library(content: bytes) -> tuple[str, list[Entry]]:
     """(what the file is, its entries); LibraryRefused with the reason for anything else."""
+    if not READING_AT_ONCE.acquire(timeout=READING_WAIT_SECONDS):
+        raise LibraryRefused("Other libraries are being read right now: try again in a minute.")
+    try:
+        return _read_library(content)
+    finally:
+        READING_AT_ONCE.release()
+
+
+def _read_library(content: bytes) -> tuple[str, list[Entry]]:
     if len(content) > MAX_FILE_BYTES:
         raise LibraryRefused(f"The file is larger than {MAX_FILE_BYTES // 2**20} MB; a library file is smaller.")
     if not content.strip():

@@ -14,7 +14,7 @@ from google.protobuf import descriptor_pb2
 
 from library import matching
 from library import mihon_backup_pb2 as mihon
-from library.entries import MAX_PROGRESS, Entry
+from library.entries import MAX_PROGRESS, Entry, LibraryRefused
 from library.files import MANGADEX_SOURCE_IDS, mihon_source_id, read_library
 from library.models import ImportEntry, LibraryImport
 from notifications.models import LiveEvent, Notification
@@ -420,6 +420,20 @@ def test_an_export_whose_lists_are_not_lists_is_read_without_them():
     item = {"source": "mangadex", "source_id": UUID, "shelves": True, "names": 5, "languages": "en"}
     _, [entry] = read_library(json.dumps({"format": "batoshelf-library", "follows": [item]}).encode())
     assert entry.shelves == () and entry.refs == (("mangadex", UUID),)
+
+
+def test_a_file_waits_while_others_are_read_and_is_refused_with_a_reason_if_it_waits_too_long(monkeypatch):
+    from library import files
+
+    monkeypatch.setattr(files, "READING_WAIT_SECONDS", 0.05)
+    held = [files.READING_AT_ONCE.acquire(timeout=1) for _ in range(2)]  # two uploads being read
+    try:
+        with pytest.raises(LibraryRefused, match="Other libraries are being read right now"):
+            read_library(b"bato:72315\n")
+    finally:
+        for _ in held:
+            files.READING_AT_ONCE.release()
+    assert read_library(b"bato:72315\n")[1][0].refs == (("bato", "72315"),), "its turn came"
 
 
 def test_a_file_over_the_limit_is_refused_before_it_is_read(reader):

@@ -279,13 +279,15 @@ def send(url, title, body):
         return None
     if guard.refusals:
         return guard.refusals[0]
+    hook = webhooks.handles(plugin)
+    named = f"The web hook at {plugin.host}" if hook else plugin.service_name
     if guard.expired:
-        return f"{plugin.service_name} did not answer within {SEND_DEADLINE} s"
+        return f"{named} did not answer within {SEND_DEADLINE} s"
     if status:
-        return f"{plugin.service_name} answered {status}, not 2xx: the message was not taken"
-    if webhooks.handles(plugin):
-        return f"{plugin.service_name} could not be reached"
-    return f"{plugin.service_name} did not accept the message (see the worker's log for its answer)"
+        return f"{named} answered {status}, not 2xx: the message was not taken"
+    if hook:
+        return f"{named} could not be reached (the connection was refused, or closed without an answer)"
+    return f"{named} did not accept the message (see the worker's log for its answer)"
 
 
 def add_device(user, subscription, user_agent=""):

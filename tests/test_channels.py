@@ -107,7 +107,7 @@ def test_a_failing_channel_backs_off_then_is_switched_off_and_the_reader_told(
     [told] = Notification.objects.filter(user=reader, kind=Notification.Kind.CHANNEL_DISABLED)
     assert "'broken' failed 5 times in a row" in told.message
     # Its secret never reaches the log.
-    assert "JSON answered 500, not 2xx" in caplog.text and SECRET not in caplog.text
+    assert "The web hook at 127.0.0.1 answered 500, not 2xx" in caplog.text and SECRET not in caplog.text
     # Switched off, it gets nothing more; the reader's other channels hear of it.
     webhook.set_fault(None)
     other = Channel.objects.create(user=reader, name="working", url=hook_url(webhook, "/working"))
@@ -441,7 +441,9 @@ def test_a_json_hook_gets_the_request_apprise_itself_would_send(webhook, options
 @pytest.mark.parametrize("status", [301, 302, 307])
 def test_a_json_hook_that_redirects_is_not_followed_and_the_reader_is_told_why(webhook, status):
     webhook.redirect = (status, f"{webhook.url}/elsewhere")
-    assert channels.send(hook_url(webhook), "t", "b") == f"JSON answered {status}, not 2xx: the message was not taken"
+    assert channels.send(hook_url(webhook), "t", "b") == (
+        f"The web hook at 127.0.0.1 answered {status}, not 2xx: the message was not taken"
+    )
     assert [r.path for r in webhook.api_requests()] == ["/hook"], "the redirect's target was never asked"
 
 
@@ -449,7 +451,7 @@ def test_a_json_hook_nobody_listens_on_fails_with_a_reason(settings):
     settings.NOTIFY_ALLOW_PRIVATE_TARGETS = True
     with WebHookStandIn() as gone:
         url = gone.channel_url()
-    assert channels.send(url, "t", "b") == "JSON could not be reached"
+    assert channels.send(url, "t", "b").startswith("The web hook at 127.0.0.1 could not be reached")
 
 
 def test_sending_to_ten_times_the_channels_costs_the_same_statements(standin, webhook):

@@ -598,9 +598,10 @@ class CheckRequestQuerySet(models.QuerySet):
         for in the last CHECK_NOW_COOLDOWN seconds is not queued again:
         the check already asked for answers everyone.
         """
+        named = title.name or "this title"  # a title still being fetched has no name yet
         paused = CheckSchedule.objects.filter(title=title, paused=True).values_list("reason", flat=True).first()
         if paused is not None:
-            return CheckRequestAnswer(queued=False, detail=f"Checks of this title are paused ({paused}).")
+            return CheckRequestAnswer(queued=False, detail=f"Checks of {named} are paused ({paused}).")
         hour_ago = now - timedelta(hours=1)
         mine = self.filter(requested_by=user, requested_at__gt=hour_ago)
         if mine.count() >= settings.CHECK_NOW_PER_USER_PER_HOUR:
@@ -615,7 +616,7 @@ class CheckRequestQuerySet(models.QuerySet):
         if recent:
             return CheckRequestAnswer(queued=False, detail=recent.progress())
         self.create(title=title, requested_by=user, requested_at=now)
-        return CheckRequestAnswer(queued=True, detail="A check of this title is queued.")
+        return CheckRequestAnswer(queued=True, detail=f"A check of {named} is queued.")
 
     def take_next(self, now):
         """Take the oldest ask nobody has served yet (a conditional UPDATE: one taker each); None if none."""

@@ -141,7 +141,7 @@ def test_a_follower_asks_for_a_check_and_it_is_queued_not_run(
     with django_capture_on_commit_callbacks(execute=True):
         response = as_reader.post(f"/api/titles/{title.pk}/check")
     assert response.status_code == 202
-    assert response.json()["queued"] is True
+    assert response.json()["queued"] is True and response.json()["detail"] == f"A check of {title.name} is queued."
     assert broker.queue_size() == 1
     assert CheckRequest.objects.get().requested_by == reader
     assert title.check_logs.count() == checks_before, "the check ran in the request"

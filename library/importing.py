@@ -28,6 +28,7 @@ from readers import shelf
 from readers.models import Follow
 from readers.shelf import ShelfError
 from scraping import covers, sources
+from scraping.checking.worker import cluster_is_stopping
 from scraping.gate import keeper
 from scraping.gate.keeper import SourcePaused
 from scraping.sources import TitleRef
@@ -96,6 +97,12 @@ def _queue(task, library_import):
 def _turn_ends(in_turns):
     """When this task's turn ends, by time.monotonic(); None when it has no end (the command's run)."""
     return time.monotonic() + min(TURN_SECONDS, settings.Q_TIMEOUT / 4) if in_turns else None
+
+
+def _turn_over(turn_ends):
+    """Whether this turn is over: its time is up, or its worker was told to stop (the rest waits in the
+    queue for the next start, so a stop waits for one entry, not a turn)."""
+    return turn_ends is not None and (time.monotonic() >= turn_ends or cluster_is_stopping())
 
 
 def _next_turn(task, progress, done_so_far):
@@ -251,7 +258,7 @@ def match_library(import_id, say=None, in_turns=True):
         if progress.stop_asked():
             progress.stopped()
             return f"import {import_id} stopped while matching"
-        if k and turn_ends is not None and time.monotonic() >= turn_ends:
+        if k and _turn_over(turn_ends):
             return _next_turn("library.importing.match_library", progress, "matched")
         spent_before = search.requests
         found = matching.match_entry(entry_of(row), search, live=LIVE, on_shelf=on_shelf)
@@ -342,7 +349,7 @@ def import_library(import_id, say=None, in_turns=True):
         if progress.stop_asked():
             progress.stopped()
             return f"import {import_id} stopped after {library_import.done} entries"
-        if k and turn_ends is not None and time.monotonic() >= turn_ends:
+        if k and _turn_over(turn_ends):
             return _next_turn("library.importing.import_library", progress, "imported")
         try:
             row.outcome = bring_in(library_import.user, row, keep_my_settings=library_import.keep_my_settings)

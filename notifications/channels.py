@@ -120,13 +120,15 @@ SEND_DEADLINE = 8
 # A reader's channels at most.
 MAX_CHANNELS = 20
 ASSET = apprise.AppriseAsset(service_timeout=SEND_DEADLINE)
-# A header a web hook adds (?+Name=value): a name is an HTTP token; a value holds no line break or
-# other control character (a tab is allowed), which would end the header and start another.
+# A header a web hook adds (?+Name=value): a name is an HTTP token; a value is printable ASCII (a tab
+# is allowed): a line break would end the header and start another, and other bytes cannot be sent.
 HEADER_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
-HEADER_VALUE = re.compile(r"[^\x00-\x08\x0a-\x1f\x7f]*")
+HEADER_VALUE = re.compile(r"[\t\x20-\x7e]*")  # printable ASCII: what every HTTP library sends as it is
 # Headers that say where a request goes and where it ends are the sender's to set: one given by a
 # URL could reach another site on the same address (Host) or hide a second request in the body.
-SENDERS_HEADERS = frozenset({"host", "content-length", "transfer-encoding", "connection", "te", "trailer", "upgrade"})
+SENDERS_HEADERS = frozenset(
+    {"host", "content-length", "transfer-encoding", "connection", "te", "trailer", "upgrade", "expect"}
+)
 
 
 class ChannelRefused(ValueError):
@@ -168,7 +170,8 @@ def _plugin(url):
         if not HEADER_NAME.fullmatch(name) or not HEADER_VALUE.fullmatch(value):
             raise ChannelRefused(
                 f"The header +{name.encode('unicode_escape').decode()} is not one HTTP can send: a name is "
-                "one word (letters, digits, - and _), and a value has no line break or other control character."
+                "one word (letters, digits, - and _), and a value is plain ASCII, with no line break or other "
+                "control character."
             )
         if name.lower() in SENDERS_HEADERS or name.lower().startswith("proxy-"):
             raise ChannelRefused(f"A web hook may not set the header {name}: batoshelf sets it for each request.")

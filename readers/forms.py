@@ -26,7 +26,7 @@ class AddTitleForm(forms.Form):
     where = forms.ChoiceField(choices=WHERE_CHOICES, widget=forms.RadioSelect, label="Where are you?")
     number = forms.CharField(
         required=False,
-        max_length=12,
+        max_length=40,  # longer than any chapter number, so one too long is refused as a number, in words
         label="chapter",
         widget=forms.TextInput(attrs={"inputmode": "decimal", "size": 6}),
     )

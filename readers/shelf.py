@@ -238,7 +238,9 @@ def last_read_of(follow):
 def _strings(value, what, limit, length=200):
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
         raise ShelfError(f"{what} must be a list of names.")
-    names = list(dict.fromkeys(v.strip()[:length] for v in value if v.strip()))
+    if any(len(v.strip()) > length for v in value):
+        raise ShelfError(f"A name in {what} is longer than {length} characters.")
+    names = list(dict.fromkeys(v.strip() for v in value if v.strip()))
     if len(names) > limit:
         raise ShelfError(f"{what} can hold at most {limit} names.")
     return names

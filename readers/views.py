@@ -157,17 +157,18 @@ def _typed_add(request, reference):
     where = request.GET.get("where")
     if where not in {value for value, _ in WHERE_CHOICES}:
         return None
-    return {"reference": reference, "where": where, "number": request.GET.get("number", "")[:12]}
+    return {"reference": reference, "where": where, "number": request.GET.get("number", "")[:40]}
 
 
 def _add_again(request, back):
     """`back`, with what the add form held: on the shelf its search shows the title to add again."""
     parts = urlsplit(back)
+    path = "/" + parts.path.lstrip("/\\")  # a path only: "//evil.example" would be another site
     query = dict(parse_qsl(parts.query))
-    if parts.path == reverse("readers:shelf"):
+    if path == reverse("readers:shelf"):
         query["q"] = request.POST.get("title", "")[:1000]
-    query.update(where=request.POST.get("where", "")[:20], number=request.POST.get("number", "")[:12])
-    return urlunsplit(("", "", parts.path, urlencode(query), ""))
+    query.update(where=request.POST.get("where", "")[:20], number=request.POST.get("number", "")[:40])
+    return urlunsplit(("", "", path, urlencode(query), ""))
 
 
 @login_required
@@ -257,7 +258,7 @@ def reading_settings(request, title_id):
         shelf.update(follow, data)
     except ShelfError as error:
         # The page again, with the form as the reader left it and why it was refused: nothing typed is lost.
-        typed = {field: request.POST.get(field, "")[:5000] for field in ("groups_only", "groups_ignored", "shelves")}
+        typed = {field: request.POST.get(field, "")[:20000] for field in ("groups_only", "groups_ignored", "shelves")}
         typed.update(languages=data["languages"], notify_after_unread=after[:12])
         return _title_response(request, title_id, status=400, reading_error=str(error), typed=typed)
     coming = " The chapters in the languages you added come with its next check, within a minute or two."

@@ -148,6 +148,8 @@ def test_channels_may_not_reach_this_machine_or_a_private_network(url, settings)
         "xml://example.org/hook?+X-Token=a%00b",
         "json://example.org/hook?+X%20Token=abc",
         "json://example.org/hook?+X:Token=abc",
+        "json://example.org/hook?+X-Token=a%C2%85b",
+        "json://example.org/hook?+X-Token=a%E2%80%A8b",
     ],
 )
 def test_a_web_hook_header_http_cannot_send_is_refused_when_saved_and_when_sent(url, settings):
@@ -158,7 +160,9 @@ def test_a_web_hook_header_http_cannot_send_is_refused_when_saved_and_when_sent(
     assert check_target("json://example.org/hook?+X-Token=a%09b&+Authorization=Bearer%20abc")
 
 
-@pytest.mark.parametrize("header", ["Host", "content-length", "Transfer-Encoding", "Connection", "Proxy-Authorization"])
+@pytest.mark.parametrize(
+    "header", ["Host", "content-length", "Transfer-Encoding", "Connection", "Proxy-Authorization", "Expect"]
+)
 def test_a_web_hook_may_not_set_where_its_request_goes_or_ends(header, settings):
     settings.NOTIFY_ALLOW_PRIVATE_TARGETS = True
     with pytest.raises(ChannelRefused, match=f"may not set the header {header}"):

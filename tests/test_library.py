@@ -517,6 +517,20 @@ def test_a_long_import_goes_a_turn_at_a_time_and_every_turn_moves_it_on(reader, 
     assert imp.state == "done" and Follow.objects.filter(user=reader).count() == 3
 
 
+def test_a_worker_told_to_stop_ends_an_import_turn_after_the_entry_it_is_at(reader, library, run_tasks, monkeypatch):
+    monkeypatch.setattr("library.importing.cluster_is_stopping", lambda: True)
+    content = backup(
+        *(
+            mihon.BackupManga(source=MANGADEX_EN, url=f"/manga/{library[k].dex_id}", title=k)
+            for k in ("weekly", "named")
+        )
+    )
+    with run_tasks():
+        upload(logged_in(reader), content)
+    assert sum("another turn" in str(said) for said in run_tasks.results) == 1, "the rest waited for the next turn"
+    assert the_import(reader).state == "preview"
+
+
 def test_the_commands_preview_then_import_and_export(reader, library, tmp_path, run_tasks):
     path = tmp_path / "library.tachibk"
     path.write_bytes(

@@ -59,6 +59,18 @@ def test_a_reader_who_does_not_follow_it_sees_the_page_and_can_add_it(as_other, 
     assert as_other.get("/titles/999999/").status_code == 404
 
 
+def test_a_refused_add_never_sends_the_reader_to_another_site(as_other, title):
+    for back in ("http://testserver//evil.example/x", "http://testserver/\\evil.example", "//evil.example"):
+        refused = as_other.post("/shelf/add", {"title": title.reference, "where": "at", "number": "x", "next": back})
+        assert refused["Location"].startswith("/") and not refused["Location"].startswith(("//", "/\\")), back
+
+
+def test_a_shelf_name_too_long_is_refused_not_cut_short(as_reader, reader, title):
+    refused = as_reader.post(f"/shelf/{title.pk}/reading", {"shelves": "s" * 61})
+    assert refused.status_code == 400 and "longer than 60 characters" in refused.content.decode()
+    assert not Follow.objects.get(user=reader).shelves.exists()
+
+
 def test_an_add_that_is_refused_shows_the_title_and_what_was_typed_again(as_other, title):
     form = {"title": title.reference, "where": "at", "number": "12abc"}
     refused = as_other.post("/shelf/add", form)
@@ -67,6 +79,8 @@ def test_an_add_that_is_refused_shows_the_title_and_what_was_typed_again(as_othe
     assert "is not a chapter number" in page or "chapter" in page
     assert f'value="{title.reference}"' in page and 'value="12abc"' in page
     assert 'value="at" required checked' in page
+    too_long = as_other.post("/shelf/add", {**form, "number": "1" + "0" * 30}, follow=True).content.decode()
+    assert "is not a chapter number" in too_long and 'value="1000000000000000000000000000000"' in too_long
     assert not Follow.objects.filter(user__username="other").exists()
 
 

@@ -221,7 +221,7 @@ def check_host(host):
     if not all(target_policy()(ipaddress.ip_address(address.split("%")[0])) for address in addresses):
         raise ChannelRefused(
             f"{host} is on this machine or a private network, which channels may not reach. A server of your "
-            "own at home? Your staff can allow channels inside the network."
+            "own at home? Your staff can allow channels inside the network (NOTIFY_ALLOW_PRIVATE_TARGETS=true)."
         )
 
 

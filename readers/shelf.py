@@ -235,7 +235,17 @@ def last_read_of(follow):
 # What the follow reads and hears
 
 
+# What each list a follow keeps is called where a reader reads why it was refused (its key, for the API).
+LIST_WORDS = {
+    "languages": "languages (the languages)",
+    "groups_only": "groups_only (only these groups)",
+    "groups_ignored": "groups_ignored (never these groups)",
+    "shelves": "shelves (your shelves)",
+}
+
+
 def _strings(value, what, limit, length=200):
+    what = LIST_WORDS.get(what, what)
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
         raise ShelfError(f"{what} must be a list of names.")
     if any(len(v.strip()) > length for v in value):
@@ -271,7 +281,9 @@ def update(follow, data):
     if "notify_after_unread" in data:
         value = data["notify_after_unread"]
         if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= 999:
-            raise ShelfError("notify_after_unread must be a whole number from 1 to 999.")
+            raise ShelfError(
+                "notify_after_unread (tell me once N chapters are unread) must be a whole number from 1 to 999."
+            )
         follow.notify_after_unread = value
         fields.append("notify_after_unread")
     shelves = _strings(data["shelves"], "shelves", MAX_SHELVES, 60) if "shelves" in data else None

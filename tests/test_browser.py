@@ -30,6 +30,7 @@ ARRIVAL_TIMEOUT = 90
 # Made by each run, never committed (var/ is ignored): the last run's are there to look at.
 SCREENSHOTS = ROOT / "var" / "screenshots"
 PHONE = (390, 844)
+ON_SCREEN = "const top = arguments[0].getBoundingClientRect().top; return top >= 0 && top < innerHeight"
 
 
 def waiting(browser, seconds):
@@ -366,6 +367,16 @@ def test_every_reader_page_fits_a_phone_without_sideways_scrolling(
                 for link in browser.find_elements(By.CSS_SELECTOR, "#top-menu nav a, #top-menu nav button"):
                     box = link.rect
                     assert box["x"] >= 0 and box["x"] + box["width"] <= PHONE[0], link.text
+                # A refused form's reason shows where the form is, on screen, not at the top of a long page.
+                browser.get(f"{service}/titles/{title.pk}/")
+                browser.execute_script("document.querySelector('.reading-settings').open = true")
+                groups = browser.find_element(By.NAME, "groups_ignored")
+                groups.send_keys(", ".join(f"group {n}" for n in range(51)))
+                groups.submit()
+                waiting(browser, 10).until(
+                    lambda d: d.execute_script(ON_SCREEN, d.find_element(By.CSS_SELECTOR, ".errorlist"))
+                )
+                shot(browser, "title-refused-390")
         for path in ("/admin/", "/admin/scraping/title/", f"/admin/scraping/title/{title.pk}/change/"):
             browser.get(f"{service}{path}")
             refused = [e["message"] for e in browser.get_log("browser") if "Content Security Policy" in e["message"]]

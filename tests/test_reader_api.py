@@ -88,7 +88,7 @@ def test_patch_changes_what_a_follow_reads_and_hears(as_reader, reader, followed
     for payload, why in (
         ({"status": "maybe"}, "status must be one of"),
         ({"languages": ["xx"]}, "This title has no chapters in xx"),
-        ({"shelves": "weekly"}, "shelves must be a list"),
+        ({"shelves": "weekly"}, "shelves (your shelves) must be a list"),
         ({"notify_after_unread": 10**30}, "from 1 to 999"),
         ({"notify_after_unread": True}, "from 1 to 999"),
         ({"owner": "me"}, "unknown field(s): owner"),

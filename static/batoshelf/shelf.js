@@ -9,6 +9,10 @@
   const toast = (text, href) => window.batoshelfToast && window.batoshelfToast(text, href);
   const post = (url, payload) => window.batoshelfPost(url, payload);
 
+  // A page that answers a refused form shows the reason where the form is, not at the top.
+  const refusal = document.querySelector(".errorlist");
+  if (refusal) refusal.scrollIntoView({ block: "center" });
+
   // A form that undoes something asks first (data-confirm: the question).
   document.addEventListener("submit", (event) => {
     const question = event.target.dataset && event.target.dataset.confirm;

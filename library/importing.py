@@ -105,12 +105,12 @@ def _turn_over(turn_ends):
     return turn_ends is not None and (time.monotonic() >= turn_ends or cluster_is_stopping())
 
 
-def _next_turn(task, progress, done_so_far):
+def _next_turn(task, progress, verb):
     """End this turn: its progress written and told, the rest queued as another task behind the others."""
     progress.tell()
     _queue(task, progress.library_import)
     imp = progress.library_import
-    return f"import {imp.pk}: {done_so_far} {imp.done} of {imp.total} so far; the rest in another turn"
+    return f"import {imp.pk}: {verb} {imp.done} of {imp.total} so far; the rest in another turn"
 
 
 def _store_entries(library_import, entries):

@@ -90,9 +90,8 @@ def import_detail(request, import_id):
         context["outcomes"] = dict((outcome, n) for outcome, n in importing.outcome_counts(library_import).items() if n)
         context["failed"] = library_import.entries.filter(outcome=ImportEntry.Outcome.FAILED)[:50]
         # What was left out, and why: not found (what was searched), or not chosen.
-        context["skipped"] = library_import.entries.filter(outcome=ImportEntry.Outcome.SKIPPED).order_by("position")[
-            :200
-        ]
+        skipped = library_import.entries.filter(outcome=ImportEntry.Outcome.SKIPPED).order_by("position")
+        context["skipped"] = skipped[:200]
     return render(request, "library/import_detail.html", context)
 
 

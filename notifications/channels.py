@@ -150,11 +150,11 @@ def _plugin(url):
     url = url.strip()
     try:
         parts = urlsplit(url)
-        if parts.scheme.lower() not in OWN_SERVERS:
+        scheme = parts.scheme.lower() if "://" in url else ""
+        if scheme not in OWN_SERVERS:
             parts.port  # noqa: B018 (it raises for a port that is none: "99999", "4860:4860::8888")
     except ValueError:
         raise ChannelRefused("That URL does not parse: check its host (an IPv6 address in [ ]) and port.") from None
-    scheme = parts.scheme.lower() if "://" in url else ""
     if scheme not in allowed_schemes():
         raise ChannelRefused(
             f"batoshelf does not send to {scheme + '://' if scheme else 'that kind of'} channels. It sends to "

@@ -67,6 +67,11 @@ def backup(*mangas, categories=(), gzipped=True):
     return gzip.compress(data) if gzipped else data
 
 
+def mangadex_backup(library, *names):
+    """A Mihon backup of these stand-in titles, each as Mihon's MangaDex source keeps it."""
+    return backup(*(mihon.BackupManga(source=MANGADEX_EN, url=f"/manga/{library[n].dex_id}", title=n) for n in names))
+
+
 def upload(client, content, name="library.tachibk"):
     return client.post("/shelf/import/", {"kind": "file", "file": SimpleUploadedFile(name, content)})
 
@@ -465,12 +470,7 @@ def test_another_readers_import_is_not_found(reader, other_reader, library, run_
 
 
 def test_an_import_can_be_stopped_and_keeps_what_it_did(reader, library, run_tasks, monkeypatch):
-    content = backup(
-        *(
-            mihon.BackupManga(source=MANGADEX_EN, url=f"/manga/{library[k].dex_id}", title=k)
-            for k in ("weekly", "named", "anilisted")
-        )
-    )
+    content = mangadex_backup(library, "weekly", "named", "anilisted")
     client = logged_in(reader)
     with run_tasks():
         upload(client, content)
@@ -497,12 +497,7 @@ def test_a_long_import_goes_a_turn_at_a_time_and_every_turn_moves_it_on(reader, 
     """A task matches or imports for a turn, then queues the rest behind the work waiting: a library of
     thousands never runs into the cluster's timeout, nor holds a worker for hours."""
     monkeypatch.setattr("library.importing.TURN_SECONDS", 0)  # one entry a turn
-    content = backup(
-        *(
-            mihon.BackupManga(source=MANGADEX_EN, url=f"/manga/{library[k].dex_id}", title=k)
-            for k in ("weekly", "named", "anilisted")
-        )
-    )
+    content = mangadex_backup(library, "weekly", "named", "anilisted")
     client = logged_in(reader)
     with run_tasks():
         upload(client, content)
@@ -519,12 +514,7 @@ def test_a_long_import_goes_a_turn_at_a_time_and_every_turn_moves_it_on(reader, 
 
 def test_a_worker_told_to_stop_ends_an_import_turn_after_the_entry_it_is_at(reader, library, run_tasks, monkeypatch):
     monkeypatch.setattr("library.importing.cluster_is_stopping", lambda: True)
-    content = backup(
-        *(
-            mihon.BackupManga(source=MANGADEX_EN, url=f"/manga/{library[k].dex_id}", title=k)
-            for k in ("weekly", "named")
-        )
-    )
+    content = mangadex_backup(library, "weekly", "named")
     with run_tasks():
         upload(logged_in(reader), content)
     assert sum("another turn" in str(said) for said in run_tasks.results) == 1, "the rest waited for the next turn"

@@ -240,7 +240,8 @@ def test_a_newcomer_adds_by_name_follows_their_progress_and_reads_on_from_anothe
         wait.until(lambda d: "caught up" in row().text and not d.find_element(By.ID, "unread-badge").is_displayed())
 
         # Removing a title asks first: "no" keeps it, "yes" removes it.
-        def remove():
+        def remove(d):
+            # A late live update may redraw the row under the click: the wait then finds it again.
             button = row().find_element(By.CSS_SELECTOR, "button.danger-link")
             # The row's menu open, and the toasts (which fade by themselves) out of the way.
             browser.execute_script(
@@ -249,13 +250,15 @@ def test_a_newcomer_adds_by_name_follows_their_progress_and_reads_on_from_anothe
                 button,
             )
             button.click()
+            return True
 
-        remove()
+        wait.until(remove)
         asked = waiting(browser, 5).until(lambda d: d.switch_to.alert)
         assert "Remove Kaguya-sama: Love Is War from your shelf?" in asked.text
         asked.dismiss()
-        assert Follow.objects.filter(user=reader).exists() and "caught up" in row().text, "'no' keeps it"
-        remove()
+        assert Follow.objects.filter(user=reader).exists(), "'no' keeps it"
+        wait.until(lambda d: "caught up" in row().text)
+        wait.until(remove)
         waiting(browser, 5).until(lambda d: d.switch_to.alert).accept()
         wait.until(lambda d: not Follow.objects.filter(user=reader).exists())
     except Exception:

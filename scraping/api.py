@@ -78,4 +78,6 @@ def check(request, title_id):
     answer = request_check(title, request.user)
     if answer.retry_after is not None:
         return json_error(429, answer.detail, Retry_After=answer.retry_after)
-    return JsonResponse({"title_id": title.pk, "queued": answer.queued, "detail": answer.detail}, status=202)
+    return JsonResponse(
+        {"title_id": title.pk, "queued": answer.queued, "coming": answer.coming, "detail": answer.detail}, status=202
+    )

@@ -583,10 +583,16 @@ class CheckLog(models.Model):
         }
 
 
+def clock(moment):
+    """A time of day in the current time zone, named: '21:04:09 JST'."""
+    return f"{timezone.localtime(moment):%H:%M:%S %Z}"
+
+
 @dataclass(frozen=True)
 class CheckRequestAnswer:
     queued: bool
     detail: str
+    coming: bool = False  # a check is on its way: queued now, or asked for earlier and not yet run
     retry_after: int | None = None  # seconds, when the asker is over their limit
 
 
@@ -614,9 +620,10 @@ class CheckRequestQuerySet(models.QuerySet):
         cooldown = timedelta(seconds=settings.CHECK_NOW_COOLDOWN)
         recent = self.filter(title=title, requested_at__gt=now - cooldown).order_by("-requested_at").first()
         if recent:
-            return CheckRequestAnswer(queued=False, detail=recent.progress())
+            detail, ran = recent.progress()
+            return CheckRequestAnswer(queued=False, detail=detail, coming=not ran)
         self.create(title=title, requested_by=user, requested_at=now)
-        return CheckRequestAnswer(queued=True, detail=f"A check of {named} is queued.")
+        return CheckRequestAnswer(queued=True, detail=f"A check of {named} is queued.", coming=True)
 
     def take_next(self, now):
         """Take the oldest ask nobody has served yet (a conditional UPDATE: one taker each); None if none."""
@@ -657,23 +664,24 @@ class CheckRequest(models.Model):
         return f"check of {self.title_id} asked by {self.requested_by_id} at {self.requested_at:%Y-%m-%d %H:%M}"
 
     def progress(self):
-        """Where this ask stands, for whoever asks again: waiting, under way, or what the check found."""
-        asked = f"A check of this title was asked for at {self.requested_at:%H:%M:%S} UTC"
+        """Where this ask stands, for whoever asks again (waiting, under way, or what the check found),
+        and whether the check has run. Times are in the current time zone: the reader's, on their pages."""
+        asked = f"A check of this title was asked for at {clock(self.requested_at)}"
         if self.taken_at is None:
-            return f"{asked}; it waits for a worker."
+            return f"{asked}; it waits for a worker.", False
         log = (
             CheckLog.objects.filter(title_id=self.title_id, started_at__gte=self.taken_at)
             .order_by("started_at")
             .first()
         )
         if log is None:
-            return f"{asked}; a worker took it at {self.taken_at:%H:%M:%S} UTC and is checking it."
+            return f"{asked}; a worker took it at {clock(self.taken_at)} and is checking it.", False
         found = {
             CheckLog.Outcome.SUCCESS: f"found {counted(log.new_chapters, 'new chapter')}",
             CheckLog.Outcome.NO_CHANGE: "found nothing new",
             CheckLog.Outcome.IMPORTED: f"stored {counted(log.new_chapters, 'chapter')}",
         }.get(log.outcome, f"{log.get_outcome_display()}: {log.message[:200]}")
-        return f"{asked}; it ran at {log.started_at:%H:%M:%S} UTC and {found}."
+        return f"{asked}; it ran at {clock(log.started_at)} and {found}.", True
 
 
 class SourceStateQuerySet(models.QuerySet):

@@ -8,11 +8,11 @@ from django.utils import timezone
 from django_q.brokers import get_broker
 
 from notifications.models import Notification
-from readers.models import Follow
+from readers.models import Follow, Reader, zone_named
 from scraping.checking.pipeline import check_title, import_title
 from scraping.checking.tasks import run_asked_for_checks
 from scraping.models import CheckRequest
-from tests.conftest import bato
+from tests.conftest import bato, logged_in
 
 pytestmark = pytest.mark.django_db
 
@@ -142,6 +142,7 @@ def test_a_follower_asks_for_a_check_and_it_is_queued_not_run(
         response = as_reader.post(f"/api/titles/{title.pk}/check")
     assert response.status_code == 202
     assert response.json()["queued"] is True and response.json()["detail"] == f"A check of {title.name} is queued."
+    assert response.json()["coming"] is True
     assert broker.queue_size() == 1
     assert CheckRequest.objects.get().requested_by == reader
     assert title.check_logs.count() == checks_before, "the check ran in the request"
@@ -149,6 +150,7 @@ def test_a_follower_asks_for_a_check_and_it_is_queued_not_run(
     again = as_reader.post(f"/api/titles/{title.pk}/check")
     assert again.status_code == 202 and again.json()["queued"] is False
     assert "was asked for at" in again.json()["detail"] and again.json()["detail"].endswith("waits for a worker.")
+    assert again.json()["coming"] is True, "the shelf follows the check that is still to run"
     broker.purge_queue()
 
 
@@ -157,8 +159,19 @@ def test_asking_again_says_whether_the_check_ran_and_what_it_found(as_reader, ti
     get_broker().purge_queue()
     standin.add_chapters(title.source_id, 2)
     run_asked_for_checks()
-    detail = as_reader.post(f"/api/titles/{title.pk}/check").json()["detail"]
-    assert re.search(r"it ran at \d\d:\d\d:\d\d UTC and found 2 new chapters\.$", detail), detail
+    again = as_reader.post(f"/api/titles/{title.pk}/check").json()
+    assert re.search(r"it ran at \d\d:\d\d:\d\d UTC and found 2 new chapters\.$", again["detail"]), again
+    assert again["coming"] is False, "nothing left to follow: the shelf shows the answer and stops"
+
+
+def test_the_times_of_a_check_asked_for_are_in_the_readers_time_zone(reader, title):
+    Reader.objects.update_or_create(user=reader, defaults={"time_zone": "Asia/Tokyo"})
+    as_tokyo = logged_in(reader)
+    as_tokyo.post(f"/api/titles/{title.pk}/check")
+    get_broker().purge_queue()
+    asked_at = timezone.localtime(CheckRequest.objects.get().requested_at, zone_named("Asia/Tokyo"))
+    detail = as_tokyo.post(f"/api/titles/{title.pk}/check").json()["detail"]
+    assert f"asked for at {asked_at:%H:%M:%S} JST;" in detail, detail
 
 
 def test_only_followers_and_staff_may_ask_for_a_check(as_other, other_reader, title):

@@ -118,6 +118,8 @@
       const before = await getJSON(`/api/titles/${button.dataset.titleId}/schedule`);
       const data = await post(`/api/titles/${button.dataset.titleId}/check`);
       toast(data.detail, null);
+      // Nothing to follow when the check asked for a moment ago has already run, or checks are paused.
+      if (!data.coming) return;
       const checks = row?.querySelector(".last-check");
       if (checks) checks.textContent = "check asked for: waiting for its turn";
       await followCheck(button.dataset.titleId, before.last_checked_at, name);

@@ -127,21 +127,91 @@ def as_text(content: bytes) -> str | None:
 
 
 def read_mihon(content: bytes) -> list[Entry]:
-    backup = mihon_backup_pb2.Backup()
+    """A backup's entries, read a title at a time: parsed whole, millions of tiny made-up records
+    would take 30 bytes of memory for each byte of the file."""
     try:
-        backup.ParseFromString(content)
+        records = list(backup_records(content))
+        found = (mihon_backup_pb2.BackupCategory.FromString(r) for field, r in records if field == BACKUP_CATEGORY)
+        categories = {category.order: category.name for category in found}
+        entries, any_title = [], False
+        for manga in (mihon_backup_pb2.BackupManga.FromString(r) for field, r in records if field == BACKUP_MANGA):
+            if manga.url or manga.title:
+                any_title = True
+                if manga.favorite:
+                    entries.append(mihon_entry(manga, categories))
+            if len(entries) == MAX_ENTRIES:
+                break
+    except LibraryRefused:
+        raise
     except (DecodeError, RecursionError, ValueError):
-        raise LibraryRefused(
-            "This is neither a Mihon or Tachiyomi backup nor another library file batoshelf reads."
-        ) from None
-    titles = [manga for manga in backup.backupManga if manga.url or manga.title]
-    if not titles:
+        raise not_a_library() from None
+    if not any_title:
         raise LibraryRefused("This backup holds no library: no title in it has an address or a name.")
-    categories = {category.order: category.name for category in backup.backupCategories}
-    entries = [mihon_entry(manga, categories) for manga in titles if manga.favorite]
     if not entries:
         raise LibraryRefused("This backup holds no title in its library (only titles read, not added).")
-    return entries[:MAX_ENTRIES]
+    return entries
+
+
+def not_a_library():
+    return LibraryRefused("This is neither a Mihon or Tachiyomi backup nor another library file batoshelf reads.")
+
+
+# Backup's fields: its titles and its categories (the rest, sources and preferences, is not read).
+BACKUP_MANGA, BACKUP_CATEGORY = 1, 2
+# A title's record in a real backup is its chapters, a few hundred kilobytes at most; a backup of a
+# few thousand titles has a few thousand records. Past these it is not a library anyone keeps.
+MAX_BACKUP_RECORD_BYTES = 8 * 2**20
+MAX_BACKUP_RECORDS = 100_000
+
+
+def backup_records(content: bytes):
+    """(field number, bytes) of each record at a backup's top level: protobuf frames a message's
+    repeated fields as tag, length, bytes. Only this framing is read here; each record is then
+    parsed by the protobuf library on its own, so no more than one title is in memory at a time."""
+    view, at, count = memoryview(content), 0, 0
+    while at < len(view):
+        tag, at = _varint(view, at)
+        field, wire_type = tag >> 3, tag & 7
+        count += 1
+        if field == 0:
+            raise not_a_library()
+        if count > MAX_BACKUP_RECORDS:
+            raise LibraryRefused(
+                f"This backup has more than {MAX_BACKUP_RECORDS:,} parts (titles, categories, settings): "
+                "it is not a library batoshelf reads."
+            )
+        if wire_type == 0:  # a number: no field of Backup is one, so a newer version's, skipped
+            _, at = _varint(view, at)
+        elif wire_type in (1, 5):
+            at += 8 if wire_type == 1 else 4
+        elif wire_type == 2:
+            length, at = _varint(view, at)
+            if length > MAX_BACKUP_RECORD_BYTES:
+                raise LibraryRefused(
+                    f"One title in this backup takes more than {MAX_BACKUP_RECORD_BYTES // 2**20} MB: "
+                    "it is not a library batoshelf reads."
+                )
+            if at + length > len(view):
+                raise not_a_library()
+            yield field, view[at : at + length]
+            at += length
+        else:
+            raise not_a_library()
+    if at > len(view):
+        raise not_a_library()
+
+
+def _varint(view, at):
+    """The base-128 number that starts at `at`, and where it ends."""
+    value = shift = 0
+    while at < len(view) and shift < 64:
+        byte = view[at]
+        value |= (byte & 0x7F) << shift
+        at += 1
+        if byte < 0x80:
+            return value, at
+        shift += 7
+    raise not_a_library()
 
 
 def mihon_entry(manga, categories) -> Entry:
@@ -214,6 +284,8 @@ def csv_entry(row: dict) -> Entry | None:
 def read_plain(text: str) -> list[Entry]:
     entries, refused = [], []
     for number, line in reference_lines(text):
+        if len(entries) == MAX_ENTRIES:
+            break  # the lines past the limit are never looked at (millions of them would take gigabytes)
         ref = ref_of(line)
         if ref:
             entries.append(Entry(names=(line[:500],), refs=(ref,)))
@@ -226,7 +298,7 @@ def read_plain(text: str) -> list[Entry]:
             f"No line of this file is a title's address or id on {SITES_IN_WORDS}"
             + (f" (lines {', '.join(map(str, refused[:5]))}{'…' if len(refused) > 5 else ''})." if refused else ".")
         )
-    return entries[:MAX_ENTRIES]
+    return entries
 
 
 def read_export(text: str) -> list[Entry]:

@@ -441,6 +441,38 @@ def test_a_file_waits_while_others_are_read_and_is_refused_with_a_reason_if_it_w
     assert read_library(b"bato:72315\n")[1][0].refs == (("bato", "72315"),), "its turn came"
 
 
+@pytest.mark.parametrize(
+    ("content", "said"),
+    [
+        # Two hundred thousand one-letter titles in 14 KB: parsed whole, gigabytes of memory.
+        (gzip.compress(b"\x0a\x05\x1a\x01a\x40\x01" * 200_000), "more than 100,000 parts"),
+        # One title whose record is 9 MB of empty chapters.
+        (
+            gzip.compress(b"\x0a\x80\x80\xc0\x04" + b"\x82\x01\x00" * (3 * 2**20)),
+            "One title in this backup takes more than 8 MB",
+        ),
+        (gzip.compress(b"\x0a\x05\x1a\x01a\x40"), "neither a Mihon or Tachiyomi backup"),  # cut short in a title
+    ],
+)
+def test_a_backup_made_to_take_gigabytes_is_refused_before_its_titles_are_read(reader, content, said):
+    client = logged_in(reader)
+    assert said in client.get(upload(client, content)["Location"]).content.decode()
+    assert not LibraryImport.objects.exists()
+
+
+def test_only_the_first_titles_up_to_the_limit_are_read(monkeypatch):
+    from library import files
+
+    monkeypatch.setattr(files, "MAX_ENTRIES", 3)
+    mangas = [
+        mihon.BackupManga(source=MANGADEX_EN, url=f"/manga/{UUID}", title=f"T{n}", favorite=True) for n in range(5)
+    ]
+    _, entries = read_library(backup(*mangas))
+    assert [e.names[0] for e in entries] == ["T0", "T1", "T2"]
+    _, entries = read_library(b"bato:72315\n" + b"not a title\n" * 10)
+    assert len(entries) == 3 and entries[0].refs == (("bato", "72315"),)
+
+
 def test_a_file_over_the_limit_is_refused_before_it_is_read(reader):
     big = io.BytesIO(b"x" * (21 * 2**20))
     response = logged_in(reader).post(

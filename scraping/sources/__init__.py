@@ -6,6 +6,7 @@ batoshelf asks this module for a source by the name stored with each title,
 and knows nothing source-specific.
 """
 
+import io
 import re
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -73,10 +74,12 @@ class TitleRef:
 
 
 def reference_lines(text):
-    """(line number, text) of each line of a list of titles that names one: `#` starts a comment (also
-    after a title), blank lines are none."""
-    lines = ((n, line.split("#", 1)[0].strip()) for n, line in enumerate(text.splitlines(), 1))
-    return [(n, line) for n, line in lines if line]
+    """(line number, text) of each line of a list of titles that names one, as they are read: `#` starts
+    a comment (also after a title), blank lines are none. A reader stops when it has enough."""
+    for n, line in enumerate(io.StringIO(text, newline=None), 1):
+        line = line.split("#", 1)[0].strip()
+        if line:
+            yield n, line
 
 
 def parse_reference(text):

@@ -88,7 +88,7 @@ class Command(BaseCommand):
     def _add_from_file(self, path, follower, languages):
         try:
             with open(path, encoding="utf-8") as handle:
-                wanted = reference_lines(handle.read())
+                wanted = list(reference_lines(handle.read()))
         except OSError as exc:
             raise CommandError(f"cannot read {path}: {exc.strerror}") from None
         except UnicodeDecodeError:

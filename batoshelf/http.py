@@ -8,7 +8,7 @@ from functools import wraps
 from csp.middleware import CSPMiddleware
 from django.conf import settings
 from django.core.paginator import Paginator
-from django.http import HttpResponseNotFound, JsonResponse
+from django.http import HttpResponseBadRequest, HttpResponseNotFound, JsonResponse
 from django.shortcuts import render
 from django.utils.functional import cached_property
 from django.views.csrf import csrf_failure as html_csrf_failure
@@ -55,7 +55,9 @@ class JsonApiAnswers:
             and not response.get("Content-Type", "").startswith("application/json")
         ):
             reason = self.REASONS.get(response.status_code, "the request failed")
-            if response.status_code == 405:
+            if response.get("Content-Type", "").startswith("text/plain") and len(response.content) < 500:
+                reason = response.content.decode(errors="replace")  # a reason said in words already
+            elif response.status_code == 405:
                 reason = f"{request.method} is not allowed here; use {response.get('Allow', 'another method')}"
             elif response.status_code == 404:
                 reason = f"no such thing here: {request.path[:200]}"
@@ -64,6 +66,30 @@ class JsonApiAnswers:
                 answer["Allow"] = response["Allow"]
             return answer
         return response
+
+
+class FormsInUtf8:
+    """Middleware: a form body in another charset than UTF-8 is a 400 with the reason.
+
+    Django refuses such a body when it is read, but its own error pages read it again (their
+    CSRF check does) and fail, so the answer was a bare 500 from daphne. Nothing reads it here.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if request.content_type == "application/x-www-form-urlencoded" and (
+            request.encoding or "utf-8"
+        ).lower() not in (
+            "utf-8",
+            "utf8",
+        ):
+            return HttpResponseBadRequest(
+                "A form must be sent in UTF-8 (Content-Type: application/x-www-form-urlencoded; charset=utf-8).",
+                content_type="text/plain",
+            )
+        return self.get_response(request)
 
 
 class NumbersBeyondAnyRow:

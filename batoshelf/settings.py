@@ -55,6 +55,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "batoshelf.http.JsonApiAnswers",
+    "batoshelf.http.FormsInUtf8",
     "django.middleware.security.SecurityMiddleware",
     "batoshelf.http.ContentSecurityPolicy",
     "whitenoise.middleware.WhiteNoiseMiddleware",

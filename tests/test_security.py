@@ -193,6 +193,26 @@ def test_every_api_answer_is_json_with_a_reason(as_reader, method, path, status)
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize(
+    "path, content_type, said",
+    [
+        ("/accounts/login/", "application/x-www-form-urlencoded; charset=utf-32", "must be sent in UTF-8"),
+        ("/api/notifications/read-all", "application/x-www-form-urlencoded; charset=latin-1", "must be sent in UTF-8"),
+    ],
+)
+def test_a_form_in_another_charset_than_utf8_is_a_400_with_a_reason_not_a_server_error(
+    reader, path, content_type, said
+):
+    client = Client(enforce_csrf_checks=True)  # the CSRF check is what read the body, and read it again
+    client.force_login(reader)
+    client.get("/shelf/")
+    token = client.cookies["csrftoken"].value
+    response = client.post(path, b'{"a": "b"}', content_type=content_type, HTTP_X_CSRFTOKEN=token)
+    assert response.status_code == 400
+    assert said in (response.json()["error"] if path.startswith("/api/") else response.content.decode())
+
+
+@pytest.mark.django_db
 def test_pages_refuse_methods_they_do_not_take(as_reader):
     assert as_reader.put("/shelf/").status_code == 405
     assert as_reader.delete("/notifications/").status_code == 405

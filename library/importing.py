@@ -34,6 +34,7 @@ from scraping.gate.keeper import SourcePaused
 from scraping.sources import TitleRef
 from scraping.sources.errors import SourceError
 from scraping.sources.mangadex import list_id
+from scraping.sources.values import whole_number
 
 logger = logging.getLogger(__name__)
 
@@ -287,8 +288,8 @@ def choose(entry, pick):
     "skip". Anything else changes nothing."""
     if pick == "skip":
         entry.source, entry.source_id, entry.outcome = "", "", Outcome.SKIPPED
-    elif pick.isdecimal() and int(pick) < len(entry.candidates):
-        candidate = entry.candidates[int(pick)]
+    elif (index := whole_number(pick, digits=3)) is not None and index < len(entry.candidates):
+        candidate = entry.candidates[index]
         entry.source, entry.source_id, entry.outcome = candidate["source"], candidate["source_id"], Outcome.PENDING
     else:
         return False

@@ -19,6 +19,7 @@ from library.entries import Entry, LibraryRefused, clean_names, clean_shelves, p
 from scraping.sources.base import Request
 from scraping.sources.errors import SourceError
 from scraping.sources.http import honest_user_agent, json_of, send
+from scraping.sources.values import whole_number
 
 NO_MAL_CLIENT_ID = (
     "Reading MyAnimeList lists needs a MyAnimeList client id, which whoever runs this batoshelf registers "
@@ -190,7 +191,7 @@ def mal_entry(item) -> Entry | None:
             node.get("title"), alternative.get("en"), alternative.get("ja"), *(alternative.get("synonyms") or [])[:5]
         ),
         links=(("mal", str(node["id"])),),
-        year=int(start) if start.isdecimal() else None,
+        year=whole_number(start, digits=4),
         status=status_of(listed.get("status")),
         progress=progress_of(listed.get("num_chapters_read")),
     )

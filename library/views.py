@@ -12,13 +12,14 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from batoshelf.http import MAX_ID, api_login_required
+from batoshelf.http import api_login_required
 from library import exporting, importing
 from library.entries import LibraryRefused
 from library.files import MAX_FILE_BYTES
 from library.models import ImportEntry, LibraryImport
 from scraping import sources
 from scraping.models import Cover
+from scraping.sources.values import whole_number
 
 Kind, State, Match = LibraryImport.Kind, LibraryImport.State, ImportEntry.Match
 ENTRIES_PER_PAGE = 50
@@ -124,10 +125,10 @@ def _rows(entries):
 def choose(request, import_id):
     """The reader's choice for one uncertain entry: one of its candidates, or skip it."""
     library_import = _own_import(request, import_id)
-    entry_id = request.POST.get("entry", "")
-    if not entry_id.isdecimal() or int(entry_id) > MAX_ID:
+    entry_id = whole_number(request.POST.get("entry"))
+    if entry_id is None:
         raise Http404("no such entry")
-    entry = get_object_or_404(ImportEntry, pk=int(entry_id), library_import=library_import)
+    entry = get_object_or_404(ImportEntry, pk=entry_id, library_import=library_import)
     if library_import.state != State.PREVIEW or entry.match != Match.UNCERTAIN:
         messages.error(request, "That entry cannot be changed now.")
     else:

@@ -27,6 +27,7 @@ from scraping.models import Title
 from scraping.moving import sources_down_long
 from scraping.sources import SOURCES, TitleRef, parse_reference
 from scraping.sources.errors import InvalidTitleReference
+from scraping.sources.values import whole_number
 
 SORTS = {
     "unread": ("-unread_count", "title__name"),
@@ -216,7 +217,7 @@ def progress(request, title_id):
         elif post.get("action") == "start_over":
             shelf.move(follow, none=True)
         elif post.get("action") in ("read", "unread", "up_to"):
-            chapter_id = int(post.get("chapter_id", "")) if post.get("chapter_id", "").isdecimal() else -1
+            chapter_id = whole_number(post.get("chapter_id")) or -1  # -1: no such chapter, said so
             read = None if post["action"] == "up_to" else post["action"] == "read"
             shelf.move(follow, chapter_id=chapter_id, read=read)
         else:
@@ -253,7 +254,8 @@ def reading_settings(request, title_id):
         "shelves": names("shelves"),
     }
     after = request.POST.get("notify_after_unread", "1")
-    data["notify_after_unread"] = int(after) if after.isdecimal() and len(after) < 4 else -1
+    count = whole_number(after, digits=3)
+    data["notify_after_unread"] = -1 if count is None else count  # -1 is refused with the reason
     try:
         shelf.update(follow, data)
     except ShelfError as error:

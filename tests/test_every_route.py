@@ -19,6 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from batoshelf.asgi import application
+from library.models import ImportEntry, LibraryImport
 from notifications import delivery
 from notifications.models import Notification
 from readers.models import Follow
@@ -274,3 +275,24 @@ def test_no_websocket_handshake_gets_a_server_error(clients, since, origin, path
             await delivery.web_process.stop()
 
     async_to_sync(handshake)()
+
+
+def test_huge_numbers_in_the_forms_that_name_a_chapter_an_entry_or_a_count_are_never_a_server_error(clients):
+    reader = clients["reader"]
+    title = Title.objects.get()
+    preview = LibraryImport.objects.create(
+        user=Follow.objects.get().user, kind="file", origin="x.tachibk", state="preview", total=1
+    )
+    entry = ImportEntry.objects.create(
+        library_import=preview, position=0, name="T", match="uncertain", candidates=[{"source": "mangadex"}]
+    )
+    for hostile in HOSTILE_VALUES:
+        forms = [
+            (f"/shelf/{title.pk}/progress", {"action": "up_to", "chapter_id": hostile}),
+            (f"/shelf/{title.pk}/progress", {"action": "read", "chapter_id": hostile}),
+            (f"/shelf/{title.pk}/reading", {"notify_after_unread": hostile}),
+            (f"/shelf/import/{preview.pk}/choose", {"entry": hostile, "pick": "0"}),
+            (f"/shelf/import/{preview.pk}/choose", {"entry": str(entry.pk), "pick": hostile}),
+        ]
+        for path, form in forms:
+            answered_well(reader.post(path, form), "post", f"{path} {sorted(form)}", "reader")

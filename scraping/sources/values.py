@@ -20,6 +20,14 @@ CHAPTER_LANGUAGE = re.compile(r"^[a-z]{2}(-[a-z]{2})?$")
 MAX_INT64 = 2**63 - 1
 
 
+def whole_number(value: Any, digits: int = 18) -> int | None:
+    """The number `value` writes in at most `digits` plain digits (an id, an index a form sends), else
+    None: int() gives up past 4,300 digits with an error, and no row is that far anyway."""
+    if isinstance(value, str) and value.isascii() and value.isdecimal() and len(value) <= digits:
+        return int(value)
+    return None
+
+
 def text(value: Any) -> str:
     if value is None:
         return ""

@@ -56,6 +56,7 @@ TURN_SECONDS = 60.0
 def start_file(user, file_name, content, *, queue=True):
     """An import of an uploaded file, read now, then matched in the cluster (`queue` False: by whoever calls
     match_library); LibraryRefused, and nothing stored, when it is not a library."""
+    one_at_a_time(user)
     described, entries = files.read_library(content)
     with transaction.atomic():
         library_import = LibraryImport.objects.create(
@@ -70,6 +71,7 @@ def start_file(user, file_name, content, *, queue=True):
 def start_list(user, kind, text, *, queue=True):
     """An import of a list on AniList, MyAnimeList or MangaDex, fetched in the background; LibraryRefused
     when `text` cannot name one (a user name, a list's address)."""
+    one_at_a_time(user)
     if kind == Kind.ANILIST:
         origin = trackers.checked_name(text, "AniList")
     elif kind == Kind.MAL:
@@ -86,6 +88,17 @@ def start_list(user, kind, text, *, queue=True):
     if queue:
         _queue("library.importing.read_list", library_import)
     return library_import
+
+
+def one_at_a_time(user, but=None):
+    """LibraryRefused while another of the reader's imports is under way: each asks the sources about
+    every entry, ahead of the routine checks, so one reader's imports go one after another."""
+    busy = LibraryImport.objects.filter(user=user, state__in=LibraryImport.UNDER_WAY).exclude(pk=but).first()
+    if busy is not None:
+        raise LibraryRefused(
+            f"Your import of {busy.origin} is still under way ({busy.get_state_display()}): "
+            "wait for it to finish, or stop it, then start this one."
+        )
 
 
 def _queue(task, library_import):
@@ -305,11 +318,13 @@ def undecided(library_import):
 def confirm(library_import, *, accept_uncertain=False, keep_my_settings=True, queue=True):
     """The reader confirms the preview: what was found, and the uncertain entries they chose (with
     `accept_uncertain`, the best candidate of each they did not decide on); the rest is skipped.
-    Queues the import; False when the import is not waiting for this."""
+    Queues the import; False when the import is not waiting for this, LibraryRefused while another is
+    under way."""
     with transaction.atomic():
         library_import = LibraryImport.objects.select_for_update().get(pk=library_import.pk)
         if library_import.state != State.PREVIEW:
             return False
+        one_at_a_time(library_import.user_id, but=library_import.pk)
         if accept_uncertain:
             for row in undecided(library_import):
                 choose(row, "0")

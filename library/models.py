@@ -25,6 +25,7 @@ class LibraryImport(models.Model):
         FAILED = "failed", "could not be read"
 
     FINISHED = (State.DONE, State.STOPPED, State.FAILED)
+    UNDER_WAY = (State.READING, State.MATCHING, State.IMPORTING, State.STOPPING)
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="library_imports")
     kind = models.CharField(max_length=16, choices=Kind.choices)

@@ -142,11 +142,15 @@ def choose(request, import_id):
 @require_POST
 def confirm(request, import_id):
     library_import = _own_import(request, import_id)
-    started = importing.confirm(
-        library_import,
-        accept_uncertain=request.POST.get("accept_uncertain") == "1",
-        keep_my_settings=request.POST.get("keep_my_settings") == "1",
-    )
+    try:
+        started = importing.confirm(
+            library_import,
+            accept_uncertain=request.POST.get("accept_uncertain") == "1",
+            keep_my_settings=request.POST.get("keep_my_settings") == "1",
+        )
+    except LibraryRefused as refused:
+        messages.error(request, str(refused))
+        return redirect("library:detail", import_id)
     if not started:
         messages.error(request, "This import is not waiting for you to confirm it.")
     return redirect("library:detail", import_id)

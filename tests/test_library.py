@@ -481,6 +481,30 @@ def test_a_file_over_the_limit_is_refused_before_it_is_read(reader):
     assert "larger than 20 MB" in response.content.decode() and not LibraryImport.objects.exists()
 
 
+def test_a_reader_runs_one_import_at_a_time_and_the_next_waits_for_its_end(reader, other_reader, library, run_tasks):
+    client = logged_in(reader)
+    plain = f"mangadex:{library['weekly'].dex_id}\n".encode()
+    with run_tasks():
+        upload(client, plain, "first.txt")
+    first = the_import(reader)
+    with run_tasks():
+        upload(client, plain, "second.txt")
+    second = the_import(reader)
+    assert first.state == second.state == LibraryImport.State.PREVIEW, "previews wait for the reader: no limit"
+    client.post(f"/shelf/import/{first.pk}/confirm")  # queued, not run: under way
+    refused = client.post(f"/shelf/import/{second.pk}/confirm", follow=True).content.decode()
+    assert "Your import of first.txt is still under way (adding to your shelf)" in refused
+    page = client.get(upload(client, plain, "third.txt")["Location"]).content.decode()
+    assert "Your import of first.txt is still under way" in page and LibraryImport.objects.count() == 2
+    with run_tasks():
+        upload(logged_in(other_reader), plain, "theirs.txt")
+    assert the_import(other_reader).state == LibraryImport.State.PREVIEW, "another reader's import is theirs"
+    client.post(f"/shelf/import/{first.pk}/stop")
+    LibraryImport.objects.filter(pk=first.pk).update(state=LibraryImport.State.STOPPED)  # its task saw the stop
+    client.post(f"/shelf/import/{second.pk}/confirm")
+    assert LibraryImport.objects.get(pk=second.pk).state == LibraryImport.State.IMPORTING
+
+
 def test_another_readers_import_is_not_found(reader, other_reader, library, run_tasks):
     with run_tasks():
         upload(

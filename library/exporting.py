@@ -9,7 +9,7 @@ from decimal import Decimal
 from django.db.models import Prefetch
 from django.utils import timezone
 
-from library.files import EXPORT_FORMAT
+from library.files import EXPORT_FORMAT, spreadsheet_cell
 from readers.models import Follow, Shelf
 
 # Our reading statuses in Kenmei's words.
@@ -84,22 +84,21 @@ def as_csv(user):
     writer = csv.writer(out)
     writer.writerow(CSV_COLUMNS)
     for f in follows_of(user):
-        writer.writerow(
-            [
-                f["name"],
-                KENMEI_STATUS.get(f["status"], f["status"]),
-                f["last_read"] or "",
-                f["url"],
-                ";".join(f["names"]),
-                f["source"],
-                f["source_id"],
-                ";".join(f["shelves"]),
-                f["unread_count"],
-                "true" if f["muted"] else "false",
-                ";".join(f["languages"]),
-                ";".join(f["groups_only"]),
-                ";".join(f["groups_ignored"]),
-                f["notify_after_unread"],
-            ]
-        )
+        cells = [
+            f["name"],
+            KENMEI_STATUS.get(f["status"], f["status"]),
+            f["last_read"] or "",
+            f["url"],
+            ";".join(f["names"]),
+            f["source"],
+            f["source_id"],
+            ";".join(f["shelves"]),
+            f["unread_count"],
+            "true" if f["muted"] else "false",
+            ";".join(f["languages"]),
+            ";".join(f["groups_only"]),
+            ";".join(f["groups_ignored"]),
+            f["notify_after_unread"],
+        ]
+        writer.writerow([spreadsheet_cell(cell) for cell in cells])
     return out.getvalue()

@@ -247,13 +247,28 @@ def ref_of(text) -> tuple[str, str] | None:
     return (ref.source, ref.source_id) if ref else None
 
 
+# A spreadsheet runs a cell that starts with one of these as a formula (=HYPERLINK(...) sends the
+# sheet's cells away): the export writes such a cell behind a quote, which reading it takes off again.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_cell(value):
+    return f"'{value}" if isinstance(value, str) and value.startswith(FORMULA_STARTS) else value
+
+
+def from_spreadsheet_cell(text: str) -> str:
+    return text[1:] if text.startswith("'") and text[1:].startswith(FORMULA_STARTS) else text
+
+
 def read_csv(text: str) -> list[Entry]:
     rows = csv.DictReader(io.StringIO(text))
     rows.fieldnames = [name.strip().lower() for name in rows.fieldnames or []]
     entries = []
     try:
         for row in rows:
-            entry = csv_entry({k: (v or "").strip() for k, v in row.items() if isinstance(k, str)})
+            entry = csv_entry(
+                {k: from_spreadsheet_cell((v or "").strip()) for k, v in row.items() if isinstance(k, str)}
+            )
             if entry:
                 entries.append(entry)
             if len(entries) > MAX_ENTRIES:

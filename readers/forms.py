@@ -31,6 +31,12 @@ class AddTitleForm(forms.Form):
         widget=forms.TextInput(attrs={"inputmode": "decimal", "size": 6}),
     )
 
+    def __init__(self, data=None, **kwargs):
+        if data is not None and not data.get("where") and data.get("number", "").strip():
+            data = data.copy()
+            data["where"] = "at"  # a chapter typed says where the reader is, ticked or not
+        super().__init__(data, **kwargs)
+
     def clean(self):
         cleaned = super().clean()
         if cleaned.get("where") == "at" and not cleaned.get("number"):

@@ -213,8 +213,8 @@ def test_a_newcomer_adds_by_name_follows_their_progress_and_reads_on_from_anothe
             )
         )
         assert "2015" in result.text and "MangaDex" in result.text
-        result.find_element(By.CSS_SELECTOR, "input[value=at]").click()
         result.find_element(By.NAME, "number").send_keys("498")
+        assert result.find_element(By.CSS_SELECTOR, "input[value=at]").is_selected(), "typing a chapter picks it"
         result.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
         wait.until(lambda d: "3 unread" in row().text)
         assert "ch. 498 / 501" in row().text and row().find_elements(By.CSS_SELECTOR, "img.cover")

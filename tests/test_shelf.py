@@ -84,12 +84,16 @@ def test_a_fetch_that_fails_says_why_on_the_row_and_can_be_tried_again(as_reader
     assert 'data-state="failed"' in row and "MangaDex has no title 11111111" in row and "Try again" in row
 
 
-def test_where_the_reader_is_is_asked_not_assumed(as_reader, kaguya):
+def test_where_the_reader_is_is_asked_not_assumed(as_reader, kaguya, run_tasks):
     dex, _ = kaguya
     page = as_reader.post("/shelf/add", {"title": f"mangadex:{dex.dex_id}"}, follow=True).content.decode()
     assert "Say where you are in it" in page and not Follow.objects.exists()
     page = add(as_reader, f"mangadex:{dex.dex_id}", "at").content.decode()
     assert "Say where you are in it" in page and not Follow.objects.exists()
+    # A chapter typed, with no choice ticked, says where the reader is.
+    with run_tasks():
+        add(as_reader, f"mangadex:{dex.dex_id}", "", "58")
+    assert Follow.objects.get().last_read_number == 58
 
 
 @pytest.mark.parametrize(

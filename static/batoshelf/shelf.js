@@ -19,6 +19,13 @@
     if (question && !window.confirm(question)) event.preventDefault();
   }, true);
 
+  // Typing the chapter you are at picks "at chapter" (the box sits in that choice's label).
+  document.addEventListener("input", (event) => {
+    if (!event.target.matches(".add-form input[name=number]")) return;
+    const choice = event.target.closest("label")?.querySelector("input[type=radio]");
+    if (choice && event.target.value.trim()) choice.checked = true;
+  });
+
   async function getHTML(url) {
     const response = await fetch(url, { credentials: "same-origin", headers: { "Accept": "text/html" } });
     if (!response.ok) throw new Error(`${response.status} ${response.statusText}`);

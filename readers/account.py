@@ -34,6 +34,7 @@ def settings_page(request):
     if request.method == "POST" and request.POST.get("form") == "account":
         account = AccountForm(request.POST, instance=reader)
         if account.is_valid():
+            account.instance.time_zone_asked = True  # a zone chosen here is not offered another on the next login
             account.save()
             remember_time_zone(request, account.instance.time_zone)
             messages.success(request, "Your settings are saved.")

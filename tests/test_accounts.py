@@ -19,7 +19,7 @@ from readers.models import Follow, Invite, Reader
 from scraping.checking.jobs import ensure_all, run_job
 from scraping.checking.pipeline import check_title, import_title
 from scraping.models import Title
-from tests.conftest import bato
+from tests.conftest import bato, logged_in
 from tests.processes import free_port
 
 pytestmark = pytest.mark.django_db
@@ -128,6 +128,9 @@ def test_a_reader_sets_mail_time_zone_and_digest(as_reader, reader):
     assert reader.email == "r@example.org"
     assert (reader.reader.time_zone, reader.reader.digest, reader.reader.digest_hour) == ("Asia/Tokyo", True, 7)
     assert b"Your next digest comes" in as_reader.get("/settings/").content
+    # Chosen here, the zone is not offered another on the next login.
+    page = logged_in(reader).get("/shelf/").content.decode()
+    assert 'data-time-zone="Asia/Tokyo" data-time-zone-asked="1"' in page
 
 
 def test_a_new_password_by_mail(reader, client, smtp, settings):

@@ -620,7 +620,9 @@ class CheckRequestQuerySet(models.QuerySet):
         cooldown = timedelta(seconds=settings.CHECK_NOW_COOLDOWN)
         recent = self.filter(title=title, requested_at__gt=now - cooldown).order_by("-requested_at").first()
         if recent:
-            detail, ran = recent.progress()
+            detail, ran = recent.progress(named)
+            if ran:
+                detail += f" Ask again after {clock(recent.requested_at + cooldown)}."
             return CheckRequestAnswer(queued=False, detail=detail, coming=not ran)
         self.create(title=title, requested_by=user, requested_at=now)
         return CheckRequestAnswer(queued=True, detail=f"A check of {named} is queued.", coming=True)
@@ -663,15 +665,16 @@ class CheckRequest(models.Model):
     def __str__(self):
         return f"check of {self.title_id} asked by {self.requested_by_id} at {self.requested_at:%Y-%m-%d %H:%M}"
 
-    def progress(self):
-        """Where this ask stands, for whoever asks again (waiting, under way, or what the check found),
-        and whether the check has run. Times are in the current time zone: the reader's, on their pages."""
-        asked = f"A check of this title was asked for at {clock(self.requested_at)}"
+    def progress(self, named):
+        """Where this ask for a check of the title `named` stands, for whoever asks again (waiting, under
+        way, or what the newest check since found), and whether it has run. Times are in the current
+        time zone: the reader's, on their pages."""
+        asked = f"A check of {named} was asked for at {clock(self.requested_at)}"
         if self.taken_at is None:
             return f"{asked}; it waits for a worker.", False
         log = (
             CheckLog.objects.filter(title_id=self.title_id, started_at__gte=self.taken_at)
-            .order_by("started_at")
+            .order_by("-started_at")
             .first()
         )
         if log is None:
@@ -681,7 +684,7 @@ class CheckRequest(models.Model):
             CheckLog.Outcome.NO_CHANGE: "found nothing new",
             CheckLog.Outcome.IMPORTED: f"stored {counted(log.new_chapters, 'chapter')}",
         }.get(log.outcome, f"{log.get_outcome_display()}: {log.message[:200]}")
-        return f"{asked}; it ran at {clock(log.started_at)} and {found}.", True
+        return f"{asked}; the last check ran at {clock(log.started_at)} and {found}.", True
 
 
 class SourceStateQuerySet(models.QuerySet):

@@ -149,7 +149,8 @@ def test_a_follower_asks_for_a_check_and_it_is_queued_not_run(
 
     again = as_reader.post(f"/api/titles/{title.pk}/check")
     assert again.status_code == 202 and again.json()["queued"] is False
-    assert "was asked for at" in again.json()["detail"] and again.json()["detail"].endswith("waits for a worker.")
+    assert f"A check of {title.name} was asked for at" in again.json()["detail"]
+    assert again.json()["detail"].endswith("waits for a worker.")
     assert again.json()["coming"] is True, "the shelf follows the check that is still to run"
     broker.purge_queue()
 
@@ -160,8 +161,13 @@ def test_asking_again_says_whether_the_check_ran_and_what_it_found(as_reader, ti
     standin.add_chapters(title.source_id, 2)
     run_asked_for_checks()
     again = as_reader.post(f"/api/titles/{title.pk}/check").json()
-    assert re.search(r"it ran at \d\d:\d\d:\d\d UTC and found 2 new chapters\.$", again["detail"]), again
+    said = r"the last check ran at \d\d:\d\d:\d\d UTC and found 2 new chapters\. Ask again after \d\d:\d\d:\d\d UTC\.$"
+    assert again["detail"].startswith(f"A check of {title.name} was asked for at ") and re.search(said, again["detail"])
     assert again["coming"] is False, "nothing left to follow: the shelf shows the answer and stops"
+    standin.add_chapters(title.source_id, 1)
+    check_title(title)  # the schedule's own check, since
+    newest = as_reader.post(f"/api/titles/{title.pk}/check").json()["detail"]
+    assert "and found 1 new chapter." in newest, "the newest check is told, not the one asked for"
 
 
 def test_the_times_of_a_check_asked_for_are_in_the_readers_time_zone(reader, title):

@@ -177,6 +177,13 @@ def test_a_new_chapter_appears_live_and_is_marked_read(browser, service, standin
             newest_row().text.replace("\n", " ").split("Mark read")[0].strip()
             == live.replace("\n", " ").split("Mark read")[0].strip()
         )
+
+        # "Mark all read" on the Unread tab leaves nothing there.
+        browser.get(f"{service}/notifications/?show=unread")
+        assert "2 new chapters of Solo Stationer" in browser.find_element(By.ID, "notification-list").text
+        browser.find_element(By.CSS_SELECTOR, "#read-all-form button").click()
+        wait.until(lambda d: "Nothing unread" in d.find_element(By.ID, "notification-list").text)
+        assert not badge().is_displayed()
     except Exception:
         failing(browser, tmp_path)
         raise

@@ -156,6 +156,8 @@
       event.preventDefault();
       try {
         const data = await postJSON("/api/notifications/read-all");
+        // On the Unread tab nothing is left to show: the page says so, as the server renders it.
+        if (document.getElementById("notification-list")?.dataset.show === "unread") return window.location.reload();
         document.querySelectorAll("li.notification.unread").forEach((row) => showRead([Number(row.dataset.notificationId)]));
         setBadge(data.unread_count);
       } catch (error) {

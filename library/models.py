@@ -86,6 +86,7 @@ class ImportEntry(models.Model):
     error = models.CharField(max_length=300, blank=True)
 
     class Meta:
+        verbose_name_plural = "import entries"
         ordering = ["position"]
         constraints = [
             models.UniqueConstraint(fields=["library_import", "position"], name="one_entry_per_import_position")

@@ -1,5 +1,6 @@
 """The running service: a real django-q2 cluster checks due titles, and `serve` runs and stops cleanly."""
 
+import os
 import signal
 import socket
 import subprocess
@@ -93,6 +94,19 @@ def test_serve_runs_web_and_worker_and_ctrl_c_stops_both(tmp_path):
     assert code == 0, server.output()
     assert server.output().rstrip().endswith("stopped")
     assert http_status(f"http://127.0.0.1:{port}/admin/login/") is None
+
+
+def test_sigterm_to_the_whole_process_group_stops_serve_without_waiting_out_its_grace(tmp_path):
+    """systemd's default KillMode signals every process: the cluster's sentinel and workers die at once,
+    and its main process used to wait on the dead sentinel until `serve` killed it 30 s later."""
+    port = free_port()
+    server = ManagedProcess(tmp_path / "serve.log", "serve", "--port", str(port))
+    try:
+        wait_for(lambda: "Q Cluster" in server.output() and "running" in server.output(), 30, "the cluster to start")
+        os.killpg(server.popen.pid, signal.SIGTERM)
+    finally:
+        code = server.stop(signal.SIGTERM, timeout=45)
+    assert code == 0 and "killing it" not in server.output(), server.output()
 
 
 def test_serve_on_a_taken_port_says_so_before_it_starts_anything(tmp_path):

@@ -40,7 +40,7 @@ logger = logging.getLogger(__name__)
 
 State, Kind, Match, Outcome = LibraryImport.State, LibraryImport.Kind, ImportEntry.Match, ImportEntry.Outcome
 # The sources a title is matched on, in the order they are searched.
-LIVE = ("mangadex", "mangaupdates")
+LIVE = {name: sources.get(name).display_name for name in ("mangadex", "mangaupdates")}
 SEARCH_LIMIT = 8
 # Seconds between two progress events of one import.
 PROGRESS_EVERY = 1.0

@@ -8,7 +8,7 @@ and waits for the reader; nothing found is "not found", saying what was tried.
 """
 
 import unicodedata
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from library.entries import Entry
@@ -30,10 +30,9 @@ class Match:
 Search = Callable[[str, str], list]
 
 
-def match_entry(entry: Entry, search: Search, *, live: Iterable[str], on_shelf: set) -> Match:
-    """The Match of `entry`: `live` names the sources searched (in order), `on_shelf` holds the
-    (source, id) of every title the reader follows."""
-    live = tuple(live)
+def match_entry(entry: Entry, search: Search, *, live: Mapping[str, str], on_shelf: set) -> Match:
+    """The Match of `entry`: `live` names the sources searched (in order, each with the name a reader
+    knows it by), `on_shelf` holds the (source, id) of every title the reader follows."""
     if entry.unreadable:
         return Match(NOT_FOUND, tried=entry.unreadable)
     if entry.refs:  # by its id, on a live source if it has one there, else where it names (an export's WEBTOON)
@@ -55,7 +54,7 @@ def match_entry(entry: Entry, search: Search, *, live: Iterable[str], on_shelf: 
             break  # found by the first name; no id to confirm it by, so the other names would add nothing
     if not found:
         searched = " and ".join(f"“{n}”" for n in names)
-        return Match(NOT_FOUND, tried=f"searched {', '.join(live)} for {searched}")
+        return Match(NOT_FOUND, tried=f"searched {' and '.join(live.values())} for {searched}")
     ranked = sorted(found.values(), key=lambda c: closeness(entry, c), reverse=True)[:CANDIDATES_KEPT]
     return Match(UNCERTAIN, candidates=ranked)
 

@@ -4,9 +4,13 @@ No page waits for a source or a tracker: starting an import reads a file (bounde
 of a list; the import's page shows its progress, live, then the preview to confirm, then the summary.
 """
 
+from functools import reduce
+from operator import or_
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
+from django.db.models import Q
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -18,7 +22,7 @@ from library.entries import LibraryRefused
 from library.files import MAX_FILE_BYTES
 from library.models import ImportEntry, LibraryImport
 from scraping import sources
-from scraping.models import Cover
+from scraping.models import Cover, Title
 from scraping.sources.values import whole_number
 
 Kind, State, Match = LibraryImport.Kind, LibraryImport.State, ImportEntry.Match
@@ -83,7 +87,7 @@ def import_detail(request, import_id):
             tabs=[(match, label, counts[match]) for match, label in SECTIONS],
             show=show,
             page=page,
-            rows=_rows(page.object_list),
+            rows=_rows(page.object_list, request.user),
             estimate=importing.estimate(library_import),
             undecided=importing.undecided(library_import).count(),
         )
@@ -96,9 +100,16 @@ def import_detail(request, import_id):
     return render(request, "library/import_detail.html", context)
 
 
-def _rows(entries):
-    """The page's entries with their candidates as the page shows them: covers batoshelf keeps, by one query."""
+def _rows(entries, user):
+    """The page's entries with their candidates as the page shows them: covers batoshelf keeps, and the
+    names of the titles found by id that batoshelf has, a query each."""
     entries = list(entries)
+    found = {(e.source, e.source_id) for e in entries if e.source}
+    named = {}
+    if found:
+        which = reduce(or_, (Q(source=source, source_id=source_id) for source, source_id in found))
+        titles = Title.objects.seen_by(user).filter(which).exclude(name="")
+        named = {(s, i): name for s, i, name in titles.values_list("source", "source_id", "name")}
     wanted = {Cover.key_of(c["cover_url"]) for e in entries for c in e.candidates if c.get("cover_url")}
     kept = set(Cover.objects.filter(key__in=wanted, fetched_at__isnull=False).values_list("key", flat=True))
     for entry in entries:
@@ -113,9 +124,10 @@ def _rows(entries):
                     "cover": reverse("cover", args=[key]) if key in kept else "",
                 }
             )
+        chosen = (entry.source, entry.source_id)
         entry.chosen_name = next(
-            (c["name"] for c in entry.candidates if (c["source"], c["source_id"]) == (entry.source, entry.source_id)),
-            f"{entry.source}:{entry.source_id}" if entry.source else "",
+            (c["name"] for c in entry.candidates if (c["source"], c["source_id"]) == chosen),
+            named.get(chosen) or (f"found on {sources.get(entry.source).display_name}" if entry.source else ""),
         )
     return entries
 

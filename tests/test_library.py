@@ -137,6 +137,8 @@ def test_a_mihon_backup_is_previewed_then_brought_in_with_progress_status_and_ca
 
     page = client.get(f"/shelf/import/{imp.pk}/").content.decode()
     assert "1 to confirm" in page and "3 found" in page and "Only A Name" in page
+    found = client.get(f"/shelf/import/{imp.pk}/", {"show": "matched"}).content.decode()
+    assert "→ found on MangaDex" in found and "→ found on MangaUpdates" in found and "→ mangadex:" not in found
     uncertain = imp.entries.get(match="uncertain")
     assert uncertain.candidates[0]["source_id"] == library["named"].dex_id
     client.post(f"/shelf/import/{imp.pk}/choose", {"entry": uncertain.pk, "pick": "0"})
@@ -423,7 +425,10 @@ def test_titles_on_every_source_are_found_by_id_and_a_line_naming_none_is_listed
     )
     _, entries = read_library(plain.encode())
     matches = [
-        matching.match_entry(e, lambda *a: [], live=("mangadex", "mangaupdates"), on_shelf=set()) for e in entries
+        matching.match_entry(
+            e, lambda *a: [], live={"mangadex": "MangaDex", "mangaupdates": "MangaUpdates"}, on_shelf=set()
+        )
+        for e in entries
     ]
     assert [(m.match, m.ref) for m in matches] == [
         ("matched", ("bato", "72315")),
@@ -433,7 +438,10 @@ def test_titles_on_every_source_are_found_by_id_and_a_line_naming_none_is_listed
     ]
     assert matches[2].tried.startswith("line 3 is not a title's address or id on MangaDex, MangaUpdates, MANGA Plus")
     both = Entry(refs=(("bato", "1"), ("mangadex", UUID)))
-    assert matching.match_entry(both, lambda *a: [], live=("mangadex",), on_shelf=set()).ref == ("mangadex", UUID)
+    assert matching.match_entry(both, lambda *a: [], live={"mangadex": "MangaDex"}, on_shelf=set()).ref == (
+        "mangadex",
+        UUID,
+    )
 
 
 def test_an_export_whose_lists_are_not_lists_is_read_without_them():
@@ -518,6 +526,17 @@ def test_a_reader_runs_one_import_at_a_time_and_the_next_waits_for_its_end(reade
     LibraryImport.objects.filter(pk=first.pk).update(state=LibraryImport.State.STOPPED)  # its task saw the stop
     client.post(f"/shelf/import/{second.pk}/confirm")
     assert LibraryImport.objects.get(pk=second.pk).state == LibraryImport.State.IMPORTING
+
+
+def test_a_title_found_by_id_shows_its_name_when_batoshelf_has_it_and_a_private_one_does_not(reader, run_tasks):
+    Title.objects.create(source="mangadex", source_id=UUID, name="Known Already")
+    Title.objects.create(source="feed", source_id="https://x.org/f", name="Someone's Private Feed")
+    client = logged_in(reader)
+    with run_tasks():
+        upload(client, f"mangadex:{UUID}\nfeed:https://x.org/f\n".encode(), "list.txt")
+    page = client.get(f"/shelf/import/{the_import(reader).pk}/", {"show": "matched"}).content.decode()
+    assert "→ Known Already" in page and "→ found on Feed" in page
+    assert "Private Feed" not in page
 
 
 def test_another_readers_import_is_not_found(reader, other_reader, library, run_tasks):

@@ -4,14 +4,13 @@ from django.db import migrations
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('library', '0001_initial'),
+        ("library", "0001_initial"),
     ]
 
     operations = [
         migrations.AlterModelOptions(
-            name='importentry',
-            options={'ordering': ['position'], 'verbose_name_plural': 'import entries'},
+            name="importentry",
+            options={"ordering": ["position"], "verbose_name_plural": "import entries"},
         ),
     ]

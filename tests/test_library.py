@@ -11,6 +11,8 @@ from decimal import Decimal
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from google.protobuf import descriptor_pb2
 
 from library import matching
@@ -537,6 +539,34 @@ def test_a_title_found_by_id_shows_its_name_when_batoshelf_has_it_and_a_private_
     page = client.get(f"/shelf/import/{the_import(reader).pk}/", {"show": "matched"}).content.decode()
     assert "→ Known Already" in page and "→ found on Feed" in page
     assert "Private Feed" not in page
+
+
+def test_the_preview_costs_the_same_queries_for_4_entries_a_tab_and_ten_times_as_many(reader):
+    client = logged_in(reader)
+    client.get("/shelf/")  # the session's first page keeps the time zone: not counted
+
+    def costs(n):
+        ImportEntry.objects.all().delete()
+        LibraryImport.objects.all().delete()
+        Title.objects.all().delete()
+        preview = LibraryImport.objects.create(user=reader, kind="file", origin="x", state="preview", total=3 * n)
+        found = [f"{k:08d}-2222-4333-8444-555555555555" for k in range(n)]
+        Title.objects.bulk_create([Title(source="mangadex", source_id=i, name=f"T{i}") for i in found[::2]])
+        candidate = {"source": "mangaupdates", "source_id": "1", "name": "C", "cover_url": "https://x.org/c.jpg"}
+        rows = [dict(match="matched", source="mangadex", source_id=i) for i in found]
+        rows += [dict(match="uncertain", candidates=[candidate, {**candidate, "source_id": "2"}])] * n
+        rows += [dict(match="not_found", tried="searched")] * n
+        ImportEntry.objects.bulk_create(
+            [ImportEntry(library_import=preview, position=k, name=f"E{k}", **row) for k, row in enumerate(rows)]
+        )
+        spent = {}
+        for show in ("matched", "uncertain", "not_found"):
+            with CaptureQueriesContext(connection) as queries:
+                assert client.get(f"/shelf/import/{preview.pk}/", {"show": show}).status_code == 200
+            spent[show] = len(queries)
+        return spent
+
+    assert costs(40) == costs(4)
 
 
 def test_another_readers_import_is_not_found(reader, other_reader, library, run_tasks):

@@ -8,6 +8,8 @@ import re
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
+from scraping.sources.values import UNSHOWABLE
+
 # The reading statuses of readers.models.Status, by the words other trackers use for them.
 STATUSES = {
     "reading": "reading",
@@ -81,7 +83,7 @@ def clean_names(*names) -> tuple[str, ...]:
     """Names with their spaces tidied, empty ones and repeats dropped, each at most MAX_NAME long."""
     seen, kept = set(), []
     for name in names:
-        text = " ".join(str(name or "").split())[:MAX_NAME]
+        text = " ".join(UNSHOWABLE.sub("", str(name or "")).split())[:MAX_NAME]
         if text and text.casefold() not in seen:
             seen.add(text.casefold())
             kept.append(text)
@@ -89,4 +91,5 @@ def clean_names(*names) -> tuple[str, ...]:
 
 
 def clean_shelves(names) -> tuple[str, ...]:
-    return tuple(dict.fromkeys(" ".join(str(n).split())[:MAX_SHELF] for n in names if str(n).strip()))
+    tidied = (" ".join(UNSHOWABLE.sub("", str(n)).split())[:MAX_SHELF] for n in names)
+    return tuple(dict.fromkeys(name for name in tidied if name))

@@ -20,6 +20,7 @@ from readers.models import MAX_NUMBER, ChapterMark, Follow, Shelf, Status
 from readers.standing import Standings, title_chapters
 from scraping.models import CheckSchedule, Title
 from scraping.sources.mangaupdates import id_from_base36
+from scraping.sources.values import UNSHOWABLE
 
 # A title queued for fetching is not queued again for this long (the task answers everyone waiting).
 FETCH_QUEUED_FOR = 600
@@ -250,6 +251,8 @@ def _strings(value, what, limit, length=200):
         raise ShelfError(f"{what} must be a list of names.")
     if any(len(v.strip()) > length for v in value):
         raise ShelfError(f"A name in {what} is longer than {length} characters.")
+    if any(UNSHOWABLE.search(v) for v in value):
+        raise ShelfError(f"A name in {what} holds a character no name shows (a control or a direction mark).")
     names = list(dict.fromkeys(v.strip() for v in value if v.strip()))
     if len(names) > limit:
         raise ShelfError(f"{what} can hold at most {limit} names.")

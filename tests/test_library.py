@@ -498,6 +498,11 @@ def test_only_the_first_titles_up_to_the_limit_are_read(monkeypatch):
     assert len(entries) == 3 and entries[0].refs == (("bato", "72315"),)
 
 
+def test_an_import_drops_such_characters_from_names_and_shelves():
+    _, [entry] = read_library(b"title,shelves\nThe \xe2\x80\xaeName,We\x07ekly\n")
+    assert entry.names == ("The Name",) and entry.shelves == ("Weekly",)
+
+
 def test_a_file_over_the_limit_is_refused_before_it_is_read(reader):
     big = io.BytesIO(b"x" * (21 * 2**20))
     response = logged_in(reader).post(

@@ -71,6 +71,13 @@ def test_a_shelf_name_too_long_is_refused_not_cut_short(as_reader, reader, title
     assert not Follow.objects.get(user=reader).shelves.exists()
 
 
+@pytest.mark.parametrize("name", ["evil\u202egnp.exe", "tab\x00null", "bell\x07"])
+def test_a_shelf_name_with_a_character_no_name_shows_is_refused(as_reader, reader, title, name):
+    refused = as_reader.post(f"/shelf/{title.pk}/reading", {"shelves": name})
+    assert refused.status_code == 400 and "a character no name shows" in refused.content.decode()
+    assert not Follow.objects.get(user=reader).shelves.exists()
+
+
 def test_an_add_that_is_refused_shows_the_title_and_what_was_typed_again(as_other, title):
     form = {"title": title.reference, "where": "at", "number": "12abc"}
     refused = as_other.post("/shelf/add", form)

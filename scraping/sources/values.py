@@ -16,6 +16,9 @@ from urllib.parse import urlsplit, urlunsplit
 
 # A chapter language as the sources write it: "en", "pt-br", "es-la".
 CHAPTER_LANGUAGE = re.compile(r"^[a-z]{2}(-[a-z]{2})?$")
+# Characters no name shows: controls, and the marks that turn the text around them (a name with
+# U+202E reads backwards, and the rest of its line with it).
+UNSHOWABLE = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 # The largest id a source or a database row can have: a signed 64-bit integer.
 MAX_INT64 = 2**63 - 1
 

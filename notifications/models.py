@@ -287,6 +287,8 @@ def default_channel_kinds():
 
 # Apprise's web hooks, whose path is often their secret.
 WEB_HOOKS = frozenset({"json", "jsons", "form", "forms", "xml", "xmls"})
+# A web hook's first path part shown whole when it is a plain word this long at most ("hook", "webhooks").
+PLAIN_PATH_PART = 12
 
 
 class Channel(models.Model):
@@ -326,7 +328,7 @@ class Channel(models.Model):
     def masked_url(self):
         """The URL as it may be shown: Apprise's privacy mode hides its tokens and passwords; batoshelf hides
         the value of every header, argument and field the URL adds (+Authorization=…, -key=…, :field=…) too,
-        and a web hook's path past its first part (/hook/a-secret-path)."""
+        and a web hook's path but a first part that reads as a word (/hook/…; /ab5…, where the key is the path)."""
         if self.is_device:
             return f"web push through {self.url.split('://', 1)[1].strip('[]')}"
         plugin = apprise.Apprise.instantiate(self.url, suppress_exceptions=True)
@@ -334,8 +336,11 @@ class Channel(models.Model):
             return "(not a URL Apprise knows)"
         parts = urlsplit(plugin.url(privacy=True))
         path = parts.path
-        if self.service in WEB_HOOKS and len(path.strip("/").split("/")) > 1:
-            path = "/" + path.strip("/").split("/")[0] + "/…"
+        if self.service in WEB_HOOKS and path.strip("/"):
+            first, *rest = path.strip("/").split("/")
+            if not (len(first) <= PLAIN_PATH_PART and first.isascii() and first.isalpha()):
+                first = first[:3] + "…"
+            path = f"/{first}" + ("/…" if rest else "")
         options = parse_qsl(parts.query, keep_blank_values=True)
         query = "&".join(f"{name}={'****' if name[:1] in '+-:' else value}" for name, value in options)
         return urlunsplit((parts.scheme, parts.netloc, path, "", "")) + (f"?{query}" if query else "")

@@ -310,6 +310,9 @@ def test_secrets_in_a_hooks_headers_arguments_and_path_are_never_shown(as_reader
         assert "93.184.216.34/hook/" in page
         assert not any(secret in page for secret in ("PASSWORD1", "PATHSECRET", "TOKEN1", "ARG1", "FIELD1")), page
     assert channel.masked_url.endswith("&+Authorization=****&-key=****&:f=****")
+    # A path that is the key itself shows its first letters only.
+    keyed = Channel.objects.create(user=reader, name="keyed", url="json://93.184.216.34/alice-SECRET-TOKEN")
+    assert keyed.shown_url == "json://93.184.216.34/ali…"
 
 
 def test_the_minute_job_sends_what_is_due(standin, followed, reader, webhook):

@@ -42,8 +42,8 @@ def results(query, user, *, exclude_source=None):
     """The search for `query` as the shelf shows it: (results, pending source names, errors by source).
 
     Each result: source, source_id, name, names (other names with languages), url, year, latest
-    chapter, cover_url (here, or None until batoshelf has it), title_id (if batoshelf has it) and
-    on_shelf. Costs three queries, whatever the number of results.
+    chapter, cover_url (here, or None until batoshelf has it), cover_coming (its fetch not done yet),
+    title_id (if batoshelf has it) and on_shelf. Costs three queries, whatever the number of results.
     """
     found = searching.find(query, exclude_source=exclude_source)
     candidates = found.candidates
@@ -56,7 +56,9 @@ def results(query, user, *, exclude_source=None):
             known[(source, source_id)] = pk
     on_shelf = set(Follow.objects.filter(user=user, title_id__in=known.values()).values_list("title_id", flat=True))
     cover_keys = {Cover.key_of(c["cover_url"]): c["cover_url"] for c in candidates if c["cover_url"]}
-    kept = set(Cover.objects.filter(key__in=cover_keys, fetched_at__isnull=False).values_list("key", flat=True))
+    fetches = Cover.objects.filter(key__in=cover_keys).values_list("key", "fetched_at", "failed_at")
+    kept = {key for key, fetched_at, _ in fetches if fetched_at}
+    failed = {key for key, fetched_at, failed_at in fetches if failed_at and not fetched_at}
     rows = []
     for candidate in candidates:
         title_id = known.get((candidate["source"], candidate["source_id"]))
@@ -73,6 +75,7 @@ def results(query, user, *, exclude_source=None):
                 "year": candidate["year"],
                 "latest_chapter": candidate["latest_chapter"],
                 "cover_url": reverse("cover", args=[key]) if key in kept else None,
+                "cover_coming": bool(key) and key not in kept and key not in failed,
                 "title_id": title_id,
                 "on_shelf": title_id in on_shelf,
             }

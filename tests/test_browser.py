@@ -16,7 +16,7 @@ from notifications.models import Notification
 from readers.models import Follow, Invite
 from scraping.checking.pipeline import import_title
 from scraping.checking.tasks import request_check
-from scraping.models import CheckRequest
+from scraping.models import CheckRequest, Cover
 from scraping.sources import TitleRef
 from tests.conftest import UNDER_CI, bato
 from tests.processes import ROOT, ManagedProcess, free_port, http_status, wait_for
@@ -220,7 +220,17 @@ def test_a_newcomer_adds_by_name_follows_their_progress_and_reads_on_from_anothe
             )
         )
         assert "2015" in result.text and "MangaDex" in result.text
+        # Covers still being fetched come in one by one, and leave a form being filled in as it is.
+        Cover.objects.update(fetched_at=None)
+        browser.refresh()
+        result = wait.until(
+            lambda d: next((r for r in d.find_elements(By.CSS_SELECTOR, "li.result") if "Kaguya-sama" in r.text), None)
+        )
+        assert not result.find_elements(By.CSS_SELECTOR, "img.cover")
         result.find_element(By.NAME, "number").send_keys("498")
+        Cover.objects.update(fetched_at=timezone.now())
+        wait.until(lambda d: result.find_elements(By.CSS_SELECTOR, "img.cover"))
+        assert result.find_element(By.NAME, "number").get_attribute("value") == "498"
         assert result.find_element(By.CSS_SELECTOR, "input[value=at]").is_selected(), "typing a chapter picks it"
         result.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
         wait.until(lambda d: "3 unread" in row().text)

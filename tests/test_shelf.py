@@ -12,7 +12,7 @@ from notifications.models import Channel, ChannelDelivery, Notification
 from readers import shelf
 from readers.models import Follow
 from scraping.checking.pipeline import check_title, import_title
-from scraping.models import Title
+from scraping.models import Cover, Title
 from scraping.sources import TitleRef
 from tests import bulk
 from tests.conftest import logged_in
@@ -53,6 +53,12 @@ def test_a_newcomer_finds_a_title_by_name_adds_it_at_a_chapter_and_sees_what_is_
     assert "Searching" not in results and results.count('class="result card"') == 2
     assert "2015" in results and "MangaDex" in results and "MangaUpdates" in results
     assert '<img class="cover small" src="/covers/' in results, "covers come from here, never from the source"
+    # A cover still being fetched is a placeholder the page asks about again; one that failed is not.
+    Cover.objects.update(fetched_at=None)
+    assert as_reader.get("/shelf/search", {"q": "Kaguya"}).content.decode().count('data-pending="cover"') == 2
+    Cover.objects.update(failed_at=timezone.now())
+    assert 'data-pending="cover"' not in as_reader.get("/shelf/search", {"q": "Kaguya"}).content.decode()
+    Cover.objects.update(fetched_at=timezone.now(), failed_at=None)
     assert "Where are you in it?" in results
 
     with run_tasks():

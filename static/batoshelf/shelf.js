@@ -41,17 +41,27 @@
     return data;
   }
 
-  // Search: while a source has not answered, ask again for what is there.
+  // Search: while a source has not answered, ask again for what is there; then, while covers are
+  // being fetched, swap each one in as it comes (only the cover: a form being filled in stays as it is).
   const results = document.getElementById("search-results");
   const POLL_EVERY_MS = 1500;
   const POLL_TRIES = 40;
+  function swapCovers(fresh) {
+    results.querySelectorAll("li.result [data-pending=cover]").forEach((placeholder) => {
+      const reference = placeholder.closest("li.result").dataset.reference;
+      const row = [...fresh.querySelectorAll("li.result")].find((r) => r.dataset.reference === reference);
+      const cover = row?.querySelector(".cover");
+      if (cover && !cover.dataset.pending) placeholder.replaceWith(cover);
+    });
+  }
   async function pollSearch() {
     for (let i = 0; i < POLL_TRIES && results.querySelector("[data-pending]"); i++) {
       await new Promise((resolve) => setTimeout(resolve, POLL_EVERY_MS));
       try {
         const fragment = await getHTML(results.dataset.pollUrl);
         const fresh = fragment.querySelector("#search-results") || fragment;
-        results.replaceChildren(...fresh.childNodes);
+        if (results.querySelector(".search-answer[data-pending]")) results.replaceChildren(...fresh.childNodes);
+        else swapCovers(fresh);
       } catch (error) {
         // try again at the next turn
       }

@@ -449,6 +449,16 @@ class CheckSchedule(models.Model):
         self.claim_token = None
         self.claimed_until = None
 
+    @property
+    def late(self):
+        """The release the rhythm predicted is past by more than its give or take, and a check since
+        found nothing: "late" a moment after the predicted hour would cry wolf."""
+        if not (self.expected_release_at and self.last_checked_at):
+            return False
+        give = (self.learned or {}).get("tolerance_s")
+        give = timedelta(seconds=give) if isinstance(give, int | float) and 0 <= give < 10**8 else timedelta()
+        return self.last_checked_at > self.expected_release_at + give
+
     def record_success(self, now, release_times, status, found_new, announced=None):
         """After a check that worked: learn the rhythm again and set the next check from it.
 

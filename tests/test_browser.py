@@ -397,6 +397,14 @@ def test_every_reader_page_fits_a_phone_without_sideways_scrolling(
                     lambda d: d.execute_script(ON_SCREEN, d.find_element(By.CSS_SELECTOR, ".errorlist"))
                 )
                 shot(browser, "title-refused-390")
+                # An invite's link has a Copy button: the clipboard, or the link selected where it is refused.
+                browser.get(f"{service}/invites/")
+                browser.find_element(By.CSS_SELECTOR, "table.invites button.copy").click()
+                waiting(browser, 5).until(
+                    lambda d: any(
+                        t.text.startswith(("Copied", "Selected")) for t in d.find_elements(By.CSS_SELECTOR, ".toast")
+                    )
+                )
         for path in ("/admin/", "/admin/scraping/title/", f"/admin/scraping/title/{title.pk}/change/"):
             browser.get(f"{service}{path}")
             refused = [e["message"] for e in browser.get_log("browser") if "Content Security Policy" in e["message"]]

@@ -149,8 +149,14 @@ def test_an_expected_release_that_did_not_come_by_the_last_check_is_marked_late(
     schedule = title.schedule
     schedule.expected_release_at = timezone.now() - timedelta(hours=3)
     schedule.last_checked_at = timezone.now() - timedelta(hours=1)
+    schedule.learned = {**schedule.learned, "tolerance_s": 3600}
     schedule.save()
     assert '<span class="late">late</span>' in as_reader.get("/shelf/").content.decode()
+    # Within the rhythm's give or take it is not late yet.
+    schedule.learned["tolerance_s"] = 3 * 3600
+    schedule.save()
+    page = as_reader.get("/shelf/").content.decode()
+    assert ">late<" not in page and "(late:" not in as_reader.get(f"/titles/{title.pk}/").content.decode()
 
 
 def test_mute_and_unfollow(as_reader, reader, other_reader, standin):

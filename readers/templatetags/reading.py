@@ -75,11 +75,7 @@ def schedule_in_words(schedule):
     elif learned.get("releases", 0) >= 3:
         parts.append("It comes out irregularly; it is checked more often the more often it does.")
     if predicted:
-        late = (
-            " (late: not out at the last check)"
-            if schedule.last_checked_at and predicted < schedule.last_checked_at
-            else ""
-        )
+        late = " (late: not out at the last check)" if schedule.late else ""
         parts.append(f"Next release expected {times.relative(predicted, now, zone)}{late}.")
     if schedule.paused:
         parts.append("Checks are paused.")

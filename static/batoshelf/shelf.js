@@ -19,6 +19,22 @@
     if (question && !window.confirm(question)) event.preventDefault();
   }, true);
 
+  // "Copy" beside an address to hand on (an invite, the private feed): the clipboard where the browser
+  // allows it (https or this machine), else the address selected for the reader to copy.
+  document.addEventListener("click", async (event) => {
+    const button = event.target.closest("button.copy");
+    if (!button) return;
+    const field = button.closest(".copyable").querySelector("input");
+    try {
+      await navigator.clipboard.writeText(field.value);
+      toast("Copied.", null);
+    } catch (error) {
+      field.focus();
+      field.select();
+      toast("Selected: copy it with your device's copy.", null);
+    }
+  });
+
   // Typing the chapter you are at picks "at chapter" (the box sits in that choice's label).
   document.addEventListener("input", (event) => {
     if (!event.target.matches(".add-form input[name=number]")) return;

@@ -368,7 +368,7 @@ def test_the_csv_export_never_hands_a_spreadsheet_a_formula_and_reads_back_as_it
     follow.shelves.add(Shelf.objects.create(user=reader, name="-Ring-"), Shelf.objects.create(user=reader, name="'Tis"))
     exported = logged_in(reader).get("/shelf/export/?format=csv").content.decode()
     [_, row] = list(csv.reader(io.StringIO(exported)))
-    assert row[0] == "'" + formula and row[7] == "'Tis;-Ring-"
+    assert row[0] == "'" + formula and row[7] in ("'Tis;-Ring-", "'-Ring-;'Tis")  # the databases sort them apart
     assert not any(cell.startswith(("=", "+", "-", "@")) for cell in row), row
     _, [entry] = read_library(exported.encode())
     assert entry.names[0] == formula and sorted(entry.shelves) == ["'Tis", "-Ring-"]

@@ -79,12 +79,8 @@ class FormsInUtf8:
         self.get_response = get_response
 
     def __call__(self, request):
-        if request.content_type == "application/x-www-form-urlencoded" and (
-            request.encoding or "utf-8"
-        ).lower() not in (
-            "utf-8",
-            "utf8",
-        ):
+        charset = (request.encoding or "utf-8").lower()
+        if request.content_type == "application/x-www-form-urlencoded" and charset not in ("utf-8", "utf8"):
             return HttpResponseBadRequest(
                 "A form must be sent in UTF-8 (Content-Type: application/x-www-form-urlencoded; charset=utf-8).",
                 content_type="text/plain",

@@ -251,7 +251,7 @@ def _strings(value, what, limit, length=200):
         raise ShelfError(f"{what} must be a list of names.")
     if any(len(v.strip()) > length for v in value):
         raise ShelfError(f"A name in {what} is longer than {length} characters.")
-    if any(UNSHOWABLE.search(v) for v in value):
+    if any(UNSHOWABLE.search(v.strip()) for v in value):
         raise ShelfError(f"A name in {what} holds a character no name shows (a control or a direction mark).")
     names = list(dict.fromkeys(v.strip() for v in value if v.strip()))
     if len(names) > limit:
